@@ -1,0 +1,47 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "edgeprof",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "edgeprof", targets: ["edgeprof"]),
+        .library(name: "EdgeProfKit", targets: ["EdgeProfKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        // Pure: graph IR, shapes, counting, fusion. Foundation only, no I/O.
+        .target(name: "NNGraph"),
+        // Device / link / scenario schema, YAML loading with located errors, units.
+        .target(name: "DeviceSpec", dependencies: ["NNGraph", .product(name: "Yams", package: "Yams")]),
+        // Model sources: built-in zoo, ONNX importer.
+        .target(name: "ModelImport", dependencies: [
+            "NNGraph",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
+        // Analytical cost model (pure).
+        .target(name: "CostModel", dependencies: ["NNGraph", "DeviceSpec"]),
+        // Library facade: workflows wiring the modules together; records and renderers.
+        .target(name: "EdgeProfKit", dependencies: ["NNGraph", "DeviceSpec", "ModelImport", "CostModel"]),
+        .executableTarget(name: "edgeprof", dependencies: [
+            "EdgeProfKit",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "EdgeProfBench", dependencies: ["EdgeProfKit"]),
+
+        .testTarget(name: "NNGraphTests", dependencies: ["NNGraph"]),
+        .testTarget(name: "DeviceSpecTests", dependencies: ["DeviceSpec"]),
+        .testTarget(name: "ModelImportTests", dependencies: ["ModelImport"]),
+        .testTarget(name: "CostModelTests", dependencies: [
+            "CostModel", "ModelImport",
+            .product(name: "PropertyBased", package: "swift-property-based"),
+        ]),
+        .testTarget(name: "EdgeProfKitTests", dependencies: ["EdgeProfKit", "edgeprof"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

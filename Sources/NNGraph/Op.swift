@@ -1,0 +1,208 @@
+/// Every operator the IR knows. Switched on without `default:` everywhere it must be
+/// handled (shape inference, counting, op class, cost, kernels, import), so adding a case
+/// fails to compile until each place handles it.
+public enum Op: Hashable, Sendable, Codable {
+    /// 2-D convolution (incl. grouped, depthwise, dilated). Params: weight [Cout, Cin/g, kH, kW], optional bias [Cout].
+    case conv(ConvAttributes)
+    /// 2-D transposed convolution. Params: weight [Cin, Cout/g, kH, kW], optional bias [Cout].
+    case convTranspose(ConvAttributes)
+    /// Fully connected: y = x·Wᵀ + b over the last axis. Params: weight [N, K], optional bias [N].
+    case gemm(GemmAttributes)
+    /// Batched matrix product of two activations with NumPy broadcasting (attention pieces, GCN dense aggregation).
+    case matmul
+    /// Fused scaled-dot-product attention on q, k, v shaped [B, S, E] (E = heads × headDim): counts QKᵀ and AV.
+    case attention(heads: Int)
+    /// Sparse×dense aggregation (GCN): adjacency with `edges` non-zeros (self-loops included) × features [N, F].
+    case sparseAggregate(nodes: Int, edges: Int)
+    /// Batch normalisation (inference). Params: scale, bias, mean, var [C].
+    case batchNorm(epsilon: Double)
+    /// Layer normalisation over the trailing axes from `axis`. Params: scale, bias.
+    case layerNorm(axis: Int, epsilon: Double)
+    case activation(Activation)
+    case clip(min: Double, max: Double)
+    /// Elementwise binary op with NumPy broadcasting; the second operand may be a constant param.
+    case binary(BinaryOp)
+    case unary(UnaryOp)
+    case maxPool(PoolAttributes)
+    case avgPool(PoolAttributes)
+    case globalAvgPool
+    case globalMaxPool
+    case reduceMean(axes: [Int], keepDims: Bool)
+    case softmax(axis: Int)
+    case concat(axis: Int)
+    case split(axis: Int, sizes: [Int])
+    case slice(starts: [Int], ends: [Int], axes: [Int], steps: [Int])
+    /// ONNX semantics: 0 copies the input dim, -1 is inferred.
+    case reshape(shape: [Int])
+    case flatten(axis: Int)
+    case transpose(perm: [Int])
+    case squeeze(axes: [Int])
+    case unsqueeze(axes: [Int])
+    case channelShuffle(groups: Int)
+    /// Constant zero padding; pads are [x1_begin, x2_begin, ..., x1_end, x2_end, ...] as in ONNX.
+    case pad(pads: [Int])
+    /// Dropout at inference, Identity.
+    case identity
+    /// An operator edgeprof does not model, kept as an explicit row (never silently dropped).
+    case unsupported(opType: String, outputShapes: [TensorShape])
+
+    /// Short, stable name used in tables and JSON.
+    public var kindName: String {
+        switch self {
+        case .conv(let a): a.isDepthwise ? "dwconv" : "conv"
+        case .convTranspose: "convtranspose"
+        case .gemm: "gemm"
+        case .matmul: "matmul"
+        case .attention: "attention"
+        case .sparseAggregate: "spmm"
+        case .batchNorm: "batchnorm"
+        case .layerNorm: "layernorm"
+        case .activation(let a): a.rawValue
+        case .clip: "clip"
+        case .binary(let b): b.rawValue
+        case .unary(let u): u.rawValue
+        case .maxPool: "maxpool"
+        case .avgPool: "avgpool"
+        case .globalAvgPool: "globalavgpool"
+        case .globalMaxPool: "globalmaxpool"
+        case .reduceMean: "reducemean"
+        case .softmax: "softmax"
+        case .concat: "concat"
+        case .split: "split"
+        case .slice: "slice"
+        case .reshape: "reshape"
+        case .flatten: "flatten"
+        case .transpose: "transpose"
+        case .squeeze: "squeeze"
+        case .unsqueeze: "unsqueeze"
+        case .channelShuffle: "channelshuffle"
+        case .pad: "pad"
+        case .identity: "identity"
+        case .unsupported(let t, _): "unsupported:\(t)"
+        }
+    }
+}
+
+public struct ConvAttributes: Hashable, Sendable, Codable {
+    public var outChannels: Int
+    public var kernel: [Int]        // [kH, kW]
+    public var strides: [Int]       // [sH, sW]
+    public var pads: [Int]          // [top, left, bottom, right]
+    public var dilations: [Int]     // [dH, dW]
+    public var groups: Int
+    public var hasBias: Bool
+    /// Set by shape inference/import: input channel count, so `isDepthwise` is known without the graph.
+    public var inChannels: Int
+    /// ConvTranspose only: extra size added to one side of the output.
+    public var outputPadding: [Int]
+
+    public init(inChannels: Int, outChannels: Int, kernel: [Int], strides: [Int] = [1, 1], pads: [Int] = [0, 0, 0, 0],
+                dilations: [Int] = [1, 1], groups: Int = 1, hasBias: Bool = false, outputPadding: [Int] = [0, 0]) {
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.kernel = kernel
+        self.strides = strides
+        self.pads = pads
+        self.dilations = dilations
+        self.groups = groups
+        self.hasBias = hasBias
+        self.outputPadding = outputPadding
+    }
+
+    /// Depthwise: one group per input channel (channel multiplier may be > 1).
+    public var isDepthwise: Bool { groups > 1 && groups == inChannels }
+}
+
+public struct GemmAttributes: Hashable, Sendable, Codable {
+    public var inFeatures: Int
+    public var outFeatures: Int
+    public var hasBias: Bool
+    public init(inFeatures: Int, outFeatures: Int, hasBias: Bool = true) {
+        self.inFeatures = inFeatures
+        self.outFeatures = outFeatures
+        self.hasBias = hasBias
+    }
+}
+
+public struct PoolAttributes: Hashable, Sendable, Codable {
+    public var kernel: [Int]
+    public var strides: [Int]
+    public var pads: [Int]          // [top, left, bottom, right]
+    public var ceilMode: Bool
+    public var countIncludePad: Bool
+    public init(kernel: [Int], strides: [Int], pads: [Int] = [0, 0, 0, 0], ceilMode: Bool = false, countIncludePad: Bool = false) {
+        self.kernel = kernel
+        self.strides = strides
+        self.pads = pads
+        self.ceilMode = ceilMode
+        self.countIncludePad = countIncludePad
+    }
+}
+
+public enum Activation: String, Hashable, Sendable, Codable, CaseIterable {
+    case relu, relu6, hardswish, hardsigmoid, sigmoid, silu, gelu, tanh
+
+    /// Arithmetic operations per element (counting convention, README).
+    public var flopsPerElement: Int {
+        switch self {
+        case .relu: 1
+        case .relu6: 2
+        case .hardsigmoid: 3
+        case .hardswish: 4
+        case .sigmoid: 4
+        case .silu: 5
+        case .tanh: 5
+        case .gelu: 8
+        }
+    }
+}
+
+public enum BinaryOp: String, Hashable, Sendable, Codable, CaseIterable {
+    case add, sub, mul, div, pow
+}
+
+public enum UnaryOp: String, Hashable, Sendable, Codable, CaseIterable {
+    case sqrt, exp, erf, neg, reciprocal, abs, log
+
+    public var flopsPerElement: Int {
+        switch self {
+        case .neg, .abs: 1
+        case .sqrt, .reciprocal: 1
+        case .exp, .log: 4
+        case .erf: 8
+        }
+    }
+}
+
+/// Coarse operator class: selects the efficiency and fixed overhead a device file gives.
+public enum OpClass: String, Hashable, Sendable, Codable, CaseIterable {
+    /// Dense convolution, GEMM, matmul.
+    case conv
+    case depthwise
+    case elementwise
+    case pooling
+    case normalization
+    case attention
+    case dataMovement = "data_movement"
+    case sparse
+    /// Zero-copy reshapes: no data moves.
+    case view
+    case unsupported
+}
+
+extension Op {
+    public var opClass: OpClass {
+        switch self {
+        case .conv(let a): a.isDepthwise ? .depthwise : .conv
+        case .convTranspose, .gemm, .matmul: .conv
+        case .attention: .attention
+        case .sparseAggregate: .sparse
+        case .batchNorm, .layerNorm, .softmax: .normalization
+        case .activation, .clip, .binary, .unary: .elementwise
+        case .maxPool, .avgPool, .globalAvgPool, .globalMaxPool, .reduceMean: .pooling
+        case .concat, .split, .slice, .transpose, .channelShuffle, .pad: .dataMovement
+        case .reshape, .flatten, .squeeze, .unsqueeze, .identity: .view
+        case .unsupported: .unsupported
+        }
+    }
+}

@@ -1,0 +1,52 @@
+/// A static tensor shape (all dimensions known). Batch is part of the shape.
+public struct TensorShape: Hashable, Sendable, Codable, CustomStringConvertible, ExpressibleByArrayLiteral {
+    public var dims: [Int]
+
+    public init(_ dims: [Int]) { self.dims = dims }
+    public init(arrayLiteral elements: Int...) { self.dims = elements }
+
+    public var rank: Int { dims.count }
+    public var elementCount: Int { dims.reduce(1, *) }
+    public subscript(i: Int) -> Int { dims[i] }
+
+    /// "1x3x224x224"; a scalar is "scalar".
+    public var description: String { dims.isEmpty ? "scalar" : dims.map(String.init).joined(separator: "x") }
+
+    public init(from decoder: any Decoder) throws { dims = try decoder.singleValueContainer().decode([Int].self) }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(dims)
+    }
+
+    /// Resolves a possibly negative axis against this rank.
+    public func normalizedAxis(_ axis: Int) -> Int? {
+        let a = axis < 0 ? axis + rank : axis
+        return (0..<Swift.max(rank, 1)).contains(a) ? a : nil
+    }
+}
+
+/// A named tensor flowing between nodes (activations and graph inputs/outputs).
+public struct TensorInfo: Hashable, Sendable, Codable {
+    public var name: String
+    public var shape: TensorShape
+    public var dtype: DType
+    public init(name: String, shape: TensorShape, dtype: DType = .float32) {
+        self.name = name
+        self.shape = shape
+        self.dtype = dtype
+    }
+    public var byteCount: Int { shape.elementCount * dtype.byteSize }
+}
+
+/// A learned parameter (initializer) of a node. Data, when present, lives in `Graph.weights`.
+public struct ParamInfo: Hashable, Sendable, Codable {
+    public var name: String
+    public var shape: TensorShape
+    public var dtype: DType
+    public init(name: String, shape: TensorShape, dtype: DType = .float32) {
+        self.name = name
+        self.shape = shape
+        self.dtype = dtype
+    }
+    public var byteCount: Int { shape.elementCount * dtype.byteSize }
+}
