@@ -112,12 +112,17 @@ extension Graph {
     /// Counts for a fusion group: MACs/FLOPs/params summed; bytes only for tensors that cross
     /// the group boundary (intermediates stay in registers/cache inside the fused kernel).
     public func counts(ofGroup group: FusionGroup) -> OpCounts {
+        counts(ofGroup: group, index: GraphIndex(self))
+    }
+
+    /// As `counts(ofGroup:)`, with a precomputed index (linear total cost over all groups).
+    public func counts(ofGroup group: FusionGroup, index: GraphIndex) -> OpCounts {
         let members = Set(group.nodes)
         var c = group.nodes.reduce(OpCounts()) { $0 + counts(of: nodes[$1]) }
         let produced = Set(group.nodes.flatMap { nodes[$0].outputs })
-        let consumers = self.consumers()
-        let producers = self.producers()
-        let outputSet = Set(outputs)
+        let consumers = index.consumers
+        let producers = index.producers
+        let outputSet = index.outputSet
         var inBytes = 0
         var seen = Set<Int>()
         for n in group.nodes {
@@ -138,5 +143,40 @@ extension Graph {
         c.inputBytes = inBytes
         c.outputBytes = outBytes
         return c
+    }
+}
+
+/// Producer/consumer lookups computed once per graph.
+public struct GraphIndex: Sendable {
+    public let consumers: [[Int]]
+    public let producers: [Int?]
+    public let outputSet: Set<Int>
+    public init(_ graph: Graph) {
+        consumers = graph.consumers()
+        producers = graph.producers()
+        outputSet = Set(graph.outputs)
+    }
+
+    /// Tensor ids read by a fusion group from outside it (views excluded), in first-use order.
+    public func externalInputs(of group: FusionGroup, in graph: Graph) -> [Int] {
+        let produced = Set(group.nodes.flatMap { graph.nodes[$0].outputs })
+        var seen = Set<Int>()
+        var result: [Int] = []
+        for n in group.nodes {
+            for t in graph.nodes[n].inputs where !produced.contains(t) && seen.insert(t).inserted { result.append(t) }
+        }
+        return result
+    }
+
+    /// Tensor ids a fusion group produces that are consumed outside it or are graph outputs.
+    public func externalOutputs(of group: FusionGroup, in graph: Graph) -> [Int] {
+        let members = Set(group.nodes)
+        var result: [Int] = []
+        for n in group.nodes {
+            for t in graph.nodes[n].outputs where outputSet.contains(t) || consumers[t].contains(where: { !members.contains($0) }) {
+                result.append(t)
+            }
+        }
+        return result
     }
 }

@@ -1,0 +1,116 @@
+import DeviceSpec
+import NNGraph
+
+/// Where a number came from. Every reported number carries one.
+public enum Provenance: String, Sendable, Codable {
+    case predicted, measured, calibrated, scaled
+}
+
+/// What limits a kernel's predicted time.
+public enum Bound: Sendable, Hashable, Codable, CustomStringConvertible {
+    case compute
+    case memory(level: String)
+    case overhead
+    /// Zero-copy view: no kernel runs.
+    case view
+    /// Not modelled: explicit row with zero cost, flagged.
+    case unsupported
+
+    public var description: String {
+        switch self {
+        case .compute: "compute"
+        case .memory(let l): "memory:\(l)"
+        case .overhead: "overhead"
+        case .view: "view"
+        case .unsupported: "unsupported"
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let s = try decoder.singleValueContainer().decode(String.self)
+        switch s {
+        case "compute": self = .compute
+        case "overhead": self = .overhead
+        case "view": self = .view
+        case "unsupported": self = .unsupported
+        default: self = .memory(level: String(s.dropFirst("memory:".count)))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
+}
+
+/// Bytes moved at one memory level by one kernel: reads served by the level, writes into it.
+public struct LevelTraffic: Sendable, Hashable, Codable {
+    public var level: String
+    public var readBytes: Bytes
+    public var writeBytes: Bytes
+    public var time: Seconds
+    public var energy: Joules
+    public var totalBytes: Bytes { readBytes + writeBytes }
+}
+
+public struct EnergyBreakdown: Sendable, Hashable, Codable {
+    public var compute: Joules
+    /// Per memory level, innermost first (same order as the device's memory path).
+    public var memory: [String: Joules]
+    /// Idle/static power × latency.
+    public var staticEnergy: Joules
+    public var total: Joules { compute + staticEnergy + memory.values.reduce(Joules.zero, +) }
+}
+
+/// Predicted cost of one fused kernel (a fusion group) on one device.
+public struct LayerEstimate: Sendable, Hashable, Codable {
+    public var group: Int
+    public var name: String
+    /// Fusion kind, e.g. "conv-bn-relu".
+    public var kind: String
+    public var opClass: OpClass
+    /// Member node names, producer first.
+    public var nodes: [String]
+    public var outputShape: TensorShape
+    public var counts: OpCounts
+    public var computeTime: Seconds
+    public var overhead: Seconds
+    public var traffic: [LevelTraffic]
+    public var latency: Seconds
+    public var bound: Bound
+    public var energy: EnergyBreakdown
+    public var provenance: Provenance
+    /// Efficiency (fraction of peak) used for the compute term.
+    public var efficiency: Double
+}
+
+public struct EstimateTotals: Sendable, Hashable, Codable {
+    public var macs: Int
+    public var flops: Int
+    public var params: Int
+    public var latency: Seconds
+    public var energy: EnergyBreakdown
+    public var traffic: [LevelTraffic]
+    public var footprint: MemoryFootprint
+    /// Weights at the unit's storage precision.
+    public var weightBytes: Bytes
+    /// Peak live activations at the unit's storage precision.
+    public var peakActivationBytes: Bytes
+    /// Weights + peak live activations.
+    public var peakMemory: Bytes
+    public var fitsInRAM: Bool
+}
+
+/// Predicted cost of a whole model on one device and compute unit.
+public struct DeviceEstimate: Sendable, Hashable, Codable {
+    public var deviceID: String
+    public var deviceName: String
+    public var deviceFile: String
+    public var unit: String
+    public var precision: Precision
+    public var layers: [LayerEstimate]
+    public var totals: EstimateTotals
+    public var provenance: Provenance
+    /// Op kinds the model could not cost (explicit rows with zero cost).
+    public var unsupportedLayers: [String]
+}

@@ -1,0 +1,188 @@
+import Foundation
+import NNGraph
+
+/// Reads and validates `devices/*.yaml` (schema_version 1; README "Device files").
+public enum DeviceLoader {
+    public static let schemaVersion = 1
+
+    public static func load(file: String) throws(SpecError) -> DeviceProfile {
+        try parse(SpecNode.load(file: file), file: file)
+    }
+
+    public static func load(yaml: String, file: String) throws(SpecError) -> DeviceProfile {
+        try parse(SpecNode.parse(yaml: yaml, file: file), file: file)
+    }
+
+    static func parse(_ root: SpecNode, file: String) throws(SpecError) -> DeviceProfile {
+        let m = try root.mapping(allowed: ["schema_version", "id", "name", "description", "default_unit", "compute_units", "memory", "power", "ram"])
+        let versionNode = try m.required("schema_version")
+        let version = try versionNode.int()
+        guard version == schemaVersion else {
+            throw versionNode.error("unsupported schema_version \(version); this edgeprof reads version \(schemaVersion)")
+        }
+        let id = try m.required("id").string()
+        let name = try m.required("name").string()
+        let description = try m["description"]?.string()
+
+        // Memory first, so compute units can refer to levels by name.
+        var memory: [MemoryLevel] = []
+        for node in try m.required("memory").sequence() {
+            let level = try parseMemoryLevel(node)
+            if memory.contains(where: { $0.name == level.name }) {
+                throw node.error("duplicate memory level name '\(level.name)'")
+            }
+            memory.append(level)
+        }
+        guard !memory.isEmpty else { throw try m.required("memory").error("at least one memory level is required") }
+
+        var units: [ComputeUnit] = []
+        for node in try m.required("compute_units").sequence() {
+            let unit = try parseComputeUnit(node, levels: memory.map(\.name))
+            if units.contains(where: { $0.name == unit.name }) { throw node.error("duplicate compute unit name '\(unit.name)'") }
+            units.append(unit)
+        }
+        guard !units.isEmpty else { throw try m.required("compute_units").error("at least one compute unit is required") }
+
+        let defaultNode = try m.required("default_unit")
+        let defaultUnit = try defaultNode.string()
+        guard units.contains(where: { $0.name == defaultUnit }) else {
+            let hint = didYouMean(defaultUnit, among: units.map(\.name)).map { " (did you mean '\($0)'?)" } ?? ""
+            throw defaultNode.error("no compute unit named '\(defaultUnit)'\(hint)")
+        }
+
+        let pm = try m.required("power").mapping(allowed: ["idle", "max"])
+        let power = PowerSpec(idle: try sourced(pm.required("idle"), .power, positive: false).map(Watts.init),
+                              max: try pm["max"].map { n throws(SpecError) in try sourced(n, .power).map(Watts.init) })
+        let ram = try sourced(m.required("ram"), .bytes).map(Bytes.init)
+
+        return DeviceProfile(schemaVersion: version, id: id, name: name, file: file, description: description, defaultUnit: defaultUnit,
+                             computeUnits: units, memory: memory, power: power, ram: ram)
+    }
+
+    static func parseMemoryLevel(_ node: SpecNode) throws(SpecError) -> MemoryLevel {
+        let m = try node.mapping(allowed: ["name", "technology", "size", "bandwidth", "latency", "read_energy", "write_energy"])
+        return MemoryLevel(
+            name: try m.required("name").string(),
+            technology: try m.required("technology").oneOf(MemoryTechnology.self),
+            size: try sourced(m.required("size"), .bytes).map(Bytes.init),
+            bandwidth: try sourced(m.required("bandwidth"), .byteRate).map(BytesPerSecond.init),
+            latency: try m["latency"].map { n throws(SpecError) in try sourced(n, .time, positive: false).map(Seconds.init) },
+            readEnergy: try sourced(m.required("read_energy"), .energyPerByte, positive: false).map(JoulesPerByte.init),
+            writeEnergy: try sourced(m.required("write_energy"), .energyPerByte, positive: false).map(JoulesPerByte.init))
+    }
+
+    static func parseComputeUnit(_ node: SpecNode, levels: [String]) throws(SpecError) -> ComputeUnit {
+        let m = try node.mapping(allowed: ["name", "kind", "cores", "frequency", "peak", "precision", "efficiency", "layer_overhead",
+                                           "energy_per_op", "register_bytes", "memory_path", "active_power", "pe_array"])
+        let coresNode = try m.required("cores")
+        let cores = try sourcedNumber(coresNode) { n throws(SpecError) in try n.int() }
+        guard cores.value > 0 else { throw coresNode.error("must be positive, got \(cores.value)") }
+
+        var peak: [Precision: Sourced<FlopsPerSecond>] = [:]
+        let peakNode = try m.required("peak")
+        for (key, value) in try peakNode.anyMapping() {
+            guard let p = Precision(rawValue: key) else {
+                let hint = didYouMean(key, among: Precision.allCases.map(\.rawValue)).map { " (did you mean '\($0)'?)" } ?? ""
+                throw value.error("unknown precision '\(key)'\(hint); expected fp32, fp16 or int8")
+            }
+            peak[p] = try sourced(value, .opRate).map(FlopsPerSecond.init)
+        }
+        let precisionNode = m["precision"]
+        let precision = try precisionNode?.oneOf(Precision.self) ?? .fp32
+        guard peak[precision] != nil else {
+            throw (precisionNode ?? peakNode).error("no peak given for the unit's precision '\(precision.rawValue)'")
+        }
+
+        var efficiency: [OpClass: Sourced<Double>] = [:]
+        let effNode = try m.required("efficiency")
+        let allowedClasses = OpClass.allCases.filter { $0 != .view && $0 != .unsupported }
+        for (key, value) in try effNode.anyMapping() {
+            guard let cls = OpClass(rawValue: key), allowedClasses.contains(cls) else {
+                let names = allowedClasses.map(\.rawValue)
+                let hint = didYouMean(key, among: names).map { " (did you mean '\($0)'?)" } ?? ""
+                throw value.error("unknown op class '\(key)'\(hint); expected one of: \(names.joined(separator: ", "))")
+            }
+            let e = try sourcedNumber(value) { n throws(SpecError) in try n.double() }
+            guard e.value > 0, e.value <= 1 else { throw value.error("efficiency must be in (0, 1], got \(e.value)") }
+            efficiency[cls] = e
+        }
+        for required in [OpClass.conv, .depthwise, .elementwise, .pooling] where efficiency[required] == nil {
+            throw effNode.error("missing required op class '\(required.rawValue)' (required: conv, depthwise, elementwise, pooling)")
+        }
+
+        var energyPerOp: [Precision: Sourced<JoulesPerOp>] = [:]
+        let eNode = try m.required("energy_per_op")
+        for (key, value) in try eNode.anyMapping() {
+            guard let p = Precision(rawValue: key) else { throw value.error("unknown precision '\(key)'; expected fp32, fp16 or int8") }
+            energyPerOp[p] = try sourced(value, .energyPerOp, positive: false).map(JoulesPerOp.init)
+        }
+        guard energyPerOp[precision] != nil else { throw eNode.error("no energy given for the unit's precision '\(precision.rawValue)'") }
+
+        let pathNode = try m.required("memory_path")
+        var path: [String] = []
+        for n in try pathNode.sequence() {
+            let name = try n.string()
+            guard levels.contains(name) else {
+                let hint = didYouMean(name, among: levels).map { " (did you mean '\($0)'?)" } ?? ""
+                throw n.error("no memory level named '\(name)'\(hint)")
+            }
+            path.append(name)
+        }
+        guard !path.isEmpty else { throw pathNode.error("must list at least one memory level") }
+
+        var pe: PEArray?
+        if let peNode = m["pe_array"] {
+            let pm = try peNode.mapping(allowed: ["rows", "cols", "macs_per_pe_per_cycle", "dataflow"])
+            func positiveInt(_ key: String) throws(SpecError) -> Sourced<Int> {
+                let n = try pm.required(key)
+                let v = try sourcedNumber(n) { x throws(SpecError) in try x.int() }
+                guard v.value > 0 else { throw n.error("must be positive, got \(v.value)") }
+                return v
+            }
+            pe = PEArray(rows: try positiveInt("rows"), cols: try positiveInt("cols"), macsPerPEPerCycle: try positiveInt("macs_per_pe_per_cycle"),
+                         dataflow: try pm.required("dataflow").oneOf(Dataflow.self))
+        }
+
+        return ComputeUnit(
+            name: try m.required("name").string(),
+            kind: try m.required("kind").oneOf(ComputeKind.self),
+            cores: cores,
+            frequency: try m["frequency"].map { n throws(SpecError) in try sourced(n, .frequency).map(Hertz.init) },
+            peak: peak, precision: precision, efficiency: efficiency,
+            layerOverhead: try sourced(m.required("layer_overhead"), .time, positive: false).map(Seconds.init),
+            energyPerOp: energyPerOp,
+            registerBytes: try sourced(m.required("register_bytes"), .bytes).map(Bytes.init),
+            memoryPath: path,
+            activePower: try m["active_power"].map { n throws(SpecError) in try sourced(n, .power).map(Watts.init) },
+            peArray: pe)
+    }
+
+    /// `{value: "12.8 GB/s", source: "..."}` → SI value with its source.
+    static func sourced(_ node: SpecNode, _ kind: UnitKind, positive: Bool = true) throws(SpecError) -> Sourced<Double> {
+        let m = try node.mapping(allowed: ["value", "source"])
+        let valueNode = try m.required("value")
+        let v = try valueNode.quantity(kind)
+        if positive {
+            guard v > 0 else { throw valueNode.error("must be positive, got \(try valueNode.string())") }
+        } else {
+            guard v >= 0 else { throw valueNode.error("must not be negative, got \(try valueNode.string())") }
+        }
+        return Sourced(v, source: try sourceString(m))
+    }
+
+    static func sourcedNumber<T>(_ node: SpecNode, _ read: (SpecNode) throws(SpecError) -> T) throws(SpecError) -> Sourced<T> {
+        let m = try node.mapping(allowed: ["value", "source"])
+        return Sourced(try read(m.required("value")), source: try sourceString(m))
+    }
+
+    static func sourceString(_ m: SpecMap) throws(SpecError) -> String {
+        let n = try m.required("source")
+        let s = try n.string().trimmingCharacters(in: .whitespaces)
+        guard !s.isEmpty else { throw n.error("source must not be empty (a URL, 'measured ...', or 'assumed ...')") }
+        return s
+    }
+}
+
+extension Sourced {
+    func map<U>(_ f: (Value) -> U) -> Sourced<U> { Sourced<U>(f(value), source: source) }
+}

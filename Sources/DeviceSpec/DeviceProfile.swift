@@ -1,0 +1,129 @@
+import NNGraph
+
+/// A number together with where it came from (datasheet URL, `measured ...`, or `assumed ...`).
+public struct Sourced<Value: Sendable & Hashable & Codable>: Sendable, Hashable, Codable {
+    public var value: Value
+    public var source: String
+    public init(_ value: Value, source: String) {
+        self.value = value
+        self.source = source
+    }
+}
+
+public enum ComputeKind: String, Sendable, Codable, CaseIterable {
+    case cpu, gpu, npu, accelerator
+}
+
+/// Precision the runtime computes and stores activations in on a unit.
+public enum Precision: String, Sendable, Codable, CaseIterable {
+    case fp32, fp16, int8
+
+    public var bytes: Int {
+        switch self {
+        case .fp32: 4
+        case .fp16: 2
+        case .int8: 1
+        }
+    }
+}
+
+public enum MemoryTechnology: String, Sendable, Codable, CaseIterable {
+    case registers, sram, dram
+    case sttRAM = "stt-ram"
+    case mlcSTTRAM = "mlc-stt-ram"
+}
+
+public enum Dataflow: String, Sendable, Codable, CaseIterable {
+    case weightStationary = "weight-stationary"
+    case outputStationary = "output-stationary"
+    case rowStationary = "row-stationary"
+}
+
+/// Systolic/PE array of an accelerator compute unit (detailed dataflow model: later issue).
+public struct PEArray: Sendable, Hashable, Codable {
+    public var rows: Sourced<Int>
+    public var cols: Sourced<Int>
+    public var macsPerPEPerCycle: Sourced<Int>
+    public var dataflow: Dataflow
+}
+
+public struct MemoryLevel: Sendable, Hashable, Codable {
+    public var name: String
+    public var technology: MemoryTechnology
+    /// Capacity one kernel can use at this level.
+    public var size: Sourced<Bytes>
+    /// Sustained bandwidth into the level above.
+    public var bandwidth: Sourced<BytesPerSecond>
+    public var latency: Sourced<Seconds>?
+    public var readEnergy: Sourced<JoulesPerByte>
+    public var writeEnergy: Sourced<JoulesPerByte>
+}
+
+public struct ComputeUnit: Sendable, Hashable, Codable {
+    public var name: String
+    public var kind: ComputeKind
+    public var cores: Sourced<Int>
+    public var frequency: Sourced<Hertz>?
+    /// Peak throughput per precision ("fp32", "fp16", "int8") in operations per second.
+    public var peak: [Precision: Sourced<FlopsPerSecond>]
+    /// Precision the runtime computes in on this unit (default fp32).
+    public var precision: Precision
+    /// Fraction of peak achieved per op class (conv, depthwise, elementwise, pooling required).
+    public var efficiency: [OpClass: Sourced<Double>]
+    /// Fixed cost per executed kernel (dispatch, thread wake-up, packing).
+    public var layerOverhead: Sourced<Seconds>
+    /// Energy per arithmetic operation, per precision.
+    public var energyPerOp: [Precision: Sourced<JoulesPerOp>]
+    /// Bytes of operand storage inside the unit (vector registers, PE register files):
+    /// the capacity that decides re-fetch from the innermost memory level.
+    public var registerBytes: Sourced<Bytes>
+    /// Memory levels this unit reads through, innermost first, ending at main memory.
+    public var memoryPath: [String]
+    public var activePower: Sourced<Watts>?
+    public var peArray: PEArray?
+
+    /// Efficiency for an op class, falling back along documented lines for optional classes.
+    public func efficiency(for cls: OpClass) -> Double {
+        if let e = efficiency[cls] { return e.value }
+        let fallback: OpClass
+        switch cls {
+        case .conv, .depthwise, .elementwise, .pooling: fallback = cls
+        case .attention: fallback = .conv
+        case .normalization, .dataMovement, .sparse, .view, .unsupported: fallback = .elementwise
+        }
+        return efficiency[fallback]?.value ?? 1
+    }
+
+    public func peakThroughput(_ p: Precision) -> FlopsPerSecond? { peak[p]?.value }
+}
+
+public struct PowerSpec: Sendable, Hashable, Codable {
+    /// Power drawn whenever the device is on (board idle); charged for the whole latency.
+    public var idle: Sourced<Watts>
+    public var max: Sourced<Watts>?
+}
+
+/// One device file (`devices/*.yaml`), validated.
+public struct DeviceProfile: Sendable, Hashable, Codable {
+    public var schemaVersion: Int
+    public var id: String
+    public var name: String
+    public var file: String
+    public var description: String?
+    public var defaultUnit: String
+    public var computeUnits: [ComputeUnit]
+    public var memory: [MemoryLevel]
+    public var power: PowerSpec
+    /// RAM available to a model (main-memory capacity).
+    public var ram: Sourced<Bytes>
+
+    public func unit(named name: String?) -> ComputeUnit? {
+        let n = name ?? defaultUnit
+        return computeUnits.first { $0.name == n }
+    }
+
+    /// The memory levels a unit reads through, innermost first.
+    public func levels(for unit: ComputeUnit) -> [MemoryLevel] {
+        unit.memoryPath.compactMap { name in memory.first { $0.name == name } }
+    }
+}

@@ -1,0 +1,4 @@
+// The facade re-exports the value types its API uses, so library users and the CLI import one module.
+@_exported import CostModel
+@_exported import DeviceSpec
+@_exported import NNGraph

@@ -1,0 +1,83 @@
+import CostModel
+import DeviceSpec
+import Foundation
+import NNGraph
+
+public let edgeprofVersion = "0.1.0"
+
+/// `edgeprof profile`: predict a model's per-layer cost on one or more devices.
+public enum ProfileWorkflow {
+    public struct Request: Sendable {
+        public var model: String
+        public var deviceFiles: [String]
+        /// Compute unit name (per device); nil = each device's default unit.
+        public var unit: String?
+        public var loadOptions: ModelLoadOptions
+        public init(model: String, deviceFiles: [String], unit: String? = nil, loadOptions: ModelLoadOptions = ModelLoadOptions()) {
+            self.model = model
+            self.deviceFiles = deviceFiles
+            self.unit = unit
+            self.loadOptions = loadOptions
+        }
+    }
+
+    /// Loads every device file first and reports all spec errors together.
+    public static func loadDevices(_ files: [String]) throws(EdgeProfError) -> [DeviceProfile] {
+        var devices: [DeviceProfile] = []
+        var errors: [SpecError] = []
+        for f in files {
+            do { devices.append(try DeviceLoader.load(file: f)) } catch { errors.append(error) }
+        }
+        if errors.count == 1 { throw .spec(errors[0]) }
+        if !errors.isEmpty { throw .specs(errors) }
+        return devices
+    }
+
+    public static func run(_ request: Request) throws(EdgeProfError) -> ProfileReport {
+        guard !request.deviceFiles.isEmpty else { throw .usage("give at least one --device FILE (e.g. devices/raspberry-pi-4.yaml)") }
+        let devices = try loadDevices(request.deviceFiles)
+        let model = try ModelSource.load(request.model, options: request.loadOptions)
+        return try profile(model, on: devices, unit: request.unit)
+    }
+
+    public static func profile(_ model: LoadedModel, on devices: [DeviceProfile], unit: String? = nil) throws(EdgeProfError) -> ProfileReport {
+        var reports: [DeviceReport] = []
+        for d in devices {
+            do {
+                let e = try AnalyticalModel.estimate(model.graph, on: d, unit: unit)
+                reports.append(DeviceReport(e, ramBytes: d.ram.value.value))
+            } catch {
+                throw .costModel(error)
+            }
+        }
+        let g = model.graph
+        let totals = g.totalCounts()
+        func summary(_ ids: [Int]) -> [TensorSummary] {
+            ids.map { TensorSummary(name: g.tensors[$0].name, shape: g.tensors[$0].shape.dims, dtype: g.tensors[$0].dtype.rawValue) }
+        }
+        let summaryModel = ModelSummary(name: model.name, source: model.source, macs: totals.macs, flops: totals.flops, params: totals.params,
+                                        nodes: g.nodes.count, fusedKernels: g.fusionGroups.count, inputs: summary(g.inputs), outputs: summary(g.outputs))
+        return ProfileReport(schemaVersion: ProfileReport.currentSchemaVersion, tool: "edgeprof \(edgeprofVersion)", provenance: "predicted",
+                             model: summaryModel, devices: reports)
+    }
+}
+
+extension ProfileReport {
+    public func jsonString() -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? enc.encode(self), let s = String(data: data, encoding: .utf8) else { return "{}" }
+        return s
+    }
+}
+
+/// Writes a file atomically (temp file in the same directory + rename), creating parent directories.
+public func writeAtomically(_ text: String, to path: String) throws(EdgeProfError) {
+    let url = URL(fileURLWithPath: path)
+    do {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: url, options: .atomic)
+    } catch {
+        throw .io("\(path): cannot write (\(error.localizedDescription))")
+    }
+}
