@@ -1,0 +1,132 @@
+import CostModel
+import DeviceSpec
+import ModelImport
+import NNGraph
+import PropertyBased
+import Testing
+
+@Suite struct AnalyticalModelTests {
+    @Test func elementwiseLayerMatchesHandArithmetic() throws {
+        // sigmoid on 1×8×16×16 fp32: 2048 elements, 8 KiB in, 8 KiB out; graph input/output live in DRAM.
+        let g = try elementwiseGraph(channels: 8, size: 16)
+        let e = try AnalyticalModel.estimate(g, on: testDevice(overhead: "0 us"))
+        let l = try #require(e.layers.first)
+        #expect(l.counts.flops == 2048 * 4)
+        // compute = 8192 FLOP / (100 GFLOP/s × 0.1) = 0.8192 µs
+        #expect(abs(l.computeTime.value - 8192 / 10e9) < 1e-15)
+        // Every level moves 8 KiB in + 8 KiB out (no reuse op, tensors resident in DRAM).
+        for t in l.traffic {
+            #expect(t.readBytes.value == 8192)
+            #expect(t.writeBytes.value == 8192)
+        }
+        // DRAM time = 16384 B / 10 GB/s = 1.6384 µs > compute → memory-bound on dram.
+        #expect(l.bound == .memory(level: "dram"))
+        #expect(abs(l.latency.value - 16384 / 10e9) < 1e-15)
+        // energy = ops × 2 pJ + Σ reads/writes × per-level energy + 2 W × latency
+        let memory = 8192 * (1e-12 + 5e-12 + 100e-12) + 8192 * (1e-12 + 6e-12 + 120e-12)
+        let expected = 8192 * 2e-12 + memory + 2 * l.latency.value
+        #expect(abs(l.energy.total.value - expected) < 1e-15)
+        #expect(l.provenance == .predicted)
+    }
+
+    @Test func intermediateActivationThatFitsInL2DoesNotTouchDRAM() throws {
+        // conv → relu → sigmoid: conv+relu fuse; the fused output (1×16×32×32 fp32 = 64 KiB) needs
+        // 2× headroom: too big for L1 (32 KiB), fits L2 (1 MiB), so sigmoid reads it from L2, not DRAM.
+        let g = try convGraph(channels: 8, outChannels: 16, size: 32)
+        #expect(g.fusionGroups.map(\.kind) == ["conv-relu", "sigmoid"])
+        let e = try AnalyticalModel.estimate(g, on: testDevice())
+        let conv = e.layers[0], sig = e.layers[1]
+        let dramConv = try #require(conv.traffic.last)
+        // conv reads its input (graph input, DRAM) and weights from DRAM; writes nothing to DRAM.
+        #expect(dramConv.writeBytes.value == 0)
+        #expect(dramConv.readBytes.value == Double(8 * 32 * 32 * 4 + (16 * 8 * 9 + 16) * 4))
+        let dramSig = try #require(sig.traffic.last)
+        #expect(dramSig.readBytes.value == 0)
+        #expect(dramSig.writeBytes.value == Double(16 * 32 * 32 * 4))  // graph output goes to main memory
+        #expect(sig.traffic[1].readBytes.value == Double(16 * 32 * 32 * 4))
+        #expect(sig.traffic[0].readBytes.value == Double(16 * 32 * 32 * 4))
+    }
+
+    @Test func smallerCacheForcesDRAMStreaming() throws {
+        let g = try convGraph(channels: 8, outChannels: 16, size: 32)
+        let e = try AnalyticalModel.estimate(g, on: testDevice(l2Size: "64 KiB"))
+        // The 64 KiB output needs 2× headroom; with a 64 KiB L2 it spills to DRAM and is read back from there.
+        #expect(try #require(e.layers[0].traffic.last).writeBytes.value == 65536)
+        #expect(try #require(e.layers[1].traffic.last).readBytes.value == 65536)
+    }
+
+    @Test func totalsAreSumsOfLayers() throws {
+        let g = try #require(ModelZoo.model(named: "resnet18")).build()
+        let e = try AnalyticalModel.estimate(g, on: testDevice())
+        let sum = e.layers.reduce(0.0) { $0 + $1.latency.value }
+        #expect(abs(e.totals.latency.value - sum) < 1e-12)
+        let energy = e.layers.reduce(0.0) { $0 + $1.energy.total.value }
+        #expect(abs(e.totals.energy.total.value - energy) / energy < 1e-9)
+        #expect(e.totals.macs == g.totalCounts().macs)
+        #expect(e.layers.count == g.fusionGroups.count)
+        #expect(e.totals.fitsInRAM)
+    }
+
+    @Test func unsupportedNodesAreExplicitRowsNotDropped() throws {
+        var b = GraphBuilder(name: "u")
+        let x = b.input("x", shape: [1, 4])
+        let y = try b.add1("mystery", .unsupported(opType: "FancyOp", outputShapes: [[1, 4]]), inputs: [x])
+        let z = try b.add1("relu", .activation(.relu), inputs: [y])
+        b.markOutput(z)
+        let e = try AnalyticalModel.estimate(try b.finish(), on: testDevice())
+        #expect(e.layers.count == 2)
+        #expect(e.layers[0].bound == .unsupported)
+        #expect(e.unsupportedLayers == ["mystery (unsupported:FancyOp)"])
+    }
+
+    @Test func unknownUnitIsAnError() throws {
+        let g = try elementwiseGraph(channels: 1, size: 2)
+        #expect(throws: CostModelError.self) { try AnalyticalModel.estimate(g, on: testDevice(), unit: "npu") }
+    }
+}
+
+/// Monotonicity: more bandwidth or more peak never makes a layer slower; more bytes never cheaper.
+@Suite struct CostModelMonotonicityProperties {
+    static let shapes = Gen.int(in: 1...64)
+
+    @Test func moreBandwidthIsNeverSlower() async throws {
+        await propertyCheck(count: 60, input: Gen.int(in: 1...48), Gen.int(in: 1...32), Gen.int(in: 1...8), Gen.int(in: 2...40)) { c, o, s, bwFactor in
+            let g = try convGraph(channels: c, outChannels: o, size: s * 4)
+            let slow = try AnalyticalModel.estimate(g, on: testDevice(dramBandwidth: "10 GB/s"))
+            let fast = try AnalyticalModel.estimate(g, on: testDevice(l1Bandwidth: "\(100 * bwFactor) GB/s", l2Bandwidth: "\(50 * bwFactor) GB/s",
+                                                                         dramBandwidth: "\(10 * bwFactor) GB/s"))
+            for (a, b) in zip(slow.layers, fast.layers) { #expect(b.latency <= a.latency) }
+        }
+    }
+
+    @Test func morePeakIsNeverSlower() async throws {
+        await propertyCheck(count: 60, input: Gen.int(in: 1...48), Gen.int(in: 1...32), Gen.int(in: 1...8), Gen.int(in: 2...50)) { c, o, s, k in
+            let g = try convGraph(channels: c, outChannels: o, size: s * 4)
+            let base = try AnalyticalModel.estimate(g, on: testDevice(peak: "100 GFLOP/s"))
+            let more = try AnalyticalModel.estimate(g, on: testDevice(peak: "\(100 * k) GFLOP/s"))
+            for (a, b) in zip(base.layers, more.layers) {
+                #expect(b.latency <= a.latency)
+                #expect(b.computeTime <= a.computeTime)
+            }
+        }
+    }
+
+    @Test func moreBytesAreNeverCheaper() async throws {
+        await propertyCheck(count: 80, input: Gen.int(in: 1...64), Gen.int(in: 1...64), Gen.int(in: 1...64)) { c, s, extra in
+            let small = try AnalyticalModel.estimate(try elementwiseGraph(channels: c, size: s), on: testDevice())
+            let big = try AnalyticalModel.estimate(try elementwiseGraph(channels: c + extra, size: s), on: testDevice())
+            #expect(big.totals.latency >= small.totals.latency)
+            #expect(big.totals.energy.total >= small.totals.energy.total)
+            for (a, b) in zip(small.totals.traffic, big.totals.traffic) { #expect(b.totalBytes >= a.totalBytes) }
+        }
+    }
+
+    @Test func moreChannelsInAConvAreNeverCheaper() async throws {
+        await propertyCheck(count: 60, input: Gen.int(in: 1...32), Gen.int(in: 1...32), Gen.int(in: 1...6), Gen.int(in: 1...16)) { c, o, s, extra in
+            let small = try AnalyticalModel.estimate(try convGraph(channels: c, outChannels: o, size: s * 4), on: testDevice())
+            let big = try AnalyticalModel.estimate(try convGraph(channels: c + extra, outChannels: o, size: s * 4), on: testDevice())
+            #expect(big.totals.latency >= small.totals.latency)
+            #expect(big.totals.energy.total >= small.totals.energy.total)
+        }
+    }
+}
