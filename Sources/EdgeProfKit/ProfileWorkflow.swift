@@ -81,3 +81,15 @@ public func writeAtomically(_ text: String, to path: String) throws(EdgeProfErro
         throw .io("\(path): cannot write (\(error.localizedDescription))")
     }
 }
+
+extension ProfileReport {
+    /// Device file paths relative to `base` (reports must not depend on where the checkout lives).
+    public func relativizingPaths(to base: String) -> ProfileReport {
+        var copy = self
+        let prefix = base.hasSuffix("/") ? base : base + "/"
+        for i in copy.devices.indices where copy.devices[i].file.hasPrefix(prefix) {
+            copy.devices[i].file = String(copy.devices[i].file.dropFirst(prefix.count))
+        }
+        return copy
+    }
+}

@@ -84,10 +84,11 @@ struct Scenario: ParsableCommand {
 
     func run() throws {
         let started = Date()
-        let (scenario, report) = try runReportingErrors { () throws(EdgeProfError) -> (ScenarioRun, ProfileReport) in
+        let (scenario, fullReport) = try runReportingErrors { () throws(EdgeProfError) -> (ScenarioRun, ProfileReport) in
             let run = try ScenarioRun.load(file)
             return (run, try run.profile())
         }
+        let report = fullReport.relativizingPaths(to: FileManager.default.currentDirectoryPath)
         print(ProfileRenderer.render(report, style: .plain, top: top ?? scenario.spec.top), terminator: "")
         if let md = scenario.spec.markdownReport {
             let text = ProfileRenderer.render(report, style: .markdown, top: nil)

@@ -1,0 +1,129 @@
+import EdgeProfKit
+import Foundation
+import Testing
+
+@Suite struct ProfileCommandTests {
+    @Test func jsonContractHasDocumentedKeysInSIUnits() throws {
+        let r = try CLI.run(["profile", "resnet50", "--device", "devices/raspberry-pi-5.yaml", "--format", "json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(json["schema_version"] as? Int == 1)
+        #expect(json["provenance"] as? String == "predicted")
+        let devices = try #require(json["devices"] as? [[String: Any]])
+        #expect(devices.count == 1)
+        let totals = try #require(devices[0]["totals"] as? [String: Any])
+        for key in ["macs", "flops", "params", "latency_s", "energy_j", "peak_memory_bytes", "bytes_moved", "energy_breakdown"] {
+            #expect(totals[key] != nil, "totals.\(key) missing")
+        }
+        let macs = try #require(totals["macs"] as? Int)
+        #expect(abs(Double(macs) - 4.09e9) / 4.09e9 < 0.02)
+        let latency = try #require(totals["latency_s"] as? Double)
+        #expect(latency > 1e-4 && latency < 10, "latency in seconds, got \(latency)")
+        let layers = try #require(devices[0]["layers"] as? [[String: Any]])
+        #expect(!layers.isEmpty)
+        for key in ["name", "kind", "output_shape", "macs", "params", "bytes_moved", "bound", "latency_s", "energy_j", "share"] {
+            #expect(layers[0][key] != nil, "layers[0].\(key) missing")
+        }
+        let shareSum = layers.compactMap { $0["share"] as? Double }.reduce(0, +)
+        #expect(abs(shareSum - 1) < 1e-6)
+    }
+
+    @Test func tableComparesSeveralDevicesSideBySide() throws {
+        let r = try CLI.run(["profile", "mobilenet_v2", "--device", "devices/raspberry-pi-4.yaml", "--device", "devices/jetson-orin-nano.yaml", "--top", "5"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("Device comparison (predicted)"))
+        #expect(r.stdout.contains("raspberry_pi_4b"))
+        #expect(r.stdout.contains("jetson_orin_nano"))
+        #expect(r.stdout.contains("PREDICTED"))
+        #expect(r.stdout.contains("(top 5 layers by latency"))
+    }
+
+    @Test func markdownOutputIsWrittenAtomicallyToAFile() throws {
+        let dir = try CLI.tempDir()
+        let out = dir.appendingPathComponent("sub/report.md").path
+        let r = try CLI.run(["profile", "squeezenet1_1", "--device", "devices/raspberry-pi-4.yaml", "--format", "markdown", "-o", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        let text = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(text.hasPrefix("# edgeprof profile: squeezenet1\\_1"))
+        #expect(text.contains("| --- |"))
+    }
+
+    @Test func unknownModelFailsWithSuggestionAndWritesNothing() throws {
+        let dir = try CLI.tempDir()
+        let out = dir.appendingPathComponent("r.json").path
+        let r = try CLI.run(["profile", "mobilenet_v9", "--device", "devices/raspberry-pi-4.yaml", "-o", out])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("unknown model 'mobilenet_v9'"))
+        #expect(r.stderr.contains("did you mean"))
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    @Test func badDeviceFileReportsFileLineColumnAndField() throws {
+        let dir = try CLI.tempDir()
+        let bad = dir.appendingPathComponent("bad.yaml")
+        var text = try String(contentsOf: CLI.packageRoot.appendingPathComponent("devices/raspberry-pi-4.yaml"), encoding: .utf8)
+        text = text.replacingOccurrences(of: "bandwidth:", with: "bandwith:")
+        try text.write(to: bad, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("r.md").path
+        let r = try CLI.run(["profile", "mobilenet_v2", "--device", bad.path, "--format", "markdown", "-o", out])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("\(bad.path):"))
+        #expect(r.stderr.contains("bandwith: unknown key 'bandwith' (did you mean 'bandwidth'?)"))
+        #expect(!FileManager.default.fileExists(atPath: out))
+        let check = try CLI.run(["devices", "check", bad.path, "devices/raspberry-pi-5.yaml"])
+        #expect(check.status == 1)
+        #expect(check.stdout.contains("1 ok, 1 with errors"))
+    }
+
+    @Test func devicesCheckAcceptsEveryCommittedDevice() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: CLI.packageRoot.appendingPathComponent("devices").path)
+            .filter { $0.hasSuffix(".yaml") }.sorted().map { "devices/\($0)" }
+        #expect(files.count >= 7)
+        let r = try CLI.run(["devices", "check"] + files)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("\(files.count) ok, 0 with errors"))
+    }
+
+    @Test func modelsListsTheZooWithCounts() throws {
+        let r = try CLI.run(["models", "--format", "json"])
+        #expect(r.status == 0)
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
+        let names = rows.compactMap { $0["name"] as? String }
+        for n in ["mobilenet_v1", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "shufflenet_v2_x1_0", "squeezenet1_1",
+                  "resnet18", "resnet50", "efficientnet_b0", "vit_tiny", "gcn_cora"] {
+            #expect(names.contains(n), "zoo lacks \(n)")
+        }
+    }
+
+    @Test func usageErrorsExitNonZero() throws {
+        let noDevice = try CLI.run(["profile", "mobilenet_v2"])
+        #expect(noDevice.status != 0)
+        #expect(noDevice.stderr.contains("--device"))
+        let badTop = try CLI.run(["profile", "mobilenet_v2", "--device", "devices/raspberry-pi-4.yaml", "--top", "0"])
+        #expect(badTop.status != 0)
+        let badShape = try CLI.run(["profile", "mobilenet_v2", "--device", "devices/raspberry-pi-4.yaml", "--input-shape", "x=1xAx3"])
+        #expect(badShape.status == 1)
+        #expect(badShape.stderr.contains("dimensions must be positive integers"))
+    }
+}
+
+@Suite struct ScenarioTests {
+    @Test func defaultScenarioReportMatchesCommittedExample() throws {
+        // reports/default.md is generated by scripts/regen-reports.sh; it must not drift from the code.
+        let run = try ScenarioRun.load(CLI.packageRoot.appendingPathComponent("profiles/default.yaml").path)
+        let report = try run.profile()
+        let text = ProfileRenderer.render(report.relativizingPaths(to: CLI.packageRoot.path), style: .markdown)
+        let committed = try String(contentsOf: CLI.packageRoot.appendingPathComponent("reports/default.md"), encoding: .utf8)
+        #expect(text == committed, "reports/default.md drifted: run scripts/regen-reports.sh")
+        #expect(report.devices.count == 7)
+    }
+
+    @Test func scenarioWithMissingDeviceIsALocatedError() throws {
+        let dir = try CLI.tempDir()
+        let file = dir.appendingPathComponent("s.yaml")
+        try "schema_version: 1\nname: x\nmodel: resnet18\ndevices:\n  - nope.yaml\n".write(to: file, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["scenario", file.path])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("\(file.path):5:5: devices[0]: device file"))
+    }
+}
