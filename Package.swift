@@ -26,8 +26,17 @@ let package = Package(
         ]),
         // Analytical cost model (pure).
         .target(name: "CostModel", dependencies: ["NNGraph", "DeviceSpec"]),
+        // System OpenBLAS (libopenblas-dev): cblas.h.
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // Real kernels, executor, timing harness. The only target that links C.
+        .target(name: "KernelRunner", dependencies: ["NNGraph", "COpenBLAS"]),
+        // Split-computing planners (pure).
+        .target(name: "OffloadPlanner", dependencies: ["NNGraph", "DeviceSpec", "CostModel"]),
+        // Discrete-event runtime simulator (pure, seeded).
+        .target(name: "RuntimeSimulator", dependencies: ["OffloadPlanner", "DeviceSpec", "NNGraph"]),
         // Library facade: workflows wiring the modules together; records and renderers.
-        .target(name: "EdgeProfKit", dependencies: ["NNGraph", "DeviceSpec", "ModelImport", "CostModel"]),
+        .target(name: "EdgeProfKit", dependencies: ["NNGraph", "DeviceSpec", "ModelImport", "CostModel", "KernelRunner",
+                                                    "OffloadPlanner", "RuntimeSimulator"]),
         .executableTarget(name: "edgeprof", dependencies: [
             "EdgeProfKit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -41,6 +50,12 @@ let package = Package(
             "CostModel", "ModelImport",
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
+        .testTarget(name: "KernelRunnerTests", dependencies: ["KernelRunner", "ModelImport"]),
+        .testTarget(name: "OffloadPlannerTests", dependencies: [
+            "OffloadPlanner", "ModelImport",
+            .product(name: "PropertyBased", package: "swift-property-based"),
+        ]),
+        .testTarget(name: "RuntimeSimulatorTests", dependencies: ["RuntimeSimulator", "ModelImport"]),
         .testTarget(name: "EdgeProfKitTests", dependencies: ["EdgeProfKit", "edgeprof"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,1 @@
+// KernelRunner: real kernels (OpenBLAS + Swift SIMD), executor, timing harness.

@@ -1,0 +1,1 @@
+// OffloadPlanner: split-computing planners over device → edge → cloud.

@@ -1,0 +1,1 @@
+// RuntimeSimulator: discrete-event simulation of frame streams through a plan.
