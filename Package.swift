@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Pure: graph IR, shapes, counting, fusion. Foundation only, no I/O.
@@ -34,9 +35,15 @@ let package = Package(
         .target(name: "OffloadPlanner", dependencies: ["NNGraph", "DeviceSpec", "CostModel"]),
         // Discrete-event runtime simulator (pure, seeded).
         .target(name: "RuntimeSimulator", dependencies: ["OffloadPlanner", "DeviceSpec", "NNGraph"]),
-        // Library facade: workflows wiring the modules together; records and renderers.
+        // Stored/rendered records: plain Codable values (no dependencies), so RunStore and Reports need nothing else.
+        .target(name: "RunRecords"),
+        // SQLite run history (GRDB on the system SQLite): migrations, WAL, one transaction per run.
+        .target(name: "RunStore", dependencies: ["RunRecords", .product(name: "GRDB", package: "GRDB.swift")]),
+        // HTML (inline SVG) and Markdown renderers of a stored run.
+        .target(name: "Reports", dependencies: ["RunRecords", "NNGraph"]),
+        // Library facade: workflows wiring the modules together.
         .target(name: "EdgeProfKit", dependencies: ["NNGraph", "DeviceSpec", "ModelImport", "CostModel", "KernelRunner",
-                                                    "OffloadPlanner", "RuntimeSimulator"]),
+                                                    "OffloadPlanner", "RuntimeSimulator", "RunRecords", "RunStore", "Reports"]),
         .executableTarget(name: "edgeprof", dependencies: [
             "EdgeProfKit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -56,6 +63,8 @@ let package = Package(
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "RuntimeSimulatorTests", dependencies: ["RuntimeSimulator", "ModelImport"]),
+        .testTarget(name: "RunStoreTests", dependencies: ["RunStore", "RunRecords"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "RunRecords"]),
         .testTarget(name: "EdgeProfKitTests", dependencies: ["EdgeProfKit", "edgeprof"]),
     ],
     swiftLanguageModes: [.v6]

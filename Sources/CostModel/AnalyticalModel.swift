@@ -168,7 +168,8 @@ public enum AnalyticalModel {
 
     /// CSR index bytes of a sparse aggregation (counted with the weights: read once per inference).
     static func anchorSparseIndexBytes(_ node: Node) -> Double {
-        if case .sparseAggregate(_, let edges) = node.op { return Double(edges * 8) }
+        // Same convention as NNGraph counting: CSR values + column indices + row pointers.
+        if case .sparseAggregate(let nodes, let edges) = node.op { return Double(edges * 8 + (nodes + 1) * 4) }
         return 0
     }
 

@@ -59,7 +59,10 @@ public struct EnergyBreakdown: Sendable, Hashable, Codable {
     public var memory: [String: Joules]
     /// Idle/static power × latency.
     public var staticEnergy: Joules
-    public var total: Joules { compute + staticEnergy + memory.values.reduce(Joules.zero, +) }
+    public var total: Joules {
+        // Sum in a fixed order: dictionary order varies between processes and would change the last bits.
+        memory.keys.sorted().reduce(compute + staticEnergy) { $0 + (memory[$1] ?? .zero) }
+    }
 }
 
 /// Predicted cost of one fused kernel (a fusion group) on one device.

@@ -74,9 +74,11 @@ public enum DeviceLoader {
     static func parseComputeUnit(_ node: SpecNode, levels: [String]) throws(SpecError) -> ComputeUnit {
         let m = try node.mapping(allowed: ["name", "kind", "cores", "frequency", "peak", "precision", "efficiency", "layer_overhead",
                                            "energy_per_op", "register_bytes", "memory_path", "active_power", "pe_array"])
-        let coresNode = try m.required("cores")
-        let cores = try sourcedNumber(coresNode) { n throws(SpecError) in try n.int() }
-        guard cores.value > 0 else { throw coresNode.error("must be positive, got \(cores.value)") }
+        let cores = try sourcedNumber(m.required("cores")) { n throws(SpecError) in
+            let v = try n.int()
+            guard v > 0 else { throw n.error("must be positive, got \(v)") }
+            return v
+        }
 
         var peak: [Precision: Sourced<FlopsPerSecond>] = [:]
         let peakNode = try m.required("peak")
@@ -102,9 +104,11 @@ public enum DeviceLoader {
                 let hint = didYouMean(key, among: names).map { " (did you mean '\($0)'?)" } ?? ""
                 throw value.error("unknown op class '\(key)'\(hint); expected one of: \(names.joined(separator: ", "))")
             }
-            let e = try sourcedNumber(value) { n throws(SpecError) in try n.double() }
-            guard e.value > 0, e.value <= 1 else { throw value.error("efficiency must be in (0, 1], got \(e.value)") }
-            efficiency[cls] = e
+            efficiency[cls] = try sourcedNumber(value) { n throws(SpecError) in
+                let e = try n.double()
+                guard e > 0, e <= 1 else { throw n.error("efficiency must be in (0, 1], got \(e)") }
+                return e
+            }
         }
         for required in [OpClass.conv, .depthwise, .elementwise, .pooling] where efficiency[required] == nil {
             throw effNode.error("missing required op class '\(required.rawValue)' (required: conv, depthwise, elementwise, pooling)")
@@ -134,10 +138,11 @@ public enum DeviceLoader {
         if let peNode = m["pe_array"] {
             let pm = try peNode.mapping(allowed: ["rows", "cols", "macs_per_pe_per_cycle", "dataflow"])
             func positiveInt(_ key: String) throws(SpecError) -> Sourced<Int> {
-                let n = try pm.required(key)
-                let v = try sourcedNumber(n) { x throws(SpecError) in try x.int() }
-                guard v.value > 0 else { throw n.error("must be positive, got \(v.value)") }
-                return v
+                try sourcedNumber(pm.required(key)) { n throws(SpecError) in
+                    let v = try n.int()
+                    guard v > 0 else { throw n.error("must be positive, got \(v)") }
+                    return v
+                }
             }
             pe = PEArray(rows: try positiveInt("rows"), cols: try positiveInt("cols"), macsPerPEPerCycle: try positiveInt("macs_per_pe_per_cycle"),
                          dataflow: try pm.required("dataflow").oneOf(Dataflow.self))
@@ -160,7 +165,7 @@ public enum DeviceLoader {
     /// `{value: "12.8 GB/s", source: "..."}` → SI value with its source.
     static func sourced(_ node: SpecNode, _ kind: UnitKind, positive: Bool = true) throws(SpecError) -> Sourced<Double> {
         let m = try node.mapping(allowed: ["value", "source"])
-        let valueNode = try m.required("value")
+        let valueNode = try m.required("value").reported(as: node.path)
         let v = try valueNode.quantity(kind)
         if positive {
             guard v > 0 else { throw valueNode.error("must be positive, got \(try valueNode.string())") }
@@ -172,7 +177,7 @@ public enum DeviceLoader {
 
     static func sourcedNumber<T>(_ node: SpecNode, _ read: (SpecNode) throws(SpecError) -> T) throws(SpecError) -> Sourced<T> {
         let m = try node.mapping(allowed: ["value", "source"])
-        return Sourced(try read(m.required("value")), source: try sourceString(m))
+        return Sourced(try read(m.required("value").reported(as: node.path)), source: try sourceString(m))
     }
 
     static func sourceString(_ m: SpecMap) throws(SpecError) -> String {

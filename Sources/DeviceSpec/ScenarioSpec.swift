@@ -13,13 +13,15 @@ public struct ScenarioSpec: Sendable, Hashable {
     public var top: Int?
     /// Markdown report path (resolved), if any.
     public var markdownReport: String?
+    /// HTML report path (resolved), if any.
+    public var htmlReport: String?
     public var file: String
 }
 
 public enum ScenarioLoader {
     public static func load(file: String) throws(SpecError) -> ScenarioSpec {
         let root = try SpecNode.load(file: file)
-        let m = try root.mapping(allowed: ["schema_version", "name", "description", "model", "devices", "top", "markdown_report"])
+        let m = try root.mapping(allowed: ["schema_version", "name", "description", "model", "devices", "top", "markdown_report", "html_report"])
         let vNode = try m.required("schema_version")
         guard try vNode.int() == 1 else { throw vNode.error("unsupported schema_version; this edgeprof reads version 1") }
         let base = URL(fileURLWithPath: file).deletingLastPathComponent()
@@ -41,6 +43,7 @@ public enum ScenarioLoader {
         }
         return ScenarioSpec(schemaVersion: 1, name: try m.required("name").string(), description: try m["description"]?.string(),
                             model: try m.required("model").string(), deviceFiles: devices, top: top,
-                            markdownReport: try m["markdown_report"].map { n throws(SpecError) in resolve(try n.string()) }, file: file)
+                            markdownReport: try m["markdown_report"].map { n throws(SpecError) in resolve(try n.string()) },
+                            htmlReport: try m["html_report"].map { n throws(SpecError) in resolve(try n.string()) }, file: file)
     }
 }

@@ -45,14 +45,27 @@ public struct SpecNode {
     private static func locate(_ e: YamlError, file: String) -> SpecError {
         switch e {
         case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
-            let ctx = context.map { " (\($0.text))" } ?? ""
+            // The context says where the construct that failed began (e.g. the unclosed `[`),
+            // which is often the line to fix; the problem mark is where parsing gave up.
+            let ctx = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
             return SpecError(file: file, line: mark.line, column: mark.column, keyPath: "", message: "malformed YAML: \(problem)\(ctx)")
         case let .duplicatedKeysInMapping(duplicates, context):
-            return SpecError(file: file, line: context.mark.line, column: context.mark.column, keyPath: "",
-                             message: "duplicate key(s) \(duplicates.joined(separator: ", ")) in a mapping")
+            // Yams marks the first occurrence of the (alphabetically first) duplicated key.
+            let names = duplicates.map { "'\($0)'" }
+            let message = names.count == 1
+                ? "duplicate key \(names[0]) in a mapping (first occurrence here)"
+                : "duplicate keys \(names.joined(separator: ", ")) in a mapping (first occurrence of \(names[0]) here)"
+            return SpecError(file: file, line: context.mark.line, column: context.mark.column, keyPath: "", message: message)
         default:
             return SpecError(file: file, line: nil, column: nil, keyPath: "", message: "malformed YAML: \(e)")
         }
+    }
+
+    /// The same YAML node reported under another key path: the `value` of a
+    /// `{value:, source:}` pair is reported under the pair's own path
+    /// (`memory[1].bandwidth`, not `memory[1].bandwidth.value`), at the value's position.
+    func reported(as path: String) -> SpecNode {
+        SpecNode(file: file, path: path, node: node)
     }
 
     func child(_ key: String, _ node: Yams.Node) -> SpecNode {

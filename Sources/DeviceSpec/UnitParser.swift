@@ -25,8 +25,20 @@ public enum UnitKind: String, Sendable, CaseIterable {
 }
 
 public enum UnitParser {
-    private static let si: [(String, Double)] = [("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3), ("K", 1e3), ("", 1),
-                                                  ("m", 1e-3), ("u", 1e-6), ("µ", 1e-6), ("μ", 1e-6), ("n", 1e-9), ("p", 1e-12), ("f", 1e-15)]
+    /// SI prefixes; sub-unit prefixes divide (by exact powers of ten).
+    private static let si: [(String, Factor)] = [
+        ("T", Factor(multiplier: 1e12)), ("G", Factor(multiplier: 1e9)), ("M", Factor(multiplier: 1e6)),
+        ("k", Factor(multiplier: 1e3)), ("K", Factor(multiplier: 1e3)), ("", Factor()),
+        ("m", Factor(divisor: 1e3)), ("u", Factor(divisor: 1e6)), ("µ", Factor(divisor: 1e6)), ("μ", Factor(divisor: 1e6)),
+        ("n", Factor(divisor: 1e9)), ("p", Factor(divisor: 1e12)), ("f", Factor(divisor: 1e15)),
+    ]
+
+    /// A unit's conversion to SI base units, `value × multiplier / divisor`. Sub-unit prefixes
+    /// divide by an exact power of ten, so "10 us" is exactly 1e-5 s (10 × 1e-6 is not).
+    struct Factor: Sendable {
+        var multiplier: Double = 1
+        var divisor: Double = 1
+    }
 
     /// Parses `text` as `kind`, returning the value in SI base units (B, s, Hz, B/s, bit/s,
     /// op/s, J, J/B, J/op, J/bit, W). Returns nil when the unit does not fit the kind.
@@ -43,17 +55,17 @@ public enum UnitParser {
         }
         guard let number = Double(trimmed[..<numberEnd]), number.isFinite else { return nil }
         let unit = trimmed[numberEnd...].trimmingCharacters(in: .whitespaces)
-        guard let scale = unitScale(unit, kind) else { return nil }
-        return number * scale
+        guard let factor = factor(unit, kind) else { return nil }
+        return number * factor.multiplier / factor.divisor
     }
 
-    static func unitScale(_ unit: String, _ kind: UnitKind) -> Double? {
+    static func factor(_ unit: String, _ kind: UnitKind) -> Factor? {
         switch kind {
         case .bytes:
             let binary: [String: Double] = ["B": 1, "KiB": 1024, "MiB": 1_048_576, "GiB": 1_073_741_824, "TiB": 1099511627776]
-            if let b = binary[unit] { return b }
+            if let b = binary[unit] { return Factor(multiplier: b) }
             let decimal: [String: Double] = ["kB": 1e3, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12]
-            return decimal[unit]
+            return decimal[unit].map { Factor(multiplier: $0) }
         case .time:
             return prefixed(unit, base: ["s"])
         case .frequency:
@@ -69,7 +81,12 @@ public enum UnitParser {
         case .energyPerByte:
             return prefixed(unit, base: ["J/B", "J/byte"])
         case .energyPerOp:
-            return prefixed(unit, base: ["J/FLOP", "J/op", "J/MAC"])
+            // The cost model charges energy per operation (FLOP); one MAC is two operations.
+            if var perMAC = prefixed(unit, base: ["J/MAC"]) {
+                perMAC.divisor *= 2
+                return perMAC
+            }
+            return prefixed(unit, base: ["J/FLOP", "J/op"])
         case .energyPerBit:
             return prefixed(unit, base: ["J/bit", "J/b"])
         case .power:
@@ -77,10 +94,10 @@ public enum UnitParser {
         }
     }
 
-    private static func prefixed(_ unit: String, base: [String]) -> Double? {
+    private static func prefixed(_ unit: String, base: [String]) -> Factor? {
         for b in base where unit.hasSuffix(b) {
             let prefix = String(unit.dropLast(b.count))
-            if let s = si.first(where: { $0.0 == prefix })?.1 { return s }
+            if let factor = si.first(where: { $0.0 == prefix })?.1 { return factor }
         }
         return nil
     }

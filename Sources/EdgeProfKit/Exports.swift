@@ -1,3 +1,6 @@
+@_exported import RunStore
+@_exported import Reports
+@_exported import RunRecords
 // The facade re-exports the value types its API uses, so library users and the CLI import one module.
 @_exported import CostModel
 @_exported import DeviceSpec

@@ -1,3 +1,4 @@
+import RunRecords
 import CostModel
 import DeviceSpec
 import Foundation
@@ -90,8 +91,15 @@ public struct ScenarioRun: Sendable {
         return ScenarioRun(spec: spec, devices: try ProfileWorkflow.loadDevices(spec.deviceFiles))
     }
 
-    public func profile() throws(EdgeProfError) -> ProfileReport {
+    public func profile() throws(EdgeProfError) -> ProfileWorkflow.Result {
         let model = try ModelSource.load(spec.model)
-        return try ProfileWorkflow.profile(model, on: devices)
+        return ProfileWorkflow.Result(model: model, devices: devices, report: try ProfileWorkflow.profile(model, on: devices))
+    }
+
+    /// The stored-run record of this scenario's profile.
+    public func record(_ result: ProfileWorkflow.Result, commandLine: [String] = CommandLine.arguments,
+                       basePath: String = FileManager.default.currentDirectoryPath) -> RunRecord {
+        RunRecording.record(kind: "scenario", model: result.model, devices: result.devices, profile: result.report,
+                            commandLine: commandLine, scenario: spec.name, basePath: basePath)
     }
 }

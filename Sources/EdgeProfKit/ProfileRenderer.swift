@@ -1,3 +1,4 @@
+import RunRecords
 import Foundation
 import NNGraph
 
@@ -52,12 +53,12 @@ public enum ProfileRenderer {
             table.add(row)
         }
         let t = d.totals
-        var summary = "total latency \(formatSeconds(t.latencyS)) · energy \(formatSI(t.energyJ, unit: "J")) "
-            + "(compute \(formatSI(t.energyBreakdown.computeJ, unit: "J")), "
-            + t.bytesMoved.map { "\($0.level) \(formatSI($0.energyJ, unit: "J"))" }.joined(separator: ", ")
-            + ", static \(formatSI(t.energyBreakdown.staticJ, unit: "J"))) · peak memory \(formatBytes(t.peakMemoryBytes)) "
-            + "(weights \(formatBytes(t.weightBytes)) + activations \(formatBytes(t.peakActivationBytes)))"
-            + (t.fitsInRAM ? "" : " — DOES NOT FIT in \(formatBytes(t.ramBytes)) RAM")
+        let levelEnergy: String = t.bytesMoved.map { "\($0.level) \(formatSI($0.energyJ, unit: "J"))" }.joined(separator: ", ")
+        var summary: String = "total latency \(formatSeconds(t.latencyS)) · energy \(formatSI(t.energyJ, unit: "J")) "
+        summary += "(compute \(formatSI(t.energyBreakdown.computeJ, unit: "J")), \(levelEnergy)"
+        summary += ", static \(formatSI(t.energyBreakdown.staticJ, unit: "J"))) · peak memory \(formatBytes(t.peakMemoryBytes)) "
+        summary += "(weights \(formatBytes(t.weightBytes)) + activations \(formatBytes(t.peakActivationBytes)))"
+        if !t.fitsInRAM { summary += " — DOES NOT FIT in \(formatBytes(t.ramBytes)) RAM" }
         if !t.unsupportedLayers.isEmpty {
             summary += "\nunsupported (not costed, shown as explicit rows): " + t.unsupportedLayers.joined(separator: ", ")
         }
@@ -88,11 +89,3 @@ public enum ProfileRenderer {
     }
 }
 
-/// "4.09 G", "25.6 M", "912 k", "12".
-public func formatCount(_ v: Double) -> String {
-    if v < 1000 { return String(Int(v.rounded())) }
-    let s = formatSI(v, unit: "")
-    return s.trimmingCharacters(in: .whitespaces)
-}
-
-public func formatPercent(_ f: Double) -> String { "\(formatFixed(f * 100, decimals: 1))%" }

@@ -1,3 +1,4 @@
+import RunRecords
 import CostModel
 import DeviceSpec
 import Foundation
@@ -33,11 +34,18 @@ public enum ProfileWorkflow {
         return devices
     }
 
-    public static func run(_ request: Request) throws(EdgeProfError) -> ProfileReport {
+    /// A finished profile with the inputs it came from (for storing the run).
+    public struct Result: Sendable {
+        public var model: LoadedModel
+        public var devices: [DeviceProfile]
+        public var report: ProfileReport
+    }
+
+    public static func run(_ request: Request) throws(EdgeProfError) -> Result {
         guard !request.deviceFiles.isEmpty else { throw .usage("give at least one --device FILE (e.g. devices/raspberry-pi-4.yaml)") }
         let devices = try loadDevices(request.deviceFiles)
         let model = try ModelSource.load(request.model, options: request.loadOptions)
-        return try profile(model, on: devices, unit: request.unit)
+        return Result(model: model, devices: devices, report: try profile(model, on: devices, unit: request.unit))
     }
 
     public static func profile(_ model: LoadedModel, on devices: [DeviceProfile], unit: String? = nil) throws(EdgeProfError) -> ProfileReport {
@@ -45,7 +53,7 @@ public enum ProfileWorkflow {
         for d in devices {
             do {
                 let e = try AnalyticalModel.estimate(model.graph, on: d, unit: unit)
-                reports.append(DeviceReport(e, ramBytes: d.ram.value.value))
+                reports.append(DeviceReport(e, device: d))
             } catch {
                 throw .costModel(error)
             }

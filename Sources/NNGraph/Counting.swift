@@ -63,18 +63,18 @@ extension Graph {
             c.macs = outElems * k
             c.flops = 2 * c.macs
         case .attention(let heads):
-            let q = ins[0].shape, k = ins[1].shape
-            let (b, sq, e, sk) = (q[0], q[1], q[2], k[1])
-            // QKᵀ: b·h·sq·sk·dh; AV: b·h·sq·sk·dh (dh = e/h ⇒ b·sq·sk·e each).
-            c.macs = 2 * b * sq * sk * e
+            let q = ins[0].shape, k = ins[1].shape, v = ins[2].shape
+            let (b, sq, e, sk, ev) = (q[0], q[1], q[2], k[1], v[2])
+            // QKᵀ: b·h·sq·sk·(e/h) = b·sq·sk·e; AV: b·h·sq·sk·(ev/h) = b·sq·sk·ev (v may be narrower or wider than q, k).
+            c.macs = b * sq * sk * (e + ev)
             // + softmax (≈5 ops/score) and the 1/√d scale.
             c.flops = 2 * c.macs + 6 * b * heads * sq * sk
-        case .sparseAggregate(_, let edges):
+        case .sparseAggregate(let nodeCount, let edges):
             let f = ins[0].shape[1]
             c.macs = edges * f
             c.flops = 2 * c.macs
             // Adjacency in CSR: edges × (4 B index + 4 B value) + (nodes+1) × 4 B row pointers.
-            c.paramBytes += edges * 8
+            c.paramBytes += edges * 8 + (nodeCount + 1) * 4
         case .batchNorm:
             c.flops = 2 * outElems
         case .layerNorm:

@@ -23,6 +23,9 @@ public struct GraphBuilder: Sendable {
     public mutating func add(_ name: String, _ op: Op, inputs: [Int], params: [ParamInfo] = [],
                              outputDType: DType? = nil, outputNames: [String]? = nil) throws(GraphError) -> [Int] {
         let nodeName = uniqueName(name)
+        if let bad = inputs.first(where: { !graph.tensors.indices.contains($0) }) {
+            throw GraphError(node: nodeName, "input tensor id \(bad) does not exist (the graph has \(graph.tensors.count) tensors)")
+        }
         let inputInfos = inputs.map { graph.tensors[$0] }
         let shapes = try inferOutputShapes(op: op, inputs: inputInfos.map(\.shape), params: params, nodeName: nodeName)
         let dtype = outputDType ?? inputInfos.first?.dtype ?? .float32
@@ -39,7 +42,9 @@ public struct GraphBuilder: Sendable {
 
     /// Single-output convenience.
     public mutating func add1(_ name: String, _ op: Op, inputs: [Int], params: [ParamInfo] = []) throws(GraphError) -> Int {
-        try add(name, op, inputs: inputs, params: params)[0]
+        let outputs = try add(name, op, inputs: inputs, params: params)
+        guard let first = outputs.first else { throw GraphError(node: graph.nodes.last?.name ?? name, "\(op.kindName) produced no output") }
+        return first
     }
 
     public mutating func markOutput(_ tensor: Int) { graph.outputs.append(tensor) }

@@ -8,7 +8,7 @@ struct EdgeProf: ParsableCommand {
         commandName: "edgeprof",
         abstract: "Predict how fast, memory-hungry and power-hungry a neural network is on edge devices.",
         version: edgeprofVersion,
-        subcommands: [Profile.self, Scenario.self, Models.self, Devices.self])
+        subcommands: [Profile.self, Scenario.self, Models.self, Devices.self, Runs.self, Report.self])
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
@@ -50,6 +50,7 @@ struct Profile: ParsableCommand {
     @Option(name: .long, help: "Set an input shape, e.g. input=1x3x224x224 (repeatable; for dynamic ONNX dims).") var inputShape: [String] = []
     @Flag(name: .long, help: "Profile the supported part of an ONNX model; unknown ops become explicit unsupported rows.") var allowUnsupported = false
     @Option(name: [.short, .long], help: "Write the output to FILE (atomically) instead of stdout.") var output: String?
+    @OptionGroup var recording: RecordingOptions
 
     func validate() throws {
         if let top, top <= 0 { throw ValidationError("--top must be a positive number of layers") }
@@ -57,7 +58,7 @@ struct Profile: ParsableCommand {
     }
 
     func run() throws {
-        let report = try runReportingErrors { () throws(EdgeProfError) -> ProfileReport in
+        let result = try runReportingErrors { () throws(EdgeProfError) -> ProfileWorkflow.Result in
             var options = ModelLoadOptions(allowUnsupported: allowUnsupported)
             for s in inputShape {
                 let (name, shape) = try ModelLoadOptions.parseInputShape(s)
@@ -65,6 +66,7 @@ struct Profile: ParsableCommand {
             }
             return try ProfileWorkflow.run(.init(model: model, deviceFiles: device, unit: unit, loadOptions: options))
         }
+        let report = result.report.relativizingPaths(to: FileManager.default.currentDirectoryPath)
         let text: String
         switch format {
         case .table: text = ProfileRenderer.render(report, style: .plain, top: top)
@@ -72,6 +74,7 @@ struct Profile: ParsableCommand {
         case .json: text = report.jsonString() + "\n"
         }
         try emit(text, to: output)
+        _ = try recording.finish(RunRecording.record(kind: "profile", model: result.model, devices: result.devices, profile: result.report))
     }
 }
 
@@ -81,19 +84,22 @@ struct Scenario: ParsableCommand {
 
     @Argument(help: "Scenario file, e.g. profiles/default.yaml.") var file: String = "profiles/default.yaml"
     @Option(name: .long, help: "Override the number of layers shown per device.") var top: Int?
+    @OptionGroup var recording: RecordingOptions
 
     func run() throws {
         let started = Date()
-        let (scenario, fullReport) = try runReportingErrors { () throws(EdgeProfError) -> (ScenarioRun, ProfileReport) in
+        let (scenario, result) = try runReportingErrors { () throws(EdgeProfError) -> (ScenarioRun, ProfileWorkflow.Result) in
             let run = try ScenarioRun.load(file)
             return (run, try run.profile())
         }
-        let report = fullReport.relativizingPaths(to: FileManager.default.currentDirectoryPath)
+        let report = result.report.relativizingPaths(to: FileManager.default.currentDirectoryPath)
         print(ProfileRenderer.render(report, style: .plain, top: top ?? scenario.spec.top), terminator: "")
-        if let md = scenario.spec.markdownReport {
-            let text = ProfileRenderer.render(report, style: .markdown, top: nil)
-            try runReportingErrors { () throws(EdgeProfError) in try writeAtomically(text, to: md) }
-            print("\nwrote \(md)")
+        let stored = try recording.finish(scenario.record(result))
+        let cwd = FileManager.default.currentDirectoryPath + "/"
+        for (path, format) in [(scenario.spec.markdownReport, RunRecording.ReportFormat.md), (scenario.spec.htmlReport, .html)] {
+            guard let path else { continue }
+            try runReportingErrors { () throws(EdgeProfError) in try writeAtomically(RunRecording.render(stored, format: format), to: path) }
+            print("wrote \(path.hasPrefix(cwd) ? String(path.dropFirst(cwd.count)) : path)")
         }
         print("scenario '\(scenario.spec.name)' done in \(formatFixed(Date().timeIntervalSince(started), decimals: 2)) s")
     }

@@ -1,6 +1,4 @@
-import CostModel
-import DeviceSpec
-import NNGraph
+import Foundation
 
 /// The `edgeprof profile --format json` contract (README "JSON output"). SI base units
 /// (seconds, joules, bytes); keys are snake_case; `schema_version` bumps on breaking change.
@@ -15,6 +13,14 @@ public struct ProfileReport: Codable, Sendable, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version", tool, provenance, model, devices
+    }
+
+    public init(schemaVersion: Int, tool: String, provenance: String, model: ModelSummary, devices: [DeviceReport]) {
+        self.schemaVersion = schemaVersion
+        self.tool = tool
+        self.provenance = provenance
+        self.model = model
+        self.devices = devices
     }
 }
 
@@ -33,12 +39,30 @@ public struct ModelSummary: Codable, Sendable, Hashable {
         case name, source, macs, flops, params, nodes, inputs, outputs
         case fusedKernels = "fused_kernels"
     }
+
+    public init(name: String, source: String, macs: Int, flops: Int, params: Int, nodes: Int, fusedKernels: Int, inputs: [TensorSummary], outputs: [TensorSummary]) {
+        self.name = name
+        self.source = source
+        self.macs = macs
+        self.flops = flops
+        self.params = params
+        self.nodes = nodes
+        self.fusedKernels = fusedKernels
+        self.inputs = inputs
+        self.outputs = outputs
+    }
 }
 
 public struct TensorSummary: Codable, Sendable, Hashable {
     public var name: String
     public var shape: [Int]
     public var dtype: String
+
+    public init(name: String, shape: [Int], dtype: String) {
+        self.name = name
+        self.shape = shape
+        self.dtype = dtype
+    }
 }
 
 public struct LevelBytes: Codable, Sendable, Hashable {
@@ -55,6 +79,14 @@ public struct LevelBytes: Codable, Sendable, Hashable {
         case timeS = "time_s"
         case energyJ = "energy_j"
     }
+
+    public init(level: String, readBytes: Double, writeBytes: Double, timeS: Double, energyJ: Double) {
+        self.level = level
+        self.readBytes = readBytes
+        self.writeBytes = writeBytes
+        self.timeS = timeS
+        self.energyJ = energyJ
+    }
 }
 
 public struct EnergyJSON: Codable, Sendable, Hashable {
@@ -66,6 +98,12 @@ public struct EnergyJSON: Codable, Sendable, Hashable {
         case computeJ = "compute_j"
         case staticJ = "static_j"
         case memoryJ = "memory_j"
+    }
+
+    public init(computeJ: Double, staticJ: Double, memoryJ: [String: Double]) {
+        self.computeJ = computeJ
+        self.staticJ = staticJ
+        self.memoryJ = memoryJ
     }
 }
 
@@ -99,6 +137,23 @@ public struct DeviceTotals: Codable, Sendable, Hashable {
         case bytesMoved = "bytes_moved"
         case unsupportedLayers = "unsupported_layers"
         case bottleneckLayer = "bottleneck_layer"
+    }
+
+    public init(macs: Int, flops: Int, params: Int, latencyS: Double, energyJ: Double, energyBreakdown: EnergyJSON, peakMemoryBytes: Double, weightBytes: Double, peakActivationBytes: Double, fitsInRAM: Bool, ramBytes: Double, bytesMoved: [LevelBytes], unsupportedLayers: [String], bottleneckLayer: String?) {
+        self.macs = macs
+        self.flops = flops
+        self.params = params
+        self.latencyS = latencyS
+        self.energyJ = energyJ
+        self.energyBreakdown = energyBreakdown
+        self.peakMemoryBytes = peakMemoryBytes
+        self.weightBytes = weightBytes
+        self.peakActivationBytes = peakActivationBytes
+        self.fitsInRAM = fitsInRAM
+        self.ramBytes = ramBytes
+        self.bytesMoved = bytesMoved
+        self.unsupportedLayers = unsupportedLayers
+        self.bottleneckLayer = bottleneckLayer
     }
 }
 
@@ -139,6 +194,60 @@ public struct LayerReport: Codable, Sendable, Hashable {
         case latencyS = "latency_s"
         case energyJ = "energy_j"
     }
+
+    public init(index: Int, name: String, kind: String, opClass: String, nodes: [String], outputShape: [Int], macs: Int, flops: Int, params: Int, bytesRead: Int, bytesWritten: Int, cioBytes: Int, arithmeticIntensity: Double, bytesMoved: [LevelBytes], bound: String, efficiency: Double, computeS: Double, overheadS: Double, latencyS: Double, energyJ: Double, share: Double) {
+        self.index = index
+        self.name = name
+        self.kind = kind
+        self.opClass = opClass
+        self.nodes = nodes
+        self.outputShape = outputShape
+        self.macs = macs
+        self.flops = flops
+        self.params = params
+        self.bytesRead = bytesRead
+        self.bytesWritten = bytesWritten
+        self.cioBytes = cioBytes
+        self.arithmeticIntensity = arithmeticIntensity
+        self.bytesMoved = bytesMoved
+        self.bound = bound
+        self.efficiency = efficiency
+        self.computeS = computeS
+        self.overheadS = overheadS
+        self.latencyS = latencyS
+        self.energyJ = energyJ
+        self.share = share
+    }
+}
+
+/// The roofs a device offers its compute unit: peak compute at the unit's precision and the
+/// bandwidth of each memory level (for roofline charts).
+public struct Roofline: Codable, Sendable, Hashable {
+    public var peakFlopsPerS: Double
+    public var levels: [LevelRoof]
+
+    enum CodingKeys: String, CodingKey {
+        case peakFlopsPerS = "peak_flops_per_s"
+        case levels
+    }
+
+    public init(peakFlopsPerS: Double, levels: [LevelRoof]) {
+        self.peakFlopsPerS = peakFlopsPerS
+        self.levels = levels
+    }
+}
+
+public struct LevelRoof: Codable, Sendable, Hashable {
+    public var level: String
+    public var bytesPerS: Double
+    enum CodingKeys: String, CodingKey {
+        case level
+        case bytesPerS = "bytes_per_s"
+    }
+    public init(level: String, bytesPerS: Double) {
+        self.level = level
+        self.bytesPerS = bytesPerS
+    }
 }
 
 public struct DeviceReport: Codable, Sendable, Hashable {
@@ -149,31 +258,18 @@ public struct DeviceReport: Codable, Sendable, Hashable {
     public var precision: String
     public var totals: DeviceTotals
     public var layers: [LayerReport]
-}
+    public var roofline: Roofline?
 
-extension DeviceReport {
-    init(_ e: DeviceEstimate, ramBytes: Double) {
-        func levels(_ t: [LevelTraffic]) -> [LevelBytes] {
-            t.map { LevelBytes(level: $0.level, readBytes: $0.readBytes.value, writeBytes: $0.writeBytes.value, timeS: $0.time.value, energyJ: $0.energy.value) }
-        }
-        func energy(_ b: EnergyBreakdown) -> EnergyJSON {
-            EnergyJSON(computeJ: b.compute.value, staticJ: b.staticEnergy.value, memoryJ: b.memory.mapValues(\.value))
-        }
-        let total = e.totals.latency.value
-        let layers = e.layers.enumerated().map { i, l in
-            LayerReport(index: i, name: l.name, kind: l.kind, opClass: l.opClass.rawValue, nodes: l.nodes, outputShape: l.outputShape.dims,
-                        macs: l.counts.macs, flops: l.counts.flops, params: l.counts.params, bytesRead: l.counts.bytesRead,
-                        bytesWritten: l.counts.bytesWritten, cioBytes: l.counts.cio, arithmeticIntensity: l.counts.arithmeticIntensity,
-                        bytesMoved: levels(l.traffic), bound: l.bound.description, efficiency: l.efficiency,
-                        computeS: l.computeTime.value, overheadS: l.overhead.value, latencyS: l.latency.value,
-                        energyJ: l.energy.total.value, share: total > 0 ? l.latency.value / total : 0)
-        }
-        let bottleneck = e.layers.max { $0.latency < $1.latency }?.name
-        let totals = DeviceTotals(
-            macs: e.totals.macs, flops: e.totals.flops, params: e.totals.params, latencyS: total, energyJ: e.totals.energy.total.value,
-            energyBreakdown: energy(e.totals.energy), peakMemoryBytes: e.totals.peakMemory.value,
-            weightBytes: e.totals.weightBytes.value, peakActivationBytes: e.totals.peakActivationBytes.value, fitsInRAM: e.totals.fitsInRAM, ramBytes: ramBytes,
-            bytesMoved: levels(e.totals.traffic), unsupportedLayers: e.unsupportedLayers, bottleneckLayer: bottleneck)
-        self.init(id: e.deviceID, name: e.deviceName, file: e.deviceFile, unit: e.unit, precision: e.precision.rawValue, totals: totals, layers: layers)
+    public init(id: String, name: String, file: String, unit: String, precision: String, totals: DeviceTotals, layers: [LayerReport],
+                roofline: Roofline? = nil) {
+        self.roofline = roofline
+        self.id = id
+        self.name = name
+        self.file = file
+        self.unit = unit
+        self.precision = precision
+        self.totals = totals
+        self.layers = layers
     }
 }
+

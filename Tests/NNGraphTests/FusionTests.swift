@@ -1,0 +1,82 @@
+import Testing
+import NNGraph
+
+@Suite("Fusion")
+struct FusionTests {
+    /// x → conv → bn → relu, optionally with extra consumers of the conv output.
+    private func convBNReLU(extraConvConsumer: Bool = false, convIsOutput: Bool = false,
+                            activation: Activation = .relu) throws -> Graph {
+        var b = GraphBuilder(name: "g")
+        let x = b.input("x", shape: [1, 3, 8, 8])
+        let a = convAttrs(in: 3, out: 4, k: 3, p: 1)
+        let c = try b.add1("conv", .conv(a), inputs: [x], params: convParams("conv", a))
+        let n = try b.add1("bn", .batchNorm(epsilon: 1e-5), inputs: [c], params: bnParams("bn", 4))
+        let r = try b.add1("act", .activation(activation), inputs: [n])
+        if extraConvConsumer {
+            let s = try b.add1("side", .activation(.sigmoid), inputs: [c])
+            b.markOutput(s)
+        }
+        if convIsOutput { b.markOutput(c) }
+        b.markOutput(r)
+        return try b.finish()
+    }
+
+    private func kinds(_ g: Graph) -> [String] { g.fusionGroups.map(\.kind) }
+
+    @Test func convBNReLUFuses() throws {
+        let g = try convBNReLU()
+        #expect(kinds(g) == ["conv-bn-relu"])
+        #expect(g.fusionGroups[0].nodes == [0, 1, 2])
+    }
+
+    @Test func notFusedWhenConvOutputHasTwoConsumers() throws {
+        let g = try convBNReLU(extraConvConsumer: true)
+        #expect(kinds(g) == ["conv", "bn-relu", "sigmoid"])
+    }
+
+    @Test func notFusedWhenConvOutputIsAGraphOutput() throws {
+        let g = try convBNReLU(convIsOutput: true)
+        #expect(kinds(g) == ["conv", "bn-relu"])
+    }
+
+    @Test func depthwiseReLU6Name() throws {
+        var b = GraphBuilder(name: "g")
+        let x = b.input("x", shape: [1, 8, 4, 4])
+        let a = convAttrs(in: 8, out: 8, k: 3, p: 1, g: 8)
+        var y = try b.add1("dw", .conv(a), inputs: [x], params: convParams("dw", a))
+        y = try b.add1("bn", .batchNorm(epsilon: 1e-5), inputs: [y], params: bnParams("bn", 8))
+        _ = try b.add1("relu6", .activation(.relu6), inputs: [y])
+        #expect(kinds(try b.finish()) == ["dwconv-bn-relu6"])
+    }
+
+    @Test func residualAddReLUAndSingleActivation() throws {
+        // conv → bn → add(·, x) → relu → relu: the add takes two inputs, so bn stops; add-relu fuses; the second relu is alone.
+        var b = GraphBuilder(name: "g")
+        let x = b.input("x", shape: [1, 4, 4, 4])
+        let a = convAttrs(in: 4, out: 4, k: 3, p: 1)
+        var y = try b.add1("conv", .conv(a), inputs: [x], params: convParams("conv", a))
+        y = try b.add1("bn", .batchNorm(epsilon: 1e-5), inputs: [y], params: bnParams("bn", 4))
+        y = try b.add1("add", .binary(.add), inputs: [y, x])
+        y = try b.add1("relu", .activation(.relu), inputs: [y])
+        _ = try b.add1("relu2", .activation(.relu), inputs: [y])
+        let g = try b.finish()
+        #expect(kinds(g) == ["conv-bn", "add-relu", "relu"])
+    }
+
+    @Test func bnDoesNotFollowAnActivationOrAPool() throws {
+        var b = GraphBuilder(name: "g")
+        let x = b.input("x", shape: [1, 4, 4, 4])
+        let a = convAttrs(in: 4, out: 4, k: 1)
+        var y = try b.add1("conv", .conv(a), inputs: [x], params: convParams("conv", a))
+        y = try b.add1("relu", .activation(.relu), inputs: [y])
+        y = try b.add1("bn", .batchNorm(epsilon: 1e-5), inputs: [y], params: bnParams("bn", 4))
+        y = try b.add1("pool", .maxPool(PoolAttributes(kernel: [2, 2], strides: [2, 2])), inputs: [y])
+        _ = try b.add1("bn2", .batchNorm(epsilon: 1e-5), inputs: [y], params: bnParams("bn2", 4))
+        #expect(kinds(try b.finish()) == ["conv-relu", "bn", "maxpool", "bn"])
+    }
+
+    @Test func everyNodeInExactlyOneGroup() throws {
+        let g = try convBNReLU(extraConvConsumer: true)
+        #expect(g.fusionGroups.flatMap(\.nodes).sorted() == Array(g.nodes.indices))
+    }
+}
