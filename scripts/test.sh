@@ -3,6 +3,6 @@
 # PyTorch into a private venv, cached), then `swift test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh python3-venv
+scripts/install-deps.sh python3-venv chromium
 scripts/make-fixtures.sh
 swift test "$@"
