@@ -50,9 +50,10 @@ public enum ProfileWorkflow {
 
     public static func profile(_ model: LoadedModel, on devices: [DeviceProfile], unit: String? = nil) throws(EdgeProfError) -> ProfileReport {
         var reports: [DeviceReport] = []
+        let prepared = PreparedGraph(model.graph)
         for d in devices {
             do {
-                let e = try AnalyticalModel.estimate(model.graph, on: d, unit: unit)
+                let e = try AnalyticalModel.estimate(prepared, on: d, unit: unit)
                 reports.append(DeviceReport(e, device: d))
             } catch {
                 throw .costModel(error)

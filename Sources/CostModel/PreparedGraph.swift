@@ -1,0 +1,84 @@
+import DeviceSpec
+import NNGraph
+
+/// Everything the cost model needs from a graph that does not depend on the device: per fused
+/// kernel its counts, operands and names. Prepare once, estimate on many devices.
+public struct PreparedGraph: Sendable {
+    /// A tensor a kernel reads or writes.
+    struct Operand: Sendable {
+        var elements: Int
+        var dtype: DType
+        /// Graph inputs and outputs live in main memory.
+        var inMainMemory: Bool
+        func storedBytes(_ p: Precision) -> Double { Double(elements * AnalyticalModel.storedWidth(dtype, p)) }
+    }
+
+    /// Parameter elements by dtype (few distinct dtypes per kernel).
+    struct Weights: Sendable {
+        var elementsByDType: [(DType, Int)] = []
+        mutating func add(_ p: ParamInfo) {
+            if let i = elementsByDType.firstIndex(where: { $0.0 == p.dtype }) { elementsByDType[i].1 += p.shape.elementCount } else {
+                elementsByDType.append((p.dtype, p.shape.elementCount))
+            }
+        }
+        func storedBytes(_ p: Precision) -> Double {
+            elementsByDType.reduce(0.0) { $0 + Double($1.1 * AnalyticalModel.storedWidth($1.0, p)) }
+        }
+    }
+
+    struct Kernel: Sendable {
+        var group: Int
+        var name: String
+        var kind: String
+        var anchorKind: String
+        var opClass: OpClass
+        var nodeNames: [String]
+        var outputShape: TensorShape
+        var counts: OpCounts
+        var inputs: [Operand]
+        var outputs: [Operand]
+        var weights: Weights
+        var extraWeightBytes: Double
+        var reuse: Bool
+    }
+
+    public let graph: Graph
+    let kernels: [Kernel]
+    let allWeights: Weights
+    public let footprint: MemoryFootprint
+    public let totalCounts: OpCounts
+
+    public init(_ graph: Graph) {
+        var g = graph
+        if g.fusionGroups.isEmpty { g.fuse() }
+        self.graph = g
+        let index = GraphIndex(g)
+        let graphInputs = Set(g.inputs)
+        func operand(_ t: Int) -> Operand {
+            Operand(elements: g.tensors[t].shape.elementCount, dtype: g.tensors[t].dtype,
+                    inMainMemory: graphInputs.contains(t) || index.outputSet.contains(t))
+        }
+        var kernels: [Kernel] = []
+        kernels.reserveCapacity(g.fusionGroups.count)
+        var all = Weights()
+        for group in g.fusionGroups {
+            let members = group.nodes.map { g.nodes[$0] }
+            let anchor = members[0]
+            let outs = index.externalOutputs(of: group, in: g)
+            // Inputs read only by views inside the group are not read by the kernel.
+            let ins = index.externalInputs(of: group, in: g).filter { t in members.contains { $0.op.opClass != .view && $0.inputs.contains(t) } }
+            var w = Weights()
+            for n in members { for p in n.params { w.add(p); all.add(p) } }
+            kernels.append(Kernel(
+                group: group.id, name: anchor.name, kind: group.kind, anchorKind: anchor.op.kindName, opClass: anchor.op.opClass,
+                nodeNames: members.map(\.name),
+                outputShape: (outs.first ?? anchor.outputs.first).map { g.tensors[$0].shape } ?? TensorShape([]),
+                counts: g.counts(ofGroup: group, index: index), inputs: ins.map(operand), outputs: outs.map(operand), weights: w,
+                extraWeightBytes: AnalyticalModel.anchorSparseIndexBytes(anchor), reuse: AnalyticalModel.isReuseKernel(anchor.op)))
+        }
+        self.kernels = kernels
+        self.allWeights = all
+        self.footprint = g.memoryFootprint()
+        self.totalCounts = g.totalCounts()
+    }
+}
