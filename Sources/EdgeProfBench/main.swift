@@ -1,4 +1,5 @@
 // Release-build benchmarks (not tests). Run: swift run -c release EdgeProfBench [devices-dir]
+// Split-computing benchmarks: swift run -c release EdgeProfBench planner [scenario] (scripts/bench-planner.sh)
 import EdgeProfKit
 import Foundation
 
@@ -7,6 +8,10 @@ func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 func median(_ xs: [Double]) -> Double {
     let s = xs.sorted()
     return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+if CommandLine.arguments.count > 1, CommandLine.arguments[1] == "planner" {
+    exit(PlannerBench.run(Array(CommandLine.arguments.dropFirst(2))))
 }
 
 let dir = CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : "devices"

@@ -1,0 +1,86 @@
+import Foundation
+import KernelRunner
+import NNGraph
+
+/// Table and Markdown renderings of a `MeasureReport` (one layout for both).
+public enum MeasureRenderer {
+    public enum Style: Sendable { case plain, markdown }
+
+    public static func render(_ r: MeasureReport, style: Style, top: Int? = nil) -> String {
+        var parts: [String] = []
+        let m = r.model
+        let heading = "\(m.name) · \(formatCount(Double(m.macs))) MACs · \(m.nodes) nodes in \(m.fusedKernels) kernels · source \(m.source) · weights: \(m.weights)"
+        let host = r.host
+        let set = r.settings
+        var machine = "\(host.cpuModel) (\(host.logicalCPUs) CPUs" + (host.virtualized ? ", virtualised" : "") + "; "
+        machine += "SIMD " + host.simdFeatures.joined(separator: " ") + "; OpenBLAS core " + host.blasCoreName + ")"
+        machine += " · threads \(set.threads) (OpenBLAS \(set.blasThreads)) · layout " + set.layout
+        machine += " · warm-up \(set.warmup), \(set.iterationsEndToEnd) end-to-end + \(set.iterationsPerLayer) per-layer runs"
+        let predictedBy = r.prediction.map { "predicted = cost model for \($0.deviceName) (\($0.file), unit \($0.unit))" }
+            ?? "no prediction (no device file)"
+        switch style {
+        case .plain:
+            parts.append("edgeprof measure — \(heading)")
+            parts.append("MEASURED on this CPU: \(machine)\n\(predictedBy)")
+        case .markdown:
+            parts.append("# edgeprof measure: \(markdownEscape(m.name))")
+            parts.append(markdownEscape(heading))
+            parts.append("> **Measured** on this CPU: \(markdownEscape(machine)). \(markdownEscape(predictedBy)).")
+        }
+
+        var table = TextTable(headers: ["#", "layer", "kind", "algorithm", "output", "MACs", "p50", "mean", "p90", "p99", "CoV",
+                                        "predicted", "meas/pred", "GFLOP/s", "share"],
+                              aligns: [.right, .left, .left, .left, .left, .right, .right, .right, .right, .right, .right, .right, .right, .right, .right])
+        var layers = r.layers
+        if let top, top > 0 {
+            layers = Array(layers.sorted { ($0.measuredLatencyS.p50, -$0.index) > ($1.measuredLatencyS.p50, -$1.index) }.prefix(top))
+        }
+        for l in layers {
+            let s = l.measuredLatencyS
+            let ratio = l.predictedLatencyS.flatMap { $0 > 0 ? "\(formatFixed(s.p50 / $0, decimals: 2))×" : nil } ?? "-"
+            table.add([String(l.index), l.name, l.kind, l.algorithm, TensorShape(l.outputShape).description, formatCount(Double(l.macs)),
+                       formatSeconds(s.p50), formatSeconds(s.mean), formatSeconds(s.p90), formatSeconds(s.p99), formatPercent(s.cov),
+                       l.predictedLatencyS.map(formatSeconds) ?? "-", ratio,
+                       l.achievedFlopsPerS > 0 ? formatFixed(l.achievedFlopsPerS / 1e9, decimals: 1) : "-", formatPercent(l.share)])
+        }
+        let t = r.totals
+        let e = t.measuredLatencyS
+        var lines: [String] = []
+        lines.append("end to end (measured, \(e.samples) runs): min \(formatSeconds(e.min)) · mean \(formatSeconds(e.mean)) · p50 \(formatSeconds(e.p50)) · "
+                     + "p90 \(formatSeconds(e.p90)) · p95 \(formatSeconds(e.p95)) · p99 \(formatSeconds(e.p99)) · stddev \(formatSeconds(e.stddev)) · "
+                     + "CoV \(formatPercent(e.cov)) · \(formatFixed(t.achievedFlopsPerS / 1e9, decimals: 1)) GFLOP/s")
+        let l = t.perLayerRunsLatencyS
+        lines.append("per-layer-timed runs: mean \(formatSeconds(l.mean)) · p50 \(formatSeconds(l.p50)); gap vs end to end "
+                     + "\(formatSeconds(t.timingGapS)) (\(formatPercent(e.mean > 0 ? t.timingGapS / e.mean : 0)))")
+        if let p = t.predictedLatencyS {
+            lines.append("predicted \(formatSeconds(p)) · measured/predicted \(formatFixed(p > 0 ? e.p50 / p : 0, decimals: 2))×")
+        }
+        let mem = t.memory
+        var memLine = "memory: arena \(formatBytes(Double(mem.arenaBytes))) (lower bound \(formatBytes(Double(mem.arenaLowerBoundBytes))), "
+            + "without reuse \(formatBytes(Double(mem.unsharedActivationBytes)))) + scratch \(formatBytes(Double(mem.scratchBytes))) "
+            + "+ packed weights \(formatBytes(Double(mem.packedWeightBytes)))"
+        if let rss = mem.peakRSSBytes { memLine += " · process peak RSS \(formatBytes(Double(rss)))" }
+        if let pa = mem.predictedPeakActivationBytes, let pw = mem.predictedWeightBytes {
+            memLine += " · predicted: activations \(formatBytes(pa)) + weights \(formatBytes(pw))"
+        }
+        lines.append(memLine)
+        func counter(_ name: String, _ q: CounterQuantity, _ format: (Double) -> String) -> String {
+            "\(name): \(q.value.map(format) ?? "n/a") (\(q.provenance.uppercased())) — \(q.note)"
+        }
+        lines.append(counter("energy/inference", t.energyJ) { formatSI($0, unit: "J") })
+        lines.append(counter("DRAM traffic/inference", t.dramTrafficBytes) { formatBytes($0) })
+        lines.append("OpenBLAS: \(r.host.blasConfig)")
+        let shown = top.map { " (top \($0) of \(r.layers.count) layers by measured p50)" } ?? ""
+        switch style {
+        case .plain:
+            parts.append("== per layer\(shown)\n" + table.plain())
+            parts.append(lines.joined(separator: "\n"))
+            if !r.warnings.isEmpty { parts.append(r.warnings.map { "warning: \($0)" }.joined(separator: "\n")) }
+        case .markdown:
+            parts.append("## Per layer\(shown)\n\n" + table.markdown())
+            parts.append(lines.map { "- " + markdownEscape($0) }.joined(separator: "\n"))
+            if !r.warnings.isEmpty { parts.append(r.warnings.map { "> **warning:** " + markdownEscape($0) }.joined(separator: "\n>\n")) }
+        }
+        return parts.joined(separator: "\n\n") + "\n"
+    }
+}

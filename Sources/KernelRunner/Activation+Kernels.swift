@@ -1,0 +1,150 @@
+import Foundation
+import NNGraph
+
+/// An activation applied by the kernel that produces the tensor ("fused into its producer").
+public enum FusedActivation: Sendable, Hashable {
+    case none
+    case relu
+    case clip(min: Float, max: Float)
+    case hardswish
+    case hardsigmoid
+    case sigmoid
+    case silu
+    case gelu
+    case tanh
+
+    init?(_ op: Op) {
+        switch op {
+        case .activation(let a):
+            switch a {
+            case .relu: self = .relu
+            case .relu6: self = .clip(min: 0, max: 6)
+            case .hardswish: self = .hardswish
+            case .hardsigmoid: self = .hardsigmoid
+            case .sigmoid: self = .sigmoid
+            case .silu: self = .silu
+            case .gelu: self = .gelu
+            case .tanh: self = .tanh
+            }
+        case .clip(let lo, let hi): self = .clip(min: Float(lo), max: Float(hi))
+        default: return nil
+        }
+    }
+}
+
+typealias Vec = SIMD8<Float>
+
+/// exp on 8 lanes: Cephes `expf` (range reduction by ln 2, degree-6 polynomial), ~2 ulp on
+/// [-87, 88]; the exponent is built with integer ops so it vectorises on plain SSE2.
+@inline(__always)
+func vexp(_ x: Vec) -> Vec {
+    let clamped = x.clamped(lowerBound: Vec(repeating: -87.3), upperBound: Vec(repeating: 88.3))
+    // Round x·log2(e) to nearest with the 1.5·2^23 trick (no SSE4.1 roundps needed).
+    let magic = Vec(repeating: 12_582_912)
+    let k = clamped * 1.442_695_04 + magic
+    let n = k - magic
+    var r = clamped - n * 0.693_359_375
+    r = r - n * -2.121_944_4e-4
+    var p = Vec(repeating: 1.987_569_15e-4)
+    p = p * r + 1.398_199_95e-3
+    p = p * r + 8.333_451_9e-3
+    p = p * r + 4.166_579_59e-2
+    p = p * r + 1.666_666_55e-1
+    p = p * r + 5.000_000_12e-1
+    let r2 = r * r
+    let y = p * r2 + r + 1
+    let bits = unsafeBitCast(k, to: SIMD8<Int32>.self) &- 0x4B40_0000
+    let scale = unsafeBitCast((bits &+ 127) &<< 23, to: Vec.self)
+    return y * scale
+}
+
+@inline(__always)
+func vsigmoid(_ x: Vec) -> Vec { 1 / (1 + vexp(-x)) }
+
+@inline(__always)
+func scalarGelu(_ x: Float) -> Float { 0.5 * x * (1 + erff(x * 0.707_106_77)) }
+
+enum Epilogue {
+    /// `p[i] = act(p[i] + bias)` for `count` contiguous values. The piecewise-linear cases are
+    /// plain loops (LLVM vectorises them in release builds, and they stay tolerable in debug
+    /// builds, where generic SIMD helpers are very slow); the exponential ones use `vexp`.
+    @inline(__always)
+    static func apply(_ p: UnsafeMutablePointer<Float>, _ count: Int, bias: Float, _ act: FusedActivation) {
+        switch act {
+        case .none:
+            if bias == 0 { return }
+            for i in 0..<count { p[i] += bias }
+        case .relu:
+            for i in 0..<count {
+                let v = p[i] + bias
+                p[i] = v > 0 ? v : 0
+            }
+        case .clip(let lo, let hi):
+            for i in 0..<count {
+                let v = p[i] + bias
+                let a = v > lo ? v : lo
+                p[i] = a < hi ? a : hi
+            }
+        case .hardsigmoid:
+            for i in 0..<count {
+                let v = (p[i] + bias) * (1 / 6) + 0.5
+                let a = v > 0 ? v : 0
+                p[i] = a < 1 ? a : 1
+            }
+        case .hardswish:
+            for i in 0..<count {
+                let x = p[i] + bias
+                let v = x * (1 / 6) + 0.5
+                let a = v > 0 ? v : 0
+                p[i] = x * (a < 1 ? a : 1)
+            }
+        case .sigmoid, .silu:
+            let silu = act == .silu
+            var i = 0
+            let raw = UnsafeMutableRawPointer(p)
+            let b = Vec(repeating: bias)
+            while i &+ 8 <= count {
+                let v = raw.loadUnaligned(fromByteOffset: i &* 4, as: Vec.self) + b
+                let s = 1 / (1 + vexp(-v))
+                raw.storeBytes(of: silu ? v * s : s, toByteOffset: i &* 4, as: Vec.self)
+                i &+= 8
+            }
+            while i < count {
+                let v = p[i] + bias
+                let s = 1 / (1 + expf(-v))
+                p[i] = silu ? v * s : s
+                i &+= 1
+            }
+        case .gelu:
+            for i in 0..<count { p[i] = scalarGelu(p[i] + bias) }
+        case .tanh:
+            for i in 0..<count { p[i] = tanhf(p[i] + bias) }
+        }
+    }
+
+    /// Scalar reference (tests and odd paths).
+    static func scalar(_ x: Float, _ act: FusedActivation) -> Float {
+        switch act {
+        case .none: x
+        case .relu: Swift.max(x, 0)
+        case .clip(let lo, let hi): Swift.min(Swift.max(x, lo), hi)
+        case .hardsigmoid: Swift.min(Swift.max(x / 6 + 0.5, 0), 1)
+        case .hardswish: x * Swift.min(Swift.max(x / 6 + 0.5, 0), 1)
+        case .sigmoid: 1 / (1 + expf(-x))
+        case .silu: x / (1 + expf(-x))
+        case .gelu: scalarGelu(x)
+        case .tanh: tanhf(x)
+        }
+    }
+}
+
+extension Epilogue {
+    /// `p[i] = act(p[i] + bias[i])` for one row of a fully connected output.
+    @inline(__always)
+    static func applyRow(_ p: UnsafeMutablePointer<Float>, _ count: Int, bias: UnsafePointer<Float>?, _ act: FusedActivation) {
+        if let bias {
+            for i in 0..<count { p[i] += bias[i] }
+        }
+        if act != .none { apply(p, count, bias: 0, act) }
+    }
+}

@@ -1,0 +1,65 @@
+import COpenBLAS
+import Foundation
+import NNGraph
+
+/// Scaled dot-product attention on q [B, Sq, E], k [B, Skv, E], v [B, Skv, Ev] with `heads`
+/// heads: per (batch, head) `softmax(Q_h K_hᵀ / √d) V_h` with two strided sgemm calls and a
+/// row softmax in per-thread scratch; (batch, head) pairs run in parallel.
+final class AttentionStep: Step {
+    let q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>
+    let y: UnsafeMutablePointer<Float>
+    let batch: Int, queryLength: Int, keyLength: Int, embed: Int, valueEmbed: Int, heads: Int
+    let threads: Int
+
+    init(q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>,
+         qShape: TensorShape, kShape: TensorShape, vShape: TensorShape, heads: Int, threads: Int) {
+        self.q = q; self.k = k; self.v = v; self.y = y
+        batch = qShape[0]; queryLength = qShape[1]; embed = qShape[2]
+        keyLength = kShape[1]; valueEmbed = vShape[2]
+        self.heads = heads
+        self.threads = threads
+    }
+
+    var algorithm: String { "sgemm-softmax-sgemm ×\(batch * heads)" }
+    var scratchFloats: Int { queryLength * keyLength * threads }
+
+    func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
+        let d = embed / heads, dv = valueEmbed / heads
+        let sq = queryLength, skv = keyLength
+        let scale = 1 / Float(d).squareRoot()
+        pool.parallelFor(batch * heads) { task, thread in
+            let b = task / heads, h = task % heads
+            let scores = scratch + thread * sq * skv
+            let qh = q + b * sq * embed + h * d
+            let kh = k + b * skv * embed + h * d
+            let vh = v + b * skv * valueEmbed + h * dv
+            let yh = y + b * sq * valueEmbed + h * dv
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(sq), Int32(skv), Int32(d), scale, qh, Int32(embed),
+                        kh, Int32(embed), 0, scores, Int32(skv))
+            for r in 0..<sq { softmaxRow(scores + r * skv, skv) }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(sq), Int32(dv), Int32(skv), 1, scores, Int32(skv),
+                        vh, Int32(valueEmbed), 0, yh, Int32(valueEmbed))
+        }
+    }
+}
+
+/// In-place numerically stable softmax of `n` contiguous values.
+@inline(__always)
+func softmaxRow(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
+    var mx = -Float.infinity
+    for i in 0..<n { mx = Swift.max(mx, p[i]) }
+    let raw = UnsafeMutableRawPointer(p)
+    var sumV = Vec(repeating: 0)
+    var i = 0
+    let m = Vec(repeating: mx)
+    while i + 8 <= n {
+        let e = vexp(raw.loadUnaligned(fromByteOffset: i * 4, as: Vec.self) - m)
+        raw.storeBytes(of: e, toByteOffset: i * 4, as: Vec.self)
+        sumV += e
+        i += 8
+    }
+    var sum = sumV.sum()
+    while i < n { p[i] = expf(p[i] - mx); sum += p[i]; i += 1 }
+    let inv = 1 / sum
+    for j in 0..<n { p[j] *= inv }
+}

@@ -1,0 +1,196 @@
+import COpenBLAS
+import NNGraph
+
+/// Geometry of a 2-D convolution on NCHW data.
+struct ConvGeometry: Hashable {
+    var batch: Int, inChannels: Int, height: Int, width: Int
+    var outChannels: Int, outHeight: Int, outWidth: Int
+    var kernelH: Int, kernelW: Int
+    var strideH: Int, strideW: Int
+    var padTop: Int, padLeft: Int
+    var dilationH: Int, dilationW: Int
+    var groups: Int
+
+    init(_ a: ConvAttributes, input: TensorShape, output: TensorShape) {
+        batch = input[0]; inChannels = input[1]; height = input[2]; width = input[3]
+        outChannels = output[1]; outHeight = output[2]; outWidth = output[3]
+        kernelH = a.kernel[0]; kernelW = a.kernel[1]
+        strideH = a.strides[0]; strideW = a.strides[1]
+        padTop = a.pads[0]; padLeft = a.pads[1]
+        dilationH = a.dilations[0]; dilationW = a.dilations[1]
+        groups = a.groups
+    }
+
+    var inPlane: Int { height * width }
+    var outPlane: Int { outHeight * outWidth }
+    var inChannelsPerGroup: Int { inChannels / groups }
+    var outChannelsPerGroup: Int { outChannels / groups }
+    /// GEMM depth: input channels per group × kernel taps.
+    var depth: Int { inChannelsPerGroup * kernelH * kernelW }
+    var isPointwise: Bool {
+        kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && padTop == 0 && padLeft == 0 && outHeight == height && outWidth == width
+    }
+}
+
+/// Dense and grouped convolution as GEMM: `Y[Cout/g, P] = W[Cout/g, K] · cols[K, P]` per group
+/// (P = output pixels, K = Cin/g·kH·kW), then bias + activation on the tile just written.
+/// 1×1 stride-1 convolutions multiply the input directly (no copy); other shapes build the
+/// im2col columns of one pixel tile at a time in per-thread scratch (never the whole
+/// matrix), so the expanded data stays in cache. Work is split across the pool by pixel
+/// tiles, or by output-channel blocks when a layer has few pixels; OpenBLAS itself runs
+/// single-threaded inside each task.
+final class ConvolutionStep: Step {
+    let g: ConvGeometry
+    let x: UnsafeMutablePointer<Float>
+    let y: UnsafeMutablePointer<Float>
+    let weights: AlignedBuffer   // [Cout, K]
+    let bias: AlignedBuffer      // [Cout]
+    let activation: FusedActivation
+    let threads: Int
+    /// Pixel tile width for the column split (im2col scratch per thread = K × tile).
+    let tile: Int
+    let splitRows: Bool
+
+    init(geometry: ConvGeometry, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, weights: [Float], bias: [Float],
+         activation: FusedActivation, threads: Int) {
+        g = geometry
+        self.x = x
+        self.y = y
+        self.weights = AlignedBuffer(weights)
+        self.bias = AlignedBuffer(bias)
+        self.activation = activation
+        self.threads = threads
+        let p = geometry.outPlane
+        let m = geometry.outChannelsPerGroup
+        // Few pixels but many output channels (late layers): split channels so each thread still
+        // runs one reasonably shaped GEMM. Otherwise split pixels.
+        splitRows = threads > 1 && p < 128 * threads && m >= 32 * threads
+        if geometry.isPointwise {
+            tile = (p + threads - 1) / threads
+        } else {
+            // Aim for ~256 KiB of columns per tile, at least 64 pixels, at most one thread's share.
+            let byCache = Swift.max(64, (256 * 1024 / 4) / Swift.max(1, geometry.depth))
+            let share = (p + threads - 1) / threads
+            tile = Swift.max(1, Swift.min(share, (byCache + 15) / 16 * 16))
+        }
+    }
+
+    var algorithm: String {
+        (g.isPointwise ? "sgemm 1x1" : "im2col+sgemm \(g.kernelH)x\(g.kernelW)") + (g.groups > 1 ? " g\(g.groups)" : "")
+            + (splitRows ? " split-cout" : "")
+    }
+
+    var scratchFloats: Int {
+        if g.isPointwise { return 0 }
+        if splitRows { return g.depth * g.outPlane }
+        return g.depth * tile * threads
+    }
+
+    func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
+        let p = g.outPlane
+        let m = g.outChannelsPerGroup
+        let k = g.depth
+        for n in 0..<g.batch {
+            for grp in 0..<g.groups {
+                let xg = x + (n * g.inChannels + grp * g.inChannelsPerGroup) * g.inPlane
+                let yg = y + (n * g.outChannels + grp * m) * p
+                let wg = weights.pointer + grp * m * k
+                let bg = bias.pointer + grp * m
+                if splitRows {
+                    let cols: UnsafeMutablePointer<Float>
+                    if g.isPointwise {
+                        cols = xg
+                    } else {
+                        cols = scratch
+                        pool.parallelRanges(k, grain: 8) { rows, _ in im2col(xg, rows: rows, columns: 0..<p, into: scratch + rows.lowerBound * p, ld: p) }
+                    }
+                    let blocks = Swift.min(threads * 2, (m + 15) / 16)
+                    pool.parallelFor(blocks) { b, _ in
+                        let r0 = m * b / blocks / 8 * 8
+                        let r1 = b == blocks - 1 ? m : m * (b + 1) / blocks / 8 * 8
+                        guard r1 > r0 else { return }
+                        gemm(rows: r1 - r0, columns: p, depth: k, a: wg + r0 * k, b: cols, ldb: p, c: yg + r0 * p, ldc: p)
+                        for r in r0..<r1 { Epilogue.apply(yg + r * p, p, bias: bg[r], activation) }
+                    }
+                } else {
+                    let tiles = (p + tile - 1) / tile
+                    pool.parallelFor(tiles) { t, thread in
+                        let c0 = t * tile
+                        let c1 = Swift.min(p, c0 + tile)
+                        let width = c1 - c0
+                        let b: UnsafeMutablePointer<Float>
+                        let ldb: Int
+                        if g.isPointwise {
+                            b = xg + c0
+                            ldb = p
+                        } else {
+                            b = scratch + thread * k * tile
+                            ldb = width
+                            im2col(xg, rows: 0..<k, columns: c0..<c1, into: b, ld: width)
+                        }
+                        gemm(rows: m, columns: width, depth: k, a: wg, b: b, ldb: ldb, c: yg + c0, ldc: p)
+                        for r in 0..<m { Epilogue.apply(yg + r * p + c0, width, bias: bg[r], activation) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes rows `rows` (each a (channel, ky, kx) tap) × output pixels `columns` of the im2col
+    /// matrix of one group's input `xg` into `dst` (row stride `ld`, first column = columns.lowerBound).
+    @inline(__always)
+    func im2col(_ xg: UnsafeMutablePointer<Float>, rows: Range<Int>, columns: Range<Int>, into dst: UnsafeMutablePointer<Float>, ld: Int) {
+        let kh = g.kernelH, kw = g.kernelW
+        let wo = g.outWidth
+        for r in rows {
+            let kx = r % kw
+            let ky = (r / kw) % kh
+            let ci = r / (kw * kh)
+            let plane = xg + ci * g.inPlane
+            var out = dst + (r - rows.lowerBound) * ld
+            var pix = columns.lowerBound
+            while pix < columns.upperBound {
+                let oy = pix / wo
+                let ox0 = pix - oy * wo
+                let ox1 = Swift.min(wo, ox0 + (columns.upperBound - pix))
+                let count = ox1 - ox0
+                let iy = oy * g.strideH - g.padTop + ky * g.dilationH
+                if iy < 0 || iy >= g.height {
+                    out.update(repeating: 0, count: count)
+                } else {
+                    let row = plane + iy * g.width
+                    let base = kx * g.dilationW - g.padLeft
+                    let sw = g.strideW
+                    // Valid output x: 0 <= ox*sw + base < width.
+                    var lo = base >= 0 ? 0 : (-base + sw - 1) / sw
+                    var hi = g.width - base <= 0 ? 0 : (g.width - base + sw - 1) / sw
+                    lo = Swift.min(Swift.max(lo, ox0), ox1)
+                    hi = Swift.min(Swift.max(hi, lo), ox1)
+                    if lo > ox0 { out.update(repeating: 0, count: lo - ox0) }
+                    if sw == 1 {
+                        (out + (lo - ox0)).update(from: row + lo + base, count: hi - lo)
+                    } else {
+                        var o = out + (lo - ox0)
+                        var src = row + lo * sw + base
+                        for _ in lo..<hi {
+                            o.pointee = src.pointee
+                            o += 1
+                            src += sw
+                        }
+                    }
+                    if ox1 > hi { (out + (hi - ox0)).update(repeating: 0, count: ox1 - hi) }
+                }
+                out += count
+                pix += count
+            }
+        }
+    }
+}
+
+/// Row-major single-precision C = A·B (A: rows × depth, lda = depth).
+@inline(__always)
+func gemm(rows: Int, columns: Int, depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+          c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float = 0) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(columns), Int32(depth), 1,
+                a, Int32(depth), b, Int32(ldb), beta, c, Int32(ldc))
+}

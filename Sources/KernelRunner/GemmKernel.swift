@@ -1,0 +1,123 @@
+import COpenBLAS
+import NNGraph
+
+/// Fully connected layer `Y[M, N] = X[M, K] · W[N, K]ᵀ + b` (+ activation), M = all leading
+/// dims. One row uses sgemv split over output features; more rows use sgemm split over rows.
+final class GemmStep: Step {
+    let x: UnsafeMutablePointer<Float>
+    let y: UnsafeMutablePointer<Float>
+    let rows: Int, inFeatures: Int, outFeatures: Int
+    let weights: AlignedBuffer
+    let bias: AlignedBuffer?
+    let activation: FusedActivation
+    let threads: Int
+
+    init(x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int, inFeatures: Int, outFeatures: Int,
+         weights: [Float], bias: [Float]?, activation: FusedActivation, threads: Int) {
+        self.x = x
+        self.y = y
+        self.rows = rows
+        self.inFeatures = inFeatures
+        self.outFeatures = outFeatures
+        self.weights = AlignedBuffer(weights)
+        self.bias = bias.map { AlignedBuffer($0) }
+        self.activation = activation
+        self.threads = threads
+    }
+
+    var algorithm: String { rows == 1 ? "sgemv" : "sgemm nt" }
+    var scratchFloats: Int { 0 }
+
+    func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
+        let k = inFeatures, n = outFeatures
+        let b = bias?.pointer
+        if rows == 1 {
+            pool.parallelRanges(n, grain: 64) { r, _ in
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(r.count), Int32(k), 1, weights.pointer + r.lowerBound * k, Int32(k),
+                            x, 1, 0, y + r.lowerBound, 1)
+                Epilogue.applyRow(y + r.lowerBound, r.count, bias: b.map { UnsafePointer($0 + r.lowerBound) }, activation)
+            }
+            return
+        }
+        if rows >= 4 * threads {
+            pool.parallelRanges(rows, grain: 4) { r, _ in
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r.count), Int32(n), Int32(k), 1, x + r.lowerBound * k, Int32(k),
+                            weights.pointer, Int32(k), 0, y + r.lowerBound * n, Int32(n))
+                for m in r { Epilogue.applyRow(y + m * n, n, bias: b.map { UnsafePointer($0) }, activation) }
+            }
+        } else {
+            pool.parallelRanges(n, grain: 64) { r, _ in
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(r.count), Int32(k), 1, x, Int32(k),
+                            weights.pointer + r.lowerBound * k, Int32(k), 0, y + r.lowerBound, Int32(n))
+                for m in 0..<rows { Epilogue.applyRow(y + m * n + r.lowerBound, r.count, bias: b.map { UnsafePointer($0 + r.lowerBound) }, activation) }
+            }
+        }
+    }
+}
+
+/// Batched matrix product `[..., M, K] × [..., K, N]` with NumPy broadcasting of the batch
+/// dims; the second operand may be a constant. One sgemm per batch entry, batches in parallel.
+final class MatMulStep: Step {
+    let a: UnsafeMutablePointer<Float>
+    let b: UnsafeMutablePointer<Float>
+    let y: UnsafeMutablePointer<Float>
+    let m: Int, k: Int, n: Int
+    /// Per output batch entry: offsets (in matrices) into a and b.
+    let batchA: [Int]
+    let batchB: [Int]
+    let activation: FusedActivation
+    let constant: AlignedBuffer?
+
+    init(a: UnsafeMutablePointer<Float>, aShape: TensorShape, b: UnsafeMutablePointer<Float>?, bShape: TensorShape, constant: [Float]?,
+         y: UnsafeMutablePointer<Float>, yShape: TensorShape, activation: FusedActivation) {
+        let buffer = constant.map { AlignedBuffer($0) }
+        self.constant = buffer
+        self.a = a
+        self.b = buffer?.pointer ?? b!
+        self.y = y
+        m = aShape[aShape.rank - 2]
+        k = aShape[aShape.rank - 1]
+        n = bShape[bShape.rank - 1]
+        let outBatch = Array(yShape.dims.dropLast(2))
+        let r = outBatch.count
+        func aligned(_ s: TensorShape) -> [Int] {
+            let d = Array(s.dims.dropLast(2))
+            return [Int](repeating: 1, count: r - d.count) + d
+        }
+        let ad = aligned(aShape), bd = aligned(bShape)
+        let count = outBatch.reduce(1, *)
+        var ia: [Int] = [], ib: [Int] = []
+        ia.reserveCapacity(count)
+        ib.reserveCapacity(count)
+        for flat in 0..<count {
+            var rem = flat
+            var offA = 0, offB = 0, strideA = 1, strideB = 1
+            for axis in stride(from: r - 1, through: 0, by: -1) {
+                let idx = rem % outBatch[axis]
+                rem /= outBatch[axis]
+                if ad[axis] != 1 { offA += idx * strideA }
+                if bd[axis] != 1 { offB += idx * strideB }
+                strideA *= ad[axis]
+                strideB *= bd[axis]
+            }
+            ia.append(offA)
+            ib.append(offB)
+        }
+        batchA = ia
+        batchB = ib
+        self.activation = activation
+    }
+
+    var algorithm: String { batchA.count > 1 ? "batched sgemm ×\(batchA.count)" : "sgemm" }
+    var scratchFloats: Int { 0 }
+
+    func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
+        let m = m, k = k, n = n
+        pool.parallelFor(batchA.count) { i, _ in
+            let c = y + i * m * n
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a + batchA[i] * m * k, Int32(k),
+                        b + batchB[i] * k * n, Int32(n), 0, c, Int32(n))
+            if activation != .none { Epilogue.apply(c, m * n, bias: 0, activation) }
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// KernelRunner: real kernels (OpenBLAS + Swift SIMD), executor, timing harness.

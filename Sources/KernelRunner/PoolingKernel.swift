@@ -1,0 +1,144 @@
+import NNGraph
+
+/// Max / average pooling over NCHW planes (PyTorch/ONNX semantics for padding, ceil mode and
+/// `count_include_pad`), planes split across the pool.
+final class PoolStep: Step {
+    let x: UnsafeMutablePointer<Float>
+    let y: UnsafeMutablePointer<Float>
+    let isMax: Bool
+    let attrs: PoolAttributes
+    let planes: Int, height: Int, width: Int, outHeight: Int, outWidth: Int
+
+    init(x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, input: TensorShape, output: TensorShape, attrs: PoolAttributes, isMax: Bool) {
+        self.x = x
+        self.y = y
+        self.isMax = isMax
+        self.attrs = attrs
+        planes = input[0] * input[1]
+        height = input[2]; width = input[3]
+        outHeight = output[2]; outWidth = output[3]
+    }
+
+    var algorithm: String { (isMax ? "maxpool" : "avgpool") + " \(attrs.kernel[0])x\(attrs.kernel[1])/s\(attrs.strides[0])" }
+    var scratchFloats: Int { 0 }
+
+    func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
+        let kh = attrs.kernel[0], kw = attrs.kernel[1], sh = attrs.strides[0], sw = attrs.strides[1]
+        let pt = attrs.pads[0], pl = attrs.pads[1], pb = attrs.pads[2], pr = attrs.pads[3]
+        let h = height, w = width, ho = outHeight, wo = outWidth
+        let includePad = attrs.countIncludePad
+        pool.parallelRanges(planes, grain: 4) { r, _ in
+            for plane in r {
+                let src = x + plane * h * w
+                let dst = y + plane * ho * wo
+                for oy in 0..<ho {
+                    let hs0 = oy * sh - pt
+                    let he0 = Swift.min(hs0 + kh, h + pb)
+                    let hs = Swift.max(hs0, 0), he = Swift.min(he0, h)
+                    for ox in 0..<wo {
+                        let ws0 = ox * sw - pl
+                        let we0 = Swift.min(ws0 + kw, w + pr)
+                        let ws = Swift.max(ws0, 0), we = Swift.min(we0, w)
+                        if isMax {
+                            var m = -Float.infinity
+                            for iy in hs..<Swift.max(hs, he) {
+                                let row = src + iy * w
+                                for ix in ws..<Swift.max(ws, we) { m = Swift.max(m, row[ix]) }
+                            }
+                            dst[oy * wo + ox] = m
+                        } else {
+                            var s: Float = 0
+                            for iy in hs..<Swift.max(hs, he) {
+                                let row = src + iy * w
+                                for ix in ws..<Swift.max(ws, we) { s += row[ix] }
+                            }
+                            let count = includePad ? (he0 - hs0) * (we0 - ws0) : (he - hs) * (we - ws)
+                            dst[oy * wo + ox] = s / Float(Swift.max(1, count))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Mean or max over a set of axes (global average/max pooling, ReduceMean). Reductions over
+/// trailing axes (the common case: NCHW spatial dims) are row sums; others use a strided walk.
+final class ReduceStep: Step {
+    let x: UnsafeMutablePointer<Float>
+    let y: UnsafeMutablePointer<Float>
+    let inputDims: [Int]
+    let reduced: [Bool]
+    let isMax: Bool
+    let outCount: Int
+    let trailing: Int?
+
+    init(x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, input: TensorShape, axes: Set<Int>, isMax: Bool) {
+        self.x = x
+        self.y = y
+        inputDims = input.dims
+        reduced = (0..<input.rank).map { axes.contains($0) }
+        self.isMax = isMax
+        outCount = (0..<input.rank).filter { !axes.contains($0) }.map { input[$0] }.reduce(1, *)
+        // Trailing block: every reduced axis comes after every kept axis (size-1 kept axes don't matter).
+        let lastKept = (0..<input.rank).last { !axes.contains($0) && input[$0] != 1 } ?? -1
+        let firstReduced = (0..<input.rank).first { axes.contains($0) && input[$0] != 1 } ?? input.rank
+        trailing = lastKept < firstReduced ? input.elementCount / Swift.max(1, outCount) : nil
+    }
+
+    var algorithm: String { isMax ? "reduce max" : "reduce mean" }
+    var scratchFloats: Int { 0 }
+
+    func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
+        if let inner = trailing {
+            let isMax = isMax
+            pool.parallelRanges(outCount, grain: Swift.max(1, 8192 / Swift.max(1, inner))) { r, _ in
+                for o in r {
+                    let src = x + o * inner
+                    if isMax {
+                        var m = -Float.infinity
+                        for i in 0..<inner { m = Swift.max(m, src[i]) }
+                        y[o] = m
+                    } else {
+                        var acc = Vec(repeating: 0)
+                        var i = 0
+                        let raw = UnsafeRawPointer(src)
+                        while i + 8 <= inner { acc += raw.loadUnaligned(fromByteOffset: i * 4, as: Vec.self); i += 8 }
+                        var s = acc.sum()
+                        while i < inner { s += src[i]; i += 1 }
+                        y[o] = s / Float(inner)
+                    }
+                }
+            }
+            return
+        }
+        // General strided walk.
+        let r = inputDims.count
+        var outStrides = [Int](repeating: 0, count: r)
+        var s = 1
+        for i in stride(from: r - 1, through: 0, by: -1) where !reduced[i] {
+            outStrides[i] = s
+            s *= inputDims[i]
+        }
+        let total = inputDims.reduce(1, *)
+        y.update(repeating: isMax ? -Float.infinity : 0, count: outCount)
+        var index = [Int](repeating: 0, count: r)
+        var off = 0
+        for flat in 0..<total {
+            y[off] = isMax ? Swift.max(y[off], x[flat]) : y[off] + x[flat]
+            var axis = r - 1
+            while axis >= 0 {
+                index[axis] += 1
+                off += outStrides[axis]
+                if index[axis] < inputDims[axis] { break }
+                off -= outStrides[axis] * inputDims[axis]
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+        if !isMax {
+            let n = Float(total / Swift.max(1, outCount))
+            for i in 0..<outCount { y[i] /= n }
+        }
+    }
+}

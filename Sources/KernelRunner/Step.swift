@@ -1,0 +1,54 @@
+import NNGraph
+
+/// One executable kernel instance with every pointer resolved at compile time. A step runs
+/// one fusion group (e.g. conv + folded BN + ReLU6) and touches only the arena, its own
+/// packed weights and the shared scratch buffer: nothing is allocated while a model runs.
+protocol Step: AnyObject {
+    /// Floats of scratch space the step needs (all threads together).
+    var scratchFloats: Int { get }
+    /// Short description of the algorithm chosen, for reports ("sgemm 1x1", "im2col+sgemm", "dw3x3 simd").
+    var algorithm: String { get }
+    func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>)
+}
+
+/// 64-byte aligned float storage owned by a step (packed weights, biases, CSR values).
+final class AlignedBuffer: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Float>
+    let count: Int
+
+    init(count: Int) {
+        self.count = count
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(count, 1) * 4 + 64, alignment: 64)
+        pointer = raw.bindMemory(to: Float.self, capacity: Swift.max(count, 1) + 16)
+        pointer.initialize(repeating: 0, count: Swift.max(count, 1) + 16)
+    }
+
+    convenience init(_ values: [Float]) {
+        self.init(count: values.count)
+        values.withUnsafeBufferPointer { src in
+            if let base = src.baseAddress { pointer.update(from: base, count: values.count) }
+        }
+    }
+
+    deinit { UnsafeMutableRawPointer(pointer).deallocate() }
+
+    var bytes: Int { count * 4 }
+}
+
+/// Where a tensor lives: a pointer into the arena plus its shape.
+struct TensorRef {
+    var pointer: UnsafeMutablePointer<Float>
+    var shape: TensorShape
+    var count: Int { shape.elementCount }
+}
+
+/// Row-major strides of `dims`.
+func contiguousStrides(_ dims: [Int]) -> [Int] {
+    var strides = [Int](repeating: 1, count: dims.count)
+    var s = 1
+    for i in stride(from: dims.count - 1, through: 0, by: -1) {
+        strides[i] = s
+        s *= dims[i]
+    }
+    return strides
+}

@@ -1,0 +1,90 @@
+import Foundation
+
+/// How long to measure.
+public struct TimingOptions: Sendable, Hashable {
+    /// Untimed runs first (page faults, caches, worker threads spinning up).
+    public var warmup: Int
+    /// Timed runs per phase (end to end, then per layer); nil = use `timeBudget`.
+    public var iterations: Int?
+    /// Seconds per phase when `iterations` is nil (at least `minIterations` runs).
+    public var timeBudget: Double
+    public var minIterations: Int
+    public var maxIterations: Int
+
+    public init(warmup: Int = 5, iterations: Int? = nil, timeBudget: Double = 2, minIterations: Int = 10, maxIterations: Int = 100_000) {
+        self.warmup = warmup
+        self.iterations = iterations
+        self.timeBudget = timeBudget
+        self.minIterations = minIterations
+        self.maxIterations = maxIterations
+    }
+}
+
+/// What one measurement found. Times in seconds.
+public struct ModelMeasurement: Sendable, Hashable {
+    /// Whole-model latency from runs with no per-layer timestamps.
+    public var endToEnd: LatencyStatistics
+    /// Per fusion group (same order as `CompiledModel.layers`), from separate runs that
+    /// read the clock between steps.
+    public var layers: [LatencyStatistics]
+    /// Whole-model latency of the per-layer runs (sum of their steps per run).
+    public var layeredEndToEnd: LatencyStatistics
+    /// RAPL energy per inference over the end-to-end phase; nil when RAPL is unavailable.
+    public var energyPerInferenceJ: Double?
+    public var warmup: Int
+    public var threads: Int
+
+    /// mean(per-layer runs) − mean(end-to-end runs): the cost of timing every layer plus noise.
+    public var timingGap: Double { layeredEndToEnd.mean - endToEnd.mean }
+}
+
+/// Warm-up, then two timed phases: end to end (no per-layer clocks, so nothing distorts it)
+/// and per layer (a clock read between steps). Both use the same inputs.
+public enum TimingHarness {
+    public static func measure(_ model: CompiledModel, inputs: [HostTensor], options: TimingOptions = TimingOptions()) throws(RunnerError) -> ModelMeasurement {
+        try model.setInputs(inputs)
+        for _ in 0..<options.warmup { model.execute() }
+
+        func runs(_ elapsedSoFar: Double, _ done: Int) -> Bool {
+            if let n = options.iterations { return done < n }
+            if done < options.minIterations { return true }
+            return done < options.maxIterations && elapsedSoFar < options.timeBudget
+        }
+
+        // Phase 1: end to end.
+        let energyStart = HardwareCounterSupport.readEnergyJoules()
+        var e2e: [Double] = []
+        var elapsed = 0.0
+        while runs(elapsed, e2e.count) {
+            let t0 = monotonicNanoseconds()
+            model.execute()
+            let dt = Double(monotonicNanoseconds() - t0) * 1e-9
+            e2e.append(dt)
+            elapsed += dt
+        }
+        var energy: Double?
+        if let start = energyStart, let end = HardwareCounterSupport.readEnergyJoules(), end > start {
+            energy = (end - start) / Double(Swift.max(1, e2e.count))
+        }
+
+        // Phase 2: per layer.
+        var perLayer = [[Double]](repeating: [], count: model.layers.count)
+        var layered: [Double] = []
+        var ns = [UInt64](repeating: 0, count: model.layers.count)
+        elapsed = 0
+        while runs(elapsed, layered.count) {
+            model.executeTimed(into: &ns)
+            var total = 0.0
+            for (i, v) in ns.enumerated() {
+                let s = Double(v) * 1e-9
+                perLayer[i].append(s)
+                total += s
+            }
+            layered.append(total)
+            elapsed += total
+        }
+        return ModelMeasurement(endToEnd: LatencyStatistics(seconds: e2e), layers: perLayer.map { LatencyStatistics(seconds: $0) },
+                                layeredEndToEnd: LatencyStatistics(seconds: layered), energyPerInferenceJ: energy,
+                                warmup: options.warmup, threads: model.threads)
+    }
+}

@@ -1,1 +1,0 @@
-// OffloadPlanner: split-computing planners over device → edge → cloud.

@@ -1,1 +1,0 @@
-// RuntimeSimulator: discrete-event simulation of frame streams through a plan.

@@ -1,0 +1,438 @@
+import Foundation
+import KernelRunner
+import NNGraph
+import Testing
+
+/// Runs a graph on the runner with 1 and 2 threads.
+func runBoth(_ g: Graph, _ w: WeightStore, _ inputs: [HostTensor]) throws -> [[HostTensor]] {
+    try [1, 2].map { t in try CompiledModel(graph: g, weights: w, threads: t).run(inputs) }
+}
+
+/// max |got − want| ≤ tolerance · max(1, max |want|).
+func expectClose(_ got: [Float], _ want: [Float], tolerance: Float = 1e-4, _ label: String,
+                 sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(got.count == want.count, "\(label): \(got.count) values, expected \(want.count)", sourceLocation: sourceLocation)
+    guard got.count == want.count else { return }
+    var worst: Float = 0, at = 0
+    for i in got.indices where !(abs(got[i] - want[i]) <= worst) { worst = abs(got[i] - want[i]); at = i }
+    let scale = Swift.max(1, want.map(abs).max() ?? 0)
+    #expect(worst <= tolerance * scale, "\(label): max error \(worst) at \(at) (got \(got.isEmpty ? 0 : got[at]), want \(want.isEmpty ? 0 : want[at]))",
+            sourceLocation: sourceLocation)
+}
+
+func randomInput(_ shape: TensorShape, seed: UInt64 = 7) -> HostTensor { HostTensor.random(shape: shape, seed: seed) }
+
+@Suite("Kernels against naive references")
+struct KernelTests {
+    struct ConvCase: CustomTestStringConvertible, Sendable {
+        var batch: Int = 1
+        var cin: Int
+        var cout: Int
+        var h: Int
+        var w: Int
+        var k: Int
+        var stride: Int = 1
+        var pads: [Int] = [0, 0, 0, 0]
+        var dilation: Int = 1
+        var groups: Int = 1
+        var bias: Bool = true
+        var activation: Activation? = nil
+        var testDescription: String {
+            "n\(batch) \(cin)->\(cout) \(h)x\(w) k\(k) s\(stride) p\(pads) d\(dilation) g\(groups)\(activation.map { " +\($0)" } ?? "")"
+        }
+    }
+
+    static let convCases: [ConvCase] = [
+        ConvCase(cin: 3, cout: 8, h: 9, w: 11, k: 3, pads: [1, 1, 1, 1]),
+        ConvCase(cin: 4, cout: 6, h: 10, w: 7, k: 3, stride: 2, pads: [1, 1, 1, 1], bias: false),
+        ConvCase(cin: 4, cout: 6, h: 8, w: 8, k: 1),
+        ConvCase(cin: 4, cout: 6, h: 9, w: 9, k: 1, stride: 2),
+        ConvCase(cin: 6, cout: 4, h: 9, w: 10, k: 3, pads: [2, 2, 2, 2], dilation: 2),
+        ConvCase(cin: 4, cout: 6, h: 7, w: 9, k: 3, pads: [1, 0, 2, 1], groups: 2),
+        ConvCase(cin: 8, cout: 8, h: 9, w: 13, k: 3, pads: [1, 1, 1, 1], groups: 8, activation: .relu6),
+        ConvCase(cin: 8, cout: 8, h: 10, w: 17, k: 3, stride: 2, pads: [1, 1, 1, 1], groups: 8),
+        ConvCase(cin: 6, cout: 6, h: 11, w: 11, k: 5, stride: 2, pads: [2, 2, 2, 2], groups: 6, activation: .silu),
+        ConvCase(cin: 4, cout: 8, h: 9, w: 9, k: 3, pads: [1, 1, 1, 1], groups: 4),
+        ConvCase(cin: 5, cout: 5, h: 12, w: 12, k: 3, pads: [2, 2, 2, 2], dilation: 2, groups: 5),
+        ConvCase(cin: 4, cout: 4, h: 9, w: 9, k: 3, stride: 3, pads: [1, 1, 1, 1], groups: 4, activation: .hardswish),
+        ConvCase(batch: 2, cin: 3, cout: 16, h: 20, w: 20, k: 7, stride: 2, pads: [3, 3, 3, 3], activation: .relu),
+        ConvCase(cin: 32, cout: 8, h: 40, w: 40, k: 3, pads: [1, 1, 1, 1], activation: .sigmoid),
+        ConvCase(cin: 16, cout: 96, h: 5, w: 5, k: 3, pads: [1, 1, 1, 1], activation: .gelu),
+        ConvCase(cin: 16, cout: 96, h: 6, w: 6, k: 1, activation: .tanh),
+        ConvCase(cin: 24, cout: 80, h: 30, w: 30, k: 1, activation: .hardsigmoid),
+    ]
+
+    @Test(arguments: convCases)
+    func convolutionWithFoldedBatchNormAndActivation(_ c: ConvCase) throws {
+        var b = GraphBuilder(name: "conv")
+        let x = b.input("x", shape: [c.batch, c.cin, c.h, c.w])
+        let attrs = ConvAttributes(inChannels: c.cin, outChannels: c.cout, kernel: [c.k, c.k], strides: [c.stride, c.stride], pads: c.pads,
+                                   dilations: [c.dilation, c.dilation], groups: c.groups, hasBias: c.bias)
+        var params = [ParamInfo(name: "w", shape: [c.cout, c.cin / c.groups, c.k, c.k])]
+        if c.bias { params.append(ParamInfo(name: "b", shape: [c.cout])) }
+        var y = try b.add1("conv", .conv(attrs), inputs: [x], params: params)
+        let bnParams = ["g", "beta", "mean", "var"].map { ParamInfo(name: $0, shape: [c.cout]) }
+        y = try b.add1("bn", .batchNorm(epsilon: 1e-5), inputs: [y], params: bnParams)
+        if let a = c.activation { y = try b.add1("act", .activation(a), inputs: [y]) }
+        let g = try b.finish()
+        #expect(g.fusionGroups.count == 1, "conv, BN and activation form one kernel")
+        let w = SeededWeights.generate(for: g, seed: 3)
+        let input = randomInput(g.tensors[x].shape)
+        let outShape = g.tensors[g.outputs[0]].shape
+        var want = Reference.conv(input.values, input.shape, w["w"]!, c.bias ? w["b"]! : nil, attrs, out: outShape)
+        want = Reference.batchNorm(want, channels: c.cout, inner: outShape[2] * outShape[3], bnParams.map { w[$0.name]! }, eps: 1e-5)
+        if let a = c.activation { want = want.map { Reference.activation($0, a) } }
+        for (t, got) in try runBoth(g, w, [input]).enumerated() {
+            #expect(got[0].shape == outShape)
+            expectClose(got[0].values, want, "\(c.testDescription) threads \(t + 1)")
+        }
+    }
+
+    @Test func convTranspose() throws {
+        var b = GraphBuilder(name: "convT")
+        let x = b.input("x", shape: [2, 4, 5, 6])
+        let a = ConvAttributes(inChannels: 4, outChannels: 6, kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], groups: 2, hasBias: true,
+                               outputPadding: [1, 1])
+        _ = try b.add1("ct", .convTranspose(a), inputs: [x], params: [ParamInfo(name: "w", shape: [4, 3, 3, 3]), ParamInfo(name: "b", shape: [6])])
+        let g = try b.finish()
+        let w = SeededWeights.generate(for: g, seed: 1)
+        let input = randomInput(g.tensors[x].shape)
+        let want = Reference.convTranspose(input.values, input.shape, w["w"]!, w["b"]!, a, out: g.tensors[g.outputs[0]].shape)
+        for got in try runBoth(g, w, [input]) { expectClose(got[0].values, want, "conv transpose") }
+    }
+
+    @Test(arguments: [1, 7, 33])
+    func gemmWithBiasBatchNormAndActivation(rows: Int) throws {
+        var b = GraphBuilder(name: "fc")
+        let x = b.input("x", shape: [rows, 40])
+        var y = try b.add1("fc", .gemm(GemmAttributes(inFeatures: 40, outFeatures: 150)), inputs: [x],
+                           params: [ParamInfo(name: "w", shape: [150, 40]), ParamInfo(name: "b", shape: [150])])
+        let bn = ["g", "beta", "mean", "var"].map { ParamInfo(name: $0, shape: [150]) }
+        y = try b.add1("bn", .batchNorm(epsilon: 1e-3), inputs: [y], params: bn)
+        _ = try b.add1("relu", .activation(.relu), inputs: [y])
+        let g = try b.finish()
+        let w = SeededWeights.generate(for: g, seed: 5)
+        let input = randomInput([rows, 40])
+        var want = Reference.matmul(input.values, [rows, 40], transpose(w["w"]!, rows: 150, cols: 40), [40, 150], out: [rows, 150])
+        want = Reference.binary(want, [rows, 150], w["b"]!, [150], out: [rows, 150], +)
+        want = Reference.batchNorm(want, channels: 150, inner: 1, bn.map { w[$0.name]! }, eps: 1e-3).map { Swift.max($0, 0) }
+        for got in try runBoth(g, w, [input]) { expectClose(got[0].values, want, "gemm rows \(rows)") }
+    }
+
+    @Test func batchedMatMulWithBroadcastAndConstant() throws {
+        var b = GraphBuilder(name: "mm")
+        let a = b.input("a", shape: [2, 1, 4, 5])
+        let c = b.input("c", shape: [3, 5, 6])
+        let y = try b.add1("mm", .matmul, inputs: [a, c])
+        let z = try b.add1("mm2", .matmul, inputs: [y], params: [ParamInfo(name: "k", shape: [6, 3])])
+        b.markOutput(y)
+        b.markOutput(z)
+        let g = try b.finish()
+        let w = SeededWeights.generate(for: g, seed: 2)
+        let ia = randomInput([2, 1, 4, 5], seed: 1), ic = randomInput([3, 5, 6], seed: 2)
+        let want = Reference.matmul(ia.values, [2, 1, 4, 5], ic.values, [3, 5, 6], out: [2, 3, 4, 6])
+        let want2 = Reference.matmul(want, [2, 3, 4, 6], w["k"]!, [6, 3], out: [2, 3, 4, 3])
+        for got in try runBoth(g, w, [ia, ic]) {
+            expectClose(got[0].values, want, "matmul broadcast")
+            expectClose(got[1].values, want2, "matmul constant")
+        }
+    }
+
+    @Test func attention() throws {
+        var b = GraphBuilder(name: "attn")
+        let q = b.input("q", shape: [2, 5, 12]), k = b.input("k", shape: [2, 7, 12]), v = b.input("v", shape: [2, 7, 9])
+        _ = try b.add1("attn", .attention(heads: 3), inputs: [q, k, v])
+        let g = try b.finish()
+        let iq = randomInput([2, 5, 12], seed: 1), ik = randomInput([2, 7, 12], seed: 2), iv = randomInput([2, 7, 9], seed: 3)
+        var want = [Float](repeating: 0, count: 2 * 5 * 9)
+        let qv = iq.values.map(Double.init), kv = ik.values.map(Double.init), vv = iv.values.map(Double.init)
+        for bb in 0..<2 {
+            for h in 0..<3 {
+                for i in 0..<5 {
+                    var s = [Double](repeating: 0, count: 7)
+                    for j in 0..<7 {
+                        var dot = 0.0
+                        for t in 0..<4 { dot += qv[bb * 60 + i * 12 + h * 4 + t] * kv[bb * 84 + j * 12 + h * 4 + t] }
+                        s[j] = dot / 2.0
+                    }
+                    let m = s.max() ?? 0
+                    var sum = 0.0
+                    for j in 0..<7 { s[j] = Foundation.exp(s[j] - m); sum += s[j] }
+                    for d in 0..<3 {
+                        var acc = 0.0
+                        for j in 0..<7 { acc += s[j] / sum * vv[bb * 63 + j * 9 + h * 3 + d] }
+                        want[bb * 45 + i * 9 + h * 3 + d] = Float(acc)
+                    }
+                }
+            }
+        }
+        for got in try runBoth(g, WeightStore(), [iq, ik, iv]) { expectClose(got[0].values, want, "attention") }
+    }
+
+    static let poolCases: [(PoolAttributes, Bool)] = [
+        (PoolAttributes(kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1]), true),
+        (PoolAttributes(kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], countIncludePad: true), false),
+        (PoolAttributes(kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], countIncludePad: false), false),
+        (PoolAttributes(kernel: [3, 3], strides: [2, 2], ceilMode: true), true),
+        (PoolAttributes(kernel: [2, 3], strides: [2, 1], pads: [0, 1, 1, 1], ceilMode: true, countIncludePad: true), false),
+    ]
+
+    @Test func pooling() throws {
+        for (i, (attrs, isMax)) in Self.poolCases.enumerated() {
+            var b = GraphBuilder(name: "pool")
+            let x = b.input("x", shape: [2, 3, 10, 11])
+            _ = try b.add1("p", isMax ? .maxPool(attrs) : .avgPool(attrs), inputs: [x])
+            let g = try b.finish()
+            let input = randomInput([2, 3, 10, 11])
+            let want = Reference.pool(input.values, input.shape, attrs, out: g.tensors[g.outputs[0]].shape, max: isMax)
+            for got in try runBoth(g, WeightStore(), [input]) { expectClose(got[0].values, want, "pool case \(i)") }
+        }
+    }
+
+    @Test func reductions() throws {
+        var b = GraphBuilder(name: "reduce")
+        let x = b.input("x", shape: [2, 3, 4, 5])
+        let gap = try b.add1("gap", .globalAvgPool, inputs: [x])
+        let gmp = try b.add1("gmp", .globalMaxPool, inputs: [x])
+        let rm = try b.add1("rm", .reduceMean(axes: [1], keepDims: false), inputs: [x])
+        let rm2 = try b.add1("rm2", .reduceMean(axes: [2, 3], keepDims: false), inputs: [x])
+        for t in [gap, gmp, rm, rm2] { b.markOutput(t) }
+        let g = try b.finish()
+        let input = randomInput([2, 3, 4, 5])
+        let v = input.values
+        var mean23 = [Float](repeating: 0, count: 6), max23 = [Float](repeating: -.infinity, count: 6)
+        var mean1 = [Float](repeating: 0, count: 40)
+        for p in 0..<6 {
+            for i in 0..<20 {
+                mean23[p] += v[p * 20 + i] / 20
+                max23[p] = Swift.max(max23[p], v[p * 20 + i])
+                mean1[(p / 3) * 20 + i] += v[p * 20 + i] / 3
+            }
+        }
+        for got in try runBoth(g, WeightStore(), [input]) {
+            expectClose(got[0].values, mean23, "global average pool")
+            expectClose(got[1].values, max23, "global max pool")
+            expectClose(got[2].values, mean1, "reduce mean axis 1")
+            expectClose(got[3].values, mean23, "reduce mean axes 2,3")
+        }
+    }
+
+    @Test(arguments: BinaryOp.allCases)
+    func broadcastingBinary(_ op: BinaryOp) throws {
+        let shapes: [([Int], [Int])] = [([2, 3, 4, 5], [3, 1, 5]), ([1, 6, 4, 4], [1, 6, 1, 1]), ([2, 1, 5], [1, 4, 1]), ([3, 17], [3, 17]), ([4, 1], [1, 9])]
+        func f(_ a: Double, _ b: Double) -> Double {
+            switch op {
+            case .add: a + b
+            case .sub: a - b
+            case .mul: a * b
+            case .div: a / b
+            case .pow: Foundation.pow(a, b)
+            }
+        }
+        for (sa, sb) in shapes {
+            var b = GraphBuilder(name: "bin")
+            let x = b.input("a", shape: TensorShape(sa)), y = b.input("b", shape: TensorShape(sb))
+            let out = try b.add1("op", .binary(op), inputs: [x, y])
+            let cst = try b.add1("const", .binary(op), inputs: [x], params: [ParamInfo(name: "c", shape: TensorShape(sb))])
+            b.markOutput(out)
+            b.markOutput(cst)
+            let g = try b.finish()
+            var ia = randomInput(TensorShape(sa), seed: 1), ib = randomInput(TensorShape(sb), seed: 2)
+            if op == .pow || op == .div {
+                ia.values = ia.values.map { abs($0) + 0.5 }
+                ib.values = ib.values.map { abs($0) + 0.5 }
+            }
+            var w = WeightStore()
+            w["c"] = ib.values
+            let outShape = g.tensors[out].shape.dims
+            let want = Reference.binary(ia.values, sa, ib.values, sb, out: outShape, f)
+            for got in try runBoth(g, w, [ia, ib]) {
+                expectClose(got[0].values, want, "\(op) \(sa) \(sb)")
+                expectClose(got[1].values, want, "\(op) constant \(sa) \(sb)")
+            }
+        }
+    }
+
+    @Test func addWithFusedActivationAndScalarConstant() throws {
+        var b = GraphBuilder(name: "add-relu")
+        let x = b.input("a", shape: [1, 8, 5, 5]), y = b.input("b", shape: [1, 8, 5, 5])
+        let s = try b.add1("add", .binary(.add), inputs: [x, y])
+        let r = try b.add1("relu", .activation(.relu), inputs: [s])
+        _ = try b.add1("scale", .binary(.mul), inputs: [r], params: [ParamInfo(name: "k", shape: [])])
+        let g = try b.finish()
+        #expect(g.fusionGroups[0].kind == "add-relu")
+        var w = WeightStore()
+        w["k"] = [0.25]
+        let ia = randomInput([1, 8, 5, 5], seed: 1), ib = randomInput([1, 8, 5, 5], seed: 2)
+        let want = zip(ia.values, ib.values).map { Swift.max($0 + $1, 0) * 0.25 }
+        for got in try runBoth(g, w, [ia, ib]) { expectClose(got[0].values, want, "add-relu-mul") }
+    }
+
+    @Test(arguments: Activation.allCases)
+    func standaloneActivations(_ a: Activation) throws {
+        var b = GraphBuilder(name: "act")
+        let x = b.input("x", shape: [3, 37])
+        _ = try b.add1("act", .activation(a), inputs: [x])
+        let g = try b.finish()
+        var input = randomInput([3, 37])
+        input.values = input.values.map { $0 * 5 }  // cover the saturated ranges
+        let want = input.values.map { Reference.activation($0, a) }
+        for got in try runBoth(g, WeightStore(), [input]) { expectClose(got[0].values, want, tolerance: 2e-6, "\(a)") }
+    }
+
+    @Test func unaryAndClip() throws {
+        var b = GraphBuilder(name: "unary")
+        let x = b.input("x", shape: [2, 19])
+        var outs: [Int] = []
+        for u in UnaryOp.allCases { outs.append(try b.add1(u.rawValue, .unary(u), inputs: [x])) }
+        outs.append(try b.add1("clip", .clip(min: -0.5, max: 0.75), inputs: [x]))
+        for o in outs { b.markOutput(o) }
+        let g = try b.finish()
+        var input = randomInput([2, 19])
+        input.values = input.values.map { abs($0) + 0.1 }
+        let fs: [(Double) -> Double] = UnaryOp.allCases.map { u in
+            switch u {
+            case .sqrt: { $0.squareRoot() }
+            case .exp: { Foundation.exp($0) }
+            case .erf: { Foundation.erf($0) }
+            case .neg: { -$0 }
+            case .reciprocal: { 1 / $0 }
+            case .abs: { Swift.abs($0) }
+            case .log: { Foundation.log($0) }
+            }
+        } + [{ Swift.min(Swift.max($0, -0.5), 0.75) }]
+        for got in try runBoth(g, WeightStore(), [input]) {
+            for (i, f) in fs.enumerated() {
+                expectClose(got[i].values, input.values.map { Float(f(Double($0))) }, tolerance: 2e-6, "unary \(i)")
+            }
+        }
+    }
+
+    @Test func softmaxLayerNormAndBatchNorm() throws {
+        var b = GraphBuilder(name: "norm")
+        let x = b.input("x", shape: [2, 6, 13])
+        let s1 = try b.add1("sm-last", .softmax(axis: -1), inputs: [x])
+        let s2 = try b.add1("sm-mid", .softmax(axis: 1), inputs: [x])
+        let ln = try b.add1("ln", .layerNorm(axis: -1, epsilon: 1e-6), inputs: [x],
+                            params: [ParamInfo(name: "ln.w", shape: [13]), ParamInfo(name: "ln.b", shape: [13])])
+        let bn = try b.add1("bn", .batchNorm(epsilon: 1e-5), inputs: [x], params: ["g", "be", "m", "v"].map { ParamInfo(name: $0, shape: [6]) })
+        let r = try b.add1("relu", .activation(.relu), inputs: [bn])
+        for t in [s1, s2, ln, r] { b.markOutput(t) }
+        let g = try b.finish()
+        let w = SeededWeights.generate(for: g, seed: 9)
+        let input = randomInput([2, 6, 13])
+        let v = input.values.map(Double.init)
+        var sm1 = [Float](repeating: 0, count: v.count), sm2 = sm1, lnw = sm1
+        for row in 0..<12 {
+            let xs = (0..<13).map { v[row * 13 + $0] }
+            let m = xs.max()!
+            let e = xs.map { Foundation.exp($0 - m) }
+            let sum = e.reduce(0, +)
+            for i in 0..<13 { sm1[row * 13 + i] = Float(e[i] / sum) }
+            let mean = xs.reduce(0, +) / 13
+            let variance = xs.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / 13
+            for i in 0..<13 {
+                lnw[row * 13 + i] = Float((xs[i] - mean) / (variance + 1e-6).squareRoot() * Double(w["ln.w"]![i]) + Double(w["ln.b"]![i]))
+            }
+        }
+        for n in 0..<2 {
+            for j in 0..<13 {
+                let xs = (0..<6).map { v[n * 78 + $0 * 13 + j] }
+                let m = xs.max()!
+                let e = xs.map { Foundation.exp($0 - m) }
+                let sum = e.reduce(0, +)
+                for c in 0..<6 { sm2[n * 78 + c * 13 + j] = Float(e[c] / sum) }
+            }
+        }
+        let bnw = Reference.batchNorm(input.values, channels: 6, inner: 13, ["g", "be", "m", "v"].map { w[$0]! }, eps: 1e-5).map { Swift.max($0, 0) }
+        for got in try runBoth(g, w, [input]) {
+            expectClose(got[0].values, sm1, "softmax last axis")
+            expectClose(got[1].values, sm2, "softmax axis 1")
+            expectClose(got[2].values, lnw, "layernorm")
+            expectClose(got[3].values, bnw, "batchnorm + relu")
+        }
+    }
+
+    @Test func dataMovement() throws {
+        var b = GraphBuilder(name: "move")
+        let x = b.input("x", shape: [1, 6, 4, 5])
+        let y = b.input("y", shape: [1, 2, 4, 5])
+        let cat1 = try b.add1("cat1", .concat(axis: 1), inputs: [x, y])
+        let cat3 = try b.add1("cat3", .concat(axis: 3), inputs: [x, x])
+        let parts = try b.add("split1", .split(axis: 1, sizes: [2, 4]), inputs: [x])      // zero-copy view
+        let parts2 = try b.add("split3", .split(axis: 3, sizes: [3, 2]), inputs: [x])     // copy
+        let sl = try b.add1("slice", .slice(starts: [1, 4], ends: [4, -6], axes: [2, 3], steps: [2, -2]), inputs: [x])
+        let tr = try b.add1("transpose", .transpose(perm: [0, 2, 3, 1]), inputs: [x])
+        let pd = try b.add1("pad", .pad(pads: [0, 1, 2, 0, 0, 2, 1, 1]), inputs: [x])
+        let sh = try b.add1("shuffle", .channelShuffle(groups: 3), inputs: [x])
+        let rs = try b.add1("reshape", .reshape(shape: [0, -1]), inputs: [parts[1]])
+        let relu = try b.add1("relu", .activation(.relu), inputs: [rs])
+        for t in [cat1, cat3, parts[0], parts2[1], sl, tr, pd, sh, relu] { b.markOutput(t) }
+        let g = try b.finish()
+        let ix = randomInput([1, 6, 4, 5], seed: 1), iy = randomInput([1, 2, 4, 5], seed: 2)
+        let v = ix.values
+        func at(_ c: Int, _ h: Int, _ w: Int) -> Float { v[(c * 4 + h) * 5 + w] }
+        let wantCat1 = v + iy.values
+        var wantCat3: [Float] = [], wantSplit3: [Float] = [], wantTr: [Float] = [], wantShuffle: [Float] = []
+        for c in 0..<6 { for h in 0..<4 { for w in 0..<10 { wantCat3.append(at(c, h, w % 5)) } } }
+        for c in 0..<6 { for h in 0..<4 { for w in 3..<5 { wantSplit3.append(at(c, h, w)) } } }
+        let wantSlice: [Float] = [1, 3].flatMap { h in [4, 2].flatMap { w in (0..<6).map { c in (c, h, w) } } }
+            .sorted { ($0.0, $0.1) < ($1.0, $1.1) }.map { at($0.0, $0.1, $0.2) }
+        for h in 0..<4 { for w in 0..<5 { for c in 0..<6 { wantTr.append(at(c, h, w)) } } }
+        var wantPad = [Float](repeating: 0, count: 1 * 9 * 7 * 6)
+        for c in 0..<6 { for h in 0..<4 { for w in 0..<5 { wantPad[((c + 1) * 7 + h + 2) * 6 + w] = at(c, h, w) } } }
+        for c in 0..<6 { let src = (c % 3) * 2 + c / 3; for h in 0..<4 { for w in 0..<5 { wantShuffle.append(at(src, h, w)) } } }
+        for got in try runBoth(g, WeightStore(), [ix, iy]) {
+            expectClose(got[0].values, wantCat1, "concat axis 1")
+            expectClose(got[1].values, wantCat3, "concat axis 3")
+            expectClose(got[2].values, Array(v[0..<40]), "split view")
+            expectClose(got[3].values, wantSplit3, "split copy")
+            expectClose(got[4].values, wantSlice, "slice with negative step")
+            expectClose(got[5].values, wantTr, "transpose")
+            expectClose(got[6].values, wantPad, "pad")
+            expectClose(got[7].values, wantShuffle, "channel shuffle")
+            expectClose(got[8].values, Array(v[40...]).map { Swift.max($0, 0) }, "reshape of a split view")
+        }
+    }
+
+    @Test func sparseAggregation() throws {
+        var b = GraphBuilder(name: "spmm")
+        let x = b.input("x", shape: [50, 8])
+        _ = try b.add1("agg", .sparseAggregate(nodes: 50, edges: 120), inputs: [x])
+        let g = try b.finish()
+        let input = randomInput([50, 8])
+        let adj = SparseAdjacency.synthetic(nodes: 50, nonZeros: 120, seed: 0)
+        #expect(adj.columns.count == 120)
+        var want = [Float](repeating: 0, count: 400)
+        for i in 0..<50 {
+            for e in Int(adj.rowStart[i])..<Int(adj.rowStart[i + 1]) {
+                for f in 0..<8 { want[i * 8 + f] += adj.values[e] * input.values[Int(adj.columns[e]) * 8 + f] }
+            }
+        }
+        for got in try runBoth(g, WeightStore(), [input]) { expectClose(got[0].values, want, "spmm") }
+    }
+
+    @Test func reportsMissingWeightsAndUnsupportedOps() throws {
+        var b = GraphBuilder(name: "bad")
+        let x = b.input("x", shape: [1, 4])
+        _ = try b.add1("fc", .gemm(GemmAttributes(inFeatures: 4, outFeatures: 2)), inputs: [x],
+                       params: [ParamInfo(name: "w", shape: [2, 4]), ParamInfo(name: "b", shape: [2])])
+        let g = try b.finish()
+        #expect(throws: RunnerError.self) { try CompiledModel(graph: g, weights: WeightStore(), threads: 1) }
+        var b2 = GraphBuilder(name: "unsupported")
+        let y = b2.input("x", shape: [1, 4])
+        _ = try b2.add1("weird", .unsupported(opType: "Weird", outputShapes: [[1, 4]]), inputs: [y])
+        let g2 = try b2.finish()
+        do {
+            _ = try CompiledModel(graph: g2, weights: WeightStore(), threads: 1)
+            Issue.record("an unsupported op must not compile")
+        } catch {
+            #expect(error.kind == .unsupportedOp)
+            #expect(error.description.contains("Weird"))
+        }
+    }
+}
+
+func transpose(_ m: [Float], rows: Int, cols: Int) -> [Float] {
+    (0..<(rows * cols)).map { i in m[(i % rows) * cols + i / rows] }
+}

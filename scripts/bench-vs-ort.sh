@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): edgeprof's kernel runner vs ONNX Runtime, same machine, same run.
+#
+#   scripts/bench-vs-ort.sh                 # default release build
+#   BENCH_NATIVE=1 scripts/bench-vs-ort.sh  # also a build with -target-cpu native (FMA/AVX2 codegen)
+#
+# For each model (ONNX fixtures from scripts/make-fixtures.sh) and thread count, ORT and
+# edgeprof run back to back; medians are compared as ratio = edgeprof / ORT (≤ 1.0: as fast or faster).
+# ORT: intra_op_num_threads = threads, sequential execution, all graph optimisations.
+# Environment: MODELS, THREADS, ITERATIONS (default 200), WARMUP (20), PYTHON (default .venv-fixtures/bin/python),
+# SCRATCH (build directory, default .build-bench), ROUNDS (default 2: each pair is measured ROUNDS times, interleaved, and the best median of each side is kept).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MODELS=${MODELS:-"mobilenet_v2 resnet18 shufflenet_v2_x1_0 efficientnet_b0"}
+THREADS=${THREADS:-"1 2"}
+ITERATIONS=${ITERATIONS:-200}
+WARMUP=${WARMUP:-20}
+ROUNDS=${ROUNDS:-2}
+PYTHON=${PYTHON:-.venv-fixtures/bin/python}
+FIXTURES=Tests/Fixtures/onnx
+
+if [ ! -x "$PYTHON" ]; then
+  echo "no Python with onnxruntime at $PYTHON; run scripts/make-fixtures.sh first (or set PYTHON=...)" >&2
+  exit 1
+fi
+for m in $MODELS; do
+  if [ ! -f "$FIXTURES/$m.onnx" ]; then
+    if [ -x scripts/make-fixtures.sh ]; then scripts/make-fixtures.sh; break; fi
+    echo "missing $FIXTURES/$m.onnx; run scripts/make-fixtures.sh" >&2
+    exit 1
+  fi
+done
+
+builds=("default:${SCRATCH:-.build-bench}")
+[ "${BENCH_NATIVE:-0}" = "1" ] && builds+=("native:${SCRATCH:-.build-bench}-native")
+for b in "${builds[@]}"; do
+  name=${b%%:*}; scratch=${b#*:}
+  flags=()
+  [ "$name" = "native" ] && flags=(-Xswiftc -target-cpu -Xswiftc native)
+  echo "building edgeprof (release, $name) ..." >&2
+  swift build -c release --scratch-path "$scratch" --product edgeprof "${flags[@]}" >&2
+done
+
+median_ours() {  # binary model threads -> seconds (p50 of the end-to-end runs)
+  "$1" measure "$FIXTURES/$2.onnx" --threads "$3" --iterations "$ITERATIONS" --warmup "$WARMUP" --format json 2>/dev/null \
+    | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["totals"]["measured_latency_s"]["p50"])'
+}
+median_ort() {
+  "$PYTHON" scripts/bench_ort.py "$FIXTURES/$1.onnx" "$2" "$ITERATIONS" "$WARMUP" \
+    | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["p50"])'
+}
+best() { "$PYTHON" -c 'import sys; print(min(float(x) for x in sys.argv[1:]))' "$@"; }
+
+echo
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) CPUs; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "ORT $("$PYTHON" -c 'import onnxruntime; print(onnxruntime.__version__)'); $ITERATIONS iterations after $WARMUP warm-up, best median of $ROUNDS interleaved rounds"
+header="| model | threads | ORT ms"
+for b in "${builds[@]}"; do header+=" | ours (${b%%:*}) ms | ratio (${b%%:*})"; done
+echo
+sep="|---|---:|---:"
+for b in "${builds[@]}"; do sep+="|---:|---:"; done
+echo "$header |"
+echo "$sep|"
+for m in $MODELS; do
+  for t in $THREADS; do
+    ort_runs=(); declare -A ours_runs=()
+    for r in $(seq "$ROUNDS"); do
+      ort_runs+=("$(median_ort "$m" "$t")")
+      for b in "${builds[@]}"; do
+        bin="${b#*:}/release/edgeprof"
+        ours_runs[${b%%:*}]+=" $(median_ours "$bin" "$m" "$t")"
+      done
+    done
+    ort_s=$(best "${ort_runs[@]}")
+    row="| $m | $t | $("$PYTHON" -c "print(f'{$ort_s*1e3:.2f}')")"
+    for b in "${builds[@]}"; do
+      # shellcheck disable=SC2086
+      s=$(best ${ours_runs[${b%%:*}]})
+      row+=" | $("$PYTHON" -c "print(f'{$s*1e3:.2f}')") | $("$PYTHON" -c "print(f'{$s/$ort_s:.2f}')")"
+    done
+    echo "$row |"
+    unset ours_runs
+  done
+done
