@@ -21,6 +21,9 @@ public struct ScenarioSpec: Sendable, Hashable {
 public enum ScenarioLoader {
     public static func load(file: String) throws(SpecError) -> ScenarioSpec {
         let root = try SpecNode.load(file: file)
+        if let keys = try? root.anyMapping(), let tiers = keys.first(where: { $0.key == "tiers" }) {
+            throw tiers.value.error("this is a split-computing scenario (it has tiers): run `edgeprof plan \(file)` or `edgeprof simulate \(file)`")
+        }
         let m = try root.mapping(allowed: ["schema_version", "name", "description", "model", "devices", "top", "markdown_report", "html_report"])
         let vNode = try m.required("schema_version")
         guard try vNode.int() == 1 else { throw vNode.error("unsupported schema_version; this edgeprof reads version 1") }
