@@ -5,9 +5,11 @@ Run through scripts/make-fixtures.sh, which creates the virtual environment. Wri
 Tests/Fixtures/onnx/ (not committed):
 
   NAME.onnx        torch.onnx.export(opset_version=17, dynamo=False), seeded random weights, eval mode
-  NAME.json        reference counts: params (torch and ONNX initializers), MACs computed from the
-                   ONNX graph with shapes measured by ONNX Runtime, and every node's output shapes
-  NAME.ref.npz     ONNX Runtime outputs for 3 seeded inputs (input_K / output_K arrays)
+  NAME.json        reference counts: params (see reference()), torch's own parameter count, MACs
+                   computed from the ONNX graph with shapes measured by ONNX Runtime, and every
+                   node's output shapes (ONNX Runtime, all graph optimisations off)
+  NAME.ref.npz     ONNX Runtime outputs for 3 seeded inputs (input_K / output_K arrays, float32);
+                   not written for the dynamic-batch export
 
 Models: torchvision mobilenet_v2, resnet18, shufflenet_v2_x1_0, squeezenet1_1, efficientnet_b0,
 mobilenet_v3_small, ViT-Tiny/16 (torchvision VisionTransformer); a dynamic-batch shufflenet export
@@ -16,12 +18,11 @@ exported with TrainingMode.PRESERVE); a QDQ int8 mobilenet_v2 (onnxruntime quant
 
 Counting conventions match NNGraph (README): MAC = one multiply-add. Conv MACs =
 out_elems * C_in/groups * kH * kW; ConvTranspose = in_elems * C_out/groups * kH * kW;
-Gemm/MatMul = out_elems * K. Params = elements of the initializers the importer attaches to
-nodes: every floating-point initializer (and int8/uint8/int32 weight data in the QDQ model),
-excluding the integer shape constants of reshape arithmetic and quantization scales/zero points.
+Gemm/MatMul = out_elems * K. Params: see reference().
+
+Exports are deterministic: the same package versions give byte-identical files.
 """
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -79,6 +80,13 @@ def build(name):
     else:
         model = getattr(torchvision.models, name)(weights=None)
     model.eval()
+    # Parameters torchvision initialises to zero (ViT's class token and classifier head, biases)
+    # would make outputs input-independent and hide folding errors: give them small random values.
+    g0 = torch.Generator().manual_seed(SEED + 2)
+    with torch.no_grad():
+        for p in model.parameters():
+            if not p.any():
+                p.copy_(torch.randn(p.shape, generator=g0) * 0.02)
     # Randomise BN statistics so folded biases are non-trivial (the default is mean 0, var 1).
     g = torch.Generator().manual_seed(SEED + 1)
     for m in model.modules():

@@ -127,10 +127,24 @@ struct ONNXRealModelTests {
         // Activations between quantized layers are stored as uint8; no Q/DQ nodes remain.
         let uint8Tensors = q.graph.tensors.filter { $0.dtype == .uint8 }.count
         #expect(uint8Tensors > 50)
-        // The quantizer drops the ReLU6 clips (the uint8 range clamps instead); every other layer remains.
+        // The quantizer drops the ReLU6 clips (a uint8 range starting at 0 clamps instead); the importer
+        // restores them as clip(0, 255·scale) so float execution keeps the activation.
         #expect(q.graph.nodes.filter { $0.op.kindName.hasPrefix("unsupported") || $0.op == .identity }.isEmpty)
         for kind in ["conv", "dwconv", "gemm", "add", "globalavgpool", "flatten"] {
             #expect(q.graph.nodes.filter { $0.op.kindName == kind }.count == f.graph.nodes.filter { $0.op.kindName == kind }.count, "\(kind)")
+        }
+        let clamps = q.graph.nodes.filter { if case .clip(let lo, let hi) = $0.op { lo == 0 && hi > 0 && hi < 100 } else { false } }
+        #expect(clamps.count == 35, "one clamp per ReLU6 of the float model")
+        #expect(q.graph.nodes.count == f.graph.nodes.count)
+        #expect(q.graph.fusionGroups.contains { $0.kind == "dwconv-clip" })
+        // Dequantized weights are the float model's up to int8 rounding (per-tensor scale).
+        let fConvs = f.graph.nodes.filter { if case .conv = $0.op { true } else { false } }
+        for (qc, fc) in zip(convs, fConvs) {
+            let wq = try #require(q.weights[qc.params[0].name]).values
+            let wf = try #require(f.weights[fc.params[0].name]).values
+            let scale = (wf.map(abs).max() ?? 1) / 127
+            let err = zip(wq, wf).map { abs($0 - $1) }.max() ?? 0
+            #expect(err <= scale * 0.5 + 1e-6, "\(qc.name): int8 weight error \(err) vs half a step \(scale / 2)")
         }
         // Dequantized weight values: (q - zp) * scale, finite and not all zero.
         let w = try #require(q.weights[convs[0].params[0].name])

@@ -65,6 +65,8 @@ struct ONNXConverter {
     var constantNodeTypes: [String: Int32] = [:]
     var opsets: [String: Int] = [:]
     let defaultOpset: Int
+    /// ONNX node index producing each tensor name.
+    var producer: [String: Int] = [:]
 
     init(model: Onnx_ModelProto, path: String, options: ONNXImportOptions) throws(ImportError) {
         self.path = path
@@ -251,7 +253,7 @@ struct ONNXConverter {
 
     /// Checks names and returns a topological order (the file's order when it already is one).
     mutating func sortNodes() throws(ImportError) -> [Int] {
-        var producer: [String: Int] = [:]
+        producer = [:]
         for (i, n) in nodes.enumerated() {
             for o in n.output where !o.isEmpty {
                 if initializerIndex[o] != nil || graphInputNames.contains(o) {

@@ -99,7 +99,8 @@ extension ONNXConverter {
         case "QuantizeLinear":
             guard let o = input(0) else { throw .fatal(fail(.malformed, ref.name, "QuantizeLinear has no input")) }
             let x = try act(o, ref, "x")
-            env[try firstOutput(ref)] = .quant(x, quantizedType(of: ref.proto) ?? .uint8)
+            let dtype = quantizedType(of: ref.proto) ?? .uint8
+            env[try firstOutput(ref)] = .quant(try quantizationClamp(ref, ins, x: x, xName: o.name, dtype: dtype), dtype)
         case "DequantizeLinear":
             guard let o = input(0) else { throw .fatal(fail(.malformed, ref.name, "DequantizeLinear has no input")) }
             if case .quant(let id, _) = o.value {
@@ -111,6 +112,31 @@ extension ONNXConverter {
             // Foldable-only ops (Equal, Where, ConstantOfShape, …) applied to run-time values.
             throw .unsupported("\(op) on run-time (non-constant) values is not modelled", elementwiseShapes(ref, ins))
         }
+    }
+
+    /// QDQ quantizers drop a ReLU/ReLU6 before a QuantizeLinear whose range starts at 0 (zero point
+    /// = qmin): the uint8 range does the clamping. Eliding Q/DQ must keep that clamp, so a range
+    /// starting at 0 after a compute op becomes `clip(0, (qmax - zp) · scale)`.
+    mutating func quantizationClamp(_ ref: NodeRef, _ ins: [Operand?], x: Int, xName: String, dtype: DType) throws(ConvertError) -> Int {
+        let computeOps: Set<String> = ["Conv", "ConvTranspose", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "BatchNormalization", "Sum"]
+        guard let p = producer[xName], computeOps.contains(nodes[p].opType),
+              ins.count > 1, case .const(let scale)? = ins[1]?.value, scale.count == 1, let s = scale.scalarDouble, s > 0, s.isFinite else { return x }
+        var zp = 0.0
+        if ins.count > 2, case .const(let z)? = ins[2]?.value {
+            guard z.count == 1, let v = z.scalarDouble else { return x }
+            zp = v
+        }
+        let (qmin, qmax): (Double, Double) = switch dtype {
+        case .uint8: (0, 255)
+        case .int8: (-128, 127)
+        case .int16: (-32768, 32767)
+        default: (0, 0)
+        }
+        guard qmax > qmin, zp == qmin else { return x }
+        let hi = (qmax - zp) * s
+        let out = "\(xName)::quantization_range"
+        return try emit1(ref, abs(hi - 6) < 1e-6 ? .activation(.relu6) : .clip(min: 0, max: hi), input: x, output: out, dtype: dtype,
+                         name: "\(ref.name)::range")
     }
 
     // MARK: - Convolution and linear layers
