@@ -61,6 +61,26 @@ func vexp(_ x: Vec) -> Vec {
 @inline(__always)
 func vsigmoid(_ x: Vec) -> Vec { 1 / (1 + vexp(-x)) }
 
+/// Scalar twin of `vexp` written with plain arithmetic, selects and bit casts only, so LLVM
+/// vectorises the loops that call it (release) and it stays cheap in debug builds.
+@inline(__always)
+func fastExp(_ x: Float) -> Float {
+    let c = x < -87.3 ? -87.3 : (x > 88.3 ? 88.3 : x)
+    let k = c * 1.442_695_04 + 12_582_912
+    let n = k - 12_582_912
+    var r = c - n * 0.693_359_375
+    r = r - n * -2.121_944_4e-4
+    var p: Float = 1.987_569_15e-4
+    p = p * r + 1.398_199_95e-3
+    p = p * r + 8.333_451_9e-3
+    p = p * r + 4.166_579_59e-2
+    p = p * r + 1.666_666_55e-1
+    p = p * r + 5.000_000_12e-1
+    let y = p * (r * r) + r + 1
+    let bits = (Int32(bitPattern: k.bitPattern) &- 0x4B40_0000 &+ 127) &<< 23
+    return y * Float(bitPattern: UInt32(bitPattern: bits))
+}
+
 @inline(__always)
 func scalarGelu(_ x: Float) -> Float { 0.5 * x * (1 + erff(x * 0.707_106_77)) }
 
@@ -98,22 +118,12 @@ enum Epilogue {
                 let a = v > 0 ? v : 0
                 p[i] = x * (a < 1 ? a : 1)
             }
-        case .sigmoid, .silu:
-            let silu = act == .silu
-            var i = 0
-            let raw = UnsafeMutableRawPointer(p)
-            let b = Vec(repeating: bias)
-            while i &+ 8 <= count {
-                let v = raw.loadUnaligned(fromByteOffset: i &* 4, as: Vec.self) + b
-                let s = 1 / (1 + vexp(-v))
-                raw.storeBytes(of: silu ? v * s : s, toByteOffset: i &* 4, as: Vec.self)
-                i &+= 8
-            }
-            while i < count {
+        case .sigmoid:
+            for i in 0..<count { p[i] = 1 / (1 + fastExp(-(p[i] + bias))) }
+        case .silu:
+            for i in 0..<count {
                 let v = p[i] + bias
-                let s = 1 / (1 + expf(-v))
-                p[i] = silu ? v * s : s
-                i &+= 1
+                p[i] = v / (1 + fastExp(-v))
             }
         case .gelu:
             for i in 0..<count { p[i] = scalarGelu(p[i] + bias) }
