@@ -73,14 +73,13 @@ struct ONNXRuntimeAgreementTests {
     }
 
     /// QDQ int8 model: the importer dequantizes weights and elides activation fake-quantization,
-    /// so the runner computes in float32 while ORT rounds every activation to uint8. With random
-    /// weights that changes the logits completely (measured: max rel 1.8, top-1 0/3), so this
-    /// only checks that the model executes and prints the disagreement; matching ORT needs
-    /// activation quantization in the runner (not implemented).
-    @Test func quantizedModelExecutes() throws {
+    /// so the runner computes in float32 while ORT rounds activations to uint8 between layers.
+    /// Agreement is therefore at quantization level, not 1e-4.
+    @Test func quantizedModelAgreesAtQuantizationLevel() throws {
         guard let r = try Self.compare("mobilenet_v2_qdq", threads: 2) else { return }
         print("ORT agreement mobilenet_v2_qdq (float execution of a QDQ model): \(r)")
-        #expect(r.maxAbs.isFinite && r.inputs == 3)
+        #expect(r.maxRelative <= 0.25, "mobilenet_v2_qdq: \(r)")
+        #expect(r.top1 >= 2, "mobilenet_v2_qdq: \(r)")
     }
 
     @Test func singleThreadMatchesToo() throws {
