@@ -440,7 +440,7 @@ extension ONNXConverter {
         guard m.opType == "Mul", isDefaultDomain(m.domain), m.input.count == 2,
               Set(m.input) == Set([s, xOperand.name]), m.input[0] != m.input[1] else { return false }
         siluInput[users[0]] = xOperand.name
-        // Placeholder for the elided sigmoid output; its only consumer (the Mul) reads x instead.
+        // The Sigmoid is not emitted: bind its output name to x so the Mul (its only consumer) becomes SiLU(x).
         env[s] = xOperand.value
         return true
     }
