@@ -22,8 +22,15 @@ struct ONNXRuntimeAgreementTests {
         var top1 = 0
         var top5 = 0
         var inputs = 0
+        /// Inputs whose ORT top-1 logit leads the runner-up by more than twice this input's max |ours − ORT|:
+        /// on those, a top-1 disagreement cannot be explained by the measured numerical difference.
+        var decisive = 0
+        var top1Decisive = 0
+        /// Inputs where our top-1 class is among ORT's top-5.
+        var top1InORTTop5 = 0
         var description: String {
-            "max abs \(maxAbs), max rel \(maxRelative), top-1 \(top1)/\(inputs), top-5 \(top5)/\(inputs)"
+            "max abs \(maxAbs), max rel \(maxRelative), top-1 \(top1)/\(inputs), top-5 \(top5)/\(inputs), "
+                + "top-1 on decisive inputs \(top1Decisive)/\(decisive), our top-1 in ORT top-5 \(top1InORTTop5)/\(inputs)"
         }
     }
 
@@ -58,6 +65,11 @@ struct ONNXRuntimeAgreementTests {
             let (a, b) = (top(got.values), top(expected.values))
             if a.first == b.first { result.top1 += 1 }
             if Set(a) == Set(b) { result.top5 += 1 }
+            if let ours = a.first, b.contains(ours) { result.top1InORTTop5 += 1 }
+            if b.count >= 2, expected.values[b[0]] - expected.values[b[1]] > 2 * diff {
+                result.decisive += 1
+                if a.first == b.first { result.top1Decisive += 1 }
+            }
             result.inputs += 1
         }
         return result
@@ -74,12 +86,17 @@ struct ONNXRuntimeAgreementTests {
 
     /// QDQ int8 model: the importer dequantizes weights and elides activation fake-quantization,
     /// so the runner computes in float32 while ORT rounds activations to uint8 between layers.
-    /// Agreement is therefore at quantization level, not 1e-4.
+    /// Agreement is therefore at quantization level, not 1e-4. The fixture's weights are torchvision's
+    /// seeded random init (no pretrained download in CI), so its logits are nearly flat and a top-1 can
+    /// legitimately flip under quantization noise (CI saw 0/3 with a 0.0014 max abs difference, and ORT's
+    /// int8 kernels differ between CPUs). Top-1 is therefore required only on inputs where ORT's lead over
+    /// its runner-up exceeds twice the measured difference; our top-1 must always be in ORT's top-5.
     @Test func quantizedModelAgreesAtQuantizationLevel() throws {
         guard let r = try Self.compare("mobilenet_v2_qdq", threads: 2) else { return }
         print("ORT agreement mobilenet_v2_qdq (float execution of a QDQ model): \(r)")
-        #expect(r.maxRelative <= 0.25, "mobilenet_v2_qdq: \(r)")
-        #expect(r.top1 >= 2, "mobilenet_v2_qdq: \(r)")
+        #expect(r.maxRelative <= 0.05, "mobilenet_v2_qdq: \(r)")
+        #expect(r.top1Decisive == r.decisive, "mobilenet_v2_qdq: \(r)")
+        #expect(r.top1InORTTop5 == r.inputs, "mobilenet_v2_qdq: \(r)")
     }
 
     @Test func singleThreadMatchesToo() throws {
