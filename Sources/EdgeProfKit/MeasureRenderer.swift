@@ -28,20 +28,36 @@ public enum MeasureRenderer {
             parts.append("> **Measured** on this CPU: \(markdownEscape(machine)). \(markdownEscape(predictedBy)).")
         }
 
-        var table = TextTable(headers: ["#", "layer", "kind", "algorithm", "output", "MACs", "p50", "mean", "p90", "p99", "CoV",
-                                        "predicted", "meas/pred", "GFLOP/s", "share"],
-                              aligns: [.right, .left, .left, .left, .left, .right, .right, .right, .right, .right, .right, .right, .right, .right, .right])
+        let threeWay = r.layers.contains { $0.scaledLatencyS != nil }
+        let target = r.prediction?.deviceID ?? "device"
+        var table = threeWay
+            ? TextTable(headers: ["#", "layer", "kind", "algorithm", "MACs", "host p50", "CoV", "host pred", "host meas/pred",
+                                  "\(target) predicted", "\(target) scaled", "scaled/pred", "share"],
+                        aligns: [.right, .left, .left, .left, .right, .right, .right, .right, .right, .right, .right, .right, .right])
+            : TextTable(headers: ["#", "layer", "kind", "algorithm", "output", "MACs", "p50", "mean", "p90", "p99", "CoV",
+                                  "predicted", "meas/pred", "GFLOP/s", "share"],
+                        aligns: [.right, .left, .left, .left, .left, .right, .right, .right, .right, .right, .right, .right, .right, .right, .right])
         var layers = r.layers
         if let top, top > 0 {
             layers = Array(layers.sorted { ($0.measuredLatencyS.p50, -$0.index) > ($1.measuredLatencyS.p50, -$1.index) }.prefix(top))
         }
+        func ratio(_ a: Double?, _ b: Double?) -> String {
+            guard let a, let b, b > 0 else { return "-" }
+            return "\(formatFixed(a / b, decimals: 2))×"
+        }
         for l in layers {
             let s = l.measuredLatencyS
-            let ratio = l.predictedLatencyS.flatMap { $0 > 0 ? "\(formatFixed(s.p50 / $0, decimals: 2))×" : nil } ?? "-"
-            table.add([String(l.index), l.name, l.kind, l.algorithm, TensorShape(l.outputShape).description, formatCount(Double(l.macs)),
-                       formatSeconds(s.p50), formatSeconds(s.mean), formatSeconds(s.p90), formatSeconds(s.p99), formatPercent(s.cov),
-                       l.predictedLatencyS.map(formatSeconds) ?? "-", ratio,
-                       l.achievedFlopsPerS > 0 ? formatFixed(l.achievedFlopsPerS / 1e9, decimals: 1) : "-", formatPercent(l.share)])
+            if threeWay {
+                table.add([String(l.index), l.name, l.kind, l.algorithm, formatCount(Double(l.macs)), formatSeconds(s.p50), formatPercent(s.cov),
+                           l.hostPredictedLatencyS.map(formatSeconds) ?? "-", ratio(s.p50, l.hostPredictedLatencyS),
+                           l.predictedLatencyS.map(formatSeconds) ?? "-", l.scaledLatencyS.map(formatSeconds) ?? "-",
+                           ratio(l.scaledLatencyS, l.predictedLatencyS), formatPercent(l.share)])
+            } else {
+                table.add([String(l.index), l.name, l.kind, l.algorithm, TensorShape(l.outputShape).description, formatCount(Double(l.macs)),
+                           formatSeconds(s.p50), formatSeconds(s.mean), formatSeconds(s.p90), formatSeconds(s.p99), formatPercent(s.cov),
+                           l.predictedLatencyS.map(formatSeconds) ?? "-", ratio(s.p50, l.predictedLatencyS),
+                           l.achievedFlopsPerS > 0 ? formatFixed(l.achievedFlopsPerS / 1e9, decimals: 1) : "-", formatPercent(l.share)])
+            }
         }
         let t = r.totals
         let e = t.measuredLatencyS
@@ -52,7 +68,14 @@ public enum MeasureRenderer {
         let l = t.perLayerRunsLatencyS
         lines.append("per-layer-timed runs: mean \(formatSeconds(l.mean)) · p50 \(formatSeconds(l.p50)); gap vs end to end "
                      + "\(formatSeconds(t.timingGapS)) (\(formatPercent(e.mean > 0 ? t.timingGapS / e.mean : 0)))")
-        if let p = t.predictedLatencyS {
+        if let sc = t.scaledLatencyS, let p = t.predictedLatencyS, let hp = t.hostPredictedLatencyS {
+            lines.append("\(target): PREDICTED \(formatSeconds(p)) · SCALED \(formatSeconds(sc)) (scaled/predicted \(ratio(sc, p))) · "
+                         + "this host: MEASURED \(formatSeconds(e.p50)), predicted \(formatSeconds(hp)) (measured/predicted \(ratio(e.p50, hp)))")
+            if let pe = t.predictedEnergyJ, let se = t.scaledEnergyJ {
+                lines.append("\(target) energy/inference: PREDICTED \(formatSI(pe, unit: "J")) · SCALED \(formatSI(se, unit: "J")) "
+                             + "(device compute + memory energy + device idle power × scaled latency)")
+            }
+        } else if let p = t.predictedLatencyS {
             lines.append("predicted \(formatSeconds(p)) · measured/predicted \(formatFixed(p > 0 ? e.p50 / p : 0, decimals: 2))×")
         }
         let mem = t.memory
@@ -70,13 +93,36 @@ public enum MeasureRenderer {
         lines.append(counter("energy/inference", t.energyJ) { formatSI($0, unit: "J") })
         lines.append(counter("DRAM traffic/inference", t.dramTrafficBytes) { formatBytes($0) })
         lines.append("OpenBLAS: \(r.host.blasConfig)")
+        var emulationLines: [String] = []
+        if let em = r.emulation {
+            let p = em.plan
+            var config = "\(p.deviceFile) unit \(p.unit) (\(p.unitKind)): \(p.deviceThreads) device thread(s) → \(p.threads) on this host"
+                + (p.threadsCapped ? " (capped: \(p.hostCores) host cores)" : "")
+                + " · im2col tile \(formatBytes(Double(p.im2colTileBytes))) (\(p.tileSource)) · precision \(p.precision)"
+                + " (simulated: \(p.simulatedStorage)) · memory \(formatBytes(em.memoryNeededBytes)) needed of \(formatBytes(p.memoryLimitBytes)) ram"
+            if let host = em.hostProfile { config += " · scaling denominator \(host)" }
+            emulationLines.append(config)
+            if let n = em.numerics {
+                emulationLines.append("\(n.precision) storage numerics vs fp32: max abs \(formatFixed(n.maxAbsDifference, decimals: 6)), "
+                                      + "max rel \(formatFixed(n.maxRelativeDifference, decimals: 6)), top-1 " + (n.top1Agrees ? "agrees" : "DIFFERS"))
+            }
+            emulationLines += p.notes.map { "note: " + $0 }
+            for d in em.disagreements {
+                emulationLines.append("#\(d.index) \(d.name) (\(d.kind)): predicted \(formatSeconds(d.predictedLatencyS)) vs scaled "
+                                      + "\(formatSeconds(d.scaledLatencyS)) — \(d.explanation)")
+            }
+        }
         let shown = top.map { " (top \($0) of \(r.layers.count) layers by measured p50)" } ?? ""
         switch style {
         case .plain:
+            if !emulationLines.isEmpty { parts.append("== emulating \(target)\n" + emulationLines.joined(separator: "\n")) }
             parts.append("== per layer\(shown)\n" + table.plain())
             parts.append(lines.joined(separator: "\n"))
             if !r.warnings.isEmpty { parts.append(r.warnings.map { "warning: \($0)" }.joined(separator: "\n")) }
         case .markdown:
+            if !emulationLines.isEmpty {
+                parts.append("## Emulating \(markdownEscape(target))\n\n" + emulationLines.map { "- " + markdownEscape($0) }.joined(separator: "\n"))
+            }
             parts.append("## Per layer\(shown)\n\n" + table.markdown())
             parts.append(lines.map { "- " + markdownEscape($0) }.joined(separator: "\n"))
             if !r.warnings.isEmpty { parts.append(r.warnings.map { "> **warning:** " + markdownEscape($0) }.joined(separator: "\n>\n")) }

@@ -15,12 +15,15 @@ public struct MeasureReport: Codable, Sendable, Hashable {
     public var settings: MeasureSettings
     /// The device whose prediction is shown next to the measurements (nil if none).
     public var prediction: PredictionSource?
+    /// How the run was configured from the target device and the scaling behind `scaled` numbers
+    /// (nil without a device profile).
+    public var emulation: EmulationSummary?
     public var totals: MeasureTotals
     public var layers: [MeasuredLayer]
     public var warnings: [String]
 
     enum CodingKeys: String, CodingKey {
-        case schemaVersion = "schema_version", tool, provenance, model, host, settings, prediction, totals, layers, warnings
+        case schemaVersion = "schema_version", tool, provenance, model, host, settings, prediction, emulation, totals, layers, warnings
     }
 }
 
@@ -146,7 +149,15 @@ public struct MeasureTotals: Codable, Sendable, Hashable {
     public var perLayerRunsLatencyS: LatencyJSON
     /// perLayerRuns.mean − measured.mean.
     public var timingGapS: Double
+    /// Cost model for the target device (`predicted`).
     public var predictedLatencyS: Double?
+    /// Cost model for this host in the measured configuration (the scaling denominator).
+    public var hostPredictedLatencyS: Double?
+    /// Trace-driven estimate for the target device (`scaled`): Σ measured × device / host.
+    public var scaledLatencyS: Double?
+    public var predictedEnergyJ: Double?
+    /// Device compute + memory energy + device idle power × scaled latency (`scaled`).
+    public var scaledEnergyJ: Double?
     public var memory: MemoryComparison
     public var energyJ: CounterQuantity
     public var dramTrafficBytes: CounterQuantity
@@ -159,6 +170,10 @@ public struct MeasureTotals: Codable, Sendable, Hashable {
         case perLayerRunsLatencyS = "per_layer_runs_latency_s"
         case timingGapS = "timing_gap_s"
         case predictedLatencyS = "predicted_latency_s"
+        case hostPredictedLatencyS = "host_predicted_latency_s"
+        case scaledLatencyS = "scaled_latency_s"
+        case predictedEnergyJ = "predicted_energy_j"
+        case scaledEnergyJ = "scaled_energy_j"
         case energyJ = "energy_j"
         case dramTrafficBytes = "dram_traffic_bytes"
         case achievedFlopsPerS = "achieved_flops_per_s"
@@ -175,7 +190,12 @@ public struct MeasuredLayer: Codable, Sendable, Hashable {
     public var macs: Int
     public var flops: Int
     public var measuredLatencyS: LatencyJSON
+    /// Target device, cost model (`predicted`).
     public var predictedLatencyS: Double?
+    /// This host, cost model (the scaling denominator).
+    public var hostPredictedLatencyS: Double?
+    /// Target device, measured here × predicted device / predicted host (`scaled`).
+    public var scaledLatencyS: Double?
     /// Share of the sum of per-layer medians.
     public var share: Double
     public var achievedFlopsPerS: Double
@@ -185,6 +205,43 @@ public struct MeasuredLayer: Codable, Sendable, Hashable {
         case outputShape = "output_shape"
         case measuredLatencyS = "measured_latency_s"
         case predictedLatencyS = "predicted_latency_s"
+        case hostPredictedLatencyS = "host_predicted_latency_s"
+        case scaledLatencyS = "scaled_latency_s"
         case achievedFlopsPerS = "achieved_flops_per_s"
+    }
+}
+
+/// The device-emulation part of a measure report.
+public struct EmulationSummary: Codable, Sendable, Hashable {
+    public var plan: EmulationPlan
+    /// Host profile used as the scaling denominator (nil: no scaled numbers).
+    public var hostProfile: String?
+    /// Weights + activation arena + scratch at the device precision (checked against the device's ram).
+    public var memoryNeededBytes: Double
+    /// fp16-storage run vs the fp32 run (fp16 units only).
+    public var numerics: StorageNumerics?
+    /// Layers where the predicted and the scaled device time differ most.
+    public var disagreements: [Disagreement]
+
+    enum CodingKeys: String, CodingKey {
+        case plan, numerics, disagreements
+        case hostProfile = "host_profile", memoryNeededBytes = "memory_needed_bytes"
+    }
+}
+
+public struct Disagreement: Codable, Sendable, Hashable {
+    public var index: Int
+    public var name: String
+    public var kind: String
+    public var opClass: String
+    public var predictedLatencyS: Double
+    public var scaledLatencyS: Double
+    /// Measured / predicted on this host: the factor scaling carried over.
+    public var hostFactor: Double
+    public var explanation: String
+
+    enum CodingKeys: String, CodingKey {
+        case index, name, kind, explanation
+        case opClass = "op_class", predictedLatencyS = "predicted_latency_s", scaledLatencyS = "scaled_latency_s", hostFactor = "host_factor"
     }
 }

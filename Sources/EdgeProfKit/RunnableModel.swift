@@ -32,8 +32,13 @@ public struct RunnableModel: Sendable {
 
     /// Compiles for this CPU with `threads` threads (nil = all cores).
     public func compile(threads: Int?, seed: UInt64 = 0) throws(EdgeProfError) -> CompiledModel {
+        try compile(options: RunnerOptions(threads: threads), seed: seed)
+    }
+
+    /// Compiles for this CPU with a full runner configuration (threads, tile size, storage precision).
+    public func compile(options: RunnerOptions, seed: UInt64 = 0) throws(EdgeProfError) -> CompiledModel {
         do {
-            return try CompiledModel(graph: model.graph, weights: weights, threads: threads, seed: seed)
+            return try CompiledModel(graph: model.graph, weights: weights, options: options, seed: seed)
         } catch {
             throw .importFailed("cannot execute \(model.name) on this CPU: \(error.description)")
         }

@@ -52,7 +52,7 @@ final class ConvolutionStep: Step {
     let splitRows: Bool
 
     init(geometry: ConvGeometry, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, weights: [Float], bias: [Float],
-         activation: FusedActivation, threads: Int) {
+         activation: FusedActivation, threads: Int, tileBytes: Int = RunnerOptions.defaultIm2colTileBytes) {
         g = geometry
         self.x = x
         self.y = y
@@ -68,8 +68,8 @@ final class ConvolutionStep: Step {
         if geometry.isPointwise {
             tile = (p + threads - 1) / threads
         } else {
-            // Aim for ~256 KiB of columns per tile, at least 64 pixels, at most one thread's share.
-            let byCache = Swift.max(64, (256 * 1024 / 4) / Swift.max(1, geometry.depth))
+            // Aim for `tileBytes` (default 256 KiB) of columns per tile, at least 64 pixels, at most one thread's share.
+            let byCache = Swift.max(64, (tileBytes / 4) / Swift.max(1, geometry.depth))
             let share = (p + threads - 1) / threads
             tile = Swift.max(1, Swift.min(share, (byCache + 15) / 16 * 16))
         }

@@ -7,6 +7,8 @@ import NNGraph
 struct ModelCompiler {
     let graph: Graph
     let threads: Int
+    /// im2col tile budget per thread (RunnerOptions.im2colTileBytes).
+    let im2colTileBytes: Int
     /// Storage root (a materialised tensor) and element offset inside it, per tensor id.
     var root: [Int]
     var aliasOffset: [Int]
@@ -17,9 +19,10 @@ struct ModelCompiler {
     var unsharedFloats = 0
     let groupOfNode: [Int]
 
-    init(graph: Graph, threads: Int) throws(RunnerError) {
+    init(graph: Graph, threads: Int, im2colTileBytes: Int = RunnerOptions.defaultIm2colTileBytes) throws(RunnerError) {
         self.graph = graph
         self.threads = threads
+        self.im2colTileBytes = im2colTileBytes
         let t = graph.tensors.count
         root = Array(0..<t)
         aliasOffset = [Int](repeating: 0, count: t)
@@ -189,7 +192,7 @@ struct ModelCompiler {
                                                     activation: activation, threads: threads)
                 } else {
                     step = ConvolutionStep(geometry: geometry, x: x.pointer, y: y.pointer, weights: w, bias: b,
-                                           activation: activation, threads: threads)
+                                           activation: activation, threads: threads, tileBytes: im2colTileBytes)
                 }
             case .convTranspose(let a):
                 try checkInputs(1)

@@ -10,13 +10,19 @@ struct Measure: ParsableCommand {
         MODEL is a built-in zoo name (seeded random weights) or a path to an .onnx file (its own weights).
         Timing: warm-up runs, then end-to-end runs (no per-layer clocks) and, separately, per-layer-timed runs;
         each phase runs --iterations times or for --time-budget seconds.
-        Example: edgeprof measure mobilenet_v2 --threads 1 --format json
+        With --device FILE the run is configured from that device (threads = its cores capped by this host, im2col tile
+        from its cache sizes, fp16 storage simulated for fp16 units, its RAM as the memory limit) and every layer gets three
+        numbers: the device PREDICTED by the cost model, the device SCALED from this host's measurement
+        (measured × predicted device / predicted host, host profile --host), and the host MEASURED.
+        Examples: edgeprof measure mobilenet_v2 --threads 1 --format json
+                  edgeprof measure resnet18 --device devices/raspberry-pi-4.yaml
         """)
 
     @Argument(help: "Zoo model name or path to an .onnx file.") var model: String
     @Option(name: .long, help: "Threads for our kernels (OpenBLAS stays at 1 inside them). Default: all cores.") var threads: Int?
-    @Option(name: .long, help: "Device file whose prediction is shown next to the measurement (default: devices/host.yaml).") var device: String?
-    @Option(name: .long, help: "Compute unit of the device to predict for (default: its default_unit).") var unit: String?
+    @Option(name: .long, help: "Target device file: configures the run and adds predicted + scaled device costs (default: devices/host.yaml).") var device: String?
+    @Option(name: .long, help: "Compute unit of the device (default: its default_unit).") var unit: String?
+    @Option(name: .long, help: "Calibrated profile of this host, the denominator of the scaling (default: devices/host.yaml).") var host: String?
     @Option(name: .long, help: "Untimed warm-up runs.") var warmup: Int = 5
     @Option(name: .long, help: "Timed runs per phase (overrides --time-budget).") var iterations: Int?
     @Option(name: .long, help: "Seconds per timing phase when --iterations is not given.") var timeBudget: Double = 2
@@ -43,7 +49,7 @@ struct Measure: ParsableCommand {
                 options.inputShapes[name] = shape
             }
             let timing = TimingOptions(warmup: warmup, iterations: iterations, timeBudget: timeBudget)
-            return try MeasureWorkflow.run(.init(model: model, threads: threads, deviceFile: device, unit: unit, timing: timing,
+            return try MeasureWorkflow.run(.init(model: model, threads: threads, deviceFile: device, unit: unit, hostFile: host, timing: timing,
                                                  inputs: input.map(NPYFile.Binding.parse), loadOptions: options, seed: seed))
         }
         let text: String

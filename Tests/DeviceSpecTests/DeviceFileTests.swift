@@ -147,3 +147,30 @@ struct DeviceFileTests {
         }
     }
 }
+
+@Suite("Active cores")
+struct ActiveCoresTests {
+    @Test func oneOfFourCoresScalesPeakAndInnerBandwidthsOnly() throws {
+        let pi4 = try DeviceFileTests.load("raspberry-pi-4.yaml")
+        let unit = try #require(pi4.unit(named: nil))
+        let one = pi4.activatingCores(1)
+        let u1 = try #require(one.unit(named: nil))
+        #expect(u1.cores.value == 1)
+        #expect(abs(u1.peak[.fp32]!.value.value - unit.peak[.fp32]!.value.value / 4) < 1e-3)
+        let path = pi4.levels(for: unit)
+        let path1 = one.levels(for: u1)
+        for (a, b) in zip(path.dropLast(), path1.dropLast()) {
+            #expect(abs(b.bandwidth.value.value - a.bandwidth.value.value / 4) < 1e-3, "\(a.name)")
+        }
+        #expect(path1.last!.bandwidth == path.last!.bandwidth)
+        #expect(u1.efficiency == unit.efficiency && u1.layerOverhead == unit.layerOverhead)
+        #expect(u1.peak[.fp32]!.source.contains("1 of 4 cores"))
+    }
+
+    @Test func allOrMoreCoresIsTheSameDevice() throws {
+        let pi4 = try DeviceFileTests.load("raspberry-pi-4.yaml")
+        #expect(pi4.activatingCores(4) == pi4)
+        #expect(pi4.activatingCores(16) == pi4)
+        #expect(pi4.activatingCores(2, unit: "no-such-unit") == pi4)
+    }
+}

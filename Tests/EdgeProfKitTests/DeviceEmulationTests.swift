@@ -1,0 +1,148 @@
+import EdgeProfKit
+import Foundation
+import KernelRunner
+import Testing
+
+/// `edgeprof measure MODEL --device FILE`: the runner configured from a device profile, the
+/// trace-driven scaling, and the failure modes (issue 10).
+@Suite("Device-parameterised runs")
+struct DeviceEmulationTests {
+    static func device(_ name: String) throws -> DeviceProfile {
+        try DeviceLoader.load(file: CLI.packageRoot.appendingPathComponent("devices/\(name)").path)
+    }
+
+    static func json(_ text: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    }
+
+    // MARK: configuration derived from the profile
+
+    @Test func raspberryPi4PlanComesFromItsProfile() throws {
+        let pi4 = try Self.device("raspberry-pi-4.yaml")
+        let unit = try #require(pi4.unit(named: nil))
+        let l2 = pi4.levels(for: unit)[1]
+        let plan = try DeviceEmulation.plan(device: pi4, unit: nil, hostCores: 2, requestedThreads: nil)
+        #expect(plan.deviceThreads == unit.cores.value && unit.cores.value == 4)
+        #expect(plan.threads == 2 && plan.threadsCapped)
+        #expect(plan.notes.contains { $0.contains("this host has 2 cores") })
+        #expect(plan.im2colTileBytes == Int(l2.size.value.value) / 2)
+        #expect(plan.tileSource.contains(l2.name))
+        #expect(plan.precision == "fp32" && plan.simulatedStorage == "fp32")
+        #expect(plan.memoryLimitBytes == pi4.ram.value.value)
+        // A bigger host is not capped; --threads overrides the device's cores.
+        let roomy = try DeviceEmulation.plan(device: pi4, unit: nil, hostCores: 64, requestedThreads: nil)
+        #expect(roomy.threads == 4 && !roomy.threadsCapped)
+        let single = try DeviceEmulation.plan(device: pi4, unit: nil, hostCores: 2, requestedThreads: 1)
+        #expect(single.threads == 1 && single.deviceThreads == 1 && !single.threadsCapped)
+    }
+
+    @Test func fp16UnitsSimulateFP16Storage() throws {
+        let pi5 = try Self.device("raspberry-pi-5.yaml")
+        let plan = try DeviceEmulation.plan(device: pi5, unit: nil, hostCores: 2, requestedThreads: nil)
+        #expect(plan.precision == "fp16" && plan.storesFP16)
+        let nano = try Self.device("jetson-nano.yaml")
+        let cpu = try DeviceEmulation.plan(device: nano, unit: "cpu", hostCores: 2, requestedThreads: nil)
+        #expect(cpu.precision == "fp32" && cpu.unit == "cpu")
+        let gpu = try DeviceEmulation.plan(device: nano, unit: nil, hostCores: 2, requestedThreads: nil)
+        #expect(gpu.unitKind == "gpu" && gpu.threads == 2 && gpu.notes.contains { $0.contains("GPU") })
+    }
+
+    @Test func hostPlanIsTheRunnerDefault() throws {
+        let host = try Self.device("host.yaml")
+        let plan = try DeviceEmulation.plan(device: host, unit: nil, hostCores: 2, requestedThreads: nil)
+        #expect(plan.im2colTileBytes == RunnerOptions.defaultIm2colTileBytes)
+        #expect(plan.threads == 2 && !plan.threadsCapped)
+    }
+
+    @Test func acceleratorsAreRefusedWithThePathToTheAnalyticalModel() throws {
+        let accel = try Self.device("mlc-stt-ram-accelerator.yaml")
+        do {
+            _ = try DeviceEmulation.plan(device: accel, unit: nil, hostCores: 2, requestedThreads: nil)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description.contains("cannot emulate"))
+            #expect(error.description.contains("edgeprof profile"))
+        }
+    }
+
+    // MARK: through the CLI
+
+    static let quick = ["--iterations", "3", "--warmup", "1", "--format", "json"]
+
+    @Test func hostOnHostScalingIsTheMeasurement() throws {
+        let r = try CLI.run(["measure", "squeezenet1_1", "--device", "devices/host.yaml"] + Self.quick)
+        #expect(r.status == 0, "\(r.stderr)")
+        let j = try Self.json(r.stdout)
+        let totals = try #require(j["totals"] as? [String: Any])
+        let measured = try #require((totals["measured_latency_s"] as? [String: Any])?["p50"] as? Double)
+        let scaled = try #require(totals["scaled_latency_s"] as? Double)
+        #expect(abs(scaled - measured) <= 1e-9 * measured, "scaled \(scaled) vs measured \(measured)")
+        #expect(totals["predicted_latency_s"] as? Double == totals["host_predicted_latency_s"] as? Double)
+        let layers = try #require(j["layers"] as? [[String: Any]])
+        let medians = layers.compactMap { ($0["measured_latency_s"] as? [String: Any])?["p50"] as? Double }
+        let norm = measured / medians.reduce(0, +)
+        for (l, m) in zip(layers, medians) {
+            let s = try #require(l["scaled_latency_s"] as? Double)
+            #expect(abs(s - m * norm) <= 1e-12 + 1e-9 * s, "\(l["name"] ?? "")")
+        }
+        // On the host itself the "disagreements" are the layers whose real kernel strays most from its prediction.
+        let emulation = try #require(j["emulation"] as? [String: Any])
+        let worst = try #require((emulation["disagreements"] as? [[String: Any]])?.first)
+        let factor = try #require(worst["host_factor"] as? Double)
+        #expect(abs(factor - (worst["scaled_latency_s"] as! Double) / (worst["predicted_latency_s"] as! Double)) <= 1e-9 * factor)
+    }
+
+    @Test func raspberryPi4RunCarriesThreeNumbersPerLayer() throws {
+        let r = try CLI.run(["measure", "squeezenet1_1", "--device", "devices/raspberry-pi-4.yaml"] + Self.quick)
+        #expect(r.status == 0, "\(r.stderr)")
+        let j = try Self.json(r.stdout)
+        let plan = try #require((j["emulation"] as? [String: Any])?["plan"] as? [String: Any])
+        #expect(plan["device_id"] as? String == "raspberry_pi_4b")
+        #expect(plan["threads"] as? Int == min(4, ProcessInfo.processInfo.activeProcessorCount))
+        #expect((j["settings"] as? [String: Any])?["threads"] as? Int == plan["threads"] as? Int)
+        let layers = try #require(j["layers"] as? [[String: Any]])
+        let costed = layers.filter { ($0["host_predicted_latency_s"] as? Double ?? 0) > 0 }
+        #expect(!costed.isEmpty)
+        for l in costed {
+            let p = try #require(l["predicted_latency_s"] as? Double), s = try #require(l["scaled_latency_s"] as? Double)
+            let hp = try #require(l["host_predicted_latency_s"] as? Double)
+            #expect(p > 0 && s > 0 && hp > 0)
+            #expect(p != hp, "the Pi 4 and the host predict the same time for \(l["name"] ?? "")")
+        }
+        let table = try CLI.run(["measure", "squeezenet1_1", "--device", "devices/raspberry-pi-4.yaml", "--iterations", "2", "--warmup", "0"])
+        #expect(table.status == 0)
+        #expect(table.stdout.contains("raspberry_pi_4b predicted") && table.stdout.contains("raspberry_pi_4b scaled"))
+        #expect(table.stdout.contains("PREDICTED") && table.stdout.contains("SCALED") && table.stdout.contains("MEASURED"))
+    }
+
+    @Test func fp16DeviceReportsStorageNumerics() throws {
+        let r = try CLI.run(["measure", "squeezenet1_1", "--device", "devices/raspberry-pi-5.yaml"] + Self.quick)
+        #expect(r.status == 0, "\(r.stderr)")
+        let em = try #require(try Self.json(r.stdout)["emulation"] as? [String: Any])
+        let numerics = try #require(em["numerics"] as? [String: Any])
+        let rel = try #require(numerics["max_relative_difference"] as? Double)
+        #expect(rel > 0 && rel < 0.05)
+    }
+
+    @Test func modelThatDoesNotFitFailsNamingTheShortfall() throws {
+        let dir = try CLI.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("m.json")
+        let r = try CLI.run(["measure", "mobilenet_v2", "--device", "devices/stm32h743.yaml", "-o", out.path] + Self.quick)
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("does not fit devices/stm32h743.yaml") && r.stderr.contains("short by"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out.path))
+    }
+
+    @Test func acceleratorProfileIsRefusedByTheCLI() throws {
+        let r = try CLI.run(["measure", "squeezenet1_1", "--device", "devices/mlc-stt-ram-accelerator.yaml"] + Self.quick)
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("cannot emulate"), "\(r.stderr)")
+    }
+
+    @Test func missingHostProfileIsAnIOError() throws {
+        let r = try CLI.run(["measure", "squeezenet1_1", "--device", "devices/raspberry-pi-4.yaml", "--host", "devices/nope.yaml"] + Self.quick)
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("devices/nope.yaml"))
+    }
+}

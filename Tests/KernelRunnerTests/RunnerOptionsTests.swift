@@ -1,0 +1,51 @@
+import Foundation
+import KernelRunner
+import ModelImport
+import NNGraph
+import Testing
+
+/// Runner options a device profile sets (issue 10): im2col tile size and simulated fp16 storage.
+@Suite("Runner options")
+struct RunnerOptionsTests {
+    static func squeezenet() throws -> (Graph, WeightStore, [HostTensor]) {
+        let graph = try #require(ModelZoo.model(named: "squeezenet1_1")).build()
+        let weights = SeededWeights.generate(for: graph, seed: 3)
+        let inputs = graph.inputs.map { HostTensor.random(shape: graph.tensors[$0].shape, seed: 4) }
+        return (graph, weights, inputs)
+    }
+
+    @Test func tileSizeChangesScratchNotResults() throws {
+        let (graph, weights, inputs) = try Self.squeezenet()
+        let small = try CompiledModel(graph: graph, weights: weights, options: RunnerOptions(threads: 1, im2colTileBytes: 16 * 1024))
+        let large = try CompiledModel(graph: graph, weights: weights, options: RunnerOptions(threads: 1, im2colTileBytes: 1024 * 1024))
+        #expect(small.memory.scratchBytes < large.memory.scratchBytes)
+        let a = try small.run(inputs), b = try large.run(inputs)
+        expectClose(a[0].values, b[0].values, tolerance: 1e-5, "tile 16 KiB vs 1 MiB")
+    }
+
+    @Test func fp16StorageRoundsEveryOutputAndStaysClose() throws {
+        let (graph, weights, inputs) = try Self.squeezenet()
+        let fp32 = try CompiledModel(graph: graph, weights: weights, options: RunnerOptions(threads: 2))
+        let fp16 = try CompiledModel(graph: graph, weights: weights.roundedToFP16(), options: RunnerOptions(threads: 2, activationStorage: .fp16))
+        let a = try fp32.run(inputs)[0].values, b = try fp16.run(inputs)[0].values
+        // Every stored value is a binary16 value...
+        #expect(b.allSatisfy { Float(Float16($0)) == $0 })
+        // ...which fp32 outputs in general are not, so the rounding really happened...
+        #expect(a.contains { Float(Float16($0)) != $0 })
+        // ...and fp16 storage stays within fp16's precision of the fp32 result (relative to the output scale).
+        let scale = a.map(abs).max() ?? 1
+        let diff = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+        #expect(diff / scale < 0.02, "max |fp16 − fp32| / max |fp32| = \(diff / scale)")
+        // Timed execution rounds too (outside the step clocks).
+        var ns = [UInt64](repeating: 0, count: fp16.layers.count)
+        try fp16.setInputs(inputs)
+        fp16.executeTimed(into: &ns)
+        #expect(fp16.readOutputs()[0].values == b)
+    }
+
+    @Test func weightRoundingIsRoundToNearestBinary16() {
+        let w = WeightStore(["w": [1.0 / 3.0, 65504, 1e-8, -2.5]]).roundedToFP16()
+        #expect(w["w"]! == [Float(Float16(1.0 / 3.0)), 65504, Float(Float16(Float(1e-8))), -2.5])
+        #expect(w["w"]![0] != 1.0 / 3.0)
+    }
+}
