@@ -34,8 +34,9 @@ public enum PlanRenderer {
         var out: [String] = []
         let title = "\(r.scenario) · \(r.model.name) (\(formatCount(Double(r.model.macs))) MACs, \(r.model.kernels) kernels, \(r.model.cutTensors) tensors) · objective \(r.objective)"
         out.append(style == .markdown ? "# edgeprof plan: \(markdownEscape(title))" : "edgeprof plan — \(title)")
-        out.append(para("All costs are PREDICTED (analytical cost model per tier; links from their files, expected values). "
-                        + "Requests run one at a time (batch 1); data only flows forward along the tier chain.", style))
+        let costs = r.costNote.map { $0 + "; links from their files, expected values" }
+            ?? "All costs are PREDICTED (analytical cost model per tier; links from their files, expected values)"
+        out.append(para(costs + ". Requests run one at a time (batch 1); data only flows forward along the tier chain.", style))
         out.append(para("tiers: " + tierChain(r.tiers, r.links), style))
         var constraints: [String] = []
         if let m = r.constraints.deviceMemoryBytes { constraints.append("device memory ≤ \(formatBytes(m))") }
@@ -94,7 +95,7 @@ public enum PlanRenderer {
         var out: [String] = []
         let title = "\(r.scenario) · \(r.model.name) · objective \(r.objective) · sweeping \(r.link.id) (\(r.link.from) → \(r.link.to))"
         out.append(style == .markdown ? "# edgeprof plan sweep: \(markdownEscape(title))" : "edgeprof plan sweep — \(title)")
-        out.append(para("All costs PREDICTED. Planner \(r.planner); \(r.points.count) points, \(r.solves) plans solved. Method: \(r.method).", style))
+        out.append(para("All costs \(r.provenance.uppercased()). Planner \(r.planner); \(r.points.count) points, \(r.solves) plans solved. Method: \(r.method).", style))
         var policy = TextTable(headers: ["uplink from", "to", "best plan"], aligns: [.right, .right, .left])
         for i in r.intervals {
             let text = i.plan.map { id -> String in
@@ -122,7 +123,8 @@ public enum PlanRenderer {
         if let rate = c.rate { load += " \(formatFixed(rate, decimals: 2))/s" }
         let title = "\(r.scenario) · \(r.model.name) · \(load) · \(c.frames) frames × \(c.clients) client\(c.clients == 1 ? "" : "s") · seed \(c.seed)"
         out.append(style == .markdown ? "# edgeprof simulate: \(markdownEscape(title))" : "edgeprof simulate — \(title)")
-        out.append(para("SIMULATED (discrete-event, seeded) over PREDICTED costs. Plan (\(r.planner)): \(r.plan)", style))
+        out.append(para("SIMULATED (discrete-event, seeded) over \(r.costs.uppercased()) costs. Plan (\(r.planner)): \(r.plan)", style))
+        if let note = r.costNote { out.append(para(note, style)) }
         out.append(para("planned: latency \(formatSeconds(r.planned.latencyS)), device energy \(formatSI(r.planned.deviceEnergyJ, unit: "J")), "
                         + "pipelined throughput \(formatFixed(r.planned.throughputPerS, decimals: 1))/s", style))
         let s = r.results

@@ -186,8 +186,10 @@ public struct PlanReport: Codable, Sendable, Hashable {
     public static let currentSchemaVersion = 1
     public var schemaVersion: Int
     public var tool: String
-    /// Costs are `predicted` (cost model + link files).
+    /// Kernel costs are `predicted` (cost model) or `scaled` (host measurement × tier/host prediction); links from their files.
     public var provenance: String
+    /// For scaled costs: the host measurement they came from.
+    public var costNote: String?
     public var scenario: String
     public var scenarioFile: String
     public var model: PlanModelRecord
@@ -203,6 +205,7 @@ public struct PlanReport: Codable, Sendable, Hashable {
     public var alternatives: [AlternativeRecord]
     enum CodingKeys: String, CodingKey {
         case tool, provenance, scenario, model, objective, tiers, links, constraints, compression, planner, feasible, plan, alternatives
+        case costNote = "cost_note"
         case schemaVersion = "schema_version"
         case scenarioFile = "scenario_file"
         case infeasibleReason = "infeasible_reason"
@@ -346,8 +349,11 @@ public struct SimulationReport: Codable, Sendable, Hashable {
     public static let currentSchemaVersion = 1
     public var schemaVersion: Int
     public var tool: String
-    /// "simulated": a discrete-event run over predicted costs.
+    /// "simulated": a discrete-event run over `costs` kernel costs.
     public var provenance: String
+    /// "predicted" or "scaled" (README "Device-parameterised runs").
+    public var costs: String
+    public var costNote: String?
     public var scenario: String
     public var model: PlanModelRecord
     public var planner: String
@@ -360,7 +366,8 @@ public struct SimulationReport: Codable, Sendable, Hashable {
     /// Placements used (the first is the initial plan; more with re-planning).
     public var plansUsed: [String]
     enum CodingKeys: String, CodingKey {
-        case tool, provenance, scenario, model, planner, plan, planned, config, results, resources, timeline
+        case tool, provenance, costs, scenario, model, planner, plan, planned, config, results, resources, timeline
+        case costNote = "cost_note"
         case schemaVersion = "schema_version"
         case plansUsed = "plans_used"
     }

@@ -17,12 +17,19 @@ public enum PlanWorkflow {
         public var planner: String?
         /// Overrides the first link's uplink (the downlink keeps its ratio).
         public var bandwidth: BytesPerSecond?
-        public init(scenarioFile: String, model: String? = nil, objective: ObjectiveKind? = nil, planner: String? = nil, bandwidth: BytesPerSecond? = nil) {
+        /// Per-kernel tier costs: cost model, or scaled from a measurement on this host.
+        public var costs: CostSource
+        /// Host profile for `scaled` costs (nil = devices/host.yaml).
+        public var hostFile: String?
+        public init(scenarioFile: String, model: String? = nil, objective: ObjectiveKind? = nil, planner: String? = nil, bandwidth: BytesPerSecond? = nil,
+                    costs: CostSource = .predicted, hostFile: String? = nil) {
             self.scenarioFile = scenarioFile
             self.model = model
             self.objective = objective
             self.planner = planner
             self.bandwidth = bandwidth
+            self.costs = costs
+            self.hostFile = hostFile
         }
     }
 
@@ -48,16 +55,29 @@ public enum PlanWorkflow {
         public var estimates: [DeviceEstimate]
         public var problem: PlanningProblem
         public var planner: any Planner
+        public var costs: CostSource
+        /// For scaled costs: the host measurement behind them.
+        public var costNote: String?
     }
 
     public static func prepare(_ request: Request) throws(EdgeProfError) -> Prepared {
         let scenario: OffloadScenario
         do { scenario = try OffloadScenarioLoader.load(file: request.scenarioFile) } catch { throw .spec(error) }
         let devices = try ProfileWorkflow.loadDevices(scenario.tiers.map(\.deviceFile))
-        let model = try ModelSource.load(request.model ?? scenario.model)
+        let reference = request.model ?? scenario.model
+        let runnable = request.costs == .scaled ? try RunnableModel.load(reference) : nil
+        let model: LoadedModel
+        if let runnable { model = runnable.model } else { model = try ModelSource.load(reference) }
         var estimates: [DeviceEstimate] = []
         for (tier, device) in zip(scenario.tiers, devices) {
             do { estimates.append(try AnalyticalModel.estimate(model.graph, on: device, unit: tier.unit)) } catch { throw .costModel(error) }
+        }
+        var costNote: String?
+        if let runnable {
+            let trace = try ScaledCosts.trace(runnable, hostFile: request.hostFile)
+            estimates = try ScaledCosts.scale(estimates, devices: devices, trace: trace)
+            costNote = "kernel costs SCALED: measured on this host (\(trace.threads) threads, end-to-end median "
+                + "\(formatSeconds(trace.endToEnd.p50)), \(trace.endToEnd.samples) runs) × tier predicted / host predicted (\(trace.hostFile))"
         }
         var objective = scenario.objective
         if let o = request.objective { objective.kind = o }
@@ -75,7 +95,8 @@ public enum PlanWorkflow {
             problem = problem.withUplink(bw, hop: 0)
         }
         let planner = try choosePlanner(request.planner, for: problem)
-        return Prepared(scenario: scenario, model: model, devices: devices, estimates: estimates, problem: problem, planner: planner)
+        return Prepared(scenario: scenario, model: model, devices: devices, estimates: estimates, problem: problem, planner: planner,
+                        costs: request.costs, costNote: costNote)
     }
 
     static func choosePlanner(_ name: String?, for problem: PlanningProblem) throws(EdgeProfError) -> any Planner {
@@ -120,7 +141,7 @@ public enum PlanWorkflow {
             SweepPlanRecord(id: i, summary: PlanDescription.summary(p, placement), split: PlanDescription.splitPoints(p, placement), placement: placement)
         }
         return SweepReport(
-            schemaVersion: SweepReport.currentSchemaVersion, tool: "edgeprof \(edgeprofVersion)", provenance: "predicted",
+            schemaVersion: SweepReport.currentSchemaVersion, tool: "edgeprof \(edgeprofVersion)", provenance: prepared.costs.rawValue,
             scenario: prepared.scenario.name, model: modelRecord(prepared), objective: p.objective.name, planner: prepared.planner.name,
             link: linkRecords(prepared)[sweep.link], method: result.method, solves: result.solves, plans: plans,
             intervals: result.intervals.map { SweepIntervalRecord(fromBitsPerS: $0.from.value * 8, toBitsPerS: $0.to.value * 8, plan: $0.plan) },
@@ -191,7 +212,8 @@ public enum PlanWorkflow {
             AlternativeRecord(name: a.name, summary: PlanDescription.summary(p, a.placement), feasible: a.metrics.feasible,
                               totals: totals(p, a.metrics), verdict: a.verdict)
         }
-        return PlanReport(schemaVersion: PlanReport.currentSchemaVersion, tool: "edgeprof \(edgeprofVersion)", provenance: "predicted",
+        return PlanReport(schemaVersion: PlanReport.currentSchemaVersion, tool: "edgeprof \(edgeprofVersion)", provenance: prepared.costs.rawValue,
+                          costNote: prepared.costNote,
                           scenario: prepared.scenario.name, scenarioFile: prepared.scenario.file, model: modelRecord(prepared),
                           objective: p.objective.name, tiers: tiers, links: linkRecords(prepared), constraints: constraints,
                           compression: prepared.scenario.options.compression.rawValue, planner: planner, feasible: result.isFeasible,

@@ -90,6 +90,7 @@ public enum SimulateWorkflow {
             makespanS: sim.makespan.value, switches: sim.switches, events: sim.events)
         return SimulationReport(
             schemaVersion: SimulationReport.currentSchemaVersion, tool: "edgeprof \(edgeprofVersion)", provenance: "simulated",
+            costs: prepared.costs.rawValue, costNote: prepared.costNote,
             scenario: prepared.scenario.name, model: PlanWorkflow.modelRecord(prepared), planner: prepared.planner.name,
             plan: PlanDescription.summary(p, placement), planned: PlanTotalsRecord(p, planned), config: config, results: results,
             resources: sim.resources.map { ResourceRecord(name: $0.name, utilisation: $0.utilisation, meanQueue: $0.meanQueue, maxQueue: $0.maxQueue, jobs: $0.jobs) },

@@ -42,6 +42,9 @@ struct PlanningOptions: ParsableArguments {
     var planner: String?
     @Option(name: .long, help: "Override the scenario's model (zoo name or .onnx path).") var model: String?
     @Option(name: .long, help: "Override the first link's uplink bandwidth, e.g. \"20 Mbit/s\" (the downlink keeps its ratio).") var bandwidth: String?
+    @Option(name: .long, help: "Kernel costs: predicted (cost model) or scaled (measured on this host × tier predicted / host predicted).")
+    var costs: CostSource = .predicted
+    @Option(name: .long, help: "Host profile for --costs scaled (default: devices/host.yaml).") var host: String?
 
     func request() throws(EdgeProfError) -> PlanWorkflow.Request {
         var bw: BytesPerSecond?
@@ -49,7 +52,8 @@ struct PlanningOptions: ParsableArguments {
             guard let r = PlanWorkflow.parseRate(bandwidth) else { throw .usage("--bandwidth: expected a rate like \"20 Mbit/s\", got \"\(bandwidth)\"") }
             bw = r
         }
-        return PlanWorkflow.Request(scenarioFile: scenario, model: model, objective: objective?.kind, planner: planner, bandwidth: bw)
+        return PlanWorkflow.Request(scenarioFile: scenario, model: model, objective: objective?.kind, planner: planner, bandwidth: bw,
+                                    costs: costs, hostFile: host)
     }
 }
 
@@ -155,3 +159,5 @@ struct Simulate: ParsableCommand {
         try emit(text, to: output)
     }
 }
+
+extension CostSource: ExpressibleByArgument {}

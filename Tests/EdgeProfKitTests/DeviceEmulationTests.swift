@@ -145,4 +145,25 @@ struct DeviceEmulationTests {
         #expect(r.status != 0)
         #expect(r.stderr.contains("devices/nope.yaml"))
     }
+
+    // MARK: planner input
+
+    @Test func plannerAndSimulatorAcceptScaledCosts() throws {
+        let plan = try CLI.run(["plan", "profiles/pi4-wifi-cloud.yaml", "--model", "squeezenet1_1", "--costs", "scaled", "--format", "json"])
+        #expect(plan.status == 0, "\(plan.stderr)")
+        let j = try Self.json(plan.stdout)
+        #expect(j["provenance"] as? String == "scaled")
+        #expect((j["cost_note"] as? String)?.contains("SCALED") == true)
+        #expect(j["feasible"] as? Bool == true)
+        #expect(plan.stderr.contains("measuring squeezenet1_1 on this host"))
+        let predicted = try Self.json(try CLI.run(["plan", "profiles/pi4-wifi-cloud.yaml", "--model", "squeezenet1_1", "--format", "json"]).stdout)
+        #expect(predicted["provenance"] as? String == "predicted" && predicted["cost_note"] == nil)
+
+        let sim = try CLI.run(["simulate", "profiles/pi4-wifi-cloud.yaml", "--model", "squeezenet1_1", "--costs", "scaled", "--frames", "50", "--format", "json"])
+        #expect(sim.status == 0, "\(sim.stderr)")
+        #expect(try Self.json(sim.stdout)["costs"] as? String == "scaled")
+
+        let bad = try CLI.run(["plan", "profiles/pi4-wifi-cloud.yaml", "--costs", "measured"])
+        #expect(bad.status != 0 && bad.stderr.contains("--costs"))
+    }
 }
