@@ -3,6 +3,7 @@ import NNGraph
 
 public struct CostModelError: Error, Sendable, CustomStringConvertible {
     public var message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }
 

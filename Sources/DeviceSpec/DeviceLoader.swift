@@ -78,7 +78,7 @@ public enum DeviceLoader {
     public static let maxRuntimeFactor = 20.0
 
     static func parseRuntime(_ name: String, _ node: SpecNode, units: [String]) throws(SpecError) -> RuntimeProfile {
-        let m = try node.mapping(allowed: ["unit", "efficiency_factor"])
+        let m = try node.mapping(allowed: ["unit", "efficiency_factor", "thread_scaling"])
         var unit: String?
         if let un = m["unit"] {
             let u = try un.string()
@@ -105,7 +105,14 @@ public enum DeviceLoader {
             }
             factors[cls] = f
         }
-        return RuntimeProfile(name: name, unit: unit, factors: factors, allClasses: all)
+        let scaling = try m["thread_scaling"].map { n throws(SpecError) in
+            try sourcedNumber(n) { v throws(SpecError) in
+                let x = try v.double()
+                guard x >= 0, x <= 1 else { throw v.error("thread_scaling must be in [0, 1], got \(x)") }
+                return x
+            }
+        }
+        return RuntimeProfile(name: name, unit: unit, factors: factors, allClasses: all, threadScaling: scaling)
     }
 
     static func parseMemoryLevel(_ node: SpecNode) throws(SpecError) -> MemoryLevel {

@@ -114,12 +114,18 @@ public struct RuntimeProfile: Sendable, Hashable, Codable {
     /// Factor per op class; classes not listed use `allClasses` (1 when absent).
     public var factors: [OpClass: Sourced<Double>]
     public var allClasses: Sourced<Double>?
+    /// How compute throughput scales when the runtime uses t of a CPU unit's c cores:
+    /// peak × (t/c)^threadScaling (1 = linear; 0 = no loss). Only used for runs on fewer threads
+    /// than cores (published rows with a `threads` column); nil = 1.
+    public var threadScaling: Sourced<Double>?
 
-    public init(name: String, unit: String? = nil, factors: [OpClass: Sourced<Double>] = [:], allClasses: Sourced<Double>? = nil) {
+    public init(name: String, unit: String? = nil, factors: [OpClass: Sourced<Double>] = [:], allClasses: Sourced<Double>? = nil,
+                threadScaling: Sourced<Double>? = nil) {
         self.name = name
         self.unit = unit
         self.factors = factors
         self.allClasses = allClasses
+        self.threadScaling = threadScaling
     }
 
     public func factor(for cls: OpClass) -> Double { factors[cls]?.value ?? allClasses?.value ?? 1 }

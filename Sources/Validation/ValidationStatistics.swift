@@ -1,7 +1,7 @@
 import Foundation
 
 /// Something a prediction was wrong about: a statistics input that cannot be scored.
-public struct ValidationError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct ScoringError: Error, Sendable, Hashable, CustomStringConvertible {
     public var message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
@@ -16,9 +16,9 @@ public struct PredictionPair: Sendable, Hashable, Codable {
 
     /// Throws when the measured value is not a positive finite number (relative error undefined)
     /// or the prediction is negative or not finite.
-    public init(label: String, predicted: Double, measured: Double) throws(ValidationError) {
-        guard measured.isFinite, measured > 0 else { throw ValidationError("\(label): measured value must be positive and finite, got \(measured)") }
-        guard predicted.isFinite, predicted >= 0 else { throw ValidationError("\(label): predicted value must be finite and ≥ 0, got \(predicted)") }
+    public init(label: String, predicted: Double, measured: Double) throws(ScoringError) {
+        guard measured.isFinite, measured > 0 else { throw ScoringError("\(label): measured value must be positive and finite, got \(measured)") }
+        guard predicted.isFinite, predicted >= 0 else { throw ScoringError("\(label): predicted value must be finite and ≥ 0, got \(predicted)") }
         self.label = label
         self.predicted = predicted
         self.measured = measured

@@ -87,8 +87,8 @@ struct ValidationStatisticsTests {
     }
 
     @Test func invalidPairsAreRejected() {
-        #expect(throws: ValidationError.self) { try PredictionPair(label: "zero", predicted: 1, measured: 0) }
-        #expect(throws: ValidationError.self) { try PredictionPair(label: "nan", predicted: .nan, measured: 1) }
-        #expect(throws: ValidationError.self) { try PredictionPair(label: "neg", predicted: -1, measured: 1) }
+        #expect(throws: ScoringError.self) { try PredictionPair(label: "zero", predicted: 1, measured: 0) }
+        #expect(throws: ScoringError.self) { try PredictionPair(label: "nan", predicted: .nan, measured: 1) }
+        #expect(throws: ScoringError.self) { try PredictionPair(label: "neg", predicted: -1, measured: 1) }
     }
 }
