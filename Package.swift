@@ -31,6 +31,10 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         // Real kernels, executor, timing harness. The only target that links C.
         .target(name: "KernelRunner", dependencies: ["NNGraph", "COpenBLAS"]),
+        // Predicted-vs-measured statistics, the published-latency CSV and its mapping onto zoo models and device files.
+        .target(name: "Validation", dependencies: ["NNGraph", "DeviceSpec", "ModelImport", "CostModel"]),
+        // Micro-benchmarks with the real kernels and the (pure) fit of a unit's cost-model parameters.
+        .target(name: "Calibration", dependencies: ["NNGraph", "DeviceSpec", "CostModel", "KernelRunner"]),
         // Split-computing planners (pure).
         .target(name: "OffloadPlanner", dependencies: ["NNGraph", "DeviceSpec", "CostModel"]),
         // Discrete-event runtime simulator (pure, seeded).
@@ -43,7 +47,7 @@ let package = Package(
         .target(name: "Reports", dependencies: ["RunRecords", "NNGraph"]),
         // Library facade: workflows wiring the modules together.
         .target(name: "EdgeProfKit", dependencies: ["NNGraph", "DeviceSpec", "ModelImport", "CostModel", "KernelRunner",
-                                                    "OffloadPlanner", "RuntimeSimulator", "RunRecords", "RunStore", "Reports"]),
+                                                    "OffloadPlanner", "RuntimeSimulator", "RunRecords", "RunStore", "Reports", "Validation", "Calibration"]),
         .executableTarget(name: "edgeprof", dependencies: [
             "EdgeProfKit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -63,6 +67,8 @@ let package = Package(
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "RuntimeSimulatorTests", dependencies: ["RuntimeSimulator", "ModelImport"]),
+        .testTarget(name: "CalibrationTests", dependencies: ["Calibration", "NNGraph"]),
+        .testTarget(name: "ValidationTests", dependencies: ["Validation", "DeviceSpec", "ModelImport"]),
         .testTarget(name: "RunStoreTests", dependencies: ["RunStore", "RunRecords"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "RunRecords"]),
         .testTarget(name: "EdgeProfKitTests", dependencies: ["EdgeProfKit", "edgeprof"]),

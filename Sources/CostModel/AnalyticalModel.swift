@@ -3,6 +3,7 @@ import NNGraph
 
 public struct CostModelError: Error, Sendable, CustomStringConvertible {
     public var message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }
 
@@ -11,13 +12,29 @@ public struct CostModelError: Error, Sendable, CustomStringConvertible {
 /// unit) -> DeviceEstimate. README "Cost model" documents every formula.
 public enum AnalyticalModel {
 
-    public static func estimate(_ graph: Graph, on device: DeviceProfile, unit unitName: String? = nil) throws(CostModelError) -> DeviceEstimate {
-        try estimate(PreparedGraph(graph), on: device, unit: unitName)
+    public static func estimate(_ graph: Graph, on device: DeviceProfile, unit unitName: String? = nil,
+                                runtime runtimeName: String? = nil) throws(CostModelError) -> DeviceEstimate {
+        try estimate(PreparedGraph(graph), on: device, unit: unitName, runtime: runtimeName)
     }
 
-    /// Per-device pass over a prepared graph (prepare once, estimate on many devices).
-    public static func estimate(_ prepared: PreparedGraph, on device: DeviceProfile, unit unitName: String? = nil) throws(CostModelError) -> DeviceEstimate {
-        guard let unit = device.unit(named: unitName) else {
+    /// The runtime section an estimate uses: the named one (must exist), else the device's default
+    /// runtime, else none (plain unit efficiencies).
+    public static func runtime(named name: String?, on device: DeviceProfile) throws(CostModelError) -> RuntimeProfile? {
+        guard let name = name ?? device.defaultRuntime else { return nil }
+        guard let r = device.runtimes[name] else {
+            let names = device.runtimes.keys.sorted()
+            let hint = didYouMean(name, among: names).map { " (did you mean '\($0)'?)" } ?? ""
+            throw CostModelError(message: "\(device.file): no runtime '\(name)'\(hint) (available: \(names.isEmpty ? "none" : names.joined(separator: ", ")))")
+        }
+        return r
+    }
+
+    /// Per-device pass over a prepared graph (prepare once, estimate on many devices). The runtime's
+    /// unit is used unless `unit` names one; its factors multiply the unit's efficiencies.
+    public static func estimate(_ prepared: PreparedGraph, on device: DeviceProfile, unit unitName: String? = nil,
+                                runtime runtimeName: String? = nil) throws(CostModelError) -> DeviceEstimate {
+        let runtime = try runtime(named: runtimeName, on: device)
+        guard let unit = device.unit(named: unitName ?? runtime?.unit) else {
             let names = device.computeUnits.map(\.name).joined(separator: ", ")
             throw CostModelError(message: "\(device.file): no compute unit '\(unitName ?? device.defaultUnit)' (available: \(names))")
         }
@@ -117,7 +134,7 @@ public enum AnalyticalModel {
                 if time > worstMemory { worstMemory = time; worstLevel = levelNames[i] }
             }
 
-            let efficiency = unit.efficiency(for: cls)
+            let efficiency = unit.efficiency(for: cls) * (runtime?.factor(for: cls) ?? 1)
             let computeTime = Flops(flops) / (peak * efficiency)
             let core = Swift.max(computeTime, worstMemory)
             let latency = core + overhead
@@ -154,7 +171,7 @@ public enum AnalyticalModel {
                                     peakActivationBytes: storedActivations, peakMemory: peakMemory,
                                     fitsInRAM: peakMemory <= device.ram.value)
         return DeviceEstimate(deviceID: device.id, deviceName: device.name, deviceFile: device.file, unit: unit.name, precision: precision,
-                              layers: layers, totals: totals, provenance: .predicted, unsupportedLayers: unsupported)
+                              layers: layers, totals: totals, provenance: .predicted, unsupportedLayers: unsupported, runtime: runtime?.name)
     }
 
     /// Kernels with operand reuse (each input element feeds many MACs), which tile and re-fetch.

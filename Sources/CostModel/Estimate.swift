@@ -116,4 +116,6 @@ public struct DeviceEstimate: Sendable, Hashable, Codable {
     public var provenance: Provenance
     /// Op kinds the model could not cost (explicit rows with zero cost).
     public var unsupportedLayers: [String]
+    /// Runtime section whose efficiency factors were applied; nil = none.
+    public var runtime: String? = nil
 }

@@ -14,7 +14,8 @@ public enum DeviceLoader {
     }
 
     static func parse(_ root: SpecNode, file: String) throws(SpecError) -> DeviceProfile {
-        let m = try root.mapping(allowed: ["schema_version", "id", "name", "description", "default_unit", "compute_units", "memory", "power", "ram"])
+        let m = try root.mapping(allowed: ["schema_version", "id", "name", "description", "default_unit", "compute_units", "memory", "power", "ram",
+                                                  "default_runtime", "runtimes"])
         let versionNode = try m.required("schema_version")
         let version = try versionNode.int()
         guard version == schemaVersion else {
@@ -55,8 +56,63 @@ public enum DeviceLoader {
                               max: try pm["max"].map { n throws(SpecError) in try sourced(n, .power).map(Watts.init) })
         let ram = try sourced(m.required("ram"), .bytes).map(Bytes.init)
 
+        var runtimes: [String: RuntimeProfile] = [:]
+        if let rn = m["runtimes"] {
+            for (key, value) in try rn.anyMapping() { runtimes[key] = try parseRuntime(key, value, units: units.map(\.name)) }
+        }
+        var defaultRuntime: String?
+        if let dn = m["default_runtime"] {
+            let name = try dn.string()
+            guard runtimes[name] != nil else {
+                let hint = didYouMean(name, among: Array(runtimes.keys)).map { " (did you mean '\($0)'?)" } ?? ""
+                throw dn.error("no runtime named '\(name)' under runtimes\(hint)")
+            }
+            defaultRuntime = name
+        }
+
         return DeviceProfile(schemaVersion: version, id: id, name: name, file: file, description: description, defaultUnit: defaultUnit,
-                             computeUnits: units, memory: memory, power: power, ram: ram)
+                             computeUnits: units, memory: memory, power: power, ram: ram, runtimes: runtimes, defaultRuntime: defaultRuntime)
+    }
+
+    /// Largest accepted runtime factor: far above any fitted value, low enough to catch unit mistakes (a percentage typed as 180).
+    public static let maxRuntimeFactor = 20.0
+
+    static func parseRuntime(_ name: String, _ node: SpecNode, units: [String]) throws(SpecError) -> RuntimeProfile {
+        let m = try node.mapping(allowed: ["unit", "efficiency_factor", "thread_scaling"])
+        var unit: String?
+        if let un = m["unit"] {
+            let u = try un.string()
+            guard units.contains(u) else {
+                let hint = didYouMean(u, among: units).map { " (did you mean '\($0)'?)" } ?? ""
+                throw un.error("no compute unit named '\(u)'\(hint)")
+            }
+            unit = u
+        }
+        var factors: [OpClass: Sourced<Double>] = [:]
+        var all: Sourced<Double>?
+        let allowed = OpClass.allCases.filter { $0 != .view && $0 != .unsupported }
+        for (key, value) in try m.required("efficiency_factor").anyMapping() {
+            let f = try sourcedNumber(value) { n throws(SpecError) in
+                let v = try n.double()
+                guard v > 0, v <= maxRuntimeFactor else { throw n.error("factor must be in (0, \(Int(maxRuntimeFactor))], got \(v)") }
+                return v
+            }
+            if key == "all" { all = f; continue }
+            guard let cls = OpClass(rawValue: key), allowed.contains(cls) else {
+                let names = ["all"] + allowed.map(\.rawValue)
+                let hint = didYouMean(key, among: names).map { " (did you mean '\($0)'?)" } ?? ""
+                throw value.error("unknown op class '\(key)'\(hint); expected one of: \(names.joined(separator: ", "))")
+            }
+            factors[cls] = f
+        }
+        let scaling = try m["thread_scaling"].map { n throws(SpecError) in
+            try sourcedNumber(n) { v throws(SpecError) in
+                let x = try v.double()
+                guard x >= 0, x <= 1 else { throw v.error("thread_scaling must be in [0, 1], got \(x)") }
+                return x
+            }
+        }
+        return RuntimeProfile(name: name, unit: unit, factors: factors, allClasses: all, threadScaling: scaling)
     }
 
     static func parseMemoryLevel(_ node: SpecNode) throws(SpecError) -> MemoryLevel {

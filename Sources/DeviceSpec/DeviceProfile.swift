@@ -103,6 +103,34 @@ public struct PowerSpec: Sendable, Hashable, Codable {
     public var max: Sourced<Watts>?
 }
 
+/// How one runtime (ncnn on the CPU, TensorRT on the GPU, ...) uses a device: the unit it runs on
+/// and factors on that unit's per-op-class efficiency. Factors may exceed 1/efficiency: a runtime
+/// with Winograd 3×3 convolutions does fewer multiplies than the nominal FLOP count the model
+/// divides by. README "Runtimes" documents the section; no per-model factors.
+public struct RuntimeProfile: Sendable, Hashable, Codable {
+    public var name: String
+    /// Compute unit the runtime runs on; nil = the device's default unit.
+    public var unit: String?
+    /// Factor per op class; classes not listed use `allClasses` (1 when absent).
+    public var factors: [OpClass: Sourced<Double>]
+    public var allClasses: Sourced<Double>?
+    /// How compute throughput scales when the runtime uses t of a CPU unit's c cores:
+    /// peak × (t/c)^threadScaling (1 = linear; 0 = no loss). Only used for runs on fewer threads
+    /// than cores (published rows with a `threads` column); nil = 1.
+    public var threadScaling: Sourced<Double>?
+
+    public init(name: String, unit: String? = nil, factors: [OpClass: Sourced<Double>] = [:], allClasses: Sourced<Double>? = nil,
+                threadScaling: Sourced<Double>? = nil) {
+        self.name = name
+        self.unit = unit
+        self.factors = factors
+        self.allClasses = allClasses
+        self.threadScaling = threadScaling
+    }
+
+    public func factor(for cls: OpClass) -> Double { factors[cls]?.value ?? allClasses?.value ?? 1 }
+}
+
 /// One device file (`devices/*.yaml`), validated.
 public struct DeviceProfile: Sendable, Hashable, Codable {
     public var schemaVersion: Int
@@ -116,6 +144,10 @@ public struct DeviceProfile: Sendable, Hashable, Codable {
     public var power: PowerSpec
     /// RAM available to a model (main-memory capacity).
     public var ram: Sourced<Bytes>
+    /// Runtime sections by runtime name (published-latency CSV spelling, e.g. `ncnn_cpu`).
+    public var runtimes: [String: RuntimeProfile] = [:]
+    /// Runtime used when none is asked for; nil = plain unit efficiencies.
+    public var defaultRuntime: String?
 
     public func unit(named name: String?) -> ComputeUnit? {
         let n = name ?? defaultUnit

@@ -32,7 +32,9 @@ extension DeviceReport {
             roofline = Roofline(peakFlopsPerS: peak.value,
                                 levels: device.levels(for: unit).map { LevelRoof(level: $0.name, bytesPerS: $0.bandwidth.value.value) })
         }
-        self.init(id: e.deviceID, name: e.deviceName, file: e.deviceFile, unit: e.unit, precision: e.precision.rawValue, totals: totals,
+        // The runtime whose efficiency factors were applied is shown with the unit ("cpu · ncnn_cpu").
+        self.init(id: e.deviceID, name: e.deviceName, file: e.deviceFile, unit: e.runtime.map { "\(e.unit) · \($0)" } ?? e.unit,
+                  precision: e.precision.rawValue, totals: totals,
                   layers: layers, roofline: roofline)
     }
 }

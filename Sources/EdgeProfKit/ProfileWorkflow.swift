@@ -13,11 +13,14 @@ public enum ProfileWorkflow {
         public var deviceFiles: [String]
         /// Compute unit name (per device); nil = each device's default unit.
         public var unit: String?
+        /// Runtime section (per device); nil = each device's default runtime.
+        public var runtime: String?
         public var loadOptions: ModelLoadOptions
-        public init(model: String, deviceFiles: [String], unit: String? = nil, loadOptions: ModelLoadOptions = ModelLoadOptions()) {
+        public init(model: String, deviceFiles: [String], unit: String? = nil, runtime: String? = nil, loadOptions: ModelLoadOptions = ModelLoadOptions()) {
             self.model = model
             self.deviceFiles = deviceFiles
             self.unit = unit
+            self.runtime = runtime
             self.loadOptions = loadOptions
         }
     }
@@ -45,15 +48,16 @@ public enum ProfileWorkflow {
         guard !request.deviceFiles.isEmpty else { throw .usage("give at least one --device FILE (e.g. devices/raspberry-pi-4.yaml)") }
         let devices = try loadDevices(request.deviceFiles)
         let model = try ModelSource.load(request.model, options: request.loadOptions)
-        return Result(model: model, devices: devices, report: try profile(model, on: devices, unit: request.unit))
+        return Result(model: model, devices: devices, report: try profile(model, on: devices, unit: request.unit, runtime: request.runtime))
     }
 
-    public static func profile(_ model: LoadedModel, on devices: [DeviceProfile], unit: String? = nil) throws(EdgeProfError) -> ProfileReport {
+    public static func profile(_ model: LoadedModel, on devices: [DeviceProfile], unit: String? = nil,
+                               runtime: String? = nil) throws(EdgeProfError) -> ProfileReport {
         var reports: [DeviceReport] = []
         let prepared = PreparedGraph(model.graph)
         for d in devices {
             do {
-                let e = try AnalyticalModel.estimate(prepared, on: d, unit: unit)
+                let e = try AnalyticalModel.estimate(prepared, on: d, unit: unit, runtime: runtime)
                 reports.append(DeviceReport(e, device: d))
             } catch {
                 throw .costModel(error)

@@ -8,7 +8,7 @@ struct EdgeProf: ParsableCommand {
         commandName: "edgeprof",
         abstract: "Predict how fast, memory-hungry and power-hungry a neural network is on edge devices.",
         version: edgeprofVersion,
-        subcommands: [Profile.self, Scenario.self, Models.self, Devices.self, Runs.self, Report.self, Measure.self, Run.self, Plan.self, Simulate.self])
+        subcommands: [Profile.self, Scenario.self, Models.self, Devices.self, Runs.self, Report.self, Measure.self, Run.self, Plan.self, Simulate.self, Validate.self, Calibrate.self])
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
@@ -45,6 +45,7 @@ struct Profile: ParsableCommand {
     @Argument(help: "Zoo model name or path to an .onnx file.") var model: String
     @Option(name: .long, help: "Device file (repeat for a side-by-side comparison).") var device: [String] = []
     @Option(name: .long, help: "Compute unit to use on every device (default: each device's default_unit).") var unit: String?
+    @Option(name: .long, help: "Runtime section of the device files to apply, e.g. ncnn_cpu (default: each device's default_runtime).") var runtime: String?
     @Option(name: .long, help: "Output format: table, json or markdown.") var format: OutputFormat = .table
     @Option(name: .long, help: "Show only the N layers with the largest predicted latency.") var top: Int?
     @Option(name: .long, help: "Set an input shape, e.g. input=1x3x224x224 (repeatable; for dynamic ONNX dims).") var inputShape: [String] = []
@@ -64,7 +65,7 @@ struct Profile: ParsableCommand {
                 let (name, shape) = try ModelLoadOptions.parseInputShape(s)
                 options.inputShapes[name] = shape
             }
-            return try ProfileWorkflow.run(.init(model: model, deviceFiles: device, unit: unit, loadOptions: options))
+            return try ProfileWorkflow.run(.init(model: model, deviceFiles: device, unit: unit, runtime: runtime, loadOptions: options))
         }
         let report = result.report.relativizingPaths(to: FileManager.default.currentDirectoryPath)
         let text: String

@@ -130,3 +130,37 @@ import Testing
         }
     }
 }
+
+@Suite struct RuntimeFactorTests {
+    static func device(defaultRuntime: Bool) throws -> DeviceProfile {
+        var d = try testDevice(overhead: "0 us")
+        d.runtimes["fast"] = RuntimeProfile(name: "fast", factors: [.conv: Sourced(2, source: "test")])
+        d.defaultRuntime = defaultRuntime ? "fast" : nil
+        return d
+    }
+
+    @Test func factorDividesComputeTime() throws {
+        let g = try convGraph(channels: 64, outChannels: 64, size: 16)
+        let plain = try AnalyticalModel.estimate(g, on: Self.device(defaultRuntime: false))
+        let fast = try AnalyticalModel.estimate(g, on: Self.device(defaultRuntime: false), runtime: "fast")
+        let byDefault = try AnalyticalModel.estimate(g, on: Self.device(defaultRuntime: true))
+        let conv = try #require(plain.layers.first { $0.opClass == .conv })
+        let fastConv = try #require(fast.layers.first { $0.opClass == .conv })
+        #expect(abs(fastConv.computeTime.value * 2 - conv.computeTime.value) < 1e-15)
+        #expect(fastConv.efficiency == 1.0)  // 0.5 × 2: may reach 1 and beyond
+        #expect(fast.runtime == "fast" && plain.runtime == nil)
+        #expect(byDefault.totals.latency == fast.totals.latency)
+        // Elementwise layers have no factor: unchanged.
+        let ew = plain.layers.filter { $0.opClass == .elementwise }.map(\.latency)
+        #expect(ew == fast.layers.filter { $0.opClass == .elementwise }.map(\.latency))
+    }
+
+    @Test func unknownRuntimeIsAnError() throws {
+        let g = try convGraph(channels: 8, outChannels: 8, size: 8)
+        #expect(throws: CostModelError.self) { try AnalyticalModel.estimate(g, on: Self.device(defaultRuntime: false), runtime: "fsat") }
+        let d = try Self.device(defaultRuntime: false)
+        do { _ = try AnalyticalModel.estimate(g, on: d, runtime: "fsat") } catch {
+            #expect(error.message.contains("did you mean 'fast'?"))
+        }
+    }
+}

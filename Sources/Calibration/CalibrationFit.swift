@@ -1,0 +1,126 @@
+import Foundation
+import NNGraph
+
+/// One micro-benchmark kernel: what the cost model counts for it and how long it took.
+public struct CalibrationSample: Sendable, Hashable, Codable {
+    public enum Role: Sendable, Hashable, Codable {
+        /// A kernel with almost no work: its time is the fixed per-kernel overhead.
+        case overhead
+        /// A memory-bound kernel whose operands reside in memory level `level` (index in the unit's path).
+        case bandwidth(level: Int)
+        /// A kernel that fits its op class's efficiency.
+        case compute
+    }
+
+    public var name: String
+    /// Benchmark family, e.g. "gemm-grid", "stream-relu"; written into the `source:` of fitted values.
+    public var benchmark: String
+    public var role: Role
+    public var opClass: OpClass
+    public var flops: Double
+    /// Bytes the cost model moves at each level of the unit's path for this kernel (innermost first).
+    public var levelBytes: [Double]
+    /// Measured seconds (median of repeated runs).
+    public var measured: Double
+
+    public init(name: String, benchmark: String, role: Role, opClass: OpClass, flops: Double, levelBytes: [Double], measured: Double) {
+        self.name = name
+        self.benchmark = benchmark
+        self.role = role
+        self.opClass = opClass
+        self.flops = flops
+        self.levelBytes = levelBytes
+        self.measured = measured
+    }
+}
+
+/// Fitted cost-model parameters of one compute unit.
+public struct CalibrationFit: Sendable, Hashable, Codable {
+    public var overhead: Double
+    /// Per level of the unit's path (innermost first); nil = no benchmark covered the level.
+    public var bandwidths: [Double?]
+    public var efficiency: [OpClass: Double]
+    /// Benchmarks each value came from.
+    public var overheadBenchmarks: [String]
+    public var bandwidthBenchmarks: [[String]]
+    public var efficiencyBenchmarks: [OpClass: [String]]
+}
+
+/// Pure fitting of the cost model's unit parameters from micro-benchmark samples:
+/// t = overhead + max(flops / (peak · efficiency[class]), max_L bytes_L / bandwidth_L),
+/// the same formula `AnalyticalModel` evaluates per kernel.
+public enum CalibrationFitter {
+    public static let efficiencyRange = (low: 0.002, high: 1.0)
+
+    public static func predict(_ s: CalibrationSample, peak: Double, overhead: Double, bandwidths: [Double], efficiency: Double) -> Double {
+        var memory = 0.0
+        for (i, b) in s.levelBytes.enumerated() where b > 0 && i < bandwidths.count { memory = Swift.max(memory, b / bandwidths[i]) }
+        return overhead + Swift.max(s.flops / (peak * efficiency), memory)
+    }
+
+    static func median(_ v: [Double]) -> Double? {
+        guard !v.isEmpty else { return nil }
+        let s = v.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    /// 1. overhead = median time of the overhead kernels; 2. bandwidth of level L = median of
+    /// bytes_L / (t − overhead) over the kernels resident in L, then made non-increasing outward;
+    /// 3. per op class, the efficiency in [0.002, 1] minimising Σ log²(predicted/measured) over its
+    /// compute kernels (log grid, then golden section); when the class's kernels are memory-bound
+    /// at every efficiency, the largest efficiency with the minimal loss is taken.
+    /// `fallbackBandwidths` fill levels no benchmark covered (used for the compute fits only).
+    public static func fit(_ samples: [CalibrationSample], peak: Double, fallbackBandwidths: [Double]) -> CalibrationFit {
+        let levels = fallbackBandwidths.count
+        let overheadSamples = samples.filter { $0.role == .overhead }
+        let overhead = median(overheadSamples.map(\.measured)) ?? 0
+
+        var bandwidths: [Double?] = Array(repeating: nil, count: levels)
+        var bwBenchmarks: [[String]] = Array(repeating: [], count: levels)
+        for l in 0..<levels {
+            let s = samples.filter { $0.role == .bandwidth(level: l) && l < $0.levelBytes.count && $0.levelBytes[l] > 0 }
+            let rates = s.map { $0.levelBytes[l] / Swift.max($0.measured - overhead, $0.measured * 0.05) }
+            bandwidths[l] = median(rates)
+            bwBenchmarks[l] = Array(Set(s.map(\.benchmark))).sorted()
+        }
+        // Outer levels are never faster than inner ones in the model's max(); enforce it on noisy data.
+        for l in stride(from: levels - 2, through: 0, by: -1) {
+            if let outer = bandwidths[l + 1], let inner = bandwidths[l], inner < outer { bandwidths[l] = outer }
+        }
+        let usable = (0..<levels).map { bandwidths[$0] ?? fallbackBandwidths[$0] }
+
+        var efficiency: [OpClass: Double] = [:]
+        var effBenchmarks: [OpClass: [String]] = [:]
+        let compute = samples.filter { $0.role == .compute }
+        for cls in Set(compute.map(\.opClass)).sorted(by: { $0.rawValue < $1.rawValue }) {
+            let s = compute.filter { $0.opClass == cls }
+            func loss(_ logE: Double) -> Double {
+                s.reduce(0) { acc, x in
+                    let r = log(predict(x, peak: peak, overhead: overhead, bandwidths: usable, efficiency: exp(logE)) / x.measured)
+                    return acc + r * r
+                }
+            }
+            let lo = log(efficiencyRange.low), hi = log(efficiencyRange.high), steps = 400
+            var bestX = lo, bestLoss = Double.infinity
+            for i in 0...steps {
+                let x = lo + (hi - lo) * Double(i) / Double(steps)
+                let l = loss(x)
+                // `<=` with a relative slack: on a flat (memory-bound) loss the largest efficiency wins.
+                if l <= bestLoss * (1 + 1e-9) + 1e-15 { if l < bestLoss { bestLoss = l }; bestX = x }
+            }
+            let step = (hi - lo) / Double(steps)
+            var a = Swift.max(lo, bestX - step), b = Swift.min(hi, bestX + step)
+            let g = (5.0.squareRoot() - 1) / 2
+            for _ in 0..<40 {
+                let c = b - g * (b - a), d = a + g * (b - a)
+                if loss(c) < loss(d) { b = d } else { a = c }
+            }
+            let refined = (a + b) / 2
+            efficiency[cls] = exp(loss(refined) <= bestLoss ? refined : bestX)
+            effBenchmarks[cls] = Array(Set(s.map(\.benchmark))).sorted()
+        }
+        return CalibrationFit(overhead: overhead, bandwidths: bandwidths, efficiency: efficiency,
+                              overheadBenchmarks: Array(Set(overheadSamples.map(\.benchmark))).sorted(),
+                              bandwidthBenchmarks: bwBenchmarks, efficiencyBenchmarks: effBenchmarks)
+    }
+}

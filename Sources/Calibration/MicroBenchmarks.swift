@@ -1,0 +1,140 @@
+import CostModel
+import DeviceSpec
+import Foundation
+import KernelRunner
+import NNGraph
+
+/// One micro-benchmark: a chain of identical kernels, so the middle kernels read and write
+/// activations where the cost model says a network's activations live (graph inputs and
+/// outputs sit in main memory; only the chain's first and last kernel touch them).
+public struct MicroBenchmark: Sendable {
+    public var name: String
+    /// Family written into the `source:` of fitted values.
+    public var benchmark: String
+    public var opClass: OpClass
+    /// nil = decided from the cost model's traffic (a stream's residence level); otherwise fixed.
+    public var role: CalibrationSample.Role?
+    public var graph: Graph
+}
+
+/// The benchmark suite: GEMM/conv grid, depthwise conv, activations, pooling, attention,
+/// normalization, streams across working-set sizes, and a tiny-kernel chain for the overhead.
+public enum MicroBenchmarkSuite {
+    static func chain(_ name: String, input: TensorShape, count: Int, _ layer: (inout GraphBuilder, String, Int) throws(GraphError) -> Int) throws(GraphError) -> Graph {
+        var b = GraphBuilder(name: name)
+        var x = b.input("x", shape: input)
+        for i in 0..<count { x = try layer(&b, "\(name).\(i)", x) }
+        b.markOutput(x)
+        return try b.finish()
+    }
+
+    static func convChain(_ name: String, c: Int, hw: Int, k: Int, groups: Int = 1, count: Int) throws(GraphError) -> Graph {
+        try chain(name, input: [1, c, hw, hw], count: count) { (b: inout GraphBuilder, n: String, x: Int) throws(GraphError) -> Int in
+            let a = ConvAttributes(inChannels: c, outChannels: c, kernel: [k, k], pads: Array(repeating: k / 2, count: 4), groups: groups, hasBias: true)
+            return try b.add1(n, .conv(a), inputs: [x], params: [ParamInfo(name: "\(n).w", shape: [c, c / groups, k, k]), ParamInfo(name: "\(n).b", shape: [c])])
+        }
+    }
+
+    static func unaryChain(_ name: String, _ op: Op, shape: TensorShape, count: Int) throws(GraphError) -> Graph {
+        try chain(name, input: shape, count: count) { (b: inout GraphBuilder, n: String, x: Int) throws(GraphError) -> Int in try b.add1(n, op, inputs: [x]) }
+    }
+
+    public static func suite(quick: Bool) throws(GraphError) -> [MicroBenchmark] {
+        var out: [MicroBenchmark] = []
+        let n = quick ? 4 : 6
+        // Fixed per-kernel overhead: relu on 4 floats.
+        out.append(MicroBenchmark(name: "tiny-relu×16", benchmark: "tiny-kernel chain", opClass: .elementwise, role: .overhead,
+                                  graph: try unaryChain("tiny", .activation(.relu), shape: [1, 1, 2, 2], count: 16)))
+        // Streams: relu over working sets from 4 KiB to 64 MiB (×4 steps; quick ×16).
+        let streamKiB = quick ? [4, 64, 1024, 16384, 65536] : [4, 16, 64, 256, 1024, 4096, 16384, 65536]
+        for kib in streamKiB {
+            let elements = kib * 256
+            out.append(MicroBenchmark(name: "stream-relu-\(kib)KiB", benchmark: "relu stream sweep 4 KiB-64 MiB", opClass: .elementwise, role: nil,
+                                      graph: try unaryChain("stream\(kib)", .activation(.relu), shape: [1, elements / 64, 8, 8], count: n)))
+        }
+        // Dense conv / GEMM grid (class conv).
+        let convGrid: [(c: Int, hw: Int, k: Int)] = quick
+            ? [(64, 28, 1), (256, 14, 1), (64, 28, 3), (128, 14, 3)]
+            : [(32, 56, 1), (64, 28, 1), (128, 28, 1), (256, 14, 1), (512, 7, 1), (32, 56, 3), (64, 28, 3), (128, 14, 3), (256, 7, 3), (24, 56, 1), (96, 14, 3)]
+        for g in convGrid {
+            out.append(MicroBenchmark(name: "conv\(g.k)x\(g.k)-c\(g.c)-\(g.hw)²", benchmark: "conv/GEMM grid", opClass: .conv, role: .compute,
+                                      graph: try convChain("conv\(g.k)_\(g.c)_\(g.hw)", c: g.c, hw: g.hw, k: g.k, count: n)))
+        }
+        for d in quick ? [192] : [192, 384, 768] {
+            let g = try chain("gemm\(d)", input: [1, 197, d], count: n) { (b: inout GraphBuilder, name: String, x: Int) throws(GraphError) -> Int in
+                try b.add1(name, .gemm(GemmAttributes(inFeatures: d, outFeatures: d)), inputs: [x],
+                           params: [ParamInfo(name: "\(name).w", shape: [d, d]), ParamInfo(name: "\(name).b", shape: [d])])
+            }
+            out.append(MicroBenchmark(name: "gemm-197x\(d)x\(d)", benchmark: "conv/GEMM grid", opClass: .conv, role: .compute, graph: g))
+        }
+        // Depthwise 3×3.
+        let dw: [(c: Int, hw: Int)] = quick ? [(32, 112), (144, 28)] : [(32, 112), (96, 56), (144, 28), (384, 14), (960, 7)]
+        for d in dw {
+            out.append(MicroBenchmark(name: "dwconv3x3-c\(d.c)-\(d.hw)²", benchmark: "depthwise 3×3 grid", opClass: .depthwise, role: .compute,
+                                      graph: try convChain("dw\(d.c)_\(d.hw)", c: d.c, hw: d.hw, k: 3, groups: d.c, count: n)))
+        }
+        // Activations with real arithmetic (class elementwise).
+        for (act, shape) in [(Activation.sigmoid, TensorShape([1, 64, 28, 28])), (.gelu, TensorShape([1, 197, 768])), (.hardswish, TensorShape([1, 96, 56, 56]))]
+            where !quick || act != .hardswish {
+            out.append(MicroBenchmark(name: "\(act.rawValue)-\(shape.dims.map(String.init).joined(separator: "x"))", benchmark: "activation grid",
+                                      opClass: .elementwise, role: .compute, graph: try unaryChain("act_\(act.rawValue)", .activation(act), shape: shape, count: n)))
+        }
+        // Pooling 3×3 stride 1.
+        for (c, hw) in quick ? [(64, 56)] : [(64, 56), (192, 28)] {
+            let p = PoolAttributes(kernel: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1])
+            out.append(MicroBenchmark(name: "maxpool3x3-c\(c)-\(hw)²", benchmark: "pooling grid", opClass: .pooling, role: .compute,
+                                      graph: try unaryChain("pool\(c)_\(hw)", .maxPool(p), shape: [1, c, hw, hw], count: n)))
+        }
+        // Attention (q = k = v = the previous output).
+        for (t, d, h) in quick ? [(197, 192, 3)] : [(197, 192, 3), (50, 384, 6), (197, 384, 6)] {
+            let g = try chain("attn\(t)_\(d)", input: [1, t, d], count: n) { (b: inout GraphBuilder, name: String, x: Int) throws(GraphError) -> Int in
+                try b.add1(name, .attention(heads: h), inputs: [x, x, x])
+            }
+            out.append(MicroBenchmark(name: "attention-t\(t)-d\(d)-h\(h)", benchmark: "attention grid", opClass: .attention, role: .compute, graph: g))
+        }
+        // Normalization: softmax and layer norm.
+        out.append(MicroBenchmark(name: "softmax-3x197x197", benchmark: "normalization grid", opClass: .normalization, role: .compute,
+                                  graph: try unaryChain("softmax", .softmax(axis: -1), shape: [1, 3, 197, 197], count: n)))
+        if !quick {
+            let g = try chain("layernorm", input: [1, 197, 384], count: n) { (b: inout GraphBuilder, name: String, x: Int) throws(GraphError) -> Int in
+                try b.add1(name, .layerNorm(axis: -1, epsilon: 1e-6), inputs: [x],
+                           params: [ParamInfo(name: "\(name).weight", shape: [384]), ParamInfo(name: "\(name).bias", shape: [384])])
+            }
+            out.append(MicroBenchmark(name: "layernorm-197x384", benchmark: "normalization grid", opClass: .normalization, role: .compute, graph: g))
+        }
+        return out
+    }
+}
+
+/// Runs micro-benchmarks with the real kernels and turns each into a `CalibrationSample`
+/// using the cost model's own counting on `template` (traffic does not depend on bandwidths).
+public enum MicroBenchmarkRunner {
+    public struct Options: Sendable {
+        public var threads: Int?
+        public var timing: TimingOptions
+        public init(threads: Int? = nil, timing: TimingOptions) {
+            self.threads = threads
+            self.timing = timing
+        }
+    }
+
+    public static func run(_ bench: MicroBenchmark, template: DeviceProfile, unit: String?, options: Options) throws -> CalibrationSample {
+        let compiled = try CompiledModel(graph: bench.graph, weights: SeededWeights.generate(for: bench.graph), threads: options.threads)
+        let inputs = compiled.inputShapes.enumerated().map { i, s in HostTensor.random(shape: s, seed: 7 &+ UInt64(i)) }
+        let m = try TimingHarness.measure(compiled, inputs: inputs, options: options.timing)
+        let estimate = try AnalyticalModel.estimate(compiled.graph, on: template, unit: unit)
+        let count = compiled.layers.count
+        guard estimate.layers.count == count, count >= 1 else {
+            throw CostModelError(message: "\(bench.name): the cost model's kernels do not line up with the runner's")
+        }
+        // Middle kernels (all but first and last when there are ≥ 3): activations resident in a cache level.
+        let middle = count >= 3 ? Array(1..<(count - 1)) : Array(0..<count)
+        let times = middle.map { m.layers[$0].p50 }.sorted()
+        let measured = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+        let layer = estimate.layers[middle[middle.count / 2]]
+        let bytes = layer.traffic.map { $0.totalBytes.value }
+        let role = bench.role ?? .bandwidth(level: bytes.lastIndex { $0 > 0 } ?? 0)
+        return CalibrationSample(name: bench.name, benchmark: bench.benchmark, role: role, opClass: bench.opClass,
+                                 flops: Double(layer.counts.flops), levelBytes: bytes, measured: measured)
+    }
+}

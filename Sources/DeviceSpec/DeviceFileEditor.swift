@@ -1,0 +1,69 @@
+/// Replaces sourced values (`key: {value: ..., source: ...}` written on one line) in a device
+/// file's text, keeping every comment and all other lines as they are. Used by `edgeprof
+/// calibrate` to write fitted values into a copy of the template device file.
+public struct DeviceFileEditor {
+    public let file: String
+    public private(set) var lines: [String]
+
+    public init(text: String, file: String) {
+        self.file = file
+        self.lines = text.components(separatedBy: "\n")
+    }
+
+    public var text: String { lines.joined(separator: "\n") }
+
+    /// Navigates `path` (mapping keys; an Int selects a list element) from the document root.
+    func node(_ path: [PathStep]) throws(SpecError) -> SpecNode {
+        var n = try SpecNode.parse(yaml: text, file: file)
+        for step in path {
+            switch step {
+            case .key(let k):
+                guard let next = try n.anyMapping().first(where: { $0.key == k })?.value else {
+                    throw n.error("no key '\(k)' to update")
+                }
+                n = next
+            case .index(let i):
+                let seq = try n.sequence()
+                guard i < seq.count else { throw n.error("no element \(i) to update") }
+                n = seq[i]
+            }
+        }
+        return n
+    }
+
+    public enum PathStep: Sendable, Hashable {
+        case key(String)
+        case index(Int)
+    }
+
+    static func quoted(_ s: String) -> String {
+        "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+
+    static func flow(value: String, source: String) -> String { "{value: \(value), source: \(quoted(source))}" }
+
+    /// Sets the sourced value at `path` (which must be written as a one-line flow mapping), or, when
+    /// the last key is missing from its parent mapping, inserts `key: {...}` after the parent's last entry.
+    public mutating func set(_ path: [PathStep], value: String, source: String) throws(SpecError) {
+        guard case .key(let last)? = path.last else { throw SpecError(file: file, line: nil, column: nil, keyPath: "", message: "bad edit path") }
+        let parent = try node(Array(path.dropLast()))
+        let entries = try parent.anyMapping()
+        if let existing = entries.first(where: { $0.key == last })?.value {
+            guard let line = existing.line, let column = existing.column, line >= 1, line <= lines.count else {
+                throw existing.error("cannot locate the value to update")
+            }
+            let l = lines[line - 1]
+            guard l.count >= column, l.dropFirst(column - 1).hasPrefix("{"), l.hasSuffix("}") else {
+                throw existing.error("can only update a one-line {value, source} mapping")
+            }
+            lines[line - 1] = String(l.prefix(column - 1)) + Self.flow(value: value, source: source)
+            return
+        }
+        guard let lastLine = entries.compactMap(\.value.line).max(), let firstLine = entries.compactMap(\.value.line).min(),
+              firstLine >= 1, lastLine <= lines.count else {
+            throw parent.error("cannot insert '\(last)' into an empty mapping")
+        }
+        let indent = String(lines[firstLine - 1].prefix { $0 == " " })
+        lines.insert(indent + "\(last): " + Self.flow(value: value, source: source), at: lastLine)
+    }
+}

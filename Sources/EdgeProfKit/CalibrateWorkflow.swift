@@ -1,0 +1,156 @@
+import Calibration
+import DeviceSpec
+import Foundation
+import KernelRunner
+import NNGraph
+
+/// `edgeprof calibrate`: micro-benchmarks with the real kernels → fitted host device file.
+public enum CalibrateWorkflow {
+    public struct Request: Sendable {
+        /// Device file whose structure, sizes, peaks, energies and sources are kept (default devices/host.yaml).
+        public var template: String
+        public var output: String
+        public var quick: Bool
+        public var threads: Int?
+        public var progress: @Sendable (String) -> Void
+        public init(template: String = MeasureWorkflow.defaultDeviceFile, output: String = MeasureWorkflow.defaultDeviceFile, quick: Bool = false,
+                    threads: Int? = nil, progress: @escaping @Sendable (String) -> Void = { _ in }) {
+            self.template = template
+            self.output = output
+            self.quick = quick
+            self.threads = threads
+            self.progress = progress
+        }
+    }
+
+    public struct FittedValue: Sendable, Hashable, Codable {
+        public var parameter: String
+        public var before: String
+        public var after: String
+        public var source: String
+    }
+
+    public struct SampleRow: Sendable, Hashable, Codable {
+        public var name: String
+        public var opClass: String
+        public var role: String
+        public var measuredS: Double
+        /// With the fitted parameters (the fit's residual).
+        public var fittedS: Double
+    }
+
+    public struct Result: Sendable, Hashable, Codable {
+        public var output: String
+        public var date: String
+        public var threads: Int
+        public var seconds: Double
+        public var loadAverage: String
+        public var values: [FittedValue]
+        public var samples: [SampleRow]
+    }
+
+    static func loadAverage() -> (text: String, oneMinute: Double?) {
+        let fields = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).map(String.init) ?? []
+        return (fields.isEmpty ? "unknown" : fields.joined(separator: " "), fields.first.flatMap { Double($0) })
+    }
+
+    public static func run(_ r: Request) throws(EdgeProfError) -> Result {
+        let started = Date()
+        let template = try ProfileWorkflow.loadDevices([r.template])[0]
+        let templateText: String
+        do { templateText = try String(contentsOfFile: r.template, encoding: .utf8) } catch { throw .io("\(r.template): \(error.localizedDescription)") }
+        guard let unit = template.unit(named: nil), let ui = template.computeUnits.firstIndex(where: { $0.name == unit.name }),
+              let peak = unit.peakThroughput(unit.precision) else {
+            throw .usage("\(r.template): the default unit needs a peak for its precision")
+        }
+        let levels = template.levels(for: unit)
+        let suite: [MicroBenchmark]
+        do { suite = try MicroBenchmarkSuite.suite(quick: r.quick) } catch { throw .graph(model: "micro-benchmarks", error) }
+        let timing = TimingOptions(warmup: 2, iterations: nil, timeBudget: r.quick ? 0.08 : 0.6, minIterations: 3)
+        let options = MicroBenchmarkRunner.Options(threads: r.threads, timing: timing)
+        var samples: [CalibrationSample] = []
+        for (i, b) in suite.enumerated() {
+            r.progress("[\(i + 1)/\(suite.count)] \(b.name)")
+            do { samples.append(try MicroBenchmarkRunner.run(b, template: template, unit: unit.name, options: options)) } catch {
+                throw .importFailed("micro-benchmark \(b.name) failed: \(error)")
+            }
+        }
+        let fit = CalibrationFitter.fit(samples, peak: peak.value, fallbackBandwidths: levels.map(\.bandwidth.value.value))
+        let threads = r.threads ?? ProcessInfo.processInfo.activeProcessorCount
+        let date = ISO8601DateFormatter.string(from: started, timeZone: TimeZone(identifier: "UTC") ?? .current, formatOptions: [.withFullDate])
+        let load = loadAverage()
+        let mode = r.quick ? "calibrate --quick" : "calibrate"
+
+        var editor = DeviceFileEditor(text: templateText, file: r.output)
+        var values: [FittedValue] = []
+        let unitPath: [DeviceFileEditor.PathStep] = [.key("compute_units"), .index(ui)]
+        func set(_ path: [DeviceFileEditor.PathStep], _ name: String, before: String, value: String, source: String) throws(EdgeProfError) {
+            do { try editor.set(path, value: value, source: source) } catch { throw .spec(error) }
+            values.append(FittedValue(parameter: name, before: before, after: value, source: source))
+        }
+        let overheadCount = samples.filter { $0.role == .overhead }.count
+        try set(unitPath + [.key("layer_overhead")], "\(unit.name).layer_overhead", before: "\(formatFixed(unit.layerOverhead.value.value * 1e6, decimals: 2)) us",
+                value: "\"\(formatFixed(fit.overhead * 1e6, decimals: 2)) us\"",
+                source: "measured \(date) (\(mode): \(fit.overheadBenchmarks.joined(separator: ", ")), median per-kernel time of \(overheadCount) run(s) of 14 tiny relu kernels)")
+        for cls in fit.efficiency.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
+            guard let e = fit.efficiency[cls] else { continue }
+            let n = samples.filter { $0.role == .compute && $0.opClass == cls }.count
+            try set(unitPath + [.key("efficiency"), .key(cls.rawValue)], "\(unit.name).efficiency.\(cls.rawValue)",
+                    before: unit.efficiency[cls].map { formatFixed($0.value, decimals: 3) } ?? "(fallback)", value: formatFixed(Swift.min(1, e), decimals: 4),
+                    source: "measured \(date) (\(mode): \((fit.efficiencyBenchmarks[cls] ?? []).joined(separator: ", ")), \(n) shape(s); "
+                        + "least squares on log time of t = overhead + max(FLOPs/(peak·e), bytes/bandwidth) with the fitted overhead and bandwidths)")
+        }
+        for (li, level) in levels.enumerated() {
+            guard let bw = fit.bandwidths[li], let mi = template.memory.firstIndex(where: { $0.name == level.name }) else { continue }
+            let n = samples.filter { $0.role == .bandwidth(level: li) }.count
+            try set([.key("memory"), .index(mi), .key("bandwidth")], "\(level.name).bandwidth", before: "\(formatFixed(level.bandwidth.value.value / 1e9, decimals: 1)) GB/s",
+                    value: "\"\(formatFixed(bw / 1e9, decimals: 2)) GB/s\"",
+                    source: "measured \(date) (\(mode): \(fit.bandwidthBenchmarks[li].joined(separator: ", ")); median of \(n) working set(s) resident in \(level.name) "
+                        + "by the cost model's residence rule, bytes / (time − overhead), \(threads) thread(s))")
+        }
+        let busy = (load.oneMinute ?? 0) > 0.5 * Double(ProcessInfo.processInfo.activeProcessorCount)
+        let header = [
+            beginHeader,
+            "# Fitted \(date) by `edgeprof \(mode)` from micro-benchmarks with KernelRunner's kernels (\(threads) thread(s), \(samples.count) benchmarks,",
+            "# median of repeated runs). Load average when fitting: \(load.text)\(busy ? " — the machine was BUSY (other jobs running): timings are noisy" : "").",
+            "# Fitted values carry `source: measured \(date) (...)`; every other value is the template's.",
+            endHeader,
+        ].joined(separator: "\n")
+        let body = strippedHeader(editor.text)
+        let text = header + "\n" + body
+        do { _ = try DeviceLoader.load(yaml: text, file: r.output) } catch { throw .spec(error) }
+        try writeAtomically(text, to: r.output)
+
+        let usable = levels.indices.map { fit.bandwidths[$0] ?? levels[$0].bandwidth.value.value }
+        let rows = samples.map { s in
+            SampleRow(name: s.name, opClass: s.opClass.rawValue, role: "\(s.role)", measuredS: s.measured,
+                      fittedS: CalibrationFitter.predict(s, peak: peak.value, overhead: fit.overhead, bandwidths: usable,
+                                                         efficiency: fit.efficiency[s.opClass] ?? unit.efficiency(for: s.opClass)))
+        }
+        return Result(output: r.output, date: date, threads: threads, seconds: Date().timeIntervalSince(started), loadAverage: load.text,
+                      values: values, samples: rows)
+    }
+
+    static let beginHeader = "# BEGIN calibration header (edgeprof calibrate)"
+    static let endHeader = "# END calibration header"
+
+    static func strippedHeader(_ text: String) -> String {
+        guard let b = text.range(of: beginHeader), let e = text.range(of: endHeader, range: b.upperBound..<text.endIndex) else { return text }
+        var after = e.upperBound
+        if after < text.endIndex, text[after] == "\n" { after = text.index(after: after) }
+        return String(text[..<b.lowerBound]) + String(text[after...])
+    }
+
+    public static func render(_ r: Result, style: ProfileRenderer.Style) -> String {
+        var values = TextTable(headers: ["parameter", "before", "fitted", "source"], aligns: [.left, .right, .right, .left])
+        for v in r.values { values.add([v.parameter, v.before, v.after.replacingOccurrences(of: "\"", with: ""), v.source]) }
+        var samples = TextTable(headers: ["benchmark", "class", "role", "measured µs", "fitted model µs", "error"], aligns: [.left, .left, .left, .right, .right, .right])
+        for s in r.samples {
+            samples.add([s.name, s.opClass, s.role, formatFixed(s.measuredS * 1e6, decimals: 1), formatFixed(s.fittedS * 1e6, decimals: 1),
+                         formatPercent((s.fittedS - s.measuredS) / s.measuredS)])
+        }
+        let t = { (x: TextTable) in style == .markdown ? x.markdown() : x.plain() }
+        return "Calibrated \(r.output) on \(r.date) in \(formatFixed(r.seconds, decimals: 1)) s (\(r.threads) thread(s); load average \(r.loadAverage))\n\n"
+            + t(values) + "\n" + t(samples)
+    }
+}

@@ -1,0 +1,171 @@
+import Foundation
+import KernelRunner
+import Validation
+
+/// One model measured and predicted on the host.
+public struct HostModelResult: Sendable, Hashable, Codable {
+    public var model: String
+    public var source: String
+    public var measuredMs: Double
+    /// Coefficient of variation of the end-to-end runs (noise of the ground truth).
+    public var measuredCoV: Double
+    public var predictedMs: Double
+    public var relativeError: Double
+    public var layers: Int
+    public var layerMAPE: Double
+    public var layerSpearman: Double?
+}
+
+/// Per fused-kernel kind (conv-bn-relu, add, ...): how well layers of that kind are predicted.
+public struct HostKindResult: Sendable, Hashable, Codable {
+    public var kind: String
+    public var summary: ErrorSummary
+    /// Share of the measured time of all scored layers.
+    public var timeShare: Double
+}
+
+public struct HostValidationResult: Sendable, Hashable, Codable {
+    public static let endToEndTolerance = 0.10
+    public static let targetModelShare = 0.90
+    public static let targetLayerMAPE = 0.15
+
+    public var deviceFile: String
+    public var deviceID: String
+    public var calibrationNote: String
+    public var threads: Int
+    public var machineNote: String
+    public var models: [HostModelResult]
+    public var endToEnd: ErrorSummary
+    public var layers: ErrorSummary
+    public var kinds: [HostKindResult]
+    public var skippedModels: [String]
+    public var meetsModelTarget: Bool
+    public var meetsLayerTarget: Bool
+}
+
+/// `edgeprof validate` (host mode): measure models with the real kernels and score the cost
+/// model's prediction for the host device file, per layer and end to end.
+public enum HostValidateWorkflow {
+    public static let standardZoo = ["mobilenet_v1", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "shufflenet_v2_x1_0",
+                                     "squeezenet1_1", "resnet18", "resnet50", "efficientnet_b0", "vit_tiny"]
+    public static let quickZoo = ["mobilenet_v2", "squeezenet1_1", "shufflenet_v2_x1_0", "resnet18"]
+    /// ONNX exports scored when present (Tests/Fixtures/onnx, made by scripts/make-fixtures.sh).
+    public static let fixtureDirectory = "Tests/Fixtures/onnx"
+    public static let standardFixtures = ["resnet18.onnx", "mobilenet_v2.onnx", "efficientnet_b0.onnx", "mobilenet_v3_small.onnx",
+                                          "shufflenet_v2_x1_0.onnx", "squeezenet1_1.onnx", "vit_tiny.onnx"]
+
+    public struct Request: Sendable {
+        public var deviceFile: String
+        /// Empty = the standard set (zoo + fixtures found).
+        public var models: [String]
+        public var threads: Int?
+        public var quick: Bool
+        public var progress: @Sendable (String) -> Void
+        public init(deviceFile: String, models: [String] = [], threads: Int? = nil, quick: Bool = false,
+                    progress: @escaping @Sendable (String) -> Void = { _ in }) {
+            self.deviceFile = deviceFile
+            self.models = models
+            self.threads = threads
+            self.quick = quick
+            self.progress = progress
+        }
+    }
+
+    public static func modelSet(quick: Bool) -> (models: [String], missing: [String]) {
+        var models = quick ? quickZoo : standardZoo
+        var missing: [String] = []
+        for f in quick ? ["resnet18.onnx"] : standardFixtures {
+            let path = (fixtureDirectory as NSString).appendingPathComponent(f)
+            if FileManager.default.fileExists(atPath: path) { models.append(path) } else { missing.append(path) }
+        }
+        return (models, missing)
+    }
+
+    public static func run(_ request: Request) throws(EdgeProfError) -> HostValidationResult {
+        let device = try ProfileWorkflow.loadDevices([request.deviceFile])[0]
+        var (models, missing) = modelSet(quick: request.quick)
+        if !request.models.isEmpty { models = request.models; missing = [] }
+        let timing = TimingOptions(warmup: 3, iterations: nil, timeBudget: request.quick ? 0.4 : 1.5, minIterations: 5)
+        var results: [HostModelResult] = []
+        var e2e: [PredictionPair] = []
+        var allLayers: [PredictionPair] = []
+        var byKind: [String: [PredictionPair]] = [:]
+        var threads = 0
+        for (i, m) in models.enumerated() {
+            request.progress("[\(i + 1)/\(models.count)] measuring \(m)")
+            let r = try MeasureWorkflow.run(.init(model: m, threads: request.threads, deviceFile: request.deviceFile, timing: timing))
+            threads = r.settings.threads
+            guard let predicted = r.totals.predictedLatencyS else { throw .usage("\(request.deviceFile): no prediction for \(m)") }
+            var layerPairs: [PredictionPair] = []
+            for l in r.layers {
+                // Views cost nothing in the model and (almost) nothing in the runner: not scored.
+                guard let p = l.predictedLatencyS, p > 0, l.measuredLatencyS.p50 > 0 else { continue }
+                guard let pair = try? PredictionPair(label: "\(r.model.name)/\(l.name)", predicted: p, measured: l.measuredLatencyS.p50) else { continue }
+                layerPairs.append(pair)
+                byKind[l.kind, default: []].append(pair)
+            }
+            allLayers += layerPairs
+            let measured = r.totals.measuredLatencyS.p50
+            guard let pair = try? PredictionPair(label: r.model.name, predicted: predicted, measured: measured) else { continue }
+            e2e.append(pair)
+            results.append(HostModelResult(
+                model: r.model.name, source: r.model.source, measuredMs: measured * 1000, measuredCoV: r.totals.measuredLatencyS.cov,
+                predictedMs: predicted * 1000, relativeError: pair.relativeError, layers: layerPairs.count,
+                layerMAPE: ValidationStatistics.meanAbsoluteError(layerPairs), layerSpearman: ValidationStatistics.spearman(layerPairs)))
+            request.progress("      measured \(formatFixed(measured * 1000, decimals: 2)) ms, predicted \(formatFixed(predicted * 1000, decimals: 2)) ms "
+                             + "(\(formatPercent(pair.relativeError)))")
+        }
+        let totalMeasured = allLayers.reduce(0) { $0 + $1.measured }
+        let kinds = byKind.map { k, v in
+            HostKindResult(kind: k, summary: ValidationStatistics.summarize(v, tolerance: HostValidationResult.endToEndTolerance, worstCount: 1),
+                           timeShare: totalMeasured > 0 ? v.reduce(0) { $0 + $1.measured } / totalMeasured : 0)
+        }.sorted { $0.timeShare > $1.timeShare }
+        let endToEnd = ValidationStatistics.summarize(e2e, tolerance: HostValidationResult.endToEndTolerance, worstCount: 5)
+        let layers = ValidationStatistics.summarize(allLayers, tolerance: HostValidationResult.endToEndTolerance, worstCount: 10)
+        let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "unknown"
+        let note = "calibration: \(request.deviceFile) (its `source:` fields say how each value was obtained); "
+            + "`edgeprof calibrate` fits from micro-benchmarks only, so no scored model was used for fitting"
+        return HostValidationResult(
+            deviceFile: request.deviceFile, deviceID: device.id, calibrationNote: note, threads: threads,
+            machineNote: "load average at the end: \(load) (shared machine; medians of repeated runs)",
+            models: results, endToEnd: endToEnd, layers: layers, kinds: kinds,
+            skippedModels: missing.map { "\($0) (fixture not found; run scripts/make-fixtures.sh)" },
+            meetsModelTarget: endToEnd.count > 0 && endToEnd.shareWithinTolerance >= HostValidationResult.targetModelShare,
+            meetsLayerTarget: layers.count > 0 && layers.meanAbsoluteError <= HostValidationResult.targetLayerMAPE)
+    }
+}
+
+extension ValidateRenderer {
+    public static func render(_ r: HostValidationResult, style: ProfileRenderer.Style) -> String {
+        let md = style == .markdown
+        var out = md ? "## Validation on this host (predicted vs measured)\n\n" : "Validation on this host (predicted vs measured)\n\n"
+        out += "device: \(r.deviceID) (\(r.deviceFile)); threads: \(r.threads); \(r.machineNote)\n"
+        out += (md ? "\n" : "") + "\(r.calibrationNote)\n\n"
+        let e = r.endToEnd, l = r.layers
+        out += "target: ≥ \(pct(HostValidationResult.targetModelShare)) of models within ±10% end to end; achieved \(pct(e.shareWithinTolerance)) "
+            + "of \(e.count) (\(r.meetsModelTarget ? "met" : "NOT met")); end-to-end MAPE \(pct(e.meanAbsoluteError)), "
+            + "Spearman \(e.spearman.map { formatFixed($0, decimals: 3) } ?? "-")\n"
+        out += (md ? "\n" : "") + "target: per-layer MAPE ≤ \(pct(HostValidationResult.targetLayerMAPE)); achieved \(pct(l.meanAbsoluteError)) over \(l.count) layers "
+            + "(\(r.meetsLayerTarget ? "met" : "NOT met")); median \(pct(l.medianAbsoluteError)), within ±10% \(pct(l.shareWithinTolerance)), "
+            + "Spearman \(l.spearman.map { formatFixed($0, decimals: 3) } ?? "-")\n\n"
+        var models = TextTable(headers: ["model", "measured ms", "CoV", "predicted ms", "error", "layers", "layer MAPE", "layer Spearman"],
+                               aligns: [.left, .right, .right, .right, .right, .right, .right, .right])
+        for m in r.models {
+            models.add([m.model, ms(m.measuredMs), pct(m.measuredCoV), ms(m.predictedMs), pct(m.relativeError), "\(m.layers)", pct(m.layerMAPE),
+                        m.layerSpearman.map { formatFixed($0, decimals: 3) } ?? "-"])
+        }
+        out += (md ? "### End to end\n\n" : "End to end\n") + table(models, style) + "\n"
+        var kinds = TextTable(headers: ["kernel kind", "layers", "time share", "MAPE", "median |err|", "median signed"],
+                              aligns: [.left, .right, .right, .right, .right, .right])
+        for k in r.kinds {
+            kinds.add([k.kind, "\(k.summary.count)", pct(k.timeShare), pct(k.summary.meanAbsoluteError), pct(k.summary.medianAbsoluteError),
+                       pct(k.summary.medianSignedError)])
+        }
+        out += (md ? "### Per kernel kind\n\n" : "Per kernel kind\n") + table(kinds, style) + "\n"
+        var worst = TextTable(headers: ["layer", "measured µs", "predicted µs", "error"], aligns: [.left, .right, .right, .right])
+        for p in l.worst { worst.add([p.label, formatFixed(p.measured * 1e6, decimals: 1), formatFixed(p.predicted * 1e6, decimals: 1), pct(p.relativeError)]) }
+        out += (md ? "### Worst layers\n\n" : "Worst layers\n") + table(worst, style)
+        if !r.skippedModels.isEmpty { out += (md ? "\n" : "") + "skipped: " + r.skippedModels.joined(separator: "; ") + "\n" }
+        return out
+    }
+}

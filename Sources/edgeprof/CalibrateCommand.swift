@@ -1,0 +1,38 @@
+import ArgumentParser
+import EdgeProfKit
+import Foundation
+
+struct Calibrate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fit the host device file from micro-benchmarks run with the real kernels.",
+        discussion: """
+        Runs chains of identical kernels (conv/GEMM grid, depthwise 3×3, activations, pooling, attention, softmax/layer norm,
+        relu streams over 4 KiB-64 MiB working sets, tiny kernels) and fits the cost model's layer overhead, bandwidth per
+        memory level and efficiency per op class. Structure, sizes, peaks and energies come from --template; every fitted
+        value gets `source: measured <date> (<benchmark>)`. The file is written atomically. Build with -c release.
+        """)
+
+    @Flag(name: .long, help: "Fewer shapes and shorter timing (under a minute).") var quick = false
+    @Option(name: .long, help: "Device file to write.") var output: String = MeasureWorkflow.defaultDeviceFile
+    @Option(name: .long, help: "Device file providing everything that is not fitted (default: devices/host.yaml).") var template: String = MeasureWorkflow.defaultDeviceFile
+    @Option(name: .long, help: "Threads for the kernels (default: all cores).") var threads: Int?
+    @Option(name: .long, help: "Output format: table, json or markdown.") var format: OutputFormat = .table
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() throws {
+        let result = try runReportingErrors { () throws(EdgeProfError) -> CalibrateWorkflow.Result in
+            try CalibrateWorkflow.run(.init(template: template, output: output, quick: quick, threads: threads) { line in
+                FileHandle.standardError.write(Data((line + "\n").utf8))
+            })
+        }
+        switch format {
+        case .table: print(CalibrateWorkflow.render(result, style: .plain))
+        case .markdown: print(CalibrateWorkflow.render(result, style: .markdown))
+        case .json: print(ValidateRenderer.json(result), terminator: "")
+        }
+        FileHandle.standardError.write(Data("wrote \(result.output)\n".utf8))
+    }
+}

@@ -1,0 +1,68 @@
+import ArgumentParser
+import EdgeProfKit
+import Foundation
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Score the cost model: on this host against KernelRunner measurements, or against published latencies (--published).",
+        discussion: """
+        Host mode (default): measures a set of models (zoo + ONNX fixtures) with the real kernels and compares per-layer and
+        end-to-end latency with the prediction for --device (default devices/host.yaml, fitted by `edgeprof calibrate` from
+        micro-benchmarks only, so no scored model was used for fitting).
+        Published mode: edgeprof validate --published [FILE.csv] scores the device files in --devices against published
+        third-party latencies (default data/published-latency.csv); one efficiency factor per device × runtime is fitted
+        on the even-id unflagged rows and error is reported only on odd-id rows. --write-devices stores the fitted factors.
+        """)
+
+    @Flag(name: .long, help: "Score against published latencies instead of host measurements.") var published = false
+    @Argument(help: "Published-latency CSV (with --published; default data/published-latency.csv).") var csv: String?
+    @Option(name: .long, help: "Directory of device files for --published.") var devices: String = PublishedValidateWorkflow.defaultDevicesDirectory
+    @Flag(name: .long, help: "With --published: write the fitted runtime factors into the device files (atomically).") var writeDevices = false
+    @Option(name: .long, help: "Host mode: device file to predict with.") var device: String = MeasureWorkflow.defaultDeviceFile
+    @Option(name: .long, help: "Host mode: model to measure (repeatable; default: the standard set).") var model: [String] = []
+    @Option(name: .long, help: "Host mode: threads (default: all cores).") var threads: Int?
+    @Flag(name: .long, help: "Host mode: fewer models and shorter timing (about a minute).") var quick = false
+    @Option(name: .long, help: "Output format: table, json or markdown.") var format: OutputFormat = .table
+    @Option(name: .long, help: "Also write the Markdown report section to FILE.md (atomically).") var report: String?
+    @Option(name: [.short, .long], help: "Write the output to FILE (atomically) instead of stdout.") var output: String?
+
+    func validate() throws {
+        if csv != nil && !published { throw ValidationError("a CSV file is only read with --published (edgeprof validate --published FILE.csv)") }
+        if writeDevices && !published { throw ValidationError("--write-devices needs --published") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() throws {
+        if published { try runPublished() } else { try runHost() }
+    }
+
+    func runPublished() throws {
+        let result = try runReportingErrors { () throws(EdgeProfError) -> PublishedValidationResult in
+            try PublishedValidateWorkflow.run(csv: csv ?? PublishedValidateWorkflow.defaultCSV, devicesDirectory: devices)
+        }
+        try emitResult(json: ValidateRenderer.json(result), text: { ValidateRenderer.render(result, style: $0) })
+        if writeDevices {
+            let date = ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC") ?? .current, formatOptions: [.withFullDate])
+            let files = try runReportingErrors { () throws(EdgeProfError) -> [String] in try PublishedValidateWorkflow.writeDevices(result, date: date) }
+            for f in files { FileHandle.standardError.write(Data("wrote \(f)\n".utf8)) }
+        }
+    }
+
+    func runHost() throws {
+        let result = try runReportingErrors { () throws(EdgeProfError) -> HostValidationResult in
+            try HostValidateWorkflow.run(.init(deviceFile: device, models: model, threads: threads, quick: quick) { line in
+                FileHandle.standardError.write(Data((line + "\n").utf8))
+            })
+        }
+        try emitResult(json: ValidateRenderer.json(result), text: { ValidateRenderer.render(result, style: $0) })
+    }
+
+    func emitResult(json: String, text: (ProfileRenderer.Style) -> String) throws {
+        switch format {
+        case .table: try emit(text(.plain), to: output)
+        case .markdown: try emit(text(.markdown), to: output)
+        case .json: try emit(json, to: output)
+        }
+        if let report { try emit(text(.markdown), to: report) }
+    }
+}

@@ -1,0 +1,87 @@
+import Calibration
+import Foundation
+import NNGraph
+import Testing
+
+/// The fitter recovers known parameters from samples generated with the cost model's formula.
+@Suite("Calibration fit")
+struct CalibrationFitTests {
+    static let peak = 100e9
+    static let overhead = 5e-6
+    static let bandwidths = [200e9, 100e9, 40e9, 10e9]
+    static let efficiency: [OpClass: Double] = [.conv: 0.6, .depthwise: 0.15, .elementwise: 0.5, .pooling: 0.08, .attention: 0.3]
+
+    /// Deterministic ±3% multiplicative noise (a fixed pattern, so the test is reproducible).
+    static func noise(_ i: Int) -> Double { 1 + 0.03 * sin(Double(i) * 12.9898) }
+
+    static func samples() -> [CalibrationSample] {
+        var out: [CalibrationSample] = []
+        var i = 0
+        func add(_ name: String, _ role: CalibrationSample.Role, _ cls: OpClass, flops: Double, bytes: [Double]) {
+            var s = CalibrationSample(name: name, benchmark: "synthetic-\(cls.rawValue)", role: role, opClass: cls, flops: flops, levelBytes: bytes, measured: 0)
+            let t = CalibrationFitter.predict(s, peak: peak, overhead: overhead, bandwidths: bandwidths, efficiency: efficiency[cls] ?? 1)
+            s.measured = t * noise(i)
+            i += 1
+            out.append(s)
+        }
+        for k in 0..<5 { add("tiny\(k)", .overhead, .elementwise, flops: 16, bytes: [128, 0, 0, 0]) }
+        // Memory-bound streams resident in each level: bytes counted at every level up to it.
+        for (level, base) in [(0, 16_384.0), (1, 262_144.0), (2, 2_097_152.0), (3, 67_108_864.0)] {
+            for m in [1.0, 1.5, 2.0] {
+                let b = base * m
+                add("stream-L\(level)-\(m)", .bandwidth(level: level), .elementwise, flops: b / 8, bytes: (0..<4).map { $0 <= level ? b : 0 })
+            }
+        }
+        for n in [64.0, 128, 256, 512] {
+            let flops = 2 * n * n * 196
+            add("conv\(Int(n))", .compute, .conv, flops: flops, bytes: [n * n * 4 + 2 * n * 196 * 4, n * 196 * 8, 0, 0])
+            add("attn\(Int(n))", .compute, .attention, flops: flops / 2, bytes: [n * 196 * 16, n * 196 * 16, 0, 0])
+            add("dw\(Int(n))", .compute, .depthwise, flops: 18 * n * 3136, bytes: [n * 3136 * 8, n * 3136 * 8, 0, 0])
+            add("pool\(Int(n))", .compute, .pooling, flops: 9 * n * 3136, bytes: [n * 3136 * 8, n * 3136 * 8, 0, 0])
+            add("sigmoid\(Int(n))", .compute, .elementwise, flops: 40 * n * 784, bytes: [n * 784 * 8, 0, 0, 0])
+        }
+        return out
+    }
+
+    @Test func recoversKnownParameters() throws {
+        let fit = CalibrationFitter.fit(Self.samples(), peak: Self.peak, fallbackBandwidths: [1e9, 1e9, 1e9, 1e9])
+        #expect(abs(fit.overhead / Self.overhead - 1) < 0.05, "overhead \(fit.overhead)")
+        for (l, truth) in Self.bandwidths.enumerated() {
+            let got = try #require(fit.bandwidths[l])
+            #expect(abs(got / truth - 1) < 0.06, "level \(l): \(got) vs \(truth)")
+        }
+        for (cls, truth) in Self.efficiency {
+            let got = try #require(fit.efficiency[cls])
+            #expect(abs(got / truth - 1) < 0.06, "\(cls): \(got) vs \(truth)")
+        }
+        #expect(fit.efficiencyBenchmarks[.conv] == ["synthetic-conv"])
+    }
+
+    @Test func noiseFreeDataIsRecoveredTightly() throws {
+        let clean = Self.samples().map { s -> CalibrationSample in
+            var c = s
+            c.measured = CalibrationFitter.predict(s, peak: Self.peak, overhead: Self.overhead, bandwidths: Self.bandwidths,
+                                                   efficiency: Self.efficiency[s.opClass] ?? 1)
+            return c
+        }
+        let fit = CalibrationFitter.fit(clean, peak: Self.peak, fallbackBandwidths: [1e9, 1e9, 1e9, 1e9])
+        #expect(abs(fit.efficiency[.conv, default: 0] / 0.6 - 1) < 0.01)
+        #expect(abs(fit.efficiency[.depthwise, default: 0] / 0.15 - 1) < 0.01)
+        // The streams carry the tiny kernels' work on top of the overhead: the bandwidths stay within 1%.
+        #expect(abs((fit.bandwidths[3] ?? 0) / 10e9 - 1) < 0.01)
+    }
+
+    @Test func missingLevelsStayUnfittedAndBandwidthsNeverIncreaseOutward() {
+        // Only a DRAM stream, and an inner level measured slower than DRAM (noise): the inner one is raised to DRAM's.
+        let s = [
+            CalibrationSample(name: "t", benchmark: "b", role: .overhead, opClass: .elementwise, flops: 0, levelBytes: [0, 0], measured: 1e-6),
+            CalibrationSample(name: "l1", benchmark: "b", role: .bandwidth(level: 0), opClass: .elementwise, flops: 0, levelBytes: [1e6, 0], measured: 1e-6 + 1e6 / 5e9),
+            CalibrationSample(name: "d", benchmark: "b", role: .bandwidth(level: 1), opClass: .elementwise, flops: 0, levelBytes: [1e7, 1e7], measured: 1e-6 + 1e7 / 8e9),
+        ]
+        let fit = CalibrationFitter.fit(s, peak: 1e9, fallbackBandwidths: [1, 1])
+        #expect(abs((fit.bandwidths[1] ?? 0) / 8e9 - 1) < 1e-9)
+        #expect(abs((fit.bandwidths[0] ?? 0) / 8e9 - 1) < 1e-9)
+        let none = CalibrationFitter.fit([], peak: 1e9, fallbackBandwidths: [1, 1])
+        #expect(none.bandwidths == [nil, nil] && none.efficiency.isEmpty && none.overhead == 0)
+    }
+}
