@@ -31,6 +31,8 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         // Real kernels, executor, timing harness. The only target that links C.
         .target(name: "KernelRunner", dependencies: ["NNGraph", "COpenBLAS"]),
+        // Accelerator dataflow model, MLC STT-RAM buffer encodings, energy and bit errors (pure).
+        .target(name: "Accelerator", dependencies: ["NNGraph", "DeviceSpec"]),
         // Split-computing planners (pure).
         .target(name: "OffloadPlanner", dependencies: ["NNGraph", "DeviceSpec", "CostModel"]),
         // Discrete-event runtime simulator (pure, seeded).
@@ -43,7 +45,7 @@ let package = Package(
         .target(name: "Reports", dependencies: ["RunRecords", "NNGraph"]),
         // Library facade: workflows wiring the modules together.
         .target(name: "EdgeProfKit", dependencies: ["NNGraph", "DeviceSpec", "ModelImport", "CostModel", "KernelRunner",
-                                                    "OffloadPlanner", "RuntimeSimulator", "RunRecords", "RunStore", "Reports"]),
+                                                    "OffloadPlanner", "RuntimeSimulator", "RunRecords", "RunStore", "Reports", "Accelerator"]),
         .executableTarget(name: "edgeprof", dependencies: [
             "EdgeProfKit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -63,6 +65,7 @@ let package = Package(
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "RuntimeSimulatorTests", dependencies: ["RuntimeSimulator", "ModelImport"]),
+        .testTarget(name: "AcceleratorTests", dependencies: ["Accelerator", "DeviceSpec", "ModelImport", "KernelRunner"]),
         .testTarget(name: "RunStoreTests", dependencies: ["RunStore", "RunRecords"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "RunRecords"]),
         .testTarget(name: "EdgeProfKitTests", dependencies: ["EdgeProfKit", "edgeprof"]),

@@ -5,3 +5,4 @@
 @_exported import CostModel
 @_exported import DeviceSpec
 @_exported import NNGraph
+@_exported import Accelerator
