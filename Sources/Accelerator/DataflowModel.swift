@@ -165,7 +165,10 @@ public struct DataflowModel: Sendable {
                 inputRows += seen.count
             }
         }
-        a.inputs.reads = inputRows * l.usedInW * l.inChannels * geo.filterGroups
+        // Input columns q·stride + s the 1-D convolutions touch (a stride larger than the kernel skips some).
+        var columns = Set<Int>()
+        for q in 0..<l.outW { for s in 0..<l.kernelW { columns.insert(q * l.strideW + s) } }
+        a.inputs.reads = inputRows * columns.count * l.inChannels * geo.filterGroups
         let accumulations = l.inChannels * geo.rowGroups
         a.outputs.writes = l.outChannels * l.pixels
         a.partialSums = TensorAccesses(reads: l.outChannels * l.pixels * (accumulations - 1),

@@ -7,6 +7,8 @@ public struct AccelReport: Sendable, Codable {
     public struct Layer: Sendable, Codable {
         public var name: String
         public var kind: String
+        /// Shape as mapped (per-group channels, kernel, stride, output size).
+        public var shape: AcceleratorLayer
         public var cycles: Int
         public var utilisation: Double
         public var seconds: Double

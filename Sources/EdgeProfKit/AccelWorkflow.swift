@@ -157,7 +157,7 @@ public enum AccelWorkflow {
         }
         let opEnergy = acc.unit.energyPerOp[acc.unit.precision]?.value.value ?? 0
         return AccelReport.Layer(name: m.layer.name, kind: m.layer.groups > 1 ? "conv g\(m.layer.groups)" : (m.layer.kernelH * m.layer.kernelW > 1 ? "conv" : "1x1/gemm"),
-                                 cycles: m.cycles, utilisation: m.utilisation, seconds: Double(m.cycles) / frequency,
+                                 shape: m.layer, cycles: m.cycles, utilisation: m.utilisation, seconds: Double(m.cycles) / frequency,
                                  rfReads: rf.reads, rfWrites: rf.writes, glbReads: glbReads, glbWrites: glbWrites,
                                  dramReads: d.reads, dramWrites: d.writes, glbAccesses: g,
                                  macEnergy: Double(2 * m.layer.macs) * opEnergy, rfEnergy: energy(acc.registers, reads: rf.reads, writes: rf.writes),
