@@ -63,6 +63,9 @@ public enum AccelWorkflow {
         guard request.samples > 0 else { throw .usage("--samples must be positive") }
         if let bad = request.scales.first(where: { !($0 >= 0 && $0 <= 1) }) { throw .usage("--scale must be in [0, 1], got \(bad)") }
         let acc = try loadAccelerator(request.deviceFile)
+        if request.injectErrors && acc.buffer.mlcCell == nil {
+            throw .usage("--inject-errors needs a buffer level with an mlc_cell section (\(request.deviceFile): \(acc.buffer.name) has none)")
+        }
         let baselines = try request.baselineFiles.map { f throws(EdgeProfError) in try loadAccelerator(f) }
         let dataflow = request.dataflow ?? acc.array.dataflow
         let runnable = try RunnableModel.load(request.model, seed: request.seed)
@@ -131,9 +134,7 @@ public enum AccelWorkflow {
         var errorRows: [AccelReport.ErrorRow] = []
         var fp16Agreement: Double?
         if request.injectErrors {
-            guard let cell = acc.buffer.mlcCell else {
-                throw .usage("--inject-errors needs a buffer level with an mlc_cell section (\(request.deviceFile): \(acc.buffer.name) has none)")
-            }
+            guard let cell = acc.buffer.mlcCell else { throw .usage("--inject-errors needs an mlc_cell section") }
             let result = try injectErrors(runnable: runnable, graph: graph, layers: layers, cell: cell, inputs: inputs, request: request)
             errorRows = result.rows
             fp16Agreement = result.fp16Agreement
