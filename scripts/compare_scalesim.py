@@ -25,7 +25,8 @@ def main():
         w = (s["outW"] - 1) * s["strideW"] + s["kernelW"]
         layers.append({"name": l["name"], "h": h, "w": w, "r": s["kernelH"], "s": s["kernelW"],
                        "c": s["inChannels"], "k": s["outChannels"], "stride": s["strideH"]})
-    out = subprocess.run([sys.executable, os.path.join(HERE, "scalesim_layers.py")],
+    # Compute-only: SCALE-Sim's memory replay takes > 10 min per large layer on this machine.
+    out = subprocess.run([sys.executable, os.path.join(HERE, "scalesim_layers.py"), "--compute-only"],
                          input=json.dumps({"rows": rows, "cols": cols, "dataflow": df, "layers": layers}),
                          capture_output=True, text=True, check=True)
     sim = json.loads(out.stdout)["layers"]

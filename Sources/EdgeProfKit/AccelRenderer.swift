@@ -31,23 +31,32 @@ public enum AccelRenderer {
         out.append(table(layers))
         out.append("Accesses are FP16 elements; GLB counts include fills from and drains to DRAM; energies use the device file's flat per-byte prices.\n")
 
-        out.append(heading("Buffer (\(r.bufferLevel)) energy by content and encoding (modelled)"))
+        out.append(heading("Buffer (\(r.bufferLevel)) energy by content and encoding (modelled; Δ vs the unprotected MLC buffer)"))
         var buf = TextTable(headers: ["buffer / encoding", "weight read", "weight write", "act read", "act write", "read", "write",
-                                      "Δread vs none", "Δwrite vs none", "weight cells 01/10"],
-                            aligns: [.left, .right, .right, .right, .right, .right, .right, .right, .right, .right])
+                                      "Δweight read", "Δweight write", "Δread", "Δwrite", "weight cells 01/10"],
+                            aligns: [.left, .right, .right, .right, .right, .right, .right, .right, .right, .right, .right, .right])
         let none = r.bufferEnergy.first { $0.label.hasSuffix(", none") }
         for b in r.bufferEnergy {
-            let dr = none.map { signedPct(100 * (b.read - $0.read) / $0.read) } ?? "", dw = none.map { signedPct(100 * (b.write - $0.write) / $0.write) } ?? ""
+            func delta(_ a: Double, _ base: Double?) -> String { base.map { signedPct(100 * (a - $0) / $0) } ?? "" }
             buf.add([b.label, joules(b.weightRead), joules(b.weightWrite), joules(b.activationRead), joules(b.activationWrite), joules(b.read),
-                     joules(b.write), dr, dw, b.weightIntermediateFraction.map(pct) ?? "—"])
+                     joules(b.write), delta(b.weightRead, none?.weightRead), delta(b.weightWrite, none?.weightWrite), delta(b.read, none?.read),
+                     delta(b.write, none?.write), b.weightIntermediateFraction.map(pct) ?? "—"])
         }
         out.append(table(buf))
 
         if !r.sensitivity.isEmpty {
             out.append(heading("Sensitivity of msb-backup + rearrange (both) vs none to each assumed cell value"))
-            var s = TextTable(headers: ["parameter", "×", "Δread", "Δwrite"], aligns: [.left, .right, .right, .right])
+            var s = TextTable(headers: ["parameter", "×", "Δweight read", "Δweight write", "Δbuffer read", "Δbuffer write"],
+                              aligns: [.left, .right, .right, .right, .right, .right])
+            if let none = r.bufferEnergy.first(where: { $0.label.hasSuffix(", none") }),
+               let both = r.bufferEnergy.first(where: { $0.label.hasSuffix(", both") }) {
+                s.add(["(as in the device file)", "1", signedPct(100 * (both.weightRead - none.weightRead) / none.weightRead),
+                       signedPct(100 * (both.weightWrite - none.weightWrite) / none.weightWrite),
+                       signedPct(100 * (both.read - none.read) / none.read), signedPct(100 * (both.write - none.write) / none.write)])
+            }
             for row in r.sensitivity {
-                s.add([row.parameter, String(format: "%g", row.factor), signedPct(row.readChangePercent), signedPct(row.writeChangePercent)])
+                s.add([row.parameter, String(format: "%g", row.factor), signedPct(row.weightReadChangePercent), signedPct(row.weightWriteChangePercent),
+                       signedPct(row.readChangePercent), signedPct(row.writeChangePercent)])
             }
             out.append(table(s))
         }

@@ -35,8 +35,9 @@ public struct AccelReport: Sendable, Codable {
     public struct Sensitivity: Sendable, Codable {
         public var parameter: String
         public var factor: Double
-        /// Change of `both` vs `none`, percent, with the parameter scaled.
+        /// Change of `both` vs `none`, percent, with the parameter scaled: whole buffer, and weight traffic only.
         public var readChangePercent: Double, writeChangePercent: Double
+        public var weightReadChangePercent: Double, weightWriteChangePercent: Double
     }
 
     public struct ErrorRow: Sendable, Codable {

@@ -116,10 +116,14 @@ public enum AccelWorkflow {
                     for k in [0.5, 2.0] {
                         var c = cell
                         p.apply(&c, k)
-                        let r0 = (none + activations).readEnergy(c).value, r1 = (both + activations).readEnergy(c).value
-                        let w0 = (none + activations).writeEnergy(c).value, w1 = (both + activations).writeEnergy(c).value
-                        sensitivity.append(.init(parameter: p.name, factor: k, readChangePercent: 100 * (r1 - r0) / r0,
-                                                 writeChangePercent: 100 * (w1 - w0) / w0))
+                        func change(_ a: ContentCounts, _ b: ContentCounts) -> (read: Double, write: Double) {
+                            let r0 = a.readEnergy(c).value, r1 = b.readEnergy(c).value
+                            let w0 = a.writeEnergy(c).value, w1 = b.writeEnergy(c).value
+                            return (100 * (r1 - r0) / r0, 100 * (w1 - w0) / w0)
+                        }
+                        let total = change(none + activations, both + activations), weights = change(none, both)
+                        sensitivity.append(.init(parameter: p.name, factor: k, readChangePercent: total.read, writeChangePercent: total.write,
+                                                 weightReadChangePercent: weights.read, weightWriteChangePercent: weights.write))
                     }
                 }
             }

@@ -26,7 +26,7 @@ struct ScaleSimAgreementTests {
         var layers: [Layer]
     }
 
-    static func runScaleSim(_ layers: [AcceleratorLayer], rows: Int, cols: Int, dataflow: String) throws -> Result {
+    static func runScaleSim(_ layers: [AcceleratorLayer], rows: Int, cols: Int, dataflow: String, computeOnly: Bool = false) throws -> Result {
         let spec: [String: Any] = [
             "rows": rows, "cols": cols, "dataflow": dataflow,
             "layers": layers.map { l in
@@ -36,7 +36,7 @@ struct ScaleSimAgreementTests {
         ]
         let p = Process()
         p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = [root.appendingPathComponent("scripts/scalesim_layers.py").path]
+        p.arguments = [root.appendingPathComponent("scripts/scalesim_layers.py").path] + (computeOnly ? ["--compute-only"] : [])
         let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
         p.standardInput = stdin
         p.standardOutput = stdout
@@ -91,6 +91,16 @@ struct ScaleSimAgreementTests {
             } else {
                 #expect(g.outputs.writes + m.folds * (rows + cols) == s.ofmap_sram_writes, "\(df) \(layer.name): ofmap writes")
             }
+        }
+        // The driver's --compute-only mode (SCALE-Sim's demand matrices without the memory replay,
+        // used by scripts/compare-scalesim.sh on full-size layers) agrees with the full run:
+        // one cycle more (the replay's last cycle) and the same reads; its ofmap count is the real writes.
+        let fast = try Self.runScaleSim(Self.layers, rows: rows, cols: cols, dataflow: df, computeOnly: true)
+        for ((layer, full), quick) in zip(zip(Self.layers, sim.layers), fast.layers) {
+            let m = model.map(layer, dataflow: dataflow)
+            #expect(quick.compute_cycles == full.compute_cycles + 1 && quick.compute_cycles == m.cycles, "\(df) \(layer.name)")
+            #expect(quick.ifmap_sram_reads == full.ifmap_sram_reads && quick.filter_sram_reads == full.filter_sram_reads)
+            #expect(quick.ofmap_sram_writes == m.globalBuffer.outputs.writes + m.globalBuffer.partialSums.writes, "\(df) \(layer.name)")
         }
     }
 }
