@@ -35,6 +35,8 @@ let package = Package(
         .target(name: "Validation", dependencies: ["NNGraph", "DeviceSpec", "ModelImport", "CostModel"]),
         // Micro-benchmarks with the real kernels and the (pure) fit of a unit's cost-model parameters.
         .target(name: "Calibration", dependencies: ["NNGraph", "DeviceSpec", "CostModel", "KernelRunner"]),
+        // Accelerator dataflow model, MLC STT-RAM buffer encodings, energy and bit errors (pure).
+        .target(name: "Accelerator", dependencies: ["NNGraph", "DeviceSpec"]),
         // Split-computing planners (pure).
         .target(name: "OffloadPlanner", dependencies: ["NNGraph", "DeviceSpec", "CostModel"]),
         // Discrete-event runtime simulator (pure, seeded).
@@ -47,7 +49,7 @@ let package = Package(
         .target(name: "Reports", dependencies: ["RunRecords", "NNGraph"]),
         // Library facade: workflows wiring the modules together.
         .target(name: "EdgeProfKit", dependencies: ["NNGraph", "DeviceSpec", "ModelImport", "CostModel", "KernelRunner",
-                                                    "OffloadPlanner", "RuntimeSimulator", "RunRecords", "RunStore", "Reports", "Validation", "Calibration"]),
+                                                    "OffloadPlanner", "RuntimeSimulator", "RunRecords", "RunStore", "Reports", "Validation", "Calibration", "Accelerator"]),
         .executableTarget(name: "edgeprof", dependencies: [
             "EdgeProfKit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -69,6 +71,7 @@ let package = Package(
         .testTarget(name: "RuntimeSimulatorTests", dependencies: ["RuntimeSimulator", "ModelImport"]),
         .testTarget(name: "CalibrationTests", dependencies: ["Calibration", "NNGraph"]),
         .testTarget(name: "ValidationTests", dependencies: ["Validation", "DeviceSpec", "ModelImport"]),
+        .testTarget(name: "AcceleratorTests", dependencies: ["Accelerator", "DeviceSpec", "ModelImport", "KernelRunner"]),
         .testTarget(name: "RunStoreTests", dependencies: ["RunStore", "RunRecords"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "RunRecords"]),
         .testTarget(name: "EdgeProfKitTests", dependencies: ["EdgeProfKit", "edgeprof"]),

@@ -14,7 +14,7 @@
 #
 # Python packages: the CPU-only torch wheel when pip can find it (much smaller than PyPI's CUDA
 # build, which is the fallback), torchvision, onnx and onnxruntime, pinned so exports are
-# reproducible.
+# reproducible; scalesim, the oracle of the accelerator dataflow tests (AcceleratorTests).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,6 +28,7 @@ TORCH_CPU="torch==2.13.0+cpu"
 TORCH_PYPI="torch==2.13.0"
 TORCHVISION="torchvision==0.28.0"
 OTHERS=(onnx==1.23.2 onnxruntime==1.32.0 "numpy<3")
+SCALESIM="scalesim==3.0.0"
 
 FIXTURES=(mobilenet_v2 resnet18 shufflenet_v2_x1_0 squeezenet1_1 efficientnet_b0 mobilenet_v3_small vit_tiny
           mobilenet_v2_bn mobilenet_v2_qdq shufflenet_v2_x1_0_dynbatch)
@@ -45,6 +46,12 @@ complete() {  # complete DIR: every fixture file present and stamped with HASH
         [ -s "$dir/$f.onnx" ] && [ -s "$dir/$f.json" ] || return 1
     done
 }
+
+# SCALE-Sim is used at test time (not for the exports), so an existing venv just gains it.
+if [ -x "$VENV/bin/python" ] && ! "$VENV/bin/python" -c "import scalesim" >/dev/null 2>&1; then
+    log "installing $SCALESIM into $VENV"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$SCALESIM"
+fi
 
 if [ "${1:-}" != "--force" ] && complete "$OUT"; then
     log "fixtures are up to date ($OUT, exporter $HASH)"
@@ -66,14 +73,14 @@ if [ "$CACHE_ROOT" != "off" ]; then
 fi
 
 # Python environment.
-if ! "$VENV/bin/python" -c "import onnx, onnxruntime, torch, onnxruntime.quantization" >/dev/null 2>&1; then
+if ! "$VENV/bin/python" -c "import onnx, onnxruntime, torch, onnxruntime.quantization, scalesim" >/dev/null 2>&1; then
     log "creating virtual environment $VENV"
     "$PYTHON" -m venv "$VENV"
     PIP=("$VENV/bin/python" -m pip install --quiet --disable-pip-version-check)
-    log "installing $TORCH_CPU $TORCHVISION ${OTHERS[*]}"
-    if ! "${PIP[@]}" "$TORCH_CPU" "$TORCHVISION" "${OTHERS[@]}"; then
+    log "installing $TORCH_CPU $TORCHVISION ${OTHERS[*]} $SCALESIM"
+    if ! "${PIP[@]}" "$TORCH_CPU" "$TORCHVISION" "${OTHERS[@]}" "$SCALESIM"; then
         log "CPU torch wheel not available; installing $TORCH_PYPI from PyPI (CUDA build, ~3 GB, runs on CPU)"
-        PIP_FIND_LINKS="" "${PIP[@]}" "$TORCH_PYPI" "$TORCHVISION" "${OTHERS[@]}"
+        PIP_FIND_LINKS="" "${PIP[@]}" "$TORCH_PYPI" "$TORCHVISION" "${OTHERS[@]}" "$SCALESIM"
     fi
     log "python packages ready after $(( $(date +%s) - start )) s"
 fi

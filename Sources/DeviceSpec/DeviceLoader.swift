@@ -116,8 +116,9 @@ public enum DeviceLoader {
     }
 
     static func parseMemoryLevel(_ node: SpecNode) throws(SpecError) -> MemoryLevel {
-        let m = try node.mapping(allowed: ["name", "technology", "size", "bandwidth", "latency", "read_energy", "write_energy"])
-        return MemoryLevel(
+        let m = try node.mapping(allowed: ["name", "technology", "size", "bandwidth", "latency", "read_energy", "write_energy",
+                                           "width", "banks", "mlc_cell"])
+        var level = MemoryLevel(
             name: try m.required("name").string(),
             technology: try m.required("technology").oneOf(MemoryTechnology.self),
             size: try sourced(m.required("size"), .bytes).map(Bytes.init),
@@ -125,6 +126,8 @@ public enum DeviceLoader {
             latency: try m["latency"].map { n throws(SpecError) in try sourced(n, .time, positive: false).map(Seconds.init) },
             readEnergy: try sourced(m.required("read_energy"), .energyPerByte, positive: false).map(JoulesPerByte.init),
             writeEnergy: try sourced(m.required("write_energy"), .energyPerByte, positive: false).map(JoulesPerByte.init))
+        try parseBufferExtras(m, into: &level)
+        return level
     }
 
     static func parseComputeUnit(_ node: SpecNode, levels: [String]) throws(SpecError) -> ComputeUnit {

@@ -57,6 +57,12 @@ public struct MemoryLevel: Sendable, Hashable, Codable {
     public var latency: Sourced<Seconds>?
     public var readEnergy: Sourced<JoulesPerByte>
     public var writeEnergy: Sourced<JoulesPerByte>
+    /// Bytes per access word (accelerator buffers; optional).
+    public var width: Sourced<Bytes>? = nil
+    /// Independently accessible banks (accelerator buffers; optional).
+    public var banks: Sourced<Int>? = nil
+    /// Cell-level model of a `mlc-stt-ram` level (content-dependent energy and errors; optional).
+    public var mlcCell: MLCCellSpec? = nil
 }
 
 public struct ComputeUnit: Sendable, Hashable, Codable {

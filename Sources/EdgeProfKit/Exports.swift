@@ -6,3 +6,4 @@
 @_exported import DeviceSpec
 @_exported import NNGraph
 @_exported import Validation
+@_exported import Accelerator

@@ -8,7 +8,7 @@ struct EdgeProf: ParsableCommand {
         commandName: "edgeprof",
         abstract: "Predict how fast, memory-hungry and power-hungry a neural network is on edge devices.",
         version: edgeprofVersion,
-        subcommands: [Profile.self, Scenario.self, Models.self, Devices.self, Runs.self, Report.self, Measure.self, Run.self, Plan.self, Simulate.self, Validate.self, Calibrate.self])
+        subcommands: [Profile.self, Scenario.self, Models.self, Devices.self, Runs.self, Report.self, Measure.self, Run.self, Plan.self, Simulate.self, Validate.self, Calibrate.self, Accel.self])
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
