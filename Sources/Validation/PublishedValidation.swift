@@ -90,7 +90,7 @@ public enum PublishedValidation {
     """
 
     /// The effective factor of a row: factor × (threads/cores)^a on a CPU unit run on fewer threads than cores.
-    static func threadRatio(_ r: ResolvedRow) -> Double {
+    public static func threadRatio(_ r: ResolvedRow) -> Double {
         guard let unit = r.device.unit(named: r.unit), unit.kind == .cpu, let t = r.row.threads, t < unit.cores.value else { return 1 }
         return Double(t) / Double(unit.cores.value)
     }
@@ -99,6 +99,11 @@ public enum PublishedValidation {
     /// (x = 1 and no runtime section: the plain device file). The row's precision (when stated and the
     /// unit has a peak for it) replaces the unit's; threads enter only through `x` (see `threadRatio`).
     public static func predictMs(_ prepared: PreparedGraph, _ r: ResolvedRow, effectiveFactor x: Double) throws(CostModelError) -> Double {
+        try predictEstimate(prepared, r, effectiveFactor: x).totals.latency.value * 1000
+    }
+
+    /// The full per-kernel estimate behind `predictMs` (used by trace-driven scaling).
+    public static func predictEstimate(_ prepared: PreparedGraph, _ r: ResolvedRow, effectiveFactor x: Double) throws(CostModelError) -> DeviceEstimate {
         var device = r.device
         guard let ui = device.computeUnits.firstIndex(where: { $0.name == r.unit }) else {
             throw CostModelError(message: "\(device.file): no unit '\(r.unit)'")
@@ -106,8 +111,7 @@ public enum PublishedValidation {
         if let p = Precision(rawValue: r.row.precision.rawValue), device.computeUnits[ui].peak[p] != nil { device.computeUnits[ui].precision = p }
         device.defaultRuntime = nil
         device.runtimes = [r.row.runtime: RuntimeProfile(name: r.row.runtime, unit: r.unit, allClasses: Sourced(x, source: "candidate"))]
-        let e = try AnalyticalModel.estimate(prepared, on: device, unit: r.unit, runtime: r.row.runtime)
-        return e.totals.latency.value * 1000
+        return try AnalyticalModel.estimate(prepared, on: device, unit: r.unit, runtime: r.row.runtime)
     }
 
     /// A row's predicted latency as a function of the effective factor, tabulated on a log grid

@@ -18,6 +18,9 @@ struct Validate: ParsableCommand {
     @Argument(help: "Published-latency CSV (with --published; default data/published-latency.csv).") var csv: String?
     @Option(name: .long, help: "Directory of device files for --published.") var devices: String = PublishedValidateWorkflow.defaultDevicesDirectory
     @Flag(name: .long, help: "With --published: write the fitted runtime factors into the device files (atomically).") var writeDevices = false
+    @Flag(name: .long, help: "With --published: also score the scaled estimate (rows' models measured on this host × device/host prediction).")
+    var scaled = false
+    @Option(name: .long, help: "With --scaled: profile of this host, the scaling denominator (default: devices/host.yaml).") var host: String = MeasureWorkflow.defaultDeviceFile
     @Option(name: .long, help: "Host mode: device file to predict with.") var device: String = MeasureWorkflow.defaultDeviceFile
     @Option(name: .long, help: "Host mode: model to measure (repeatable; default: the standard set).") var model: [String] = []
     @Option(name: .long, help: "Host mode: threads (default: all cores).") var threads: Int?
@@ -29,6 +32,7 @@ struct Validate: ParsableCommand {
     func validate() throws {
         if csv != nil && !published { throw ValidationError("a CSV file is only read with --published (edgeprof validate --published FILE.csv)") }
         if writeDevices && !published { throw ValidationError("--write-devices needs --published") }
+        if scaled && !published { throw ValidationError("--scaled needs --published (host mode already compares with measurements)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
@@ -40,7 +44,18 @@ struct Validate: ParsableCommand {
         let result = try runReportingErrors { () throws(EdgeProfError) -> PublishedValidationResult in
             try PublishedValidateWorkflow.run(csv: csv ?? PublishedValidateWorkflow.defaultCSV, devicesDirectory: devices)
         }
-        try emitResult(json: ValidateRenderer.json(result), text: { ValidateRenderer.render(result, style: $0) })
+        if scaled {
+            let file = csv ?? PublishedValidateWorkflow.defaultCSV
+            let both = try runReportingErrors { () throws(EdgeProfError) -> ScaledPublishedValidation.Result in
+                try ScaledPublishedValidation.run(csv: file, devicesDirectory: devices, hostFile: host, published: result) { line in
+                    FileHandle.standardError.write(Data((line + "\n").utf8))
+                }
+            }
+            try emitResult(json: ValidateRenderer.json(PublishedAndScaled(published: result, scaled: both)),
+                           text: { ValidateRenderer.render(result, style: $0) + "\n" + ValidateRenderer.render(both, style: $0) })
+        } else {
+            try emitResult(json: ValidateRenderer.json(result), text: { ValidateRenderer.render(result, style: $0) })
+        }
         if writeDevices {
             let date = ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC") ?? .current, formatOptions: [.withFullDate])
             let files = try runReportingErrors { () throws(EdgeProfError) -> [String] in try PublishedValidateWorkflow.writeDevices(result, date: date) }

@@ -69,6 +69,29 @@ struct DeviceEmulationTests {
 
     static let quick = ["--iterations", "3", "--warmup", "1", "--format", "json"]
 
+    static let deviceFiles: [String] = {
+        let dir = CLI.packageRoot.appendingPathComponent("devices").path
+        return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()
+    }()
+
+    /// Every committed device file: a scaled run, or a clear refusal (accelerators) or shortfall (too little RAM).
+    @Test(arguments: deviceFiles)
+    func everyCommittedDeviceEitherRunsOrSaysWhyNot(_ file: String) throws {
+        let device = try Self.device(file)
+        let kind = device.unit(named: nil)?.kind
+        let r = try CLI.run(["measure", "squeezenet1_1", "--device", "devices/\(file)", "--iterations", "1", "--warmup", "0", "--format", "json"])
+        if kind == .accelerator || kind == .npu {
+            #expect(r.status != 0 && r.stderr.contains("cannot emulate"), "\(file): \(r.stderr)")
+        } else if r.status != 0 {
+            #expect(r.stderr.contains("does not fit") && r.stderr.contains("short by"), "\(file): \(r.stderr)")
+            #expect(device.ram.value.value < 64 * 1024 * 1024, "\(file) has \(device.ram.value) of RAM but squeezenet1_1 did not fit")
+        } else {
+            let totals = try #require(try Self.json(r.stdout)["totals"] as? [String: Any])
+            #expect((totals["scaled_latency_s"] as? Double ?? 0) > 0, "\(file)")
+            #expect((totals["predicted_latency_s"] as? Double ?? 0) > 0, "\(file)")
+        }
+    }
+
     @Test func hostOnHostScalingIsTheMeasurement() throws {
         let r = try CLI.run(["measure", "squeezenet1_1", "--device", "devices/host.yaml"] + Self.quick)
         #expect(r.status == 0, "\(r.stderr)")
@@ -165,5 +188,56 @@ struct DeviceEmulationTests {
 
         let bad = try CLI.run(["plan", "profiles/pi4-wifi-cloud.yaml", "--costs", "measured"])
         #expect(bad.status != 0 && bad.stderr.contains("--costs"))
+    }
+}
+
+/// Scoring of predicted vs scaled estimates against published rows on a hand-made table.
+@Suite("Scaled published validation")
+struct ScaledPublishedValidationTests {
+    static func row(_ id: String, device: String = "pi", heldOut: Bool = true, published: Double, predicted: Double, scaled: Double)
+        -> ScaledPublishedValidation.RowResult {
+        ScaledPublishedValidation.RowResult(id: id, model: "m", zooModel: "m", device: device, runtime: "ncnn_cpu", threads: 4, hostThreads: 2,
+                                            heldOut: heldOut, fitting: !heldOut, flagged: false, scaledFactor: nil, publishedMs: published,
+                                            predictedMs: predicted, scaledMs: scaled, scaledUnfittedMs: scaled, hostMeasuredMs: 1, hostPredictedMs: 1)
+    }
+
+    @Test func handMadeTable() {
+        // pi: errors predicted +50%, −20%, +10% → median 20%; scaled +5%, −30%, 0% → median 5%. The fit row is ignored.
+        // nano: predicted +10% vs scaled −40% → predicted is closer.
+        let rows = [
+            Self.row("A1", published: 100, predicted: 150, scaled: 105),
+            Self.row("A3", published: 50, predicted: 40, scaled: 35),
+            Self.row("A5", published: 10, predicted: 11, scaled: 10),
+            Self.row("A2", heldOut: false, published: 10, predicted: 1000, scaled: 1000),
+            Self.row("B1", device: "nano", published: 20, predicted: 22, scaled: 12),
+        ]
+        let r = ScaledPublishedValidation.score(rows, hostProfile: "host.yaml")
+        let pi = r.groups.first { $0.device == "pi" }!
+        #expect(pi.heldOutRows == 3)
+        #expect(abs(pi.predicted.medianAbsoluteError - 0.2) < 1e-12)
+        #expect(abs(pi.scaled.medianAbsoluteError - 0.05) < 1e-12)
+        #expect(abs(pi.predicted.shareWithinTolerance - 2.0 / 3.0) < 1e-12)   // 50% is outside ±25%
+        #expect(abs(pi.scaled.shareWithinTolerance - 2.0 / 3.0) < 1e-12)      // −30% is outside
+        #expect(pi.better == "scaled")
+        let nano = r.groups.first { $0.device == "nano" }!
+        #expect(nano.better == "predicted")
+        #expect(r.heldOutPredicted.count == 4 && r.heldOutScaled.count == 4)
+        // Held-out predicted errors 50, 20, 10, 10 → median 15%.
+        #expect(abs(r.heldOutPredicted.medianAbsoluteError - 0.15) < 1e-12)
+    }
+
+    @Test func scaledFactorIsTheGeometricMeanOverFittingRowsOnly() {
+        // Fitting rows: published/unfitted = 2 and 8 → factor √16 = 4; held-out rows are multiplied, not used.
+        let rows = [
+            Self.row("A2", heldOut: false, published: 20, predicted: 20, scaled: 10),
+            Self.row("A4", heldOut: false, published: 80, predicted: 80, scaled: 10),
+            Self.row("A1", published: 100, predicted: 100, scaled: 1000),
+            Self.row("B1", device: "nano", published: 5, predicted: 5, scaled: 3),
+        ]
+        let fitted = ScaledPublishedValidation.fitScaled(rows)
+        let a1 = fitted.first { $0.id == "A1" }!
+        #expect(abs(a1.scaledMs - 4000) < 1e-9 && abs(a1.scaledFactor! - 4) < 1e-12)
+        let b1 = fitted.first { $0.id == "B1" }!
+        #expect(b1.scaledMs == 3 && b1.scaledFactor == nil)   // no fitting rows: unchanged
     }
 }
