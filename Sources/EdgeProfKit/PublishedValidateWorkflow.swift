@@ -54,8 +54,9 @@ public enum PublishedValidateWorkflow {
     }
 
     static func generatedBlock(_ groups: [PublishedGroupResult], defaultUnit: String, existingDefault: String?, date: String, csv: String) -> String {
-        // Default runtime: the runtime on the default unit with the most fitting rows (ties: name order).
-        let onDefault = groups.filter { $0.unit == defaultUnit }.sorted { ($0.fittingRows.count, $1.runtime) > ($1.fittingRows.count, $0.runtime) }
+        // Default runtime: the runtime on the default unit with the most fitting rows (ties: name order),
+        // if it has at least two (one row fixes the factor but says nothing about its spread).
+        let onDefault = groups.filter { $0.unit == defaultUnit && $0.fittingRows.count >= 2 }.sorted { ($0.fittingRows.count, $1.runtime) > ($1.fittingRows.count, $0.runtime) }
         var lines = [beginMarker]
         lines.append("# One efficiency factor per runtime, multiplying every op-class efficiency of the runtime's unit;")
         lines.append("# fitted on the even-id rows of \((csv as NSString).lastPathComponent), scored on the odd-id rows.")

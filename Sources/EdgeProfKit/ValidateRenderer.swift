@@ -29,11 +29,11 @@ public enum ValidateRenderer {
                         g.heldOutRows > 0 ? pct(g.heldOut.shareWithinTolerance) : "-",
                         g.heldOutRows > 0 ? pct(g.heldOutUncalibrated.medianAbsoluteError) : "-"])
         }
-        out += (md ? "### Per device × runtime (held-out rows only)\n\n" : "Per device × runtime (held-out rows only)\n") + table(groups, style) + "\n"
+        out += (md ? "### Per device × runtime (held-out rows only)\n\n" : "Per device × runtime (held-out rows only)\n") + table(groups, style) + "\n\n"
 
         var worst = TextTable(headers: ["row", "measured ms", "predicted ms", "error"], aligns: [.left, .right, .right, .right])
         for p in r.heldOut.worst { worst.add([p.label, ms(p.measured), ms(p.predicted), pct(p.relativeError)]) }
-        out += (md ? "### Worst held-out rows\n\n" : "Worst held-out rows\n") + table(worst, style) + "\n"
+        out += (md ? "### Worst held-out rows\n\n" : "Worst held-out rows\n") + table(worst, style) + "\n\n"
 
         var rows = TextTable(headers: ["id", "model", "device", "runtime", "prec", "thr", "role", "measured ms", "uncal. ms", "fitted ms", "error"],
                              aligns: [.left, .left, .left, .left, .left, .right, .left, .right, .right, .right, .right])

@@ -76,6 +76,10 @@ public struct SkippedRowResult: Sendable, Hashable, Codable {
 public struct SkipCount: Sendable, Hashable, Codable {
     public var reason: String
     public var count: Int
+    public init(reason: String, count: Int) {
+        self.reason = reason
+        self.count = count
+    }
 }
 
 /// `edgeprof validate --published`: predicts every resolvable row, fits two numbers per device ×

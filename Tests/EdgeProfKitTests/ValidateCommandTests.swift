@@ -1,0 +1,64 @@
+import EdgeProfKit
+import Foundation
+import Testing
+
+@Suite struct ValidateCommandTests {
+    @Test func publishedModeReportsHeldOutStatisticsAsJSONAndMarkdown() throws {
+        let dir = try CLI.tempDir()
+        let md = dir.appendingPathComponent("validation.md").path
+        let r = try CLI.run(["validate", "--published", "--format", "json", "--report", md])
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        for key in ["groups", "rows", "heldOut", "heldOutUnflagged", "skippedCounts", "split", "factorScheme"] { #expect(json[key] != nil, "\(key)") }
+        let rows = try #require(json["rows"] as? [[String: Any]])
+        // Held-out rows are exactly the odd-id ones.
+        for row in rows {
+            let id = try #require(row["id"] as? String)
+            #expect((row["heldOut"] as? Bool) == !PublishedSplit.isEvenID(id))
+        }
+        let report = try String(contentsOfFile: md, encoding: .utf8)
+        #expect(report.contains("## Validation against published latencies"))
+        #expect(report.contains("target: median abs error ≤ 20.0% on held-out rows"))
+    }
+
+    @Test func malformedCSVIsALocatedErrorWithNoOutput() throws {
+        let dir = try CLI.tempDir()
+        let csv = dir.appendingPathComponent("bad.csv")
+        let header = PublishedLatencyTable.columns.joined(separator: ",")
+        try "\(header)\nA1,resnet18,224,fp32,raspberry_pi_4b,ncnn_cpu,4,1,fast,,,,S,u\n".write(to: csv, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("out.txt").path
+        let r = try CLI.run(["validate", "--published", csv.path, "-o", out])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("\(csv.path):2:51: latency_ms: expected a positive number (milliseconds), got 'fast'"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    @Test func writeDevicesStoresFactorsAndIsIdempotent() throws {
+        let dir = try CLI.tempDir()
+        let devices = dir.appendingPathComponent("devices")
+        try FileManager.default.createDirectory(at: devices, withIntermediateDirectories: true)
+        for f in ["raspberry-pi-4.yaml", "raspberry-pi-5.yaml"] {
+            try FileManager.default.copyItem(at: CLI.packageRoot.appendingPathComponent("devices/\(f)"), to: devices.appendingPathComponent(f))
+        }
+        let csv = CLI.packageRoot.appendingPathComponent("data/published-latency.csv").path
+        let first = try CLI.run(["validate", "--published", csv, "--devices", devices.path, "--write-devices", "--format", "json"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let path = devices.appendingPathComponent("raspberry-pi-4.yaml").path
+        let once = try String(contentsOfFile: path, encoding: .utf8)
+        let d = try DeviceLoader.load(file: path)
+        #expect(d.defaultRuntime == "ncnn_cpu")
+        let factor = try #require(d.runtimes["ncnn_cpu"]?.allClasses)
+        #expect(factor.source.contains("edgeprof validate --published"))
+        #expect(factor.source.contains("N02"))
+        _ = try CLI.run(["validate", "--published", csv, "--devices", devices.path, "--write-devices", "--format", "json"])
+        let twice = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(once == twice)
+        #expect(once.components(separatedBy: "# BEGIN runtimes").count == 2)
+    }
+
+    @Test func usageErrors() throws {
+        let r = try CLI.run(["validate", "data/published-latency.csv"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("only read with --published"))
+    }
+}
