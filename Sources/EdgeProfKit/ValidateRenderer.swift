@@ -20,11 +20,11 @@ public enum ValidateRenderer {
             + "(\(r.meetsTarget ? "met" : "NOT met")); all \(r.heldOut.count) held-out rows: median \(pct(r.heldOut.medianAbsoluteError)), "
             + "within ±25% \(pct(r.heldOut.shareWithinTolerance)); without factors: median \(pct(r.heldOutUncalibrated.medianAbsoluteError))\n\n"
 
-        var groups = TextTable(headers: ["device", "runtime", "unit", "fit rows", "factor", "thread exp.", "held-out", "median |err|", "within ±25%", "uncalibrated median"],
-                               aligns: [.left, .left, .left, .left, .right, .right, .right, .right, .right, .right])
+        var groups = TextTable(headers: ["device", "runtime", "unit", "fit rows", "factor", "dense factor", "thread exp.", "held-out", "median |err|", "within ±25%", "uncalibrated median"],
+                               aligns: [.left, .left, .left, .left, .right, .right, .right, .right, .right, .right, .right])
         for g in r.groups {
             groups.add([g.device, g.runtime, g.unit, g.fittingRows.isEmpty ? "-" : g.fittingRows.joined(separator: " "),
-                        g.factor.map { formatFixed($0, decimals: 3) } ?? "-", g.threadScaling.map { formatFixed($0, decimals: 2) } ?? "-", "\(g.heldOutRows)",
+                        g.factor.map { formatFixed($0, decimals: 3) } ?? "-", g.denseFactor.map { formatFixed($0, decimals: 3) } ?? "-", g.threadScaling.map { formatFixed($0, decimals: 2) } ?? "-", "\(g.heldOutRows)",
                         g.heldOutRows > 0 ? pct(g.heldOut.medianAbsoluteError) : "-",
                         g.heldOutRows > 0 ? pct(g.heldOut.shareWithinTolerance) : "-",
                         g.heldOutRows > 0 ? pct(g.heldOutUncalibrated.medianAbsoluteError) : "-"])

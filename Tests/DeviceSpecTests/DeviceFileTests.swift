@@ -107,8 +107,7 @@ struct DeviceFileTests {
         }
         // Runtime factors come from `edgeprof validate --published --write-devices` and name their rows.
         for (name, r) in device.runtimes {
-            for (cls, f) in r.factors { sources.append(("runtimes.\(name).efficiency_factor.\(cls.rawValue)", f.source)) }
-            if let f = r.allClasses {
+            for f in Array(r.factors.values) + [r.allClasses, r.threadScaling].compactMap({ $0 }) {
                 #expect(f.source.hasPrefix("fitted ") && f.source.contains("edgeprof validate --published"), "\(name): \(f.source)")
             }
         }

@@ -56,6 +56,23 @@ import Testing
         #expect(once.components(separatedBy: "# BEGIN runtimes").count == 2)
     }
 
+    /// What `validate --published` reports as the fitted prediction of a row run on all cores is what
+    /// `profile` predicts with the committed device file's default runtime.
+    @Test func committedRuntimeFactorsReproduceTheFittedPrediction() throws {
+        let v = try CLI.run(["validate", "--published", "--format", "json"])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(v.stdout.utf8)) as? [String: Any])
+        let rows = try #require(json["rows"] as? [[String: Any]])
+        let n08 = try #require(rows.first { ($0["id"] as? String) == "N08" })
+        let fitted = try #require(n08["calibratedMs"] as? Double)
+        let p = try CLI.run(["profile", "resnet18", "--device", "devices/raspberry-pi-4.yaml", "--format", "json"])
+        let profile = try #require(try JSONSerialization.jsonObject(with: Data(p.stdout.utf8)) as? [String: Any])
+        let device = try #require((profile["devices"] as? [[String: Any]])?.first)
+        #expect((device["unit"] as? String) == "cpu · ncnn_cpu")
+        let latency = try #require((device["totals"] as? [String: Any])?["latency_s"] as? Double)
+        // The file stores factors with 3 decimals (0.238): a relative difference of a few 1e-4 remains.
+        #expect(abs(latency * 1000 / fitted - 1) < 3e-3, "profile \(latency * 1000) ms vs validate \(fitted) ms")
+    }
+
     @Test func usageErrors() throws {
         let r = try CLI.run(["validate", "data/published-latency.csv"])
         #expect(r.status != 0)

@@ -9,27 +9,45 @@ import Validation
 struct PublishedValidationTests {
     static let packageRoot = PublishedLatencyTests.packageRoot
 
-    @Test func fitRecoversFactorAndThreadExponentFromSyntheticCurves() throws {
-        // latency(x) = 2 ms + 40 ms / x: a fixed part plus a compute part divided by the effective factor.
-        let curve = try PublishedValidation.LatencyCurve { (x: Double) throws(CostModelError) -> Double in 2 + 40 / x }
-        let factor = 1.7, exponent = 0.4
-        let ratios = [1.0, 1.0, 0.25, 0.25, 0.5]
-        let measured = ratios.map { 2 + 40 / (factor * pow($0, exponent)) }
-        let fit = PublishedValidation.fit(curves: Array(repeating: curve, count: ratios.count), threadRatios: ratios, measured: measured)
-        #expect(abs(fit.factor / factor - 1) < 0.02, "factor \(fit.factor)")
-        #expect(abs(fit.threadScaling - exponent) < 0.03, "exponent \(fit.threadScaling)")
-        #expect(fit.fitsThreadScaling)
+    /// Two rows' worth of kernels: a dense part (conv) and an "other" part, each with compute,
+    /// memory and overhead terms in ms.
+    static let resnetLike = PublishedValidation.LatencyModel(terms: [
+        .init(dense: true, compute: 40, memory: 2, overhead: 0.1), .init(dense: false, compute: 4, memory: 1, overhead: 0.1),
+    ])
+    static let mobilenetLike = PublishedValidation.LatencyModel(terms: [
+        .init(dense: true, compute: 8, memory: 1, overhead: 0.1), .init(dense: false, compute: 12, memory: 2, overhead: 0.1),
+    ])
+
+    @Test func latencyModelIsMaxOfComputeAndMemoryPlusOverhead() {
+        // dense 40/2 = 20 > 2; other 4/0.5 = 8 > 1; + 0.2 overhead.
+        #expect(abs(Self.resnetLike.latency(dense: 2, other: 0.5) - 28.2) < 1e-12)
+        // A huge factor leaves the memory terms: 2 + 1 + 0.2.
+        #expect(abs(Self.resnetLike.latency(dense: 1e6, other: 1e6) - 3.2) < 1e-3)
+    }
+
+    @Test func fitRecoversOneFactorAndTheThreadExponent() {
+        let truth = PublishedValidation.GroupFit(dense: 1.7, other: 1.7, threadScaling: 0.4, fitsThreadScaling: true, fitsDenseSeparately: false)
+        let models = [Self.resnetLike, Self.mobilenetLike]
+        let ratios = [1.0, 0.25]
+        let measured = zip(models, ratios).map { truth.latency($0, threadRatio: $1) }
+        let fit = PublishedValidation.fit(models: models, threadRatios: ratios, measured: measured)
+        #expect(!fit.fitsDenseSeparately && fit.fitsThreadScaling)
+        #expect(abs(fit.other / 1.7 - 1) < 0.02 && fit.dense == fit.other, "factor \(fit.other)")
+        #expect(abs(fit.threadScaling - 0.4) < 0.03, "exponent \(fit.threadScaling)")
         // All rows on every core: the exponent is not fitted (stays linear).
-        let allCores = PublishedValidation.fit(curves: [curve, curve], threadRatios: [1, 1], measured: [2 + 40 / 3.0, 2 + 40 / 3.0])
-        #expect(abs(allCores.factor / 3 - 1) < 0.02)
+        let allCores = PublishedValidation.fit(models: models, threadRatios: [1, 1], measured: models.map { $0.latency(dense: 3, other: 3) })
+        #expect(abs(allCores.other / 3 - 1) < 0.02)
         #expect(allCores.threadScaling == 1 && !allCores.fitsThreadScaling)
     }
 
-    @Test func curveInterpolationMatchesTheFunction() throws {
-        let curve = try PublishedValidation.LatencyCurve { (x: Double) throws(CostModelError) -> Double in 1 + 10 / x }
-        for x in [0.1, 0.77, 1.0, 3.3, 15.0] {
-            #expect(abs(curve.latency(effectiveFactor: x) / (1 + 10 / x) - 1) < 0.01)
-        }
+    @Test func fitSeparatesDenseAndOtherFactorsWithThreeRows() {
+        let third = PublishedValidation.LatencyModel(terms: [.init(dense: true, compute: 20, memory: 1, overhead: 0), .init(dense: false, compute: 20, memory: 1, overhead: 0)])
+        let models = [Self.resnetLike, Self.mobilenetLike, third]
+        let measured = models.map { $0.latency(dense: 2.5, other: 0.6) }
+        let fit = PublishedValidation.fit(models: models, threadRatios: [1, 1, 1], measured: measured)
+        #expect(fit.fitsDenseSeparately)
+        #expect(abs(fit.dense / 2.5 - 1) < 0.02, "dense \(fit.dense)")
+        #expect(abs(fit.other / 0.6 - 1) < 0.02, "other \(fit.other)")
     }
 
     /// A table whose "measured" latencies are the cost model's own prediction for a device twice as
@@ -44,7 +62,7 @@ struct PublishedValidationTests {
                                    batch: 1, latencyMs: 1, latencyMinMs: nil, latencyMaxMs: nil, flags: [], sourceKey: "", sourceURL: "", line: 0)
             let zoo = try PublishedMapping.zooModel(for: row).get()
             let resolved = ResolvedRow(row: row, zooModel: zoo.name, device: device, unit: "cpu", isFitting: true)
-            let ms = try PublishedValidation.predictMs(PreparedGraph(zoo.build()), resolved, effectiveFactor: 2)
+            let ms = PublishedValidation.LatencyModel(try PublishedValidation.baseEstimate(PreparedGraph(zoo.build()), resolved)).latency(dense: 2, other: 2)
             lines.append("\(id),\(model),224,fp32,raspberry_pi_4b,ncnn_cpu,4,1,\(ms),,,,S,u")
         }
         lines.append("T11,googlenet,224,fp32,raspberry_pi_4b,ncnn_cpu,4,1,100,,,,S,u")
@@ -53,7 +71,9 @@ struct PublishedValidationTests {
         let g = try #require(r.groups.first)
         #expect(r.groups.count == 1)
         #expect(g.fittingRows == ["T02", "T04"])
+        // Two fitting rows: one factor for every class.
         #expect(abs((g.factor ?? 0) / 2 - 1) < 0.02, "factor \(g.factor ?? 0)")
+        #expect(g.denseFactor == nil)
         #expect(g.heldOutRows == 3)
         #expect(r.heldOut.count == 3)
         #expect(r.heldOut.medianAbsoluteError < 0.02)
