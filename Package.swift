@@ -67,7 +67,7 @@ let package = Package(
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "RuntimeSimulatorTests", dependencies: ["RuntimeSimulator", "ModelImport"]),
-        .testTarget(name: "CalibrationTests", dependencies: ["Calibration", "NNGraph"]),
+        .testTarget(name: "CalibrationTests", dependencies: ["Calibration", "NNGraph", "CostModel", "DeviceSpec", "KernelRunner"]),
         .testTarget(name: "ValidationTests", dependencies: ["Validation", "DeviceSpec", "ModelImport"]),
         .testTarget(name: "RunStoreTests", dependencies: ["RunStore", "RunRecords"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "RunRecords"]),

@@ -73,6 +73,20 @@ import Testing
         #expect(abs(latency * 1000 / fitted - 1) < 3e-3, "profile \(latency * 1000) ms vs validate \(fitted) ms")
     }
 
+    @Test func calibrateWithABadTemplateIsALocatedErrorAndWritesNothing() throws {
+        let dir = try CLI.tempDir()
+        let template = dir.appendingPathComponent("bad.yaml")
+        var text = try String(contentsOf: CLI.packageRoot.appendingPathComponent("devices/host.yaml"), encoding: .utf8)
+        text = text.replacingOccurrences(of: "layer_overhead:", with: "layer_overhed:")
+        try text.write(to: template, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("host.yaml").path
+        let r = try CLI.run(["calibrate", "--quick", "--template", template.path, "--output", out])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("\(template.path):"), "\(r.stderr)")
+        #expect(r.stderr.contains("did you mean 'layer_overhead'"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
     @Test func usageErrors() throws {
         let r = try CLI.run(["validate", "data/published-latency.csv"])
         #expect(r.status != 0)
