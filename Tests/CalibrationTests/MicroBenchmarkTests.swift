@@ -28,7 +28,7 @@ struct MicroBenchmarkTests {
         let device = try DeviceLoader.load(file: Self.host)
         let levels = try #require(device.unit(named: nil)).memoryPath
         let suite = try MicroBenchmarkSuite.suite(quick: true)
-        let options = MicroBenchmarkRunner.Options(threads: 1, timing: TimingOptions(warmup: 1, iterations: 2))
+        let options = MicroBenchmarkRunner.Options(threads: 1, timing: TimingOptions(warmup: 0, iterations: 1))
         let small = try #require(suite.first { $0.name == "stream-relu-4KiB" })
         let large = try #require(suite.first { $0.name == "stream-relu-16384KiB" })
         let s = try MicroBenchmarkRunner.run(small, template: device, unit: nil, options: options)
