@@ -34,7 +34,7 @@ let package = Package(
         // Predicted-vs-measured statistics, the published-latency CSV and its mapping onto zoo models and device files.
         .target(name: "Validation", dependencies: ["NNGraph", "DeviceSpec", "ModelImport", "CostModel"]),
         // Micro-benchmarks with the real kernels and the (pure) fit of a unit's cost-model parameters.
-        .target(name: "Calibration", dependencies: ["NNGraph", "DeviceSpec", "CostModel", "KernelRunner"]),
+        .target(name: "Calibration", dependencies: ["NNGraph", "DeviceSpec", "CostModel", "KernelRunner", "Validation"]),
         // Split-computing planners (pure).
         .target(name: "OffloadPlanner", dependencies: ["NNGraph", "DeviceSpec", "CostModel"]),
         // Discrete-event runtime simulator (pure, seeded).

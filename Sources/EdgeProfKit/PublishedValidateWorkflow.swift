@@ -46,12 +46,7 @@ public enum PublishedValidateWorkflow {
         return texts.map(\.0)
     }
 
-    static func strippedBlock(_ text: String) -> String {
-        guard let b = text.range(of: beginMarker), let e = text.range(of: endMarker, range: b.upperBound..<text.endIndex) else { return text }
-        var after = e.upperBound
-        if after < text.endIndex, text[after] == "\n" { after = text.index(after: after) }
-        return String(text[..<b.lowerBound]) + String(text[after...])
-    }
+    static func strippedBlock(_ text: String) -> String { MarkedBlock.removing(from: text, begin: beginMarker, end: endMarker) }
 
     static func generatedBlock(_ groups: [PublishedGroupResult], defaultUnit: String, existingDefault: String?, date: String, csv: String) -> String {
         // Default runtime: the runtime on the default unit with the most fitting rows (ties: name order),

@@ -90,7 +90,7 @@ public enum PublishedValidation {
     public static let factorScheme = """
     per device × runtime, an efficiency factor on every op class of the runtime's compute unit \
     (runtimes.<runtime>.efficiency_factor.all) - with 3 or more fitting rows a separate factor for the dense classes \
-    (efficiency_factor.conv and .attention) - and, when its fitting rows include runs on fewer threads than cores, \
+    (efficiency_factor.conv and .attention) - and, when its fitting rows ran at two or more thread counts, \
     a thread-scaling exponent a (compute peak × (threads/cores)^a; a = 1, linear, otherwise); all fitted by least squares \
     on log(predicted/measured) over the group's fitting rows (factors 0.05-20, a 0-1); groups without fitting rows \
     keep the device file's plain efficiencies
@@ -175,9 +175,11 @@ public enum PublishedValidation {
     /// Least squares on log(predicted/measured) (pure). Factors in [0.05, 20]: one factor for all
     /// classes; with ≥ `minimumRowsForDenseFactor` rows a separate factor for dense classes
     /// (coordinate descent from the one-factor solution); the thread exponent a ∈ {0, 0.02, …, 1}
-    /// when some row has a thread ratio < 1 (else a = 1).
+    /// when the rows have two or more different thread ratios (else a = 1).
     public static func fit(models: [LatencyModel], threadRatios: [Double], measured: [Double]) -> GroupFit {
-        let fitsA = threadRatios.contains { $0 < 1 }
+        // The exponent is identifiable only from rows at two or more different thread ratios (with one
+        // ratio r < 1, factor × r^a is all the rows see).
+        let fitsA = Set(threadRatios).count >= 2
         let fitsDense = models.count >= minimumRowsForDenseFactor
         func loss(_ d: Double, _ o: Double, _ a: Double) -> Double {
             var l = 0.0
@@ -188,26 +190,7 @@ public enum PublishedValidation {
             }
             return l
         }
-        let lo = log(0.05), hi = log(20.0)
-        /// Grid (121 points) then golden section around the best point.
-        func search(_ f: (Double) -> Double) -> Double {
-            let steps = 120
-            var bx = lo, bl = Double.infinity
-            for i in 0...steps {
-                let x = lo + (hi - lo) * Double(i) / Double(steps)
-                let l = f(x)
-                if l < bl { bx = x; bl = l }
-            }
-            let step = (hi - lo) / Double(steps)
-            var p = Swift.max(lo, bx - step), q = Swift.min(hi, bx + step)
-            let g = (5.0.squareRoot() - 1) / 2
-            for _ in 0..<30 {
-                let c = q - g * (q - p), d = p + g * (q - p)
-                if f(c) < f(d) { q = d } else { p = c }
-            }
-            let x = (p + q) / 2
-            return f(x) <= bl ? x : bx
-        }
+        func search(_ f: (Double) -> Double) -> Double { LogSearch.minimize(low: log(0.05), high: log(20.0), steps: 120, f) }
         var best = (d: 0.0, o: 0.0, a: 1.0, loss: Double.infinity)
         for a in fitsA ? stride(from: 0.0, through: 1.0001, by: 0.02).map({ $0 }) : [1.0] {
             let one = search { loss($0, $0, a) }
