@@ -34,7 +34,7 @@ let package = Package(
         // Predicted-vs-measured statistics, the published-latency CSV and its mapping onto zoo models and device files.
         .target(name: "Validation", dependencies: ["NNGraph", "DeviceSpec", "ModelImport", "CostModel"]),
         // Micro-benchmarks with the real kernels and the (pure) fit of a unit's cost-model parameters.
-        .target(name: "Calibration", dependencies: ["NNGraph", "DeviceSpec", "CostModel", "KernelRunner"]),
+        .target(name: "Calibration", dependencies: ["NNGraph", "DeviceSpec", "CostModel", "KernelRunner", "Validation"]),
         // Accelerator dataflow model, MLC STT-RAM buffer encodings, energy and bit errors (pure).
         .target(name: "Accelerator", dependencies: ["NNGraph", "DeviceSpec"]),
         // Split-computing planners (pure).
@@ -69,7 +69,7 @@ let package = Package(
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "RuntimeSimulatorTests", dependencies: ["RuntimeSimulator", "ModelImport"]),
-        .testTarget(name: "CalibrationTests", dependencies: ["Calibration", "NNGraph"]),
+        .testTarget(name: "CalibrationTests", dependencies: ["Calibration", "NNGraph", "CostModel", "DeviceSpec", "KernelRunner"]),
         .testTarget(name: "ValidationTests", dependencies: ["Validation", "DeviceSpec", "ModelImport"]),
         .testTarget(name: "AcceleratorTests", dependencies: ["Accelerator", "DeviceSpec", "ModelImport", "KernelRunner"]),
         .testTarget(name: "RunStoreTests", dependencies: ["RunStore", "RunRecords"]),

@@ -1,5 +1,6 @@
 import Foundation
 import NNGraph
+import Validation
 
 /// One micro-benchmark kernel: what the cost model counts for it and how long it took.
 public struct CalibrationSample: Sendable, Hashable, Codable {
@@ -58,12 +59,6 @@ public enum CalibrationFitter {
         return overhead + Swift.max(s.flops / (peak * efficiency), memory)
     }
 
-    static func median(_ v: [Double]) -> Double? {
-        guard !v.isEmpty else { return nil }
-        let s = v.sorted()
-        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-    }
-
     /// 1. overhead = median time of the overhead kernels; 2. bandwidth of level L = median of
     /// bytes_L / (t − overhead) over the kernels resident in L, then made non-increasing outward;
     /// 3. per op class, the efficiency in [0.002, 1] minimising Σ log²(predicted/measured) over its
@@ -73,14 +68,14 @@ public enum CalibrationFitter {
     public static func fit(_ samples: [CalibrationSample], peak: Double, fallbackBandwidths: [Double]) -> CalibrationFit {
         let levels = fallbackBandwidths.count
         let overheadSamples = samples.filter { $0.role == .overhead }
-        let overhead = median(overheadSamples.map(\.measured)) ?? 0
+        let overhead = ValidationStatistics.median(overheadSamples.map(\.measured)) ?? 0
 
         var bandwidths: [Double?] = Array(repeating: nil, count: levels)
         var bwBenchmarks: [[String]] = Array(repeating: [], count: levels)
         for l in 0..<levels {
             let s = samples.filter { $0.role == .bandwidth(level: l) && l < $0.levelBytes.count && $0.levelBytes[l] > 0 }
             let rates = s.map { $0.levelBytes[l] / Swift.max($0.measured - overhead, $0.measured * 0.05) }
-            bandwidths[l] = median(rates)
+            bandwidths[l] = ValidationStatistics.median(rates)
             bwBenchmarks[l] = Array(Set(s.map(\.benchmark))).sorted()
         }
         // Outer levels are never faster than inner ones in the model's max(); enforce it on noisy data.
@@ -100,23 +95,8 @@ public enum CalibrationFitter {
                     return acc + r * r
                 }
             }
-            let lo = log(efficiencyRange.low), hi = log(efficiencyRange.high), steps = 400
-            var bestX = lo, bestLoss = Double.infinity
-            for i in 0...steps {
-                let x = lo + (hi - lo) * Double(i) / Double(steps)
-                let l = loss(x)
-                // `<=` with a relative slack: on a flat (memory-bound) loss the largest efficiency wins.
-                if l <= bestLoss * (1 + 1e-9) + 1e-15 { if l < bestLoss { bestLoss = l }; bestX = x }
-            }
-            let step = (hi - lo) / Double(steps)
-            var a = Swift.max(lo, bestX - step), b = Swift.min(hi, bestX + step)
-            let g = (5.0.squareRoot() - 1) / 2
-            for _ in 0..<40 {
-                let c = b - g * (b - a), d = a + g * (b - a)
-                if loss(c) < loss(d) { b = d } else { a = c }
-            }
-            let refined = (a + b) / 2
-            efficiency[cls] = exp(loss(refined) <= bestLoss ? refined : bestX)
+            // On a flat (memory-bound) loss the largest efficiency wins.
+            efficiency[cls] = exp(LogSearch.minimize(low: log(efficiencyRange.low), high: log(efficiencyRange.high), steps: 400, preferHigh: true, loss))
             effBenchmarks[cls] = Array(Set(s.map(\.benchmark))).sorted()
         }
         return CalibrationFit(overhead: overhead, bandwidths: bandwidths, efficiency: efficiency,

@@ -116,7 +116,7 @@ public enum CalibrateWorkflow {
             "# Fitted values carry `source: measured \(date) (...)`; every other value is the template's.",
             endHeader,
         ].joined(separator: "\n")
-        let body = strippedHeader(editor.text)
+        let body = MarkedBlock.removing(from: editor.text, begin: beginHeader, end: endHeader)
         let text = header + "\n" + body
         do { _ = try DeviceLoader.load(yaml: text, file: r.output) } catch { throw .spec(error) }
         try writeAtomically(text, to: r.output)
@@ -133,13 +133,6 @@ public enum CalibrateWorkflow {
 
     static let beginHeader = "# BEGIN calibration header (edgeprof calibrate)"
     static let endHeader = "# END calibration header"
-
-    static func strippedHeader(_ text: String) -> String {
-        guard let b = text.range(of: beginHeader), let e = text.range(of: endHeader, range: b.upperBound..<text.endIndex) else { return text }
-        var after = e.upperBound
-        if after < text.endIndex, text[after] == "\n" { after = text.index(after: after) }
-        return String(text[..<b.lowerBound]) + String(text[after...])
-    }
 
     public static func render(_ r: Result, style: ProfileRenderer.Style) -> String {
         var values = TextTable(headers: ["parameter", "before", "fitted", "source"], aligns: [.left, .right, .right, .left])

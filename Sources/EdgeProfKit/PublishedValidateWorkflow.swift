@@ -46,18 +46,14 @@ public enum PublishedValidateWorkflow {
         return texts.map(\.0)
     }
 
-    static func strippedBlock(_ text: String) -> String {
-        guard let b = text.range(of: beginMarker), let e = text.range(of: endMarker, range: b.upperBound..<text.endIndex) else { return text }
-        var after = e.upperBound
-        if after < text.endIndex, text[after] == "\n" { after = text.index(after: after) }
-        return String(text[..<b.lowerBound]) + String(text[after...])
-    }
+    static func strippedBlock(_ text: String) -> String { MarkedBlock.removing(from: text, begin: beginMarker, end: endMarker) }
 
     static func generatedBlock(_ groups: [PublishedGroupResult], defaultUnit: String, existingDefault: String?, date: String, csv: String) -> String {
-        // Default runtime: the runtime on the default unit with the most fitting rows (ties: name order).
-        let onDefault = groups.filter { $0.unit == defaultUnit }.sorted { ($0.fittingRows.count, $1.runtime) > ($1.fittingRows.count, $0.runtime) }
+        // Default runtime: the runtime on the default unit with the most fitting rows (ties: name order),
+        // if it has at least two (one row fixes the factor but says nothing about its spread).
+        let onDefault = groups.filter { $0.unit == defaultUnit && $0.fittingRows.count >= 2 }.sorted { ($0.fittingRows.count, $1.runtime) > ($1.fittingRows.count, $0.runtime) }
         var lines = [beginMarker]
-        lines.append("# One efficiency factor per runtime, multiplying every op-class efficiency of the runtime's unit;")
+        lines.append("# Efficiency factors per runtime (all classes; conv/attention separately with >= 3 fitting rows),")
         lines.append("# fitted on the even-id rows of \((csv as NSString).lastPathComponent), scored on the odd-id rows.")
         if let d = onDefault.first?.runtime ?? existingDefault { lines.append("default_runtime: \(d)") }
         lines.append("runtimes:")
@@ -71,6 +67,9 @@ public enum PublishedValidateWorkflow {
             lines.append("    efficiency_factor:")
             let rowsNote = "fitted \(date) on published rows \(g.fittingRows.joined(separator: ", ")) (edgeprof validate --published)"
             lines.append("      all: {value: \(formatFixed(f, decimals: 3)), source: \"\(rowsNote); \(held)\"}")
+            if let d = g.denseFactor {
+                for cls in ["attention", "conv"] { lines.append("      \(cls): {value: \(formatFixed(d, decimals: 3)), source: \"\(rowsNote) (dense-class factor)\"}") }
+            }
             if let a = g.threadScaling {
                 lines.append("    thread_scaling: {value: \(formatFixed(a, decimals: 2)), source: \"\(rowsNote)\"}")
             }

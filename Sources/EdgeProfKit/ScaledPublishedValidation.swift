@@ -78,8 +78,10 @@ public enum ScaledPublishedValidation {
     public static let method = """
     scaled = Σ_layers host measured × device predicted / host predicted: the row's zoo model (seeded weights) runs on this host \
     with min(row threads, host cores) threads (row threads unknown: the unit's cores for CPU units); per-layer medians rescaled to \
-    the end-to-end median; device side = the fitted prediction of `validate --published` (same factors, same precision); host side \
-    = the host profile derated to the threads used. Device side = the device file without runtime factors; then, like the     predicted estimate, one factor per device × runtime is fitted on the even-id rows (log least squares: the geometric mean of     published / scaled) and both estimates are scored on the same held-out (odd-id) rows with the same statistics
+    the end-to-end median; host side = the host profile derated to the threads used; device side = the device file without \
+    runtime factors (derated to the row's threads on CPU units). Then, like the predicted estimate (the fitted `validate \
+    --published` prediction), one factor per device × runtime is fitted on the even-id rows (log least squares: the geometric \
+    mean of published / scaled), and both estimates are scored on the same held-out (odd-id) rows with the same statistics
     """
 
     /// Measures what the rows need (one run per zoo model × host thread count) and scores both estimates.
@@ -124,27 +126,24 @@ public enum ScaledPublishedValidation {
             traces[key] = (compiled.graph, m.layers.map { $0.p50 * norm }, m.endToEnd.p50, hostEstimate)
         }
 
-        let groupFits = Dictionary(published.groups.map { ("\($0.device)|\($0.runtime)", $0) }, uniquingKeysWith: { a, _ in a })
+        let predictedByID = Dictionary(published.rows.map { ($0.id, $0.calibratedMs ?? $0.uncalibratedMs) }, uniquingKeysWith: { a, _ in a })
         var results: [RowResult] = []
         for r in rows {
             let key = TraceKey(model: r.zooModel, threads: hostThreads(r))
-            guard let trace = traces[key] else { continue }
-            let group = groupFits["\(r.device.id)|\(r.row.runtime)"]
-            let ratio = PublishedValidation.threadRatio(r)
-            let effective = (group?.factor ?? 1) * pow(ratio, group?.factor == nil ? 1 : (group?.threadScaling ?? 1))
-            let device: DeviceEstimate
+            guard let trace = traces[key], let predictedMs = predictedByID[r.row.id] else { continue }
+            // Device side: the device file without runtime factors, derated to the row's thread count on a CPU unit.
+            var plainRow = r
+            if let t = r.row.threads, r.device.unit(named: r.unit)?.kind == .cpu { plainRow.device = r.device.activatingCores(t, unit: r.unit) }
             let scaled: DeviceEstimate
             do {
-                let prepared = PreparedGraph(trace.compiled)
-                device = try PublishedValidation.predictEstimate(prepared, r, effectiveFactor: effective)
-                let plain = try PublishedValidation.predictEstimate(prepared, r, effectiveFactor: ratio)
+                let plain = try PublishedValidation.baseEstimate(PreparedGraph(trace.compiled), plainRow)
                 scaled = try TraceScaling.scale(device: plain, host: trace.hostEstimate, measured: trace.seconds, idlePower: r.device.power.idle.value)
             } catch let e as CostModelError { throw .costModel(e) } catch { throw .usage("\(r.row.id): \(error)") }
             results.append(RowResult(
                 id: r.row.id, model: r.row.model, zooModel: r.zooModel, device: r.device.id, runtime: r.row.runtime, threads: r.row.threads,
                 hostThreads: key.threads, heldOut: PublishedSplit.isHeldOut(r.row), fitting: r.isFitting, flagged: r.row.isFlagged,
                 scaledFactor: nil, publishedMs: r.row.latencyMs,
-                predictedMs: device.totals.latency.value * 1000, scaledMs: scaled.totals.latency.value * 1000,
+                predictedMs: predictedMs, scaledMs: scaled.totals.latency.value * 1000,
                 scaledUnfittedMs: scaled.totals.latency.value * 1000,
                 hostMeasuredMs: trace.e2e * 1000, hostPredictedMs: trace.hostEstimate.totals.latency.value * 1000))
         }

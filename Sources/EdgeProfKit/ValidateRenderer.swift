@@ -20,20 +20,20 @@ public enum ValidateRenderer {
             + "(\(r.meetsTarget ? "met" : "NOT met")); all \(r.heldOut.count) held-out rows: median \(pct(r.heldOut.medianAbsoluteError)), "
             + "within ±25% \(pct(r.heldOut.shareWithinTolerance)); without factors: median \(pct(r.heldOutUncalibrated.medianAbsoluteError))\n\n"
 
-        var groups = TextTable(headers: ["device", "runtime", "unit", "fit rows", "factor", "thread exp.", "held-out", "median |err|", "within ±25%", "uncalibrated median"],
-                               aligns: [.left, .left, .left, .left, .right, .right, .right, .right, .right, .right])
+        var groups = TextTable(headers: ["device", "runtime", "unit", "fit rows", "factor", "dense factor", "thread exp.", "held-out", "median |err|", "within ±25%", "uncalibrated median"],
+                               aligns: [.left, .left, .left, .left, .right, .right, .right, .right, .right, .right, .right])
         for g in r.groups {
             groups.add([g.device, g.runtime, g.unit, g.fittingRows.isEmpty ? "-" : g.fittingRows.joined(separator: " "),
-                        g.factor.map { formatFixed($0, decimals: 3) } ?? "-", g.threadScaling.map { formatFixed($0, decimals: 2) } ?? "-", "\(g.heldOutRows)",
+                        g.factor.map { formatFixed($0, decimals: 3) } ?? "-", g.denseFactor.map { formatFixed($0, decimals: 3) } ?? "-", g.threadScaling.map { formatFixed($0, decimals: 2) } ?? "-", "\(g.heldOutRows)",
                         g.heldOutRows > 0 ? pct(g.heldOut.medianAbsoluteError) : "-",
                         g.heldOutRows > 0 ? pct(g.heldOut.shareWithinTolerance) : "-",
                         g.heldOutRows > 0 ? pct(g.heldOutUncalibrated.medianAbsoluteError) : "-"])
         }
-        out += (md ? "### Per device × runtime (held-out rows only)\n\n" : "Per device × runtime (held-out rows only)\n") + table(groups, style) + "\n"
+        out += (md ? "### Per device × runtime (held-out rows only)\n\n" : "Per device × runtime (held-out rows only)\n") + table(groups, style) + "\n\n"
 
         var worst = TextTable(headers: ["row", "measured ms", "predicted ms", "error"], aligns: [.left, .right, .right, .right])
         for p in r.heldOut.worst { worst.add([p.label, ms(p.measured), ms(p.predicted), pct(p.relativeError)]) }
-        out += (md ? "### Worst held-out rows\n\n" : "Worst held-out rows\n") + table(worst, style) + "\n"
+        out += (md ? "### Worst held-out rows\n\n" : "Worst held-out rows\n") + table(worst, style) + "\n\n"
 
         var rows = TextTable(headers: ["id", "model", "device", "runtime", "prec", "thr", "role", "measured ms", "uncal. ms", "fitted ms", "error"],
                              aligns: [.left, .left, .left, .left, .left, .right, .left, .right, .right, .right, .right])

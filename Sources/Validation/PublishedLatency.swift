@@ -29,6 +29,26 @@ public struct PublishedRow: Sendable, Hashable, Codable {
     public var line: Int
 
     public var isFlagged: Bool { !flags.isEmpty }
+
+    public init(id: String, model: String, inputHW: Int?, precision: PublishedPrecision, device: String, runtime: String, threads: Int?,
+                batch: Int, latencyMs: Double, latencyMinMs: Double?, latencyMaxMs: Double?, flags: [String], sourceKey: String,
+                sourceURL: String, line: Int) {
+        self.id = id
+        self.model = model
+        self.inputHW = inputHW
+        self.precision = precision
+        self.device = device
+        self.runtime = runtime
+        self.threads = threads
+        self.batch = batch
+        self.latencyMs = latencyMs
+        self.latencyMinMs = latencyMinMs
+        self.latencyMaxMs = latencyMaxMs
+        self.flags = flags
+        self.sourceKey = sourceKey
+        self.sourceURL = sourceURL
+        self.line = line
+    }
 }
 
 /// A parsed published-latency CSV. Any file with the same header (columns in any order) loads,

@@ -9,6 +9,14 @@ public struct ResolvedRow: Sendable, Hashable {
     public var unit: String
     /// True when the row is in the fitting subset (see `PublishedSplit`).
     public var isFitting: Bool
+
+    public init(row: PublishedRow, zooModel: String, device: DeviceProfile, unit: String, isFitting: Bool) {
+        self.row = row
+        self.zooModel = zooModel
+        self.device = device
+        self.unit = unit
+        self.isFitting = isFitting
+    }
 }
 
 /// Why a row cannot be predicted. Counted per reason in every report, never dropped silently.

@@ -33,8 +33,10 @@ public struct PublishedGroupResult: Sendable, Hashable, Codable {
     public var runtime: String
     public var unit: String
     public var fittingRows: [String]
-    /// Fitted efficiency factor (all op classes of the runtime's unit); nil = no fitting rows.
+    /// Fitted efficiency factor (all op classes of the runtime's unit not covered by `denseFactor`); nil = no fitting rows.
     public var factor: Double?
+    /// Fitted factor of the dense classes (conv, attention); nil = not fitted separately (fewer than 3 fitting rows).
+    public var denseFactor: Double?
     /// Fitted thread-scaling exponent; nil = not fitted (no fitting row ran on fewer threads than cores).
     public var threadScaling: Double?
     public var heldOutRows: Int
@@ -76,106 +78,133 @@ public struct SkippedRowResult: Sendable, Hashable, Codable {
 public struct SkipCount: Sendable, Hashable, Codable {
     public var reason: String
     public var count: Int
+    public init(reason: String, count: Int) {
+        self.reason = reason
+        self.count = count
+    }
 }
 
 /// `edgeprof validate --published`: predicts every resolvable row, fits two numbers per device ×
 /// runtime on the fitting subset (`PublishedSplit`), and scores only held-out rows.
 public enum PublishedValidation {
     public static let factorScheme = """
-    per device × runtime, one efficiency factor applied to every op class of the runtime's compute unit \
-    (runtimes.<runtime>.efficiency_factor.all) and, when its fitting rows include runs on fewer threads than cores, \
-    a thread-scaling exponent a (compute peak × (threads/cores)^a; a = 1, linear, otherwise); both fitted by least squares \
-    on log(predicted/measured) over the group's fitting rows (factor 0.05-20, a 0-1); groups without fitting rows \
+    per device × runtime, an efficiency factor on every op class of the runtime's compute unit \
+    (runtimes.<runtime>.efficiency_factor.all) - with 3 or more fitting rows a separate factor for the dense classes \
+    (efficiency_factor.conv and .attention) - and, when its fitting rows ran at two or more thread counts, \
+    a thread-scaling exponent a (compute peak × (threads/cores)^a; a = 1, linear, otherwise); all fitted by least squares \
+    on log(predicted/measured) over the group's fitting rows (factors 0.05-20, a 0-1); groups without fitting rows \
     keep the device file's plain efficiencies
     """
 
     /// The effective factor of a row: factor × (threads/cores)^a on a CPU unit run on fewer threads than cores.
-    public static func threadRatio(_ r: ResolvedRow) -> Double {
+    static func threadRatio(_ r: ResolvedRow) -> Double {
         guard let unit = r.device.unit(named: r.unit), unit.kind == .cpu, let t = r.row.threads, t < unit.cores.value else { return 1 }
         return Double(t) / Double(unit.cores.value)
     }
 
-    /// Prediction in milliseconds for a row with an effective efficiency factor `x` on all op classes
-    /// (x = 1 and no runtime section: the plain device file). The row's precision (when stated and the
-    /// unit has a peak for it) replaces the unit's; threads enter only through `x` (see `threadRatio`).
-    public static func predictMs(_ prepared: PreparedGraph, _ r: ResolvedRow, effectiveFactor x: Double) throws(CostModelError) -> Double {
-        try predictEstimate(prepared, r, effectiveFactor: x).totals.latency.value * 1000
-    }
+    /// Op classes the `dense` factor applies to (GEMM-shaped kernels: dense conv, gemm, matmul, attention).
+    public static let denseClasses: Set<OpClass> = [.conv, .attention]
 
-    /// The full per-kernel estimate behind `predictMs` (used by trace-driven scaling).
-    public static func predictEstimate(_ prepared: PreparedGraph, _ r: ResolvedRow, effectiveFactor x: Double) throws(CostModelError) -> DeviceEstimate {
+    /// The device file's estimate for a row with no runtime factor. The row's precision (when stated
+    /// and the unit has a peak for it) replaces the unit's; threads enter through `threadRatio`.
+    public static func baseEstimate(_ prepared: PreparedGraph, _ r: ResolvedRow) throws(CostModelError) -> DeviceEstimate {
         var device = r.device
         guard let ui = device.computeUnits.firstIndex(where: { $0.name == r.unit }) else {
             throw CostModelError(message: "\(device.file): no unit '\(r.unit)'")
         }
         if let p = Precision(rawValue: r.row.precision.rawValue), device.computeUnits[ui].peak[p] != nil { device.computeUnits[ui].precision = p }
         device.defaultRuntime = nil
-        device.runtimes = [r.row.runtime: RuntimeProfile(name: r.row.runtime, unit: r.unit, allClasses: Sourced(x, source: "candidate"))]
-        return try AnalyticalModel.estimate(prepared, on: device, unit: r.unit, runtime: r.row.runtime)
+        device.runtimes = [:]
+        return try AnalyticalModel.estimate(prepared, on: device, unit: r.unit)
     }
 
-    /// A row's predicted latency as a function of the effective factor, tabulated on a log grid
-    /// (the cost model is evaluated once per grid point, then interpolated in log-log).
-    public struct LatencyCurve: Sendable {
-        public static let logLow = log(0.002), logHigh = log(50.0), points = 161
-        var logLatency: [Double]
+    /// A row's predicted latency as a function of the runtime factors, exact: per kernel
+    /// max(compute / factor, memory) + overhead, with compute, memory and overhead from one estimate
+    /// (a factor on the efficiency divides the compute term and nothing else).
+    public struct LatencyModel: Sendable, Hashable {
+        public struct Term: Sendable, Hashable {
+            public var dense: Bool
+            public var compute: Double
+            public var memory: Double
+            public var overhead: Double
+            public init(dense: Bool, compute: Double, memory: Double, overhead: Double) {
+                self.dense = dense
+                self.compute = compute
+                self.memory = memory
+                self.overhead = overhead
+            }
+        }
+        public var terms: [Term]
+        public init(terms: [Term]) { self.terms = terms }
 
-        public init(_ predict: (Double) throws(CostModelError) -> Double) throws(CostModelError) {
-            var v: [Double] = []
-            for i in 0..<Self.points { v.append(log(try predict(exp(Self.x(i))))) }
-            logLatency = v
+        /// Milliseconds, from an estimate made without runtime factors.
+        public init(_ e: DeviceEstimate) {
+            terms = e.layers.map { l in
+                Term(dense: PublishedValidation.denseClasses.contains(l.opClass), compute: l.computeTime.value * 1000,
+                     memory: (l.traffic.map(\.time.value).max() ?? 0) * 1000, overhead: l.overhead.value * 1000)
+            }
         }
 
-        static func x(_ i: Int) -> Double { logLow + (logHigh - logLow) * Double(i) / Double(points - 1) }
-
-        public func latency(effectiveFactor f: Double) -> Double {
-            let u = (log(f) - Self.logLow) / (Self.logHigh - Self.logLow) * Double(Self.points - 1)
-            let i = Swift.min(Swift.max(Int(u.rounded(.down)), 0), Self.points - 2)
-            let w = Swift.min(Swift.max(u - Double(i), 0), 1)
-            return exp(logLatency[i] * (1 - w) + logLatency[i + 1] * w)
+        public func latency(dense: Double, other: Double) -> Double {
+            terms.reduce(0) { $0 + Swift.max($1.compute / ($1.dense ? dense : other), $1.memory) + $1.overhead }
         }
     }
 
     public struct GroupFit: Sendable, Hashable {
-        public var factor: Double
+        public var dense: Double
+        public var other: Double
         public var threadScaling: Double
         public var fitsThreadScaling: Bool
+        public var fitsDenseSeparately: Bool
+        public init(dense: Double, other: Double, threadScaling: Double, fitsThreadScaling: Bool, fitsDenseSeparately: Bool) {
+            self.dense = dense
+            self.other = other
+            self.threadScaling = threadScaling
+            self.fitsThreadScaling = fitsThreadScaling
+            self.fitsDenseSeparately = fitsDenseSeparately
+        }
+        public func latency(_ m: LatencyModel, threadRatio: Double) -> Double {
+            let t = pow(threadRatio, threadScaling)
+            return m.latency(dense: dense * t, other: other * t)
+        }
     }
 
-    /// Least squares on log(predicted/measured) (pure): factor on a 241-point log grid over [0.05, 20]
-    /// refined by golden section, for each thread exponent a ∈ {0, 0.02, …, 1} when some row has a
-    /// thread ratio < 1 (else a = 1).
-    public static func fit(curves: [LatencyCurve], threadRatios: [Double], measured: [Double]) -> GroupFit {
-        let fitsA = threadRatios.contains { $0 < 1 }
-        func loss(_ logF: Double, _ a: Double) -> Double {
+    /// Minimum number of fitting rows before the dense factor is fitted separately from the others.
+    public static let minimumRowsForDenseFactor = 3
+
+    /// Least squares on log(predicted/measured) (pure). Factors in [0.05, 20]: one factor for all
+    /// classes; with ≥ `minimumRowsForDenseFactor` rows a separate factor for dense classes
+    /// (coordinate descent from the one-factor solution); the thread exponent a ∈ {0, 0.02, …, 1}
+    /// when the rows have two or more different thread ratios (else a = 1).
+    public static func fit(models: [LatencyModel], threadRatios: [Double], measured: [Double]) -> GroupFit {
+        // The exponent is identifiable only from rows at two or more different thread ratios (with one
+        // ratio r < 1, factor × r^a is all the rows see).
+        let fitsA = Set(threadRatios).count >= 2
+        let fitsDense = models.count >= minimumRowsForDenseFactor
+        func loss(_ d: Double, _ o: Double, _ a: Double) -> Double {
             var l = 0.0
-            for i in curves.indices {
-                let r = log(curves[i].latency(effectiveFactor: exp(logF) * pow(threadRatios[i], a)) / measured[i])
+            for i in models.indices {
+                let t = pow(threadRatios[i], a)
+                let r = log(models[i].latency(dense: exp(d) * t, other: exp(o) * t) / measured[i])
                 l += r * r
             }
             return l
         }
-        let lo = log(0.05), hi = log(20.0), steps = 240
-        var best = (f: 0.0, a: 1.0, loss: Double.infinity)
+        func search(_ f: (Double) -> Double) -> Double { LogSearch.minimize(low: log(0.05), high: log(20.0), steps: 120, f) }
+        var best = (d: 0.0, o: 0.0, a: 1.0, loss: Double.infinity)
         for a in fitsA ? stride(from: 0.0, through: 1.0001, by: 0.02).map({ $0 }) : [1.0] {
-            var bx = lo, bl = Double.infinity
-            for i in 0...steps {
-                let x = lo + (hi - lo) * Double(i) / Double(steps)
-                let l = loss(x, a)
-                if l < bl { bx = x; bl = l }
+            let one = search { loss($0, $0, a) }
+            var d = one, o = one
+            if fitsDense {
+                for _ in 0..<8 {
+                    d = search { loss($0, o, a) }
+                    o = search { loss(d, $0, a) }
+                }
             }
-            let step = (hi - lo) / Double(steps)
-            var p = Swift.max(lo, bx - step), q = Swift.min(hi, bx + step)
-            let g = (5.0.squareRoot() - 1) / 2
-            for _ in 0..<30 {
-                let c = q - g * (q - p), d = p + g * (q - p)
-                if loss(c, a) < loss(d, a) { q = d } else { p = c }
-            }
-            let x = (p + q) / 2
-            let l = Swift.min(loss(x, a), bl)
-            if l < best.loss { best = (loss(x, a) <= bl ? x : bx, a, l) }
+            let l = loss(d, o, a)
+            if l < best.loss { best = (d, o, a, l) }
         }
-        return GroupFit(factor: exp(best.f), threadScaling: best.a, fitsThreadScaling: fitsA)
+        return GroupFit(dense: exp(best.d), other: exp(best.o), threadScaling: best.a, fitsThreadScaling: fitsA, fitsDenseSeparately: fitsDense)
     }
 
     public static func run(_ table: PublishedLatencyTable, devices: [DeviceProfile]) throws(CostModelError) -> PublishedValidationResult {
@@ -193,20 +222,20 @@ public enum PublishedValidation {
         var groupResults: [PublishedGroupResult] = []
         for key in groups.keys.sorted(by: { ($0.device, $0.runtime) < ($1.device, $1.runtime) }) {
             let rows = (groups[key] ?? []).sorted { $0.row.id < $1.row.id }
-            var curves: [LatencyCurve] = []
+            var models: [LatencyModel] = []
             for r in rows {
                 guard let p = prepared[r.zooModel] else { throw CostModelError(message: "no graph for \(r.zooModel)") }
-                curves.append(try LatencyCurve { (x: Double) throws(CostModelError) -> Double in try predictMs(p, r, effectiveFactor: x) })
+                models.append(LatencyModel(try baseEstimate(p, r)))
             }
             let ratios = rows.map(threadRatio)
             let fitIdx = rows.indices.filter { rows[$0].isFitting }
             let groupFit = fitIdx.isEmpty ? nil
-                : fit(curves: fitIdx.map { curves[$0] }, threadRatios: fitIdx.map { ratios[$0] }, measured: fitIdx.map { rows[$0].row.latencyMs })
+                : fit(models: fitIdx.map { models[$0] }, threadRatios: fitIdx.map { ratios[$0] }, measured: fitIdx.map { rows[$0].row.latencyMs })
             var held: [PredictionPair] = [], heldUncal: [PredictionPair] = []
             for (i, r) in rows.enumerated() {
                 // Uncalibrated: factor 1, linear thread scaling.
-                let uncal = curves[i].latency(effectiveFactor: ratios[i])
-                let cal = groupFit.map { curves[i].latency(effectiveFactor: $0.factor * pow(ratios[i], $0.threadScaling)) }
+                let uncal = models[i].latency(dense: ratios[i], other: ratios[i])
+                let cal = groupFit.map { $0.latency(models[i], threadRatio: ratios[i]) }
                 let heldOut = PublishedSplit.isHeldOut(r.row)
                 rowResults.append(PublishedRowResult(
                     id: r.row.id, model: r.row.model, device: r.device.id, runtime: r.row.runtime, unit: r.unit, precision: r.row.precision.rawValue,
@@ -221,7 +250,8 @@ public enum PublishedValidation {
             let first = rows[0]
             groupResults.append(PublishedGroupResult(
                 device: key.device, deviceFile: first.device.file, runtime: key.runtime, unit: first.unit,
-                fittingRows: fitIdx.map { rows[$0].row.id }, factor: groupFit?.factor,
+                fittingRows: fitIdx.map { rows[$0].row.id }, factor: groupFit?.other,
+                denseFactor: groupFit.flatMap { $0.fitsDenseSeparately ? $0.dense : nil },
                 threadScaling: groupFit.flatMap { $0.fitsThreadScaling ? $0.threadScaling : nil }, heldOutRows: held.count,
                 heldOut: ValidationStatistics.summarize(held, tolerance: PublishedValidationResult.tolerance, worstCount: 3),
                 heldOutUncalibrated: ValidationStatistics.summarize(heldUncal, tolerance: PublishedValidationResult.tolerance, worstCount: 3)))

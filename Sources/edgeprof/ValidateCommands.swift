@@ -33,6 +33,9 @@ struct Validate: ParsableCommand {
         if csv != nil && !published { throw ValidationError("a CSV file is only read with --published (edgeprof validate --published FILE.csv)") }
         if writeDevices && !published { throw ValidationError("--write-devices needs --published") }
         if scaled && !published { throw ValidationError("--scaled needs --published (host mode already compares with measurements)") }
+        if published && (quick || !model.isEmpty || threads != nil || device != MeasureWorkflow.defaultDeviceFile) {
+            throw ValidationError("--quick, --model, --threads and --device are host-mode flags; --published scores the files in --devices")
+        }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 

@@ -7,7 +7,9 @@ import Testing
 @Suite("Calibration fit")
 struct CalibrationFitTests {
     static let peak = 100e9
-    static let overhead = 5e-6
+    // Close to what the runner measures per tiny kernel (~0.1 µs): with a 5 µs overhead an L1-resident
+    // stream (≤ 32 KiB moved, ~0.1 µs at 200 GB/s) would drown in 3% noise on the overhead.
+    static let overhead = 0.1e-6
     static let bandwidths = [200e9, 100e9, 40e9, 10e9]
     static let efficiency: [OpClass: Double] = [.conv: 0.6, .depthwise: 0.15, .elementwise: 0.5, .pooling: 0.08, .attention: 0.3]
 
@@ -48,7 +50,8 @@ struct CalibrationFitTests {
         #expect(abs(fit.overhead / Self.overhead - 1) < 0.05, "overhead \(fit.overhead)")
         for (l, truth) in Self.bandwidths.enumerated() {
             let got = try #require(fit.bandwidths[l])
-            #expect(abs(got / truth - 1) < 0.06, "level \(l): \(got) vs \(truth)")
+            // L1 streams last ~0.1-0.2 µs, as long as the overhead itself: a looser bound there.
+            #expect(abs(got / truth - 1) < (l == 0 ? 0.12 : 0.06), "level \(l): \(got) vs \(truth)")
         }
         for (cls, truth) in Self.efficiency {
             let got = try #require(fit.efficiency[cls])

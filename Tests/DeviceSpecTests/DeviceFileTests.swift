@@ -105,8 +105,15 @@ struct DeviceFileTests {
                             ("pe_array.macs_per_pe_per_cycle", pe.macsPerPEPerCycle.source)]
             }
         }
+        // Runtime factors come from `edgeprof validate --published --write-devices` and name their rows.
+        for (name, r) in device.runtimes {
+            for f in Array(r.factors.values) + [r.allClasses, r.threadScaling].compactMap({ $0 }) {
+                #expect(f.source.hasPrefix("fitted ") && f.source.contains("edgeprof validate --published"), "\(name): \(f.source)")
+            }
+        }
         for (field, source) in sources {
             let ok = source.hasPrefix("assumed: ") || source.hasPrefix("measured (") || source.hasPrefix("derived: ")
+                || source.range(of: #"^measured \d{4}-\d{2}-\d{2} \("#, options: .regularExpression) != nil  // edgeprof calibrate
                 || source.contains("https://")  // a cited figure (✅ copied or ⚠ unverified)
                 || source.contains("URL not resolved in devices-reference.md")  // a named source without a URL
             #expect(ok, "\(name): \(field) has source \"\(source)\"")

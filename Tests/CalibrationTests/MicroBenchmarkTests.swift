@@ -1,0 +1,44 @@
+import Calibration
+import CostModel
+import DeviceSpec
+import Foundation
+import KernelRunner
+import NNGraph
+import Testing
+
+/// The suite builds valid graphs and a benchmark run turns into a sample with the cost model's
+/// counting (no timing assertions: only structure).
+@Suite("Micro-benchmarks")
+struct MicroBenchmarkTests {
+    static let host = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("devices/host.yaml").path
+
+    @Test func suitesCoverEveryFittedClassAndRole() throws {
+        for quick in [true, false] {
+            let suite = try MicroBenchmarkSuite.suite(quick: quick)
+            let classes = Set(suite.filter { $0.role == .compute }.map(\.opClass))
+            #expect(classes == [.conv, .depthwise, .elementwise, .pooling, .attention, .normalization])
+            #expect(suite.contains { $0.role == .overhead })
+            #expect(suite.filter { $0.role == nil }.count >= 5)  // streams: role from the residence level
+        }
+        #expect(try MicroBenchmarkSuite.suite(quick: true).count < MicroBenchmarkSuite.suite(quick: false).count)
+    }
+
+    @Test func streamRunsAreAssignedToTheirResidenceLevel() throws {
+        let device = try DeviceLoader.load(file: Self.host)
+        let levels = try #require(device.unit(named: nil)).memoryPath
+        let suite = try MicroBenchmarkSuite.suite(quick: true)
+        let options = MicroBenchmarkRunner.Options(threads: 1, timing: TimingOptions(warmup: 0, iterations: 1))
+        let small = try #require(suite.first { $0.name == "stream-relu-4KiB" })
+        let large = try #require(suite.first { $0.name == "stream-relu-16384KiB" })
+        let s = try MicroBenchmarkRunner.run(small, template: device, unit: nil, options: options)
+        let l = try MicroBenchmarkRunner.run(large, template: device, unit: nil, options: options)
+        // 4 KiB (twice over) fits L1; 16 MiB (twice over) fits no cache of host.yaml: main memory.
+        #expect(s.role == .bandwidth(level: 0))
+        #expect(l.role == .bandwidth(level: levels.count - 1))
+        // relu: 1 FLOP per element; 4 KiB in + 4 KiB out at L1.
+        #expect(s.flops == 1024)
+        #expect(s.levelBytes[0] == 8192)
+        #expect(s.measured > 0 && l.measured > s.measured)
+    }
+}

@@ -1,0 +1,95 @@
+import EdgeProfKit
+import Foundation
+import Testing
+
+@Suite struct ValidateCommandTests {
+    @Test func publishedModeReportsHeldOutStatisticsAsJSONAndMarkdown() throws {
+        let dir = try CLI.tempDir()
+        let md = dir.appendingPathComponent("validation.md").path
+        let r = try CLI.run(["validate", "--published", "--format", "json", "--report", md])
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        for key in ["groups", "rows", "heldOut", "heldOutUnflagged", "skippedCounts", "split", "factorScheme"] { #expect(json[key] != nil, "\(key)") }
+        let rows = try #require(json["rows"] as? [[String: Any]])
+        // Held-out rows are exactly the odd-id ones.
+        for row in rows {
+            let id = try #require(row["id"] as? String)
+            #expect((row["heldOut"] as? Bool) == !PublishedSplit.isEvenID(id))
+        }
+        let report = try String(contentsOfFile: md, encoding: .utf8)
+        #expect(report.contains("## Validation against published latencies"))
+        #expect(report.contains("target: median abs error ≤ 20.0% on held-out rows"))
+    }
+
+    @Test func malformedCSVIsALocatedErrorWithNoOutput() throws {
+        let dir = try CLI.tempDir()
+        let csv = dir.appendingPathComponent("bad.csv")
+        let header = PublishedLatencyTable.columns.joined(separator: ",")
+        try "\(header)\nA1,resnet18,224,fp32,raspberry_pi_4b,ncnn_cpu,4,1,fast,,,,S,u\n".write(to: csv, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("out.txt").path
+        let r = try CLI.run(["validate", "--published", csv.path, "-o", out])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("\(csv.path):2:51: latency_ms: expected a positive number (milliseconds), got 'fast'"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    @Test func writeDevicesStoresFactorsAndIsIdempotent() throws {
+        let dir = try CLI.tempDir()
+        let devices = dir.appendingPathComponent("devices")
+        try FileManager.default.createDirectory(at: devices, withIntermediateDirectories: true)
+        for f in ["raspberry-pi-4.yaml", "raspberry-pi-5.yaml"] {
+            try FileManager.default.copyItem(at: CLI.packageRoot.appendingPathComponent("devices/\(f)"), to: devices.appendingPathComponent(f))
+        }
+        let csv = CLI.packageRoot.appendingPathComponent("data/published-latency.csv").path
+        let first = try CLI.run(["validate", "--published", csv, "--devices", devices.path, "--write-devices", "--format", "json"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let path = devices.appendingPathComponent("raspberry-pi-4.yaml").path
+        let once = try String(contentsOfFile: path, encoding: .utf8)
+        let d = try DeviceLoader.load(file: path)
+        #expect(d.defaultRuntime == "ncnn_cpu")
+        let factor = try #require(d.runtimes["ncnn_cpu"]?.allClasses)
+        #expect(factor.source.contains("edgeprof validate --published"))
+        #expect(factor.source.contains("N02"))
+        _ = try CLI.run(["validate", "--published", csv, "--devices", devices.path, "--write-devices", "--format", "json"])
+        let twice = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(once == twice)
+        #expect(once.components(separatedBy: "# BEGIN runtimes").count == 2)
+    }
+
+    /// What `validate --published` reports as the fitted prediction of a row run on all cores is what
+    /// `profile` predicts with the committed device file's default runtime.
+    @Test func committedRuntimeFactorsReproduceTheFittedPrediction() throws {
+        let v = try CLI.run(["validate", "--published", "--format", "json"])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(v.stdout.utf8)) as? [String: Any])
+        let rows = try #require(json["rows"] as? [[String: Any]])
+        let n08 = try #require(rows.first { ($0["id"] as? String) == "N08" })
+        let fitted = try #require(n08["calibratedMs"] as? Double)
+        let p = try CLI.run(["profile", "resnet18", "--device", "devices/raspberry-pi-4.yaml", "--format", "json"])
+        let profile = try #require(try JSONSerialization.jsonObject(with: Data(p.stdout.utf8)) as? [String: Any])
+        let device = try #require((profile["devices"] as? [[String: Any]])?.first)
+        #expect((device["unit"] as? String) == "cpu · ncnn_cpu")
+        let latency = try #require((device["totals"] as? [String: Any])?["latency_s"] as? Double)
+        // The file stores factors with 3 decimals (0.238): a relative difference of a few 1e-4 remains.
+        #expect(abs(latency * 1000 / fitted - 1) < 3e-3, "profile \(latency * 1000) ms vs validate \(fitted) ms")
+    }
+
+    @Test func calibrateWithABadTemplateIsALocatedErrorAndWritesNothing() throws {
+        let dir = try CLI.tempDir()
+        let template = dir.appendingPathComponent("bad.yaml")
+        var text = try String(contentsOf: CLI.packageRoot.appendingPathComponent("devices/host.yaml"), encoding: .utf8)
+        text = text.replacingOccurrences(of: "layer_overhead:", with: "layer_overhed:")
+        try text.write(to: template, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("host.yaml").path
+        let r = try CLI.run(["calibrate", "--quick", "--template", template.path, "--output", out])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("\(template.path):"), "\(r.stderr)")
+        #expect(r.stderr.contains("did you mean 'layer_overhead'"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    @Test func usageErrors() throws {
+        let r = try CLI.run(["validate", "data/published-latency.csv"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("only read with --published"))
+    }
+}

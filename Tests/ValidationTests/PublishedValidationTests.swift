@@ -1,0 +1,85 @@
+import CostModel
+import DeviceSpec
+import Foundation
+import ModelImport
+import Testing
+import Validation
+
+@Suite("Published validation fitting")
+struct PublishedValidationTests {
+    static let packageRoot = PublishedLatencyTests.packageRoot
+
+    /// Two rows' worth of kernels: a dense part (conv) and an "other" part, each with compute,
+    /// memory and overhead terms in ms.
+    static let resnetLike = PublishedValidation.LatencyModel(terms: [
+        .init(dense: true, compute: 40, memory: 2, overhead: 0.1), .init(dense: false, compute: 4, memory: 1, overhead: 0.1),
+    ])
+    static let mobilenetLike = PublishedValidation.LatencyModel(terms: [
+        .init(dense: true, compute: 8, memory: 1, overhead: 0.1), .init(dense: false, compute: 12, memory: 2, overhead: 0.1),
+    ])
+
+    @Test func latencyModelIsMaxOfComputeAndMemoryPlusOverhead() {
+        // dense 40/2 = 20 > 2; other 4/0.5 = 8 > 1; + 0.2 overhead.
+        #expect(abs(Self.resnetLike.latency(dense: 2, other: 0.5) - 28.2) < 1e-12)
+        // A huge factor leaves the memory terms: 2 + 1 + 0.2.
+        #expect(abs(Self.resnetLike.latency(dense: 1e6, other: 1e6) - 3.2) < 1e-3)
+    }
+
+    @Test func fitRecoversOneFactorAndTheThreadExponent() {
+        let truth = PublishedValidation.GroupFit(dense: 1.7, other: 1.7, threadScaling: 0.4, fitsThreadScaling: true, fitsDenseSeparately: false)
+        let models = [Self.resnetLike, Self.mobilenetLike]
+        let ratios = [1.0, 0.25]
+        let measured = zip(models, ratios).map { truth.latency($0, threadRatio: $1) }
+        let fit = PublishedValidation.fit(models: models, threadRatios: ratios, measured: measured)
+        #expect(!fit.fitsDenseSeparately && fit.fitsThreadScaling)
+        #expect(abs(fit.other / 1.7 - 1) < 0.02 && fit.dense == fit.other, "factor \(fit.other)")
+        #expect(abs(fit.threadScaling - 0.4) < 0.03, "exponent \(fit.threadScaling)")
+        // All rows on every core: the exponent is not fitted (stays linear).
+        let allCores = PublishedValidation.fit(models: models, threadRatios: [1, 1], measured: models.map { $0.latency(dense: 3, other: 3) })
+        #expect(abs(allCores.other / 3 - 1) < 0.02)
+        #expect(allCores.threadScaling == 1 && !allCores.fitsThreadScaling)
+    }
+
+    @Test func fitSeparatesDenseAndOtherFactorsWithThreeRows() {
+        let third = PublishedValidation.LatencyModel(terms: [.init(dense: true, compute: 20, memory: 1, overhead: 0), .init(dense: false, compute: 20, memory: 1, overhead: 0)])
+        let models = [Self.resnetLike, Self.mobilenetLike, third]
+        let measured = models.map { $0.latency(dense: 2.5, other: 0.6) }
+        let fit = PublishedValidation.fit(models: models, threadRatios: [1, 1, 1], measured: measured)
+        #expect(fit.fitsDenseSeparately)
+        #expect(abs(fit.dense / 2.5 - 1) < 0.02, "dense \(fit.dense)")
+        #expect(abs(fit.other / 0.6 - 1) < 0.02, "other \(fit.other)")
+    }
+
+    /// A table whose "measured" latencies are the cost model's own prediction for a device twice as
+    /// fast as its file: the fit must find ≈ 2 on the fitting rows and score the held-out rows near 0%.
+    @Test func runFitsOnEvenRowsAndScoresOnlyOddRows() throws {
+        let device = try DeviceLoader.load(file: Self.packageRoot.appendingPathComponent("devices/raspberry-pi-4.yaml").path)
+        let header = PublishedLatencyTable.columns.joined(separator: ",")
+        let specs: [(String, String)] = [("T02", "resnet18"), ("T04", "mobilenet_v2"), ("T05", "resnet50"), ("T07", "squeezenet_v1_1"), ("T09", "mobilenet_v1")]
+        var lines = [header]
+        for (id, model) in specs {
+            let row = PublishedRow(id: id, model: model, inputHW: 224, precision: .fp32, device: "raspberry_pi_4b", runtime: "ncnn_cpu", threads: 4,
+                                   batch: 1, latencyMs: 1, latencyMinMs: nil, latencyMaxMs: nil, flags: [], sourceKey: "", sourceURL: "", line: 0)
+            let zoo = try PublishedMapping.zooModel(for: row).get()
+            let resolved = ResolvedRow(row: row, zooModel: zoo.name, device: device, unit: "cpu", isFitting: true)
+            let ms = PublishedValidation.LatencyModel(try PublishedValidation.baseEstimate(PreparedGraph(zoo.build()), resolved)).latency(dense: 2, other: 2)
+            lines.append("\(id),\(model),224,fp32,raspberry_pi_4b,ncnn_cpu,4,1,\(ms),,,,S,u")
+        }
+        lines.append("T11,googlenet,224,fp32,raspberry_pi_4b,ncnn_cpu,4,1,100,,,,S,u")
+        let table = try PublishedLatencyTable.parse(csv: lines.joined(separator: "\n") + "\n", file: "synthetic.csv")
+        let r = try PublishedValidation.run(table, devices: [device])
+        let g = try #require(r.groups.first)
+        #expect(r.groups.count == 1)
+        #expect(g.fittingRows == ["T02", "T04"])
+        // Two fitting rows: one factor for every class.
+        #expect(abs((g.factor ?? 0) / 2 - 1) < 0.02, "factor \(g.factor ?? 0)")
+        #expect(g.denseFactor == nil)
+        #expect(g.heldOutRows == 3)
+        #expect(r.heldOut.count == 3)
+        #expect(r.heldOut.medianAbsoluteError < 0.02)
+        // Without the factor the device file is ~2× too slow on the compute-bound parts.
+        #expect(r.heldOutUncalibrated.medianSignedError > 0.3)
+        #expect(r.skippedCounts == [SkipCount(reason: "model not in the zoo", count: 1)])
+        #expect(r.meetsTarget)
+    }
+}
