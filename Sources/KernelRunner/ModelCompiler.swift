@@ -187,6 +187,9 @@ struct ModelCompiler {
                 if a.isDepthwise {
                     step = DepthwiseConvolutionStep(geometry: geometry, x: x.pointer, y: y.pointer, weights: w, bias: b,
                                                     activation: activation, threads: threads)
+                } else if WinogradConvolutionStep.applies(geometry) {
+                    step = WinogradConvolutionStep(geometry: geometry, x: x.pointer, y: y.pointer, weights: w, bias: b,
+                                                   activation: activation, threads: threads)
                 } else {
                     step = ConvolutionStep(geometry: geometry, x: x.pointer, y: y.pointer, weights: w, bias: b,
                                            activation: activation, threads: threads)
