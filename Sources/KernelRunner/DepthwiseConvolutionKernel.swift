@@ -84,47 +84,10 @@ final class DepthwiseConvolutionStep: Step {
         }
     }
 
-    /// Copies the input rows some output reads into the padded plane (phase-split for stride 2).
-    /// Border cells are never written, so they stay zero.
     @inline(__always)
     func copyInterior(_ src: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
-        let pw = phaseWidth
-        let cols = Swift.min(g.width, pw * phases - g.padLeft)
-        guard cols > 0 else { return }
-        let firstRow = Swift.max(0, g.padTop)
-        let lastRow = Swift.min(g.height + g.padTop, paddedHeight)
-        guard lastRow > firstRow else { return }
-        if phases == 1 {
-            for r in firstRow..<lastRow {
-                (dst + r * pw + g.padLeft).update(from: src + (r - g.padTop) * g.width, count: cols)
-            }
-            return
-        }
-        // Two phases: padded column j = i + padLeft goes to phase j & 1 at j >> 1.
-        let plane = paddedHeight * pw
-        let evenFirst = g.padLeft & 1 == 0
-        let inEven = dst + (evenFirst ? 0 : plane)       // phase receiving even input columns
-        let inOdd = dst + (evenFirst ? plane : 0)        // phase receiving odd input columns
-        let offEven = g.padLeft >> 1                     // (0 + padLeft) >> 1
-        let offOdd = (1 + g.padLeft) >> 1
-        for r in firstRow..<lastRow {
-            let s = UnsafeRawPointer(src + (r - g.padTop) * g.width)
-            let e = UnsafeMutableRawPointer(inEven + r * pw + offEven)
-            let o = UnsafeMutableRawPointer(inOdd + r * pw + offOdd)
-            var i = 0
-            while i + 16 <= cols {
-                let v = s.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self)
-                e.storeBytes(of: v.evenHalf, toByteOffset: (i >> 1) &* 4, as: Vec.self)
-                o.storeBytes(of: v.oddHalf, toByteOffset: (i >> 1) &* 4, as: Vec.self)
-                i += 16
-            }
-            let sf = s.assumingMemoryBound(to: Float.self)
-            let ef = e.assumingMemoryBound(to: Float.self), of = o.assumingMemoryBound(to: Float.self)
-            while i < cols {
-                if i & 1 == 0 { ef[i >> 1] = sf[i] } else { of[i >> 1] = sf[i] }
-                i += 1
-            }
-        }
+        PhaseSplitPlane(height: g.height, width: g.width, padTop: g.padTop, padLeft: g.padLeft, rows: paddedHeight,
+                        phases: phases, phaseWidth: phaseWidth).copyInterior(src, into: dst)
     }
 
     /// k×k, stride (sh, sw ∈ 1…2), dilation 1. Generic over the shape so each combination is
@@ -233,4 +196,57 @@ enum DW<K: StaticInt, SH: StaticInt, SW: StaticInt>: DepthwiseShape {
     static var k: Int { K.value }
     static var sh: Int { SH.value }
     static var sw: Int { SW.value }
+}
+
+/// One input plane copied into a bordered scratch plane, optionally split into `phases` column
+/// phases (padded column j goes to phase j % phases at j / phases; phases ∈ {1, 2}), so
+/// stride-2 windows read contiguous vectors. The caller fills the border once (zeros for
+/// convolution, −∞ for max pooling); `copyInterior` only writes cells that hold input.
+struct PhaseSplitPlane {
+    var height: Int, width: Int, padTop: Int, padLeft: Int
+    /// Rows of the padded plane, phase planes, and the row length of one phase plane.
+    var rows: Int, phases: Int, phaseWidth: Int
+
+    /// Copies the input rows some output reads into the padded plane (phase-split for stride 2).
+    /// Border cells are never written, so they keep the caller's fill.
+    @inline(__always)
+    func copyInterior(_ src: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
+        let pw = phaseWidth
+        let cols = Swift.min(width, pw * phases - padLeft)
+        guard cols > 0 else { return }
+        let firstRow = Swift.max(0, padTop)
+        let lastRow = Swift.min(height + padTop, rows)
+        guard lastRow > firstRow else { return }
+        if phases == 1 {
+            for r in firstRow..<lastRow {
+                (dst + r * pw + padLeft).update(from: src + (r - padTop) * width, count: cols)
+            }
+            return
+        }
+        // Two phases: padded column j = i + padLeft goes to phase j & 1 at j >> 1.
+        let plane = rows * pw
+        let evenFirst = padLeft & 1 == 0
+        let inEven = dst + (evenFirst ? 0 : plane)       // phase receiving even input columns
+        let inOdd = dst + (evenFirst ? plane : 0)        // phase receiving odd input columns
+        let offEven = padLeft >> 1                     // (0 + padLeft) >> 1
+        let offOdd = (1 + padLeft) >> 1
+        for r in firstRow..<lastRow {
+            let s = UnsafeRawPointer(src + (r - padTop) * width)
+            let e = UnsafeMutableRawPointer(inEven + r * pw + offEven)
+            let o = UnsafeMutableRawPointer(inOdd + r * pw + offOdd)
+            var i = 0
+            while i + 16 <= cols {
+                let v = s.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self)
+                e.storeBytes(of: v.evenHalf, toByteOffset: (i >> 1) &* 4, as: Vec.self)
+                o.storeBytes(of: v.oddHalf, toByteOffset: (i >> 1) &* 4, as: Vec.self)
+                i += 16
+            }
+            let sf = s.assumingMemoryBound(to: Float.self)
+            let ef = e.assumingMemoryBound(to: Float.self), of = o.assumingMemoryBound(to: Float.self)
+            while i < cols {
+                if i & 1 == 0 { ef[i >> 1] = sf[i] } else { of[i >> 1] = sf[i] }
+                i += 1
+            }
+        }
+    }
 }

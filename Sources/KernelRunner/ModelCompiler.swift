@@ -306,7 +306,7 @@ struct ModelCompiler {
                 let x = ref(anchor.inputs[0]), y = out()
                 var isMax = false
                 if case .maxPool = anchor.op { isMax = true }
-                step = PoolStep(x: x.pointer, y: y.pointer, input: x.shape, output: y.shape, attrs: a, isMax: isMax)
+                step = PoolStep(x: x.pointer, y: y.pointer, input: x.shape, output: y.shape, attrs: a, isMax: isMax, threads: threads)
             case .globalAvgPool, .globalMaxPool:
                 try checkInputs(1)
                 let x = ref(anchor.inputs[0])

@@ -181,6 +181,10 @@ struct KernelTests {
         (PoolAttributes(kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], countIncludePad: false), false),
         (PoolAttributes(kernel: [3, 3], strides: [2, 2], ceilMode: true), true),
         (PoolAttributes(kernel: [2, 3], strides: [2, 1], pads: [0, 1, 1, 1], ceilMode: true, countIncludePad: true), false),
+        // SIMD max path: stride 1, mixed strides with asymmetric pads and ceil mode, even left pad with stride 2.
+        (PoolAttributes(kernel: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1]), true),
+        (PoolAttributes(kernel: [2, 3], strides: [1, 2], pads: [0, 1, 1, 0], ceilMode: true), true),
+        (PoolAttributes(kernel: [5, 5], strides: [2, 2], pads: [2, 2, 2, 2]), true),
     ]
 
     @Test func pooling() throws {
