@@ -41,13 +41,15 @@ for b in "${builds[@]}"; do
   swift build -c release --scratch-path "$scratch" --product edgeprof "${flags[@]}" >&2
 done
 
-median_ours() {  # binary model threads -> seconds (p50 of the end-to-end runs)
+MEMDIR=$(mktemp -d)
+trap 'rm -rf "$MEMDIR"' EXIT
+median_ours() {  # binary model threads -> seconds (p50 of the end-to-end runs); keeps the JSON for the memory table
   "$1" measure "$FIXTURES/$2.onnx" --threads "$3" --iterations "$ITERATIONS" --warmup "$WARMUP" --format json 2>/dev/null \
-    | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["totals"]["measured_latency_s"]["p50"])'
+    | tee "$MEMDIR/ours-$2-$3.json" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["totals"]["measured_latency_s"]["p50"])'
 }
 median_ort() {
   "$PYTHON" scripts/bench_ort.py "$FIXTURES/$1.onnx" "$2" "$ITERATIONS" "$WARMUP" \
-    | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["p50"])'
+    | tee "$MEMDIR/ort-$1-$2.json" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["p50"])'
 }
 best() { "$PYTHON" -c 'import sys; print(min(float(x) for x in sys.argv[1:]))' "$@"; }
 
@@ -81,4 +83,25 @@ for m in $MODELS; do
     echo "$row |"
     unset ours_runs
   done
+done
+
+echo
+echo "peak memory (last run of each side, threads $(echo $THREADS | cut -d' ' -f1)); ours: measured arena/scratch sizes and process peak RSS; predicted: cost model; ORT: process peak RSS growth from session creation to the end of the runs (measured)"
+echo
+echo "| model | arena MiB | scratch MiB | packed weights MiB | our peak RSS MiB | predicted act. + weights MiB | ORT peak RSS growth MiB |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+t1=$(echo $THREADS | cut -d' ' -f1)
+for m in $MODELS; do
+  "$PYTHON" - "$MEMDIR/ours-$m-$t1.json" "$MEMDIR/ort-$m-$t1.json" "$m" <<'PY'
+import json, sys
+ours = json.load(open(sys.argv[1]))["totals"]["memory"]
+ort = json.load(open(sys.argv[2]))
+mib = lambda b: f"{b / 2**20:.1f}" if b is not None else "n/a"
+pred = None
+if ours.get("predicted_peak_activation_bytes") is not None and ours.get("predicted_weight_bytes") is not None:
+    pred = f"{ours['predicted_peak_activation_bytes'] / 2**20:.1f} + {ours['predicted_weight_bytes'] / 2**20:.1f}"
+growth = ort["peak_rss_bytes"] - ort["peak_rss_before_session_bytes"]
+print(f"| {sys.argv[3]} | {mib(ours['arena_bytes'])} | {mib(ours['scratch_bytes'])} | {mib(ours['packed_weight_bytes'])} | "
+      f"{mib(ours.get('peak_rss_bytes'))} | {pred or 'n/a'} | {mib(growth)} |")
+PY
 done

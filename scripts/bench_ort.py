@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Times one ONNX model with ONNX Runtime (CPU): prints JSON {p50, mean, min, samples} in seconds.
+"""Times one ONNX model with ONNX Runtime (CPU): prints JSON {p50, mean, min, samples} in seconds,
+plus the process peak RSS (bytes) before the session was created and after the runs.
 
 Used by scripts/bench-vs-ort.sh. Settings follow the benchmark rules of issue 5: intra-op threads
 = the thread count under test, sequential execution, all graph optimisations on.
 """
 import json
+import resource
 import sys
 import time
 
@@ -14,6 +16,7 @@ import onnxruntime as ort
 
 def main():
     path, threads, iterations, warmup = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
@@ -33,7 +36,8 @@ def main():
         times.append(time.perf_counter() - t0)
     t = np.array(times)
     print(json.dumps({"p50": float(np.median(t)), "mean": float(t.mean()), "min": float(t.min()), "samples": len(times),
-                      "ort": ort.__version__}))
+                      "ort": ort.__version__, "peak_rss_before_session_bytes": rss_before,
+                      "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
 
 
 if __name__ == "__main__":

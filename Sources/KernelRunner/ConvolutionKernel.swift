@@ -66,7 +66,11 @@ final class ConvolutionStep: Step {
         // runs one reasonably shaped GEMM. Otherwise split pixels.
         splitRows = threads > 1 && p < 128 * threads && m >= 32 * threads
         if geometry.isPointwise {
-            tile = (p + threads - 1) / threads
+            // Output tiles of ≤ ~256 KiB (Cout × tile floats), so the fused bias + activation pass
+            // runs on data still in L2 instead of re-reading a multi-megabyte output from memory.
+            let share = (p + threads - 1) / threads
+            let byCache = Swift.max(256, (256 * 1024 / 4) / Swift.max(1, m) / 64 * 64)
+            tile = Swift.min(share, byCache)
         } else {
             // Aim for `tileBytes` (default 256 KiB) of columns per tile, at least 64 pixels, at most one thread's share.
             let byCache = Swift.max(64, (tileBytes / 4) / Swift.max(1, geometry.depth))

@@ -2,10 +2,14 @@ import Foundation
 import NNGraph
 
 /// Depthwise convolution (groups == input channels, any channel multiplier) with hand-written
-/// SIMD: each thread copies one input plane into a zero-bordered scratch plane (so the
-/// inner loop has no bounds checks), then computes 8 output pixels per vector with the
-/// filter taps held in registers; bias and activation are applied before the single store.
-/// Stride 2 loads 16 inputs and keeps the even lanes. Planes are split across the pool.
+/// SIMD. Each thread copies one input plane into a zero-bordered scratch plane (so the inner
+/// loop has no bounds checks); the borders are zeroed once per run, later planes only rewrite
+/// the interior. Stride-2 layers split the columns into even and odd phase planes while
+/// copying, so every tap of the inner loop is a contiguous vector load (no gathers or lane
+/// shuffles). 3×3 and 5×5 kernels with stride 1 or 2 use an unrolled loop computing 16 output
+/// pixels per iteration (8 at the row tail) with the bias in the accumulator; the activation
+/// runs on the finished row while it is in L1. Other shapes use a general loop. Planes are
+/// split across the pool.
 final class DepthwiseConvolutionStep: Step {
     let g: ConvGeometry
     let x: UnsafeMutablePointer<Float>
@@ -14,8 +18,14 @@ final class DepthwiseConvolutionStep: Step {
     let bias: AlignedBuffer
     let activation: FusedActivation
     let threads: Int
+    /// Rows of the padded plane (only rows some output reads).
     let paddedHeight: Int
-    let paddedWidth: Int
+    /// Column phases of the padded plane: 2 for the stride-2 fast path (even/odd columns), else 1.
+    let phases: Int
+    /// Row length of one phase plane, in floats.
+    let phaseWidth: Int
+    /// Kernel size of the unrolled fast path (3 or 5), 0 for the general loop.
+    let fastKernel: Int
 
     init(geometry: ConvGeometry, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, weights: [Float], bias: [Float],
          activation: FusedActivation, threads: Int) {
@@ -26,88 +36,114 @@ final class DepthwiseConvolutionStep: Step {
         self.bias = AlignedBuffer(bias)
         self.activation = activation
         self.threads = threads
+        let k = geometry.kernelH
+        let fast = (k == 3 || k == 5) && geometry.kernelW == k && geometry.dilationH == 1 && geometry.dilationW == 1
+            && (1...2).contains(geometry.strideH) && (1...2).contains(geometry.strideW)
+        fastKernel = fast ? k : 0
         paddedHeight = (geometry.outHeight - 1) * geometry.strideH + (geometry.kernelH - 1) * geometry.dilationH + 1
         let vectorWidth = (geometry.outWidth + 7) / 8 * 8
-        paddedWidth = Swift.max(vectorWidth * geometry.strideW + (geometry.kernelW - 1) * geometry.dilationW + 16,
-                                geometry.width + geometry.padLeft + 16)
+        if fast {
+            let s = geometry.strideW
+            phases = s
+            let needed = vectorWidth + (k - 1) / s + 1
+            let data = (geometry.width + geometry.padLeft + s - 1) / s
+            phaseWidth = (Swift.max(needed, data) + 7) / 8 * 8
+        } else {
+            phases = 1
+            phaseWidth = Swift.max(vectorWidth * geometry.strideW + (geometry.kernelW - 1) * geometry.dilationW + 16,
+                                   geometry.width + geometry.padLeft + 16)
+        }
     }
 
-    var algorithm: String { "dw\(g.kernelH)x\(g.kernelW)/s\(g.strideH) simd" }
-    var planeFloats: Int { paddedHeight * paddedWidth }
+    var algorithm: String { "dw\(g.kernelH)x\(g.kernelW)/s\(g.strideH) simd" + (phases == 2 ? " phase-split" : "") }
+    var planeFloats: Int { paddedHeight * phaseWidth * phases }
     var scratchFloats: Int { planeFloats * threads }
 
     func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
         let planes = g.batch * g.outChannels
         let multiplier = g.outChannels / g.inChannels
+        scratch.update(repeating: 0, count: scratchFloats)
         pool.parallelFor(planes) { task, thread in
             let n = task / g.outChannels
             let c = task % g.outChannels
             let src = x + (n * g.inChannels + c / multiplier) * g.inPlane
             let padded = scratch + thread * planeFloats
-            pad(src, into: padded)
-            compute(padded, channel: c, out: y + task * g.outPlane)
-        }
-    }
-
-    @inline(__always)
-    func pad(_ src: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
-        let wp = paddedWidth
-        for r in 0..<paddedHeight {
-            let iy = r - g.padTop
-            let row = dst + r * wp
-            if iy < 0 || iy >= g.height {
-                row.update(repeating: 0, count: wp)
-            } else {
-                if g.padLeft > 0 { row.update(repeating: 0, count: g.padLeft) }
-                let n = Swift.min(g.width, wp - g.padLeft)
-                (row + g.padLeft).update(from: src + iy * g.width, count: n)
-                let rest = wp - g.padLeft - n
-                if rest > 0 { (row + g.padLeft + n).update(repeating: 0, count: rest) }
+            copyInterior(src, into: padded)
+            let out = y + task * g.outPlane
+            switch (fastKernel, g.strideH, g.strideW) {
+            case (3, 1, 1): unrolled(DW<K3, S1, S1>.self, padded, c, out)
+            case (3, 2, 2): unrolled(DW<K3, S2, S2>.self, padded, c, out)
+            case (3, 1, 2): unrolled(DW<K3, S1, S2>.self, padded, c, out)
+            case (3, 2, 1): unrolled(DW<K3, S2, S1>.self, padded, c, out)
+            case (5, 1, 1): unrolled(DW<K5, S1, S1>.self, padded, c, out)
+            case (5, 2, 2): unrolled(DW<K5, S2, S2>.self, padded, c, out)
+            case (5, 1, 2): unrolled(DW<K5, S1, S2>.self, padded, c, out)
+            case (5, 2, 1): unrolled(DW<K5, S2, S1>.self, padded, c, out)
+            default: general(padded, channel: c, out: out)
             }
         }
     }
 
     @inline(__always)
-    func compute(_ padded: UnsafeMutablePointer<Float>, channel c: Int, out: UnsafeMutablePointer<Float>) {
-        let w = weights.pointer + c * g.kernelH * g.kernelW
+    func copyInterior(_ src: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
+        PhaseSplitPlane(height: g.height, width: g.width, padTop: g.padTop, padLeft: g.padLeft, rows: paddedHeight,
+                        phases: phases, phaseWidth: phaseWidth).copyInterior(src, into: dst)
+    }
+
+    /// k×k, stride (sh, sw ∈ 1…2), dilation 1. Generic over the shape so each combination is
+    /// specialised with compile-time constants: the tap loops unroll and `kx % sw` folds away
+    /// (plain integer arguments were not constant-propagated into the pool closure).
+    func unrolled<Shape: DepthwiseShape>(_: Shape.Type, _ padded: UnsafeMutablePointer<Float>, _ c: Int, _ out: UnsafeMutablePointer<Float>) {
+        let k = Shape.k, sh = Shape.sh, sw = Shape.sw
+        let w = weights.pointer + c * k * k
         let b = Vec(repeating: bias.pointer[c])
-        let wp = paddedWidth
+        let pw = phaseWidth
+        let planeBytes = paddedHeight * pw * 4
         let wo = g.outWidth
         let raw = UnsafeRawPointer(padded)
         let act = activation
-        if g.kernelH == 3 && g.kernelW == 3 && g.dilationH == 1 && g.dilationW == 1 && (g.strideW == 1 || g.strideW == 2) {
-            let w0 = Vec(repeating: w[0]), w1 = Vec(repeating: w[1]), w2 = Vec(repeating: w[2])
-            let w3 = Vec(repeating: w[3]), w4 = Vec(repeating: w[4]), w5 = Vec(repeating: w[5])
-            let w6 = Vec(repeating: w[6]), w7 = Vec(repeating: w[7]), w8 = Vec(repeating: w[8])
-            let sw = g.strideW
-            for oy in 0..<g.outHeight {
-                let r0 = oy * g.strideH * wp
-                let r1 = r0 + wp
-                let r2 = r1 + wp
-                let dst = out + oy * wo
-                var ox = 0
-                while ox < wo {
-                    var acc = b
-                    let col = ox * sw
-                    if sw == 1 {
-                        @inline(__always) func ld(_ i: Int) -> Vec { raw.loadUnaligned(fromByteOffset: i &* 4, as: Vec.self) }
-                        acc += w0 * ld(r0 + col) + w1 * ld(r0 + col + 1) + w2 * ld(r0 + col + 2)
-                        acc += w3 * ld(r1 + col) + w4 * ld(r1 + col + 1) + w5 * ld(r1 + col + 2)
-                        acc += w6 * ld(r2 + col) + w7 * ld(r2 + col + 1) + w8 * ld(r2 + col + 2)
-                    } else {
-                        @inline(__always) func ld(_ i: Int) -> Vec { raw.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self).evenHalf }
-                        acc += w0 * ld(r0 + col) + w1 * ld(r0 + col + 1) + w2 * ld(r0 + col + 2)
-                        acc += w3 * ld(r1 + col) + w4 * ld(r1 + col + 1) + w5 * ld(r1 + col + 2)
-                        acc += w6 * ld(r2 + col) + w7 * ld(r2 + col + 1) + w8 * ld(r2 + col + 2)
+        for oy in 0..<g.outHeight {
+            let dst = out + oy * wo
+            let rowBytes = oy * sh * pw * 4
+            var ox = 0
+            while ox + 16 <= wo {
+                var a0 = b, a1 = b
+                for ky in 0..<k {
+                    let base = raw + rowBytes + ky * pw * 4 + ox * 4
+                    for kx in 0..<k {
+                        let p = base + (kx % sw) * planeBytes + (kx / sw) * 4
+                        let wv = Vec(repeating: w[ky * k + kx])
+                        a0 += wv * p.loadUnaligned(as: Vec.self)
+                        a1 += wv * p.loadUnaligned(fromByteOffset: 32, as: Vec.self)
                     }
-                    storeLanes(acc, dst + ox, Swift.min(8, wo - ox))
-                    ox += 8
                 }
-                Epilogue.apply(dst, wo, bias: 0, act)
+                UnsafeMutableRawPointer(dst + ox).storeBytes(of: a0, as: Vec.self)
+                UnsafeMutableRawPointer(dst + ox + 8).storeBytes(of: a1, as: Vec.self)
+                ox += 16
             }
-            return
+            while ox < wo {
+                var a0 = b
+                for ky in 0..<k {
+                    let base = raw + rowBytes + ky * pw * 4 + ox * 4
+                    for kx in 0..<k {
+                        let p = base + (kx % sw) * planeBytes + (kx / sw) * 4
+                        a0 += Vec(repeating: w[ky * k + kx]) * p.loadUnaligned(as: Vec.self)
+                    }
+                }
+                storeLanes(a0, dst + ox, Swift.min(8, wo - ox))
+                ox += 8
+            }
+            Epilogue.apply(dst, wo, bias: 0, act)
         }
-        // General kernel size, stride and dilation.
+    }
+
+    /// Any kernel size, stride and dilation (single phase plane).
+    func general(_ padded: UnsafeMutablePointer<Float>, channel c: Int, out: UnsafeMutablePointer<Float>) {
+        let w = weights.pointer + c * g.kernelH * g.kernelW
+        let b = Vec(repeating: bias.pointer[c])
+        let wp = phaseWidth
+        let wo = g.outWidth
+        let raw = UnsafeRawPointer(padded)
         let kh = g.kernelH, kw = g.kernelW
         for oy in 0..<g.outHeight {
             let dst = out + oy * wo
@@ -133,7 +169,7 @@ final class DepthwiseConvolutionStep: Step {
                 storeLanes(acc, dst + ox, Swift.min(8, wo - ox))
                 ox += 8
             }
-            Epilogue.apply(dst, wo, bias: 0, act)
+            Epilogue.apply(dst, wo, bias: 0, activation)
         }
     }
 }
@@ -146,5 +182,71 @@ func storeLanes(_ v: Vec, _ dst: UnsafeMutablePointer<Float>, _ lanes: Int) {
         UnsafeMutableRawPointer(dst).storeBytes(of: v, as: Vec.self)
     } else {
         for l in 0..<lanes { dst[l] = v[l] }
+    }
+}
+
+/// Compile-time depthwise shape (kernel size and strides) for `DepthwiseConvolutionStep.unrolled`.
+protocol DepthwiseShape { static var k: Int { get }; static var sh: Int { get }; static var sw: Int { get } }
+protocol StaticInt { static var value: Int { get } }
+enum K3: StaticInt { static var value: Int { 3 } }
+enum K5: StaticInt { static var value: Int { 5 } }
+enum S1: StaticInt { static var value: Int { 1 } }
+enum S2: StaticInt { static var value: Int { 2 } }
+enum DW<K: StaticInt, SH: StaticInt, SW: StaticInt>: DepthwiseShape {
+    static var k: Int { K.value }
+    static var sh: Int { SH.value }
+    static var sw: Int { SW.value }
+}
+
+/// One input plane copied into a bordered scratch plane, optionally split into `phases` column
+/// phases (padded column j goes to phase j % phases at j / phases; phases ∈ {1, 2}), so
+/// stride-2 windows read contiguous vectors. The caller fills the border once (zeros for
+/// convolution, −∞ for max pooling); `copyInterior` only writes cells that hold input.
+struct PhaseSplitPlane {
+    var height: Int, width: Int, padTop: Int, padLeft: Int
+    /// Rows of the padded plane, phase planes, and the row length of one phase plane.
+    var rows: Int, phases: Int, phaseWidth: Int
+
+    /// Copies the input rows some output reads into the padded plane (phase-split for stride 2).
+    /// Border cells are never written, so they keep the caller's fill.
+    @inline(__always)
+    func copyInterior(_ src: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
+        let pw = phaseWidth
+        let cols = Swift.min(width, pw * phases - padLeft)
+        guard cols > 0 else { return }
+        let firstRow = Swift.max(0, padTop)
+        let lastRow = Swift.min(height + padTop, rows)
+        guard lastRow > firstRow else { return }
+        if phases == 1 {
+            for r in firstRow..<lastRow {
+                (dst + r * pw + padLeft).update(from: src + (r - padTop) * width, count: cols)
+            }
+            return
+        }
+        // Two phases: padded column j = i + padLeft goes to phase j & 1 at j >> 1.
+        let plane = rows * pw
+        let evenFirst = padLeft & 1 == 0
+        let inEven = dst + (evenFirst ? 0 : plane)       // phase receiving even input columns
+        let inOdd = dst + (evenFirst ? plane : 0)        // phase receiving odd input columns
+        let offEven = padLeft >> 1                     // (0 + padLeft) >> 1
+        let offOdd = (1 + padLeft) >> 1
+        for r in firstRow..<lastRow {
+            let s = UnsafeRawPointer(src + (r - padTop) * width)
+            let e = UnsafeMutableRawPointer(inEven + r * pw + offEven)
+            let o = UnsafeMutableRawPointer(inOdd + r * pw + offOdd)
+            var i = 0
+            while i + 16 <= cols {
+                let v = s.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self)
+                e.storeBytes(of: v.evenHalf, toByteOffset: (i >> 1) &* 4, as: Vec.self)
+                o.storeBytes(of: v.oddHalf, toByteOffset: (i >> 1) &* 4, as: Vec.self)
+                i += 16
+            }
+            let sf = s.assumingMemoryBound(to: Float.self)
+            let ef = e.assumingMemoryBound(to: Float.self), of = o.assumingMemoryBound(to: Float.self)
+            while i < cols {
+                if i & 1 == 0 { ef[i >> 1] = sf[i] } else { of[i >> 1] = sf[i] }
+                i += 1
+            }
+        }
     }
 }

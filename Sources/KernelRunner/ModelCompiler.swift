@@ -190,6 +190,9 @@ struct ModelCompiler {
                 if a.isDepthwise {
                     step = DepthwiseConvolutionStep(geometry: geometry, x: x.pointer, y: y.pointer, weights: w, bias: b,
                                                     activation: activation, threads: threads)
+                } else if WinogradConvolutionStep.applies(geometry) {
+                    step = WinogradConvolutionStep(geometry: geometry, x: x.pointer, y: y.pointer, weights: w, bias: b,
+                                                   activation: activation, threads: threads)
                 } else {
                     step = ConvolutionStep(geometry: geometry, x: x.pointer, y: y.pointer, weights: w, bias: b,
                                            activation: activation, threads: threads, tileBytes: im2colTileBytes)
@@ -306,7 +309,7 @@ struct ModelCompiler {
                 let x = ref(anchor.inputs[0]), y = out()
                 var isMax = false
                 if case .maxPool = anchor.op { isMax = true }
-                step = PoolStep(x: x.pointer, y: y.pointer, input: x.shape, output: y.shape, attrs: a, isMax: isMax)
+                step = PoolStep(x: x.pointer, y: y.pointer, input: x.shape, output: y.shape, attrs: a, isMax: isMax, threads: threads)
             case .globalAvgPool, .globalMaxPool:
                 try checkInputs(1)
                 let x = ref(anchor.inputs[0])

@@ -1,28 +1,52 @@
 import NNGraph
 
 /// Max / average pooling over NCHW planes (PyTorch/ONNX semantics for padding, ceil mode and
-/// `count_include_pad`), planes split across the pool.
+/// `count_include_pad`), planes split across the pool. Max pooling with strides 1–2 and windows
+/// up to 7×7 takes a SIMD path: each plane is copied into a −∞-bordered, stride-2 phase-split
+/// scratch plane (`PhaseSplitPlane`, as for depthwise convolution), then 8 output pixels per
+/// vector take the max over the window with contiguous loads.
 final class PoolStep: Step {
     let x: UnsafeMutablePointer<Float>
     let y: UnsafeMutablePointer<Float>
     let isMax: Bool
     let attrs: PoolAttributes
     let planes: Int, height: Int, width: Int, outHeight: Int, outWidth: Int
+    let threads: Int
+    /// Padded phase-split plane of the SIMD max path, nil for the scalar loops.
+    let padded: PhaseSplitPlane?
 
-    init(x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, input: TensorShape, output: TensorShape, attrs: PoolAttributes, isMax: Bool) {
+    init(x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, input: TensorShape, output: TensorShape, attrs: PoolAttributes, isMax: Bool,
+         threads: Int = 1) {
         self.x = x
         self.y = y
         self.isMax = isMax
         self.attrs = attrs
+        self.threads = threads
         planes = input[0] * input[1]
         height = input[2]; width = input[3]
         outHeight = output[2]; outWidth = output[3]
+        let kh = attrs.kernel[0], kw = attrs.kernel[1], sh = attrs.strides[0], sw = attrs.strides[1]
+        if isMax && (1...2).contains(sh) && (1...2).contains(sw) && kh <= 7 && kw <= 7 && attrs.pads.allSatisfy({ $0 >= 0 }) {
+            let needed = (outWidth + 7) / 8 * 8 + (kw - 1) / sw + 1
+            let data = (width + attrs.pads[1] + sw - 1) / sw
+            padded = PhaseSplitPlane(height: height, width: width, padTop: attrs.pads[0], padLeft: attrs.pads[1],
+                                     rows: (outHeight - 1) * sh + kh, phases: sw, phaseWidth: (Swift.max(needed, data) + 7) / 8 * 8)
+        } else {
+            padded = nil
+        }
     }
 
-    var algorithm: String { (isMax ? "maxpool" : "avgpool") + " \(attrs.kernel[0])x\(attrs.kernel[1])/s\(attrs.strides[0])" }
-    var scratchFloats: Int { 0 }
+    var algorithm: String {
+        (isMax ? "maxpool" : "avgpool") + " \(attrs.kernel[0])x\(attrs.kernel[1])/s\(attrs.strides[0])" + (padded != nil ? " simd" : "")
+    }
+    var planeFloats: Int { padded.map { $0.rows * $0.phaseWidth * $0.phases } ?? 0 }
+    var scratchFloats: Int { planeFloats * threads }
 
     func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
+        if let padded {
+            runMax(padded, pool: pool, scratch: scratch)
+            return
+        }
         let kh = attrs.kernel[0], kw = attrs.kernel[1], sh = attrs.strides[0], sw = attrs.strides[1]
         let pt = attrs.pads[0], pl = attrs.pads[1], pb = attrs.pads[2], pr = attrs.pads[3]
         let h = height, w = width, ho = outHeight, wo = outWidth
@@ -56,6 +80,38 @@ final class PoolStep: Step {
                             dst[oy * wo + ox] = s / Float(Swift.max(1, count))
                         }
                     }
+                }
+            }
+        }
+    }
+}
+
+extension PoolStep {
+    func runMax(_ layout: PhaseSplitPlane, pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
+        scratch.update(repeating: -.infinity, count: scratchFloats)
+        let kh = attrs.kernel[0], kw = attrs.kernel[1], sh = attrs.strides[0], sw = attrs.strides[1]
+        let pw = layout.phaseWidth, planeBytes = layout.rows * pw * 4
+        let ho = outHeight, wo = outWidth, inPlane = height * width
+        let floats = planeFloats
+        pool.parallelFor(planes) { plane, thread in
+            let buf = scratch + thread * floats
+            layout.copyInterior(x + plane * inPlane, into: buf)
+            let raw = UnsafeRawPointer(buf)
+            let out = y + plane * ho * wo
+            for oy in 0..<ho {
+                let dst = out + oy * wo
+                var ox = 0
+                while ox < wo {
+                    var m = Vec(repeating: -.infinity)
+                    for ky in 0..<kh {
+                        let base = raw + ((oy * sh + ky) * pw + ox) * 4
+                        for kx in 0..<kw {
+                            let v = (base + (kx % sw) * planeBytes + (kx / sw) * 4).loadUnaligned(as: Vec.self)
+                            m.replace(with: v, where: v .> m)
+                        }
+                    }
+                    storeLanes(m, dst + ox, Swift.min(8, wo - ox))
+                    ox += 8
                 }
             }
         }

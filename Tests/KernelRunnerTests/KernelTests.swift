@@ -60,6 +60,17 @@ struct KernelTests {
         ConvCase(cin: 16, cout: 96, h: 5, w: 5, k: 3, pads: [1, 1, 1, 1], activation: .gelu),
         ConvCase(cin: 16, cout: 96, h: 6, w: 6, k: 1, activation: .tanh),
         ConvCase(cin: 24, cout: 80, h: 30, w: 30, k: 1, activation: .hardsigmoid),
+        // Depthwise fast paths: 16-pixel and 8-pixel tails, stride-2 phase split with even and odd left padding.
+        ConvCase(cin: 3, cout: 3, h: 9, w: 37, k: 5, pads: [2, 2, 2, 2], groups: 3, activation: .silu),
+        ConvCase(cin: 3, cout: 3, h: 11, w: 35, k: 5, stride: 2, pads: [2, 2, 2, 2], groups: 3),
+        ConvCase(cin: 3, cout: 3, h: 12, w: 40, k: 3, stride: 2, pads: [1, 1, 1, 1], groups: 3, activation: .relu6),
+        ConvCase(cin: 2, cout: 2, h: 10, w: 34, k: 3, stride: 2, pads: [0, 0, 1, 1], groups: 2),
+        ConvCase(cin: 2, cout: 4, h: 7, w: 7, k: 5, stride: 2, pads: [1, 2, 2, 1], groups: 2),
+        ConvCase(cin: 2, cout: 2, h: 6, w: 19, k: 3, groups: 2),
+        // Winograd F(2x2,3x3): odd output sizes (partial tiles), >8 tiles per row, asymmetric and no padding, batch 2.
+        ConvCase(cin: 8, cout: 12, h: 15, w: 17, k: 3, pads: [1, 1, 1, 1], activation: .relu),
+        ConvCase(cin: 9, cout: 8, h: 18, w: 21, k: 3),
+        ConvCase(batch: 2, cin: 8, cout: 8, h: 16, w: 40, k: 3, pads: [0, 1, 2, 1], activation: .silu),
     ]
 
     @Test(arguments: convCases)
@@ -170,6 +181,10 @@ struct KernelTests {
         (PoolAttributes(kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], countIncludePad: false), false),
         (PoolAttributes(kernel: [3, 3], strides: [2, 2], ceilMode: true), true),
         (PoolAttributes(kernel: [2, 3], strides: [2, 1], pads: [0, 1, 1, 1], ceilMode: true, countIncludePad: true), false),
+        // SIMD max path: stride 1, mixed strides with asymmetric pads and ceil mode, even left pad with stride 2.
+        (PoolAttributes(kernel: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1]), true),
+        (PoolAttributes(kernel: [2, 3], strides: [1, 2], pads: [0, 1, 1, 0], ceilMode: true), true),
+        (PoolAttributes(kernel: [5, 5], strides: [2, 2], pads: [2, 2, 2, 2]), true),
     ]
 
     @Test func pooling() throws {

@@ -1,0 +1,209 @@
+import NNGraph
+
+/// Dense 3×3 stride-1 convolution by Winograd F(2×2, 3×3) (Lavin & Gray 2016): each 2×2
+/// output tile costs 16 multiplies per (input, output) channel pair instead of 36.
+///
+/// - Weights are transformed once at load, `U = G·g·Gᵀ`, stored as 16 matrices `[Cout, Cin]`.
+/// - Per run the input is copied once into a zero-bordered plane per channel (padding is never
+///   handled in the inner loops). Tiles are processed in blocks of whole tile rows sized so the
+///   transformed input `V[16][Cin][tiles]` and the GEMM output `M[16][Cout][tiles]` of one
+///   block stay in cache; each thread takes whole blocks.
+/// - Input transform `V = Bᵀ·d·B` for 8 horizontally adjacent tiles at once: one tile row of
+///   input is two 16-float loads split into even/odd lanes, so the transform is pure SIMD adds.
+/// - 16 `cblas_sgemm` calls per block: `M[e] = U[e] · V[e]`.
+/// - Output transform `Y = Aᵀ·M·A` + bias, then the fused activation on the block's rows.
+///
+/// Accuracy: the transforms only add and subtract (and halve in G), so float32 results stay
+/// within ~1e-6 relative of direct convolution (checked by the kernel tests and the ORT
+/// agreement tests).
+final class WinogradConvolutionStep: Step {
+    let g: ConvGeometry
+    let x: UnsafeMutablePointer<Float>
+    let y: UnsafeMutablePointer<Float>
+    /// `U[16][Cout][Cin]`.
+    let transformed: AlignedBuffer
+    let bias: AlignedBuffer
+    let activation: FusedActivation
+    let threads: Int
+    let tilesX: Int, tilesY: Int
+    /// Padded input plane: rows × row length (floats).
+    let paddedRows: Int, paddedWidth: Int
+    /// Tile rows per block, and the allocated column count (tiles + slack) of V and M.
+    let blockRows: Int
+    let blockColumns: Int
+
+    /// Whether this geometry takes the Winograd path (dense 3×3, stride 1, no dilation, one
+    /// group, an output big enough that 16 small GEMMs beat one im2col GEMM).
+    static func applies(_ g: ConvGeometry) -> Bool {
+        g.kernelH == 3 && g.kernelW == 3 && g.strideH == 1 && g.strideW == 1 && g.dilationH == 1 && g.dilationW == 1
+            && g.groups == 1 && g.outPlane >= 196 && g.inChannels >= 8 && g.outChannels >= 8
+    }
+
+    init(geometry: ConvGeometry, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, weights: [Float], bias: [Float],
+         activation: FusedActivation, threads: Int) {
+        g = geometry
+        self.x = x
+        self.y = y
+        self.bias = AlignedBuffer(bias)
+        self.activation = activation
+        self.threads = threads
+        let cin = geometry.inChannels, cout = geometry.outChannels
+        transformed = AlignedBuffer(count: 16 * cout * cin)
+        let u = transformed.pointer
+        for o in 0..<cout {
+            for i in 0..<cin {
+                let k = Array(weights[(o * cin + i) * 9..<(o * cin + i) * 9 + 9])
+                let t = WinogradConvolutionStep.transformFilter(k)
+                for e in 0..<16 { u[(e * cout + o) * cin + i] = t[e] }
+            }
+        }
+        tilesX = (geometry.outWidth + 1) / 2
+        tilesY = (geometry.outHeight + 1) / 2
+        paddedRows = 2 * tilesY + 2
+        paddedWidth = 2 * ((tilesX + 7) / 8 * 8) + 2 + 16
+        // ~1 MiB of V + M per block, at least one tile row, and enough blocks to feed every thread.
+        let perTile = 16 * (cin + cout) * 4
+        var rows = Swift.max(1, (1 << 20) / Swift.max(1, perTile * tilesX))
+        if threads > 1 { rows = Swift.min(rows, Swift.max(1, (tilesY + threads - 1) / threads)) }
+        blockRows = Swift.min(rows, tilesY)
+        blockColumns = blockRows * tilesX + 8
+    }
+
+    /// `G·g·Gᵀ` for one 3×3 filter (row-major), G = [[1,0,0],[½,½,½],[½,−½,½],[0,0,1]].
+    static func transformFilter(_ k: [Float]) -> [Float] {
+        let gm: [[Float]] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
+        var tmp = [Float](repeating: 0, count: 12)   // G·g: 4×3
+        for r in 0..<4 { for c in 0..<3 { tmp[r * 3 + c] = (0..<3).reduce(0) { $0 + gm[r][$1] * k[$1 * 3 + c] } } }
+        var out = [Float](repeating: 0, count: 16)   // (G·g)·Gᵀ: 4×4
+        for r in 0..<4 { for c in 0..<4 { out[r * 4 + c] = (0..<3).reduce(0) { $0 + tmp[r * 3 + $1] * gm[c][$1] } } }
+        return out
+    }
+
+    var algorithm: String { "winograd F(2x2,3x3)" }
+    var planeFloats: Int { paddedRows * paddedWidth }
+    var inputFloats: Int { g.inChannels * planeFloats }
+    var blockFloats: Int { 16 * (g.inChannels + g.outChannels) * blockColumns }
+    var scratchFloats: Int { inputFloats + blockFloats * threads }
+
+    func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
+        let blocks = (tilesY + blockRows - 1) / blockRows
+        for n in 0..<g.batch {
+            let xn = x + n * g.inChannels * g.inPlane
+            let yn = y + n * g.outChannels * g.outPlane
+            pool.parallelRanges(g.inChannels, grain: 4) { channels, _ in
+                for c in channels { padPlane(xn + c * g.inPlane, into: scratch + c * planeFloats) }
+            }
+            pool.parallelFor(blocks) { blk, thread in
+                let v = scratch + inputFloats + thread * blockFloats
+                let m = v + 16 * g.inChannels * blockColumns
+                let ty0 = blk * blockRows
+                let ty1 = Swift.min(tilesY, ty0 + blockRows)
+                let tiles = (ty1 - ty0) * tilesX
+                inputTransform(scratch, ty0..<ty1, into: v)
+                for e in 0..<16 {
+                    gemm(rows: g.outChannels, columns: tiles, depth: g.inChannels, a: transformed.pointer + e * g.outChannels * g.inChannels,
+                         b: v + e * g.inChannels * blockColumns, ldb: blockColumns, c: m + e * g.outChannels * blockColumns, ldc: blockColumns)
+                }
+                outputTransform(m, ty0..<ty1, into: yn)
+            }
+        }
+    }
+
+    func padPlane(_ src: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
+        dst.update(repeating: 0, count: planeFloats)
+        let cols = Swift.min(g.width, paddedWidth - g.padLeft)
+        for iy in 0..<g.height {
+            let r = iy + g.padTop
+            guard r < paddedRows else { break }
+            (dst + r * paddedWidth + g.padLeft).update(from: src + iy * g.width, count: cols)
+        }
+    }
+
+    /// V[e][ci][t] for the tiles of tile rows `rows` (t counts from the block's first tile).
+    @inline(__always)
+    func inputTransform(_ padded: UnsafeMutablePointer<Float>, _ rows: Range<Int>, into v: UnsafeMutablePointer<Float>) {
+        let ld = blockColumns
+        let eStride = g.inChannels * ld
+        for ci in 0..<g.inChannels {
+            let plane = UnsafeRawPointer(padded + ci * planeFloats)
+            let vc = v + ci * ld
+            for ty in rows {
+                var tx = 0
+                while tx < tilesX {
+                    let lanes = Swift.min(8, tilesX - tx)
+                    let t = (ty - rows.lowerBound) * tilesX + tx
+                    // d[r][c] for 8 tiles: input row 2ty + r, column 2(tx + lane) + c.
+                    @inline(__always) func row(_ r: Int) -> (Vec, Vec, Vec, Vec) {
+                        let p = plane + ((2 * ty + r) * paddedWidth + 2 * tx) * 4
+                        let a = p.loadUnaligned(as: SIMD16<Float>.self)
+                        let b = p.loadUnaligned(fromByteOffset: 8, as: SIMD16<Float>.self)
+                        return (a.evenHalf, a.oddHalf, b.evenHalf, b.oddHalf)
+                    }
+                    let d0 = row(0), d1 = row(1), d2 = row(2), d3 = row(3)
+                    // Bᵀ·d (rows): [d0 − d2, d1 + d2, d2 − d1, d1 − d3], then ·B (columns) the same way.
+                    let r0 = (d0.0 - d2.0, d0.1 - d2.1, d0.2 - d2.2, d0.3 - d2.3)
+                    let r1 = (d1.0 + d2.0, d1.1 + d2.1, d1.2 + d2.2, d1.3 + d2.3)
+                    let r2 = (d2.0 - d1.0, d2.1 - d1.1, d2.2 - d1.2, d2.3 - d1.3)
+                    let r3 = (d1.0 - d3.0, d1.1 - d3.1, d1.2 - d3.2, d1.3 - d3.3)
+                    @inline(__always) func put(_ e: Int, _ val: Vec) {
+                        storeLanes(val, vc + e * eStride + t, lanes)
+                    }
+                    @inline(__always) func cols(_ r: (Vec, Vec, Vec, Vec), _ i: Int) {
+                        put(i * 4 + 0, r.0 - r.2)
+                        put(i * 4 + 1, r.1 + r.2)
+                        put(i * 4 + 2, r.2 - r.1)
+                        put(i * 4 + 3, r.1 - r.3)
+                    }
+                    cols(r0, 0)
+                    cols(r1, 1)
+                    cols(r2, 2)
+                    cols(r3, 3)
+                    tx += 8
+                }
+            }
+        }
+    }
+
+    /// Y = Aᵀ·M·A + bias for the tiles of `rows`, A = [[1,0],[1,1],[1,−1],[0,−1]]; then the activation.
+    @inline(__always)
+    func outputTransform(_ m: UnsafeMutablePointer<Float>, _ rows: Range<Int>, into yn: UnsafeMutablePointer<Float>) {
+        let ldm = blockColumns
+        let eStride = g.outChannels * ldm
+        let wo = g.outWidth, ho = g.outHeight
+        for co in 0..<g.outChannels {
+            let mc = UnsafeRawPointer(m + co * ldm)
+            let b = Vec(repeating: bias.pointer[co])
+            let plane = yn + co * g.outPlane
+            for ty in rows {
+                var tx = 0
+                while tx < tilesX {
+                    let t = (ty - rows.lowerBound) * tilesX + tx
+                    @inline(__always) func ld(_ e: Int) -> Vec { mc.loadUnaligned(fromByteOffset: (e * eStride + t) * 4, as: Vec.self) }
+                    // Aᵀ·M (rows): [m0 + m1 + m2, m1 − m2 − m3] per column.
+                    let a0 = ld(0) + ld(4) + ld(8), b0 = ld(4) - ld(8) - ld(12)
+                    let a1 = ld(1) + ld(5) + ld(9), b1 = ld(5) - ld(9) - ld(13)
+                    let a2 = ld(2) + ld(6) + ld(10), b2 = ld(6) - ld(10) - ld(14)
+                    let a3 = ld(3) + ld(7) + ld(11), b3 = ld(7) - ld(11) - ld(15)
+                    let y00 = a0 + a1 + a2 + b, y01 = a1 - a2 - a3 + b
+                    let y10 = b0 + b1 + b2 + b, y11 = b1 - b2 - b3 + b
+                    let lanes = Swift.min(8, tilesX - tx)
+                    let oy = 2 * ty
+                    let top = plane + oy * wo
+                    let hasBottom = oy + 1 < ho
+                    for l in 0..<lanes {
+                        let ox = 2 * (tx + l)
+                        top[ox] = y00[l]
+                        if ox + 1 < wo { top[ox + 1] = y01[l] }
+                        if hasBottom {
+                            top[wo + ox] = y10[l]
+                            if ox + 1 < wo { top[wo + ox + 1] = y11[l] }
+                        }
+                    }
+                    tx += 8
+                }
+            }
+            let r0 = 2 * rows.lowerBound, r1 = Swift.min(ho, 2 * rows.upperBound)
+            Epilogue.apply(plane + r0 * wo, (r1 - r0) * wo, bias: 0, activation)
+        }
+    }
+}
