@@ -36,6 +36,15 @@ public enum ScaledPublishedValidation {
         public var hostMeasuredMs: Double
         public var hostPredictedMs: Double
 
+        public init(id: String, model: String, zooModel: String, device: String, runtime: String, threads: Int?, hostThreads: Int, heldOut: Bool,
+                    fitting: Bool, flagged: Bool, scaledFactor: Double?, publishedMs: Double, predictedMs: Double, scaledMs: Double,
+                    scaledUnfittedMs: Double, hostMeasuredMs: Double, hostPredictedMs: Double) {
+            self.id = id; self.model = model; self.zooModel = zooModel; self.device = device; self.runtime = runtime
+            self.threads = threads; self.hostThreads = hostThreads; self.heldOut = heldOut; self.fitting = fitting; self.flagged = flagged
+            self.scaledFactor = scaledFactor; self.publishedMs = publishedMs; self.predictedMs = predictedMs; self.scaledMs = scaledMs
+            self.scaledUnfittedMs = scaledUnfittedMs; self.hostMeasuredMs = hostMeasuredMs; self.hostPredictedMs = hostPredictedMs
+        }
+
         enum CodingKeys: String, CodingKey {
             case id, model, device, runtime, threads, flagged, fitting
             case scaledFactor = "scaled_factor"
