@@ -47,8 +47,13 @@ complete() {  # complete DIR: every fixture file present and stamped with HASH
     done
 }
 
-# SCALE-Sim is used at test time (not for the exports), so an existing venv just gains it.
-if [ -x "$VENV/bin/python" ] && ! "$VENV/bin/python" -c "import scalesim" >/dev/null 2>&1; then
+# SCALE-Sim is used at test time (not for the exports): the venv must exist and have it even when
+# the fixtures themselves come from the cache (a fresh clone on a machine that exported them before).
+if ! [ -x "$VENV/bin/python" ]; then
+    log "creating virtual environment $VENV (test-time tools)"
+    "$PYTHON" -m venv "$VENV"
+fi
+if ! "$VENV/bin/python" -c "import scalesim" >/dev/null 2>&1; then
     log "installing $SCALESIM into $VENV"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$SCALESIM"
 fi
