@@ -146,10 +146,9 @@ public enum MeasureWorkflow {
         // per-layer clocks' overhead is spread over the layers), then measured × device / host.
         var scaled: DeviceEstimate?
         if let estimate = c.estimate, let hostEstimate = c.hostEstimate, let device = c.device, !predictedLayers.isEmpty, !hostLayers.isEmpty {
-            let norm = medianSum > 0 ? e2e.p50 / medianSum : 1
-            let measured = m.layers.map { $0.p50 * norm }
             do {
-                scaled = try TraceScaling.scale(device: estimate, host: hostEstimate, measured: measured, idlePower: device.power.idle.value)
+                scaled = try TraceScaling.scale(device: estimate, host: hostEstimate, measured: m.normalizedLayerSeconds,
+                                                idlePower: device.power.idle.value)
             } catch { throw .usage(error.description) }
         }
         var layers: [MeasuredLayer] = []

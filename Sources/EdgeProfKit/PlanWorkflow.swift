@@ -74,7 +74,9 @@ public enum PlanWorkflow {
         }
         var costNote: String?
         if let runnable {
-            let trace = try ScaledCosts.trace(runnable, hostFile: request.hostFile)
+            let host = try ScaledCosts.loadHost(request.hostFile)
+            FileHandle.standardError.write(Data("measuring \(runnable.model.name) on this host for scaled costs…\n".utf8))
+            let trace = try ScaledCosts.trace(runnable, host: host)
             estimates = try ScaledCosts.scale(estimates, devices: devices, trace: trace)
             costNote = "kernel costs SCALED: measured on this host (\(trace.threads) threads, end-to-end median "
                 + "\(formatSeconds(trace.endToEnd.p50)), \(trace.endToEnd.samples) runs) × tier predicted / host predicted (\(trace.hostFile))"

@@ -100,10 +100,7 @@ public enum ScaledPublishedValidation {
         let table: PublishedLatencyTable
         do { table = try PublishedLatencyTable.load(file: csv) } catch { throw .spec(error) }
         let devices = try PublishedValidateWorkflow.loadDeviceDirectory(devicesDirectory)
-        guard FileManager.default.fileExists(atPath: hostFile) else {
-            throw .io("\(hostFile): no such file; scaled estimates need a profile of this host (pass --host FILE or run `edgeprof calibrate`)")
-        }
-        let host = try ProfileWorkflow.loadDevices([hostFile])[0]
+        let host = try ScaledCosts.loadHost(hostFile)
         let resolution = PublishedMapping.resolve(table, devices: devices)
         let scoredIDs = Set(published.rows.map(\.id))
         let rows = resolution.resolved.filter { scoredIDs.contains($0.row.id) }.sorted { $0.row.id < $1.row.id }
@@ -117,22 +114,11 @@ public enum ScaledPublishedValidation {
 
         // One host trace per (model, threads).
         struct TraceKey: Hashable { var model: String; var threads: Int }
-        var traces: [TraceKey: (compiled: Graph, seconds: [Double], e2e: Double, hostEstimate: DeviceEstimate)] = [:]
+        var traces: [TraceKey: ScaledCosts.HostTrace] = [:]
         let keys = Set(rows.map { TraceKey(model: $0.zooModel, threads: hostThreads($0)) }).sorted { ($0.model, $0.threads) < ($1.model, $1.threads) }
         for (n, key) in keys.enumerated() {
             progress("[\(n + 1)/\(keys.count)] measuring \(key.model) on this host, \(key.threads) thread(s)")
-            let runnable = try RunnableModel.load(key.model)
-            let compiled = try runnable.compile(threads: key.threads)
-            let inputs = compiled.inputShapes.enumerated().map { i, s in HostTensor.random(shape: s, seed: 1000 &+ UInt64(i)) }
-            let m: ModelMeasurement
-            do { m = try TimingHarness.measure(compiled, inputs: inputs, options: timing) } catch {
-                throw .importFailed("cannot execute \(key.model): \(error.description)")
-            }
-            let hostEstimate: DeviceEstimate
-            do { hostEstimate = try AnalyticalModel.estimate(compiled.graph, on: host.activatingCores(key.threads)) } catch { throw .costModel(error) }
-            let sum = m.layers.reduce(0) { $0 + $1.p50 }
-            let norm = sum > 0 ? m.endToEnd.p50 / sum : 1
-            traces[key] = (compiled.graph, m.layers.map { $0.p50 * norm }, m.endToEnd.p50, hostEstimate)
+            traces[key] = try ScaledCosts.trace(try RunnableModel.load(key.model), host: host, threads: key.threads, timing: timing)
         }
 
         let predictedByID = Dictionary(published.rows.map { ($0.id, $0.calibratedMs ?? $0.uncalibratedMs) }, uniquingKeysWith: { a, _ in a })
@@ -145,7 +131,7 @@ public enum ScaledPublishedValidation {
             if let t = r.row.threads, r.device.unit(named: r.unit)?.kind == .cpu { plainRow.device = r.device.activatingCores(t, unit: r.unit) }
             let scaled: DeviceEstimate
             do {
-                let plain = try PublishedValidation.baseEstimate(PreparedGraph(trace.compiled), plainRow)
+                let plain = try PublishedValidation.baseEstimate(PreparedGraph(trace.graph), plainRow)
                 scaled = try TraceScaling.scale(device: plain, host: trace.hostEstimate, measured: trace.seconds, idlePower: r.device.power.idle.value)
             } catch let e as CostModelError { throw .costModel(e) } catch { throw .usage("\(r.row.id): \(error)") }
             results.append(RowResult(
@@ -154,7 +140,7 @@ public enum ScaledPublishedValidation {
                 scaledFactor: nil, publishedMs: r.row.latencyMs,
                 predictedMs: predictedMs, scaledMs: scaled.totals.latency.value * 1000,
                 scaledUnfittedMs: scaled.totals.latency.value * 1000,
-                hostMeasuredMs: trace.e2e * 1000, hostPredictedMs: trace.hostEstimate.totals.latency.value * 1000))
+                hostMeasuredMs: trace.endToEnd.p50 * 1000, hostPredictedMs: trace.hostEstimate.totals.latency.value * 1000))
         }
         return score(fitScaled(results), hostProfile: hostFile)
     }
