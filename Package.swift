@@ -54,7 +54,7 @@ let package = Package(
             "EdgeProfKit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "EdgeProfBench", dependencies: ["EdgeProfKit"]),
+        .executableTarget(name: "EdgeProfBench", dependencies: ["EdgeProfKit", "ModelImport"]),
 
         .testTarget(name: "NNGraphTests", dependencies: ["NNGraph"]),
         .testTarget(name: "DeviceSpecTests", dependencies: ["DeviceSpec"]),
@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "ValidationTests", dependencies: ["Validation", "DeviceSpec", "ModelImport"]),
         .testTarget(name: "AcceleratorTests", dependencies: ["Accelerator", "DeviceSpec", "ModelImport", "KernelRunner"]),
         .testTarget(name: "RunStoreTests", dependencies: ["RunStore", "RunRecords"]),
-        .testTarget(name: "ReportsTests", dependencies: ["Reports", "RunRecords"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "RunRecords"], exclude: ["Snapshots"]),
         .testTarget(name: "EdgeProfKitTests", dependencies: ["EdgeProfKit", "edgeprof"]),
     ],
     swiftLanguageModes: [.v6]

@@ -61,7 +61,7 @@ public enum CalibrationFitter {
 
     /// 1. overhead = median time of the overhead kernels; 2. bandwidth of level L = median of
     /// bytes_L / (t − overhead) over the kernels resident in L, then made non-increasing outward;
-    /// 3. per op class, the efficiency in [0.002, 1] minimising Σ log²(predicted/measured) over its
+    /// 3. per op class (and per coarse class over its finer classes' kernels), the efficiency in [0.002, 1] minimising Σ log²(predicted/measured) over its
     /// compute kernels (log grid, then golden section); when the class's kernels are memory-bound
     /// at every efficiency, the largest efficiency with the minimal loss is taken.
     /// `fallbackBandwidths` fill levels no benchmark covered (used for the compute fits only).
@@ -87,8 +87,10 @@ public enum CalibrationFitter {
         var efficiency: [OpClass: Double] = [:]
         var effBenchmarks: [OpClass: [String]] = [:]
         let compute = samples.filter { $0.role == .compute }
-        for cls in Set(compute.map(\.opClass)).sorted(by: { $0.rawValue < $1.rawValue }) {
-            let s = compute.filter { $0.opClass == cls }
+        // Each class is fitted on its own kernels; a coarse class (`conv`) also on all of its finer
+        // classes' kernels (`conv_1x1`, `conv_winograd`, …), so devices without them get a blend.
+        for cls in Set(compute.map(\.opClass) + compute.map(\.opClass.coarse)).sorted(by: { $0.rawValue < $1.rawValue }) {
+            let s = compute.filter { $0.opClass == cls || $0.opClass.coarse == cls }
             func loss(_ logE: Double) -> Double {
                 s.reduce(0) { acc, x in
                     let r = log(predict(x, peak: peak, overhead: overhead, bandwidths: usable, efficiency: exp(logE)) / x.measured)

@@ -52,20 +52,24 @@ public enum MicroBenchmarkSuite {
             out.append(MicroBenchmark(name: "stream-relu-\(kib)KiB", benchmark: "relu stream sweep 4 KiB-64 MiB", opClass: .elementwise, role: nil,
                                       graph: try unaryChain("stream\(kib)", .activation(.relu), shape: [1, elements / 64, 8, 8], count: n)))
         }
-        // Dense conv / GEMM grid (class conv).
+        // Dense conv / GEMM grid: each shape is tagged with its efficiency class (conv_1x1,
+        // conv_winograd, conv_kxk, gemm; `Graph.efficiencyClass`); `conv` is fitted on all of them.
         let convGrid: [(c: Int, hw: Int, k: Int)] = quick
-            ? [(64, 28, 1), (256, 14, 1), (64, 28, 3), (128, 14, 3)]
-            : [(32, 56, 1), (64, 28, 1), (128, 28, 1), (256, 14, 1), (512, 7, 1), (32, 56, 3), (64, 28, 3), (128, 14, 3), (256, 7, 3), (24, 56, 1), (96, 14, 3)]
+            ? [(64, 28, 1), (256, 14, 1), (64, 28, 3), (128, 14, 3), (256, 7, 3)]
+            : [(32, 56, 1), (64, 28, 1), (128, 28, 1), (256, 14, 1), (512, 7, 1), (24, 56, 1),
+               (32, 56, 3), (64, 28, 3), (128, 14, 3), (96, 14, 3),
+               (256, 7, 3), (512, 7, 3), (48, 28, 5), (64, 14, 7)]
         for g in convGrid {
-            out.append(MicroBenchmark(name: "conv\(g.k)x\(g.k)-c\(g.c)-\(g.hw)²", benchmark: "conv/GEMM grid", opClass: .conv, role: .compute,
-                                      graph: try convChain("conv\(g.k)_\(g.c)_\(g.hw)", c: g.c, hw: g.hw, k: g.k, count: n)))
+            let graph = try convChain("conv\(g.k)_\(g.c)_\(g.hw)", c: g.c, hw: g.hw, k: g.k, count: n)
+            out.append(MicroBenchmark(name: "conv\(g.k)x\(g.k)-c\(g.c)-\(g.hw)²", benchmark: "conv/GEMM grid", opClass: graph.efficiencyClass(graph.nodes[0]),
+                                      role: .compute, graph: graph))
         }
         for d in quick ? [192] : [192, 384, 768] {
             let g = try chain("gemm\(d)", input: [1, 197, d], count: n) { (b: inout GraphBuilder, name: String, x: Int) throws(GraphError) -> Int in
                 try b.add1(name, .gemm(GemmAttributes(inFeatures: d, outFeatures: d)), inputs: [x],
                            params: [ParamInfo(name: "\(name).w", shape: [d, d]), ParamInfo(name: "\(name).b", shape: [d])])
             }
-            out.append(MicroBenchmark(name: "gemm-197x\(d)x\(d)", benchmark: "conv/GEMM grid", opClass: .conv, role: .compute, graph: g))
+            out.append(MicroBenchmark(name: "gemm-197x\(d)x\(d)", benchmark: "conv/GEMM grid", opClass: .gemm, role: .compute, graph: g))
         }
         // Depthwise 3×3.
         let dw: [(c: Int, hw: Int)] = quick ? [(32, 112), (144, 28)] : [(32, 112), (96, 56), (144, 28), (384, 14), (960, 7)]

@@ -134,7 +134,7 @@ public enum AnalyticalModel {
                 if time > worstMemory { worstMemory = time; worstLevel = levelNames[i] }
             }
 
-            let efficiency = unit.efficiency(for: cls) * (runtime?.factor(for: cls) ?? 1)
+            let efficiency = unit.efficiency(for: k.efficiencyClass) * (runtime?.factor(for: k.efficiencyClass) ?? 1)
             let computeTime = Flops(flops) / (peak * efficiency)
             let core = Swift.max(computeTime, worstMemory)
             let latency = core + overhead

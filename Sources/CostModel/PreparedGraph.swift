@@ -32,6 +32,8 @@ public struct PreparedGraph: Sendable {
         var kind: String
         var anchorKind: String
         var opClass: OpClass
+        /// `opClass`, refined for dense convs/GEMMs (`Graph.efficiencyClass`): selects the efficiency.
+        var efficiencyClass: OpClass
         var nodeNames: [String]
         var outputShape: TensorShape
         var counts: OpCounts
@@ -66,11 +68,14 @@ public struct PreparedGraph: Sendable {
             let anchor = members[0]
             let outs = index.externalOutputs(of: group, in: g)
             // Inputs read only by views inside the group are not read by the kernel.
-            let ins = index.externalInputs(of: group, in: g).filter { t in members.contains { $0.op.opClass != .view && $0.inputs.contains(t) } }
+            let ins = index.externalInputs(of: group, in: g).filter { t in members.contains { !g.isZeroCopyView($0) && $0.inputs.contains(t) } }
+            // A group of zero-copy views (reshapes, contiguous splits/slices) moves no data.
+            let opClass: OpClass = members.allSatisfy(g.isZeroCopyView) ? .view : anchor.op.opClass
             var w = Weights()
             for n in members { for p in n.params { w.add(p); all.add(p) } }
             kernels.append(Kernel(
-                group: group.id, name: anchor.name, kind: group.kind, anchorKind: anchor.op.kindName, opClass: anchor.op.opClass,
+                group: group.id, name: anchor.name, kind: group.kind, anchorKind: anchor.op.kindName, opClass: opClass,
+                efficiencyClass: opClass == .view ? .view : g.efficiencyClass(anchor),
                 nodeNames: members.map(\.name),
                 outputShape: (outs.first ?? anchor.outputs.first).map { g.tensors[$0].shape } ?? TensorShape([]),
                 counts: g.counts(ofGroup: group, index: index), inputs: ins.map(operand), outputs: outs.map(operand), weights: w,

@@ -94,7 +94,7 @@ public struct ComputeUnit: Sendable, Hashable, Codable {
         let fallback: OpClass
         switch cls {
         case .conv, .depthwise, .elementwise, .pooling: fallback = cls
-        case .attention: fallback = .conv
+        case .attention, .conv1x1, .convWinograd, .convKxK, .gemm: fallback = .conv
         case .normalization, .dataMovement, .sparse, .view, .unsupported: fallback = .elementwise
         }
         return efficiency[fallback]?.value ?? 1
@@ -134,7 +134,8 @@ public struct RuntimeProfile: Sendable, Hashable, Codable {
         self.threadScaling = threadScaling
     }
 
-    public func factor(for cls: OpClass) -> Double { factors[cls]?.value ?? allClasses?.value ?? 1 }
+    /// A conv sub-class (`conv_winograd`, …) uses its own factor when listed, else `conv`'s.
+    public func factor(for cls: OpClass) -> Double { factors[cls]?.value ?? factors[cls.coarse]?.value ?? allClasses?.value ?? 1 }
 }
 
 /// One device file (`devices/*.yaml`), validated.

@@ -1,5 +1,6 @@
 // Release-build benchmarks (not tests). Run: swift run -c release EdgeProfBench [devices-dir]
 // Split-computing benchmarks: swift run -c release EdgeProfBench planner [scenario] (scripts/bench-planner.sh)
+// ONNX import speed: swift run -c release EdgeProfBench import FILE.onnx … (scripts/bench-import.sh)
 import EdgeProfKit
 import Foundation
 
@@ -12,6 +13,9 @@ func median(_ xs: [Double]) -> Double {
 
 if CommandLine.arguments.count > 1, CommandLine.arguments[1] == "planner" {
     exit(PlannerBench.run(Array(CommandLine.arguments.dropFirst(2))))
+}
+if CommandLine.arguments.count > 1, CommandLine.arguments[1] == "import" {
+    exit(ImportBench.run(Array(CommandLine.arguments.dropFirst(2))))
 }
 
 let dir = CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : "devices"

@@ -37,33 +37,12 @@ struct ModelCompiler {
 
     // MARK: Views and arena
 
-    /// Zero-copy ops: reshapes alias their input; a split or slice that selects a contiguous
-    /// block (all dims before the axis are 1, unit step) aliases it at an offset.
+    /// Zero-copy ops (`Graph.zeroCopyOffsets`, shared with the cost model): reshapes alias their
+    /// input; a split or slice that selects a contiguous block aliases it at an offset.
     mutating func planAliases() {
         for node in graph.nodes {
-            guard let src = node.inputs.first else { continue }
-            switch node.op {
-            case .reshape, .flatten, .squeeze, .unsqueeze, .identity:
-                for o in node.outputs { alias(o, to: src, offset: 0) }
-            case .split(let axis, let sizes):
-                let shape = graph.tensors[src].shape
-                guard let ax = shape.normalizedAxis(axis), shape.dims.prefix(ax).allSatisfy({ $0 == 1 }) else { continue }
-                let inner = shape.dims.suffix(from: ax + 1).reduce(1, *)
-                var start = 0
-                for (o, s) in zip(node.outputs, sizes) {
-                    alias(o, to: src, offset: start * inner)
-                    start += s
-                }
-            case .slice(let starts, _, let axes, let steps):
-                let shape = graph.tensors[src].shape
-                guard axes.count == 1, steps[0] == 1, let ax = shape.normalizedAxis(axes[0]),
-                      shape.dims.prefix(ax).allSatisfy({ $0 == 1 }), let out = node.outputs.first else { continue }
-                let dim = shape[ax]
-                let s = Swift.min(Swift.max(starts[0] < 0 ? starts[0] + dim : starts[0], 0), dim)
-                alias(out, to: src, offset: s * shape.dims.suffix(from: ax + 1).reduce(1, *))
-            default:
-                continue
-            }
+            guard let src = node.inputs.first, let offsets = graph.zeroCopyOffsets(node) else { continue }
+            for (o, offset) in zip(node.outputs, offsets) { alias(o, to: src, offset: offset) }
         }
     }
 

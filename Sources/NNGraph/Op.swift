@@ -188,6 +188,25 @@ public enum OpClass: String, Hashable, Sendable, Codable, CaseIterable {
     /// Zero-copy reshapes: no data moves.
     case view
     case unsupported
+    // Finer classes of `conv`, used only to look up efficiencies (`Graph.efficiencyClass`); a
+    // device file that does not list one uses its `conv` efficiency. Kernels report `conv`.
+    /// 1×1 stride-1 unpadded dense convolution: a plain GEMM on the input, no im2col.
+    case conv1x1 = "conv_1x1"
+    /// Dense 3×3 stride-1 convolution on ≥ 196 output pixels with ≥ 8 in/out channels: what a
+    /// Winograd runtime (edgeprof's runner, ncnn) runs with fewer multiplies than counted.
+    case convWinograd = "conv_winograd"
+    /// Every other dense or grouped convolution (im2col + GEMM, or direct).
+    case convKxK = "conv_kxk"
+    /// Fully connected layers, matmul and transposed convolution.
+    case gemm
+
+    /// The class a finer class refines (`conv` for the conv sub-classes), else itself.
+    public var coarse: OpClass {
+        switch self {
+        case .conv1x1, .convWinograd, .convKxK, .gemm: .conv
+        default: self
+        }
+    }
 }
 
 extension Op {

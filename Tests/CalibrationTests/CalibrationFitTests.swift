@@ -74,6 +74,25 @@ struct CalibrationFitTests {
         #expect(abs((fit.bandwidths[3] ?? 0) / 10e9 - 1) < 0.01)
     }
 
+    @Test func convSubclassesAreFittedSeparatelyAndTogether() throws {
+        // Noise-free compute-bound kernels: 1×1 at efficiency 0.4, Winograd-eligible at 0.9.
+        var samples: [CalibrationSample] = []
+        for (cls, e) in [(OpClass.conv1x1, 0.4), (.convWinograd, 0.9)] {
+            for n in [128.0, 256, 512] {
+                var s = CalibrationSample(name: "\(cls.rawValue)\(Int(n))", benchmark: "synthetic", role: .compute, opClass: cls,
+                                          flops: 2 * n * n * 784, levelBytes: [n * 784 * 8, 0, 0, 0], measured: 0)
+                s.measured = CalibrationFitter.predict(s, peak: Self.peak, overhead: 0, bandwidths: Self.bandwidths, efficiency: e)
+                samples.append(s)
+            }
+        }
+        let fit = CalibrationFitter.fit(samples, peak: Self.peak, fallbackBandwidths: Self.bandwidths)
+        #expect(abs(fit.efficiency[.conv1x1, default: 0] / 0.4 - 1) < 0.01)
+        #expect(abs(fit.efficiency[.convWinograd, default: 0] / 0.9 - 1) < 0.01)
+        // `conv` (for devices without the sub-classes) is fitted on all six: a blend between the two.
+        let blend = try #require(fit.efficiency[.conv])
+        #expect(blend > 0.45 && blend < 0.85, "conv \(blend)")
+    }
+
     @Test func missingLevelsStayUnfittedAndBandwidthsNeverIncreaseOutward() {
         // Only a DRAM stream, and an inner level measured slower than DRAM (noise): the inner one is raised to DRAM's.
         let s = [

@@ -163,4 +163,47 @@ import Testing
             #expect(error.message.contains("did you mean 'fast'?"))
         }
     }
+
+}
+
+@Suite("Efficiency classes and zero-copy views")
+struct EfficiencyClassTests {
+    static let winogradLine = "\n      conv_winograd: {value: 1.0, source: test}"
+
+    @Test func winogradEfficiencyAppliesOnlyToEligibleConvs() throws {
+        let plain = try testDevice()
+        let wino = try testDevice(extraEfficiency: Self.winogradLine)
+        // 14×14 output: Winograd-eligible; 7×7: not (fewer than 196 output pixels).
+        for (size, eligible) in [(14, true), (7, false)] {
+            let g = try convGraph(channels: 64, outChannels: 64, size: size)
+            let a = try #require(try AnalyticalModel.estimate(g, on: plain).layers.first { $0.opClass == .conv })
+            let b = try #require(try AnalyticalModel.estimate(g, on: wino).layers.first { $0.opClass == .conv })
+            #expect(a.efficiency == 0.5)
+            #expect(b.efficiency == (eligible ? 1.0 : 0.5), "size \(size)")
+            #expect(abs(b.computeTime.value * (eligible ? 2 : 1) - a.computeTime.value) < 1e-15)
+        }
+    }
+
+    @Test func deviceFileRejectsMisspelledSubclass() throws {
+        do {
+            _ = try testDevice(extraEfficiency: "\n      conv_winogard: {value: 1.0, source: test}")
+            Issue.record("a misspelled efficiency class was accepted")
+        } catch {
+            #expect("\(error)".contains("did you mean 'conv_winograd'?"), "\(error)")
+        }
+    }
+
+    @Test func contiguousSplitCostsNothing() throws {
+        var b = GraphBuilder(name: "split")
+        let x = b.input("x", shape: [1, 8, 16, 16])
+        let r = try b.add1("relu", .activation(.relu), inputs: [x])
+        let outs = try b.add("split", .split(axis: 1, sizes: [4, 4]), inputs: [r])
+        let s0 = try b.add1("sig0", .activation(.sigmoid), inputs: [outs[0]])
+        let s1 = try b.add1("sig1", .activation(.sigmoid), inputs: [outs[1]])
+        b.markOutput(s0)
+        b.markOutput(s1)
+        let e = try AnalyticalModel.estimate(try b.finish(), on: try testDevice())
+        let split = try #require(e.layers.first { $0.nodes.contains("split") && $0.nodes.count == 1 })
+        #expect(split.latency.value == 0 && split.bound == .view)
+    }
 }

@@ -3,7 +3,8 @@ import NNGraph
 
 /// A small, fully specified device for cost-model tests (numbers chosen for easy arithmetic).
 func testDevice(peak: String = "100 GFLOP/s", l1Bandwidth: String = "100 GB/s", l2Bandwidth: String = "50 GB/s",
-                dramBandwidth: String = "10 GB/s", overhead: String = "10 us", l2Size: String = "1 MiB") throws -> DeviceProfile {
+                dramBandwidth: String = "10 GB/s", overhead: String = "10 us", l2Size: String = "1 MiB",
+                extraEfficiency: String = "") throws -> DeviceProfile {
     try DeviceLoader.load(yaml: """
     schema_version: 1
     id: test_device
@@ -19,7 +20,7 @@ func testDevice(peak: String = "100 GFLOP/s", l1Bandwidth: String = "100 GB/s", 
           conv: {value: 0.5, source: test}
           depthwise: {value: 0.25, source: test}
           elementwise: {value: 0.1, source: test}
-          pooling: {value: 0.1, source: test}
+          pooling: {value: 0.1, source: test}\(extraEfficiency)
         layer_overhead: {value: "\(overhead)", source: test}
         energy_per_op:
           fp32: {value: "2 pJ/FLOP", source: test}

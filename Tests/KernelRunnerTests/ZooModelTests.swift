@@ -29,3 +29,33 @@ struct ZooModelTests {
                 "\(name): arena \(m.arenaBytes) vs predicted peak \(graph.memoryFootprint().peakActivationBytes)")
     }
 }
+
+/// The cost model picks a conv's efficiency class (`Graph.efficiencyClass`) and charges nothing
+/// for zero-copy views (`Graph.isZeroCopyView`) by rules that must match what the runner does.
+@Suite("Runner algorithms match the cost model's classes")
+struct AlgorithmClassAgreementTests {
+    @Test(arguments: ["resnet18", "mobilenet_v2", "shufflenet_v2_x1_0", "squeezenet1_1", "efficientnet_b0", "vit_tiny"])
+    func convAlgorithmsAndViewsMatch(_ name: String) throws {
+        let graph = try #require(ModelZoo.model(named: name)).build()
+        let compiled = try CompiledModel(graph: graph, weights: SeededWeights.generate(for: graph, seed: 0), threads: 1)
+        let g = compiled.graph
+        var seen: [OpClass: Int] = [:]
+        for (layer, group) in zip(compiled.layers, g.fusionGroups) {
+            let anchor = g.nodes[group.nodes[0]]
+            let cls = g.efficiencyClass(anchor)
+            seen[cls, default: 0] += 1
+            switch cls {
+            case .convWinograd: #expect(layer.algorithm.contains("winograd"), "\(name)/\(layer.name): \(layer.algorithm) but the cost model says conv_winograd")
+            case .conv1x1: #expect(layer.algorithm.hasPrefix("sgemm 1x1"), "\(name)/\(layer.name): \(layer.algorithm) but the cost model says conv_1x1")
+            case .convKxK: #expect(layer.algorithm.hasPrefix("im2col"), "\(name)/\(layer.name): \(layer.algorithm) but the cost model says conv_kxk")
+            default: break
+            }
+            let allViews = group.nodes.allSatisfy { g.isZeroCopyView(g.nodes[$0]) }
+            #expect(allViews == (layer.algorithm == "view"), "\(name)/\(layer.name): runner \(layer.algorithm), cost model view = \(allViews)")
+        }
+        if name == "resnet18" {
+            #expect(seen[.convWinograd, default: 0] > 0 && seen[.convKxK, default: 0] > 0 && seen[.gemm, default: 0] == 1)
+        }
+        if name == "mobilenet_v2" { #expect(seen[.conv1x1, default: 0] >= 30) }
+    }
+}

@@ -1,0 +1,70 @@
+extension Graph {
+    /// Element offsets of each output inside the node's first input when the node is a zero-copy
+    /// view of it, else nil. Reshape-like ops alias their input at offset 0; a split or a unit-step
+    /// single-axis slice selects one contiguous block when every dim before the axis is 1 (e.g. a
+    /// channel split at batch 1), so each output aliases the input at an offset. This is the rule
+    /// the kernel runner uses to skip the copy and the cost model uses to charge nothing.
+    public func zeroCopyOffsets(_ node: Node) -> [Int]? {
+        guard let src = node.inputs.first else { return nil }
+        switch node.op {
+        case .reshape, .flatten, .squeeze, .unsqueeze, .identity:
+            return node.outputs.map { _ in 0 }
+        case .split(let axis, let sizes):
+            let shape = tensors[src].shape
+            guard let ax = shape.normalizedAxis(axis), shape.dims.prefix(ax).allSatisfy({ $0 == 1 }),
+                  sizes.count == node.outputs.count else { return nil }
+            let inner = shape.dims.suffix(from: ax + 1).reduce(1, *)
+            var start = 0
+            var offsets: [Int] = []
+            for s in sizes {
+                offsets.append(start * inner)
+                start += s
+            }
+            return offsets
+        case .slice(let starts, _, let axes, let steps):
+            let shape = tensors[src].shape
+            guard axes.count == 1, steps.count == 1, steps[0] == 1, starts.count == 1, let ax = shape.normalizedAxis(axes[0]),
+                  shape.dims.prefix(ax).allSatisfy({ $0 == 1 }), node.outputs.count == 1 else { return nil }
+            let dim = shape[ax]
+            let s = Swift.min(Swift.max(starts[0] < 0 ? starts[0] + dim : starts[0], 0), dim)
+            return [s * shape.dims.suffix(from: ax + 1).reduce(1, *)]
+        default:
+            return nil
+        }
+    }
+
+    /// True when the node moves no data (see `zeroCopyOffsets`).
+    public func isZeroCopyView(_ node: Node) -> Bool { zeroCopyOffsets(node) != nil }
+}
+
+extension ConvAttributes {
+    /// Dense 3×3 stride-1 undilated convolution with ≥ 196 output pixels and ≥ 8 input and
+    /// output channels: the shapes edgeprof's runner executes as Winograd F(2×2, 3×3)
+    /// (`KernelRunner` checks its own choice against this rule in its tests).
+    public func isWinogradEligible(outputPixels: Int) -> Bool {
+        kernel == [3, 3] && strides == [1, 1] && dilations == [1, 1] && groups == 1
+            && outputPixels >= 196 && inChannels >= 8 && outChannels >= 8
+    }
+
+    /// 1×1, stride 1, no padding: a GEMM (per group) straight on the input.
+    public var isPointwise: Bool {
+        kernel == [1, 1] && strides == [1, 1] && pads.allSatisfy { $0 == 0 }
+    }
+}
+
+extension Graph {
+    /// The class whose efficiency a device file applies to `node`: `Op.opClass`, refined for dense
+    /// convolutions and GEMMs into `conv_1x1`, `conv_winograd`, `conv_kxk` and `gemm`.
+    public func efficiencyClass(_ node: Node) -> OpClass {
+        switch node.op {
+        case .conv(let a) where !a.isDepthwise:
+            if a.isPointwise { return .conv1x1 }
+            let pixels = node.outputs.first.map { tensors[$0].shape.dims.suffix(2).reduce(1, *) } ?? 0
+            return a.isWinogradEligible(outputPixels: pixels) ? .convWinograd : .convKxK
+        case .gemm, .matmul, .convTranspose:
+            return .gemm
+        default:
+            return node.op.opClass
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import NNGraph
+import Testing
+
+@Suite("Zero-copy views and efficiency classes")
+struct ViewsTests {
+    func splitGraph(batch: Int) throws -> Graph {
+        var b = GraphBuilder(name: "split")
+        let x = b.input("x", shape: [batch, 8, 4, 4])
+        let outs = try b.add("split", .split(axis: 1, sizes: [3, 5]), inputs: [x])
+        for o in outs { b.markOutput(o) }
+        return try b.finish()
+    }
+
+    @Test func channelSplitAtBatchOneIsAContiguousView() throws {
+        let g = try splitGraph(batch: 1)
+        let node = try #require(g.nodes.first { $0.name == "split" })
+        #expect(g.zeroCopyOffsets(node) == [0, 3 * 16])
+        #expect(g.isZeroCopyView(node))
+    }
+
+    @Test func channelSplitAtBatchTwoIsACopy() throws {
+        let g = try splitGraph(batch: 2)
+        let node = try #require(g.nodes.first { $0.name == "split" })
+        #expect(g.zeroCopyOffsets(node) == nil)
+    }
+
+    @Test func sliceOffsetsClampNegativeStarts() throws {
+        var b = GraphBuilder(name: "slice")
+        let x = b.input("x", shape: [1, 10, 2])
+        let y = try b.add1("slice", .slice(starts: [-4], ends: [10], axes: [1], steps: [1]), inputs: [x])
+        b.markOutput(y)
+        let g = try b.finish()
+        #expect(g.zeroCopyOffsets(try #require(g.nodes.first { $0.name == "slice" })) == [6 * 2])
+    }
+
+    @Test func convEfficiencyClasses() throws {
+        var b = GraphBuilder(name: "convs")
+        var x = b.input("x", shape: [1, 16, 14, 14])
+        let specs: [(String, ConvAttributes, OpClass)] = [
+            ("pw", convAttrs(in: 16, out: 16, k: 1), .conv1x1),
+            ("wino", convAttrs(in: 16, out: 16, k: 3, p: 1), .convWinograd),   // 14×14 = 196 output pixels
+            ("dil", convAttrs(in: 16, out: 16, k: 3, p: 2, d: 2), .convKxK),
+            ("grouped", convAttrs(in: 16, out: 16, k: 3, p: 1, g: 2), .convKxK),
+            ("dw", convAttrs(in: 16, out: 16, k: 3, p: 1, g: 16), .depthwise),
+            ("s2", convAttrs(in: 16, out: 16, k: 3, s: 2, p: 1), .convKxK),
+            ("small", convAttrs(in: 16, out: 16, k: 3, p: 1), .convKxK),         // 7×7 = 49 output pixels
+        ]
+        var expected: [String: OpClass] = [:]
+        for (name, a, cls) in specs {
+            x = try b.add1(name, .conv(a), inputs: [x], params: convParams(name, a))
+            expected[name] = cls
+        }
+        b.markOutput(x)
+        let g = try b.finish()
+        for n in g.nodes { if let cls = expected[n.name] { #expect(g.efficiencyClass(n) == cls, "\(n.name)") } }
+        #expect(OpClass.convWinograd.coarse == .conv && OpClass.gemm.coarse == .conv && OpClass.depthwise.coarse == .depthwise)
+    }
+}
