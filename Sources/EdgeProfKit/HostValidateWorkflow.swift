@@ -37,6 +37,8 @@ public struct HostValidationResult: Sendable, Hashable, Codable {
     public var models: [HostModelResult]
     public var endToEnd: ErrorSummary
     public var layers: ErrorSummary
+    /// Every scored layer (predicted vs measured median), for the report's scatter.
+    public var layerPairs: [PredictionPair] = []
     public var kinds: [HostKindResult]
     public var skippedModels: [String]
     public var meetsModelTarget: Bool
@@ -128,7 +130,7 @@ public enum HostValidateWorkflow {
         return HostValidationResult(
             deviceFile: request.deviceFile, deviceID: device.id, calibrationNote: note, threads: threads,
             machineNote: "load average at the end: \(load) (shared machine; medians of repeated runs)",
-            models: results, endToEnd: endToEnd, layers: layers, kinds: kinds,
+            models: results, endToEnd: endToEnd, layers: layers, layerPairs: allLayers, kinds: kinds,
             skippedModels: missing.map { "\($0) (fixture not found; run scripts/make-fixtures.sh)" },
             meetsModelTarget: endToEnd.count > 0 && endToEnd.shareWithinTolerance >= HostValidationResult.targetModelShare,
             meetsLayerTarget: layers.count > 0 && layers.meanAbsoluteError <= HostValidationResult.targetLayerMAPE)

@@ -365,11 +365,39 @@ public struct SimulationReport: Codable, Sendable, Hashable {
     public var timeline: [TimelineRecord]
     /// Placements used (the first is the initial plan; more with re-planning).
     public var plansUsed: [String]
+    /// Request latencies in equal-width bins (minimum to maximum).
+    public var latencyHistogram: [HistogramBinRecord] = []
+    /// Busy periods per resource (first client's copy, capped), for `--trace` and stored runs;
+    /// nil in `--format json` output.
+    public var activity: [ActivityRecord]?
     enum CodingKeys: String, CodingKey {
-        case tool, provenance, costs, scenario, model, planner, plan, planned, config, results, resources, timeline
+        case tool, provenance, costs, scenario, model, planner, plan, planned, config, results, resources, timeline, activity
         case costNote = "cost_note"
         case schemaVersion = "schema_version"
         case plansUsed = "plans_used"
+        case latencyHistogram = "latency_histogram"
+    }
+}
+
+public struct HistogramBinRecord: Codable, Sendable, Hashable {
+    public var lowS: Double
+    public var highS: Double
+    public var count: Int
+    enum CodingKeys: String, CodingKey {
+        case count
+        case lowS = "low_s"
+        case highS = "high_s"
+    }
+}
+
+public struct ActivityRecord: Codable, Sendable, Hashable {
+    public var resource: String
+    /// [start, end] of each busy period, simulated seconds.
+    public var spansS: [[Double]]
+    public var omitted: Int
+    enum CodingKeys: String, CodingKey {
+        case resource, omitted
+        case spansS = "spans_s"
     }
 }
 

@@ -123,13 +123,20 @@ public enum PlanWorkflow {
     }
 
     public static func run(_ request: Request) throws(EdgeProfError) -> PlanReport {
-        let prepared = try prepare(request)
+        try run(prepared: prepare(request))
+    }
+
+    /// Plans an already prepared scenario (the caller keeps `prepared` to record the run).
+    public static func run(prepared: Prepared) throws(EdgeProfError) -> PlanReport {
         let result = prepared.planner.plan(prepared.problem)
         return report(prepared, result)
     }
 
     public static func sweep(_ request: Request, _ sweep: SweepRequest) throws(EdgeProfError) -> SweepReport {
-        let prepared = try prepare(request)
+        try self.sweep(prepared: prepare(request), sweep)
+    }
+
+    public static func sweep(prepared: Prepared, _ sweep: SweepRequest) throws(EdgeProfError) -> SweepReport {
         let p = prepared.problem
         guard (0..<p.hops.count).contains(sweep.link) else {
             throw .usage("--sweep-link \(sweep.link + 1): this scenario has \(p.hops.count) link(s)")

@@ -70,7 +70,9 @@ public enum RunRecording {
     }
 
     public static func render(_ run: RunRecord, format: ReportFormat) -> String {
-        let doc = RunDocumentBuilder.document(for: run)
+        let extra = RunReportSections.build(run)
+        var doc = RunDocumentBuilder.document(for: run, extraCards: extra.cards, extraSections: extra.sections)
+        if run.profile == nil, let subtitle = extra.subtitle { doc.subtitle = subtitle }
         switch format {
         case .html: return HTMLRenderer.render(doc)
         case .md: return MarkdownRenderer.render(doc)
@@ -85,8 +87,10 @@ public enum RunRecording {
         try writeAtomically(render(run, format: format), to: path)
     }
 
-    /// Chrome trace-event JSON (open in Perfetto or chrome://tracing): one track per device,
-    /// one complete event per fused kernel on the predicted timeline.
+    /// Chrome trace-event JSON (open in Perfetto or chrome://tracing): for profiles one track per
+    /// device with one complete event per fused kernel on the predicted timeline; for measure runs
+    /// the measured per-layer timeline; for simulations one track per tier and link direction with
+    /// its busy periods.
     public static func chromeTrace(_ run: RunRecord) -> String {
         var events: [[String: Any]] = []
         for (pid, d) in (run.profile?.devices ?? []).enumerated() {
@@ -97,6 +101,38 @@ public enum RunRecording {
                                "args": ["kind": l.kind, "bound": l.bound, "macs": l.macs, "energy_j": l.energyJ, "provenance": "predicted"]])
                 t += l.latencyS
             }
+        }
+        var pid = run.profile?.devices.count ?? 0
+        if let m = run.section(RunSectionKey.measure, as: MeasureReport.self) {
+            // Measured per-layer execution: layers back to back at their median times (one run's
+            // timeline as the per-layer-timed runs see it); args carry the spread.
+            events.append(["name": "process_name", "ph": "M", "pid": pid, "tid": 0,
+                           "args": ["name": "\(m.model.name) measured on this host (\(m.settings.threads) thread(s))"]])
+            var t = 0.0
+            for l in m.layers {
+                let d = l.measuredLatencyS.p50
+                events.append(["name": l.name, "cat": l.kind, "ph": "X", "pid": pid, "tid": 0, "ts": t * 1e6, "dur": d * 1e6,
+                               "args": ["kind": l.kind, "algorithm": l.algorithm, "p90_s": l.measuredLatencyS.p90, "min_s": l.measuredLatencyS.min,
+                                        "predicted_s": l.hostPredictedLatencyS ?? l.predictedLatencyS ?? -1, "provenance": "measured (median per layer)"]])
+                t += d
+            }
+            pid += 1
+        }
+        if let r = run.section(RunSectionKey.simulation, as: SimulationReport.self), let activity = r.activity {
+            // Simulated activity: one thread per tier and link direction, one event per busy period.
+            events.append(["name": "process_name", "ph": "M", "pid": pid, "tid": 0, "args": ["name": "\(r.scenario) simulated (seed \(r.config.seed))"]])
+            for (tid, a) in activity.enumerated() {
+                events.append(["name": "thread_name", "ph": "M", "pid": pid, "tid": tid, "args": ["name": a.resource]])
+                for span in a.spansS where span.count == 2 {
+                    events.append(["name": "busy", "cat": a.resource, "ph": "X", "pid": pid, "tid": tid, "ts": span[0] * 1e6,
+                                   "dur": max(span[1] - span[0], 0) * 1e6, "args": ["provenance": "simulated"]])
+                }
+                if a.omitted > 0 {
+                    events.append(["name": "\(a.omitted) later busy periods not exported", "ph": "i", "s": "t", "pid": pid, "tid": tid,
+                                   "ts": (a.spansS.last?.last ?? 0) * 1e6])
+                }
+            }
+            pid += 1
         }
         let obj: [String: Any] = ["traceEvents": events, "displayTimeUnit": "ms"]
         guard let data = try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]) else { return "{}" }

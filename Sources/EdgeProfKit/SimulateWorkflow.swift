@@ -60,7 +60,11 @@ public enum SimulateWorkflow {
     }
 
     public static func run(_ request: Request) throws(EdgeProfError) -> SimulationReport {
-        let prepared = try PlanWorkflow.prepare(request.plan)
+        try run(request, prepared: PlanWorkflow.prepare(request.plan))
+    }
+
+    /// Simulates with an already prepared scenario (`request.plan` is not prepared again).
+    public static func run(_ request: Request, prepared: PlanWorkflow.Prepared) throws(EdgeProfError) -> SimulationReport {
         let p = prepared.problem
         let cfg = try config(request, prepared.scenario)
         if cfg.replan, !prepared.scenario.links.contains(where: { $0.trace != nil }) {
@@ -95,6 +99,8 @@ public enum SimulateWorkflow {
             plan: PlanDescription.summary(p, placement), planned: PlanTotalsRecord(p, planned), config: config, results: results,
             resources: sim.resources.map { ResourceRecord(name: $0.name, utilisation: $0.utilisation, meanQueue: $0.meanQueue, maxQueue: $0.maxQueue, jobs: $0.jobs) },
             timeline: sim.timeline.map { TimelineRecord(startS: $0.start.value, endS: $0.end.value, utilisation: $0.utilisation, meanQueue: $0.meanQueue, completed: $0.completed) },
-            plansUsed: sim.placements.map { PlanDescription.summary(p, $0) })
+            plansUsed: sim.placements.map { PlanDescription.summary(p, $0) },
+            latencyHistogram: sim.latencyHistogram.map { HistogramBinRecord(lowS: $0.low.value, highS: $0.high.value, count: $0.count) },
+            activity: sim.activity.map { ActivityRecord(resource: $0.name, spansS: $0.spans, omitted: $0.omitted) })
     }
 }

@@ -42,6 +42,8 @@ public enum HTMLRenderer {
                     case .bars(let b): w.element("figcaption", [], b.title); w.raw(SVGCharts.bars(b))
                     case .stacked(let st): w.element("figcaption", [], st.title); w.raw(SVGCharts.stacked(st))
                     case .roofline(let r): w.element("figcaption", [], r.title); w.raw(SVGCharts.roofline(r))
+                    case .scatter(let sc): w.element("figcaption", [], sc.title); w.raw(SVGCharts.scatter(sc))
+                    case .lines(let l): w.element("figcaption", [], l.title); w.raw(SVGCharts.lines(l))
                     }
                     w.raw("</figure>")
                 }

@@ -20,11 +20,7 @@ public enum MarkdownRenderer {
                     for r in t.rows { tt.add(r.map(\.text)) }
                     out.append(tt.markdown())
                 case .chart(let c):
-                    switch c {
-                    case .bars(let b): out.append("*Chart (HTML report): \(markdownEscape(b.title)).*")
-                    case .stacked(let st): out.append("*Chart (HTML report): \(markdownEscape(st.title)).*")
-                    case .roofline(let r): out.append("*Chart (HTML report): \(markdownEscape(r.title)).*")
-                    }
+                    out.append("*Chart (HTML report): \(markdownEscape(c.title)).*")
                 }
             }
         }

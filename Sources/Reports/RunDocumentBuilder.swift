@@ -3,7 +3,9 @@ import RunRecords
 
 /// Builds the report document of a stored run. Sections appear only when the run has them.
 public enum RunDocumentBuilder {
-    public static func document(for run: RunRecord) -> ReportDocument {
+    /// `extraCards`/`extraSections` come from the run's other result sections (plans, simulations,
+    /// measurements, validations), built by EdgeProfKit from the stored record.
+    public static func document(for run: RunRecord, extraCards: [Card] = [], extraSections: [ReportSection] = []) -> ReportDocument {
         let modelName = run.profile?.model.name ?? run.model.name
         var meta = [MetaItem(label: "run", value: run.id.map { "#\($0)" } ?? "(not stored)"),
                     MetaItem(label: "kind", value: run.kind),
@@ -22,6 +24,8 @@ public enum RunDocumentBuilder {
             sections.append(energySection(p))
             sections.append(deviceFilesSection(run))
         }
+        cards += extraCards
+        sections = extraSections + sections
         let subtitle = run.profile.map { p in
             "\(formatCount(Double(p.model.macs))) MACs · \(formatCount(Double(p.model.params))) params · \(p.model.nodes) nodes in "
                 + "\(p.model.fusedKernels) fused kernels · \(p.devices.count) device\(p.devices.count == 1 ? "" : "s") · all figures \(p.provenance)"

@@ -66,7 +66,7 @@ enum SVGCharts {
             for p in r.parts {
                 let w = (width - labelW - 90) * p.value / maxV
                 s += "<rect x=\"\(num(x))\" y=\"\(num(y + 2))\" width=\"\(num(max(w, 0)))\" height=\"\(num(rowH - 8))\" fill=\"\(color(for: p.name, in: names))\">"
-                s += "<title>\(escapeHTML(r.label)) — \(escapeHTML(p.name)): \(escapeHTML(formatSI(p.value, unit: "J")))</title></rect>"
+                s += "<title>\(escapeHTML(r.label)) — \(escapeHTML(p.name)): \(escapeHTML(formatSI(p.value, unit: c.unit)))</title></rect>"
                 x += w
             }
             s += "<text x=\"\(num(x + 4))\" y=\"\(num(y + 15))\" class=\"lb\">\(escapeHTML(r.totalText))</text>"
@@ -115,6 +115,85 @@ enum SVGCharts {
             s += "<title>\(escapeHTML(p.label)): \(escapeHTML(formatFixed(p.intensity, decimals: 1))) FLOP/B, \(escapeHTML(formatSI(p.flopsPerS, unit: "FLOP/s")))</title></circle>"
         }
         s += legend(groups, x: left, y: height - 4)
+        return s + "</svg>"
+    }
+
+    /// Log-log scatter of y against x with the y = x diagonal and a shaded ±band around it.
+    static func scatter(_ c: ScatterChart) -> String {
+        let width = 760.0, height = 400.0, left = 70.0, right = 16.0, top = 16.0, bottom = 340.0
+        let values = c.points.flatMap { [$0.x, $0.y] }.filter { $0 > 0 && $0.isFinite }
+        let lo = pow(10, floor(log10(values.min() ?? 1e-6)))
+        let hi = pow(10, ceil(log10((values.max() ?? 1) * 1.0001)))
+        let span = max(log10(hi) - log10(lo), 1)
+        func px(_ v: Double) -> Double { left + (log10(max(v, lo)) - log10(lo)) / span * (width - left - right) }
+        func py(_ v: Double) -> Double { bottom - (log10(max(v, lo)) - log10(lo)) / span * (bottom - top) }
+        var s = "<svg class=\"chart\" viewBox=\"0 0 \(num(width)) \(num(height))\" role=\"img\" aria-label=\"\(escapeHTML(c.title))\">"
+        // Band: the region between y = x(1 − b) and y = x(1 + b).
+        let b0 = 1 - c.band, b1 = 1 + c.band
+        s += "<polygon points=\"\(num(px(lo))),\(num(py(lo * b1))) \(num(px(hi / b1))),\(num(py(hi))) \(num(px(hi))),\(num(py(hi))) \(num(px(hi))),\(num(py(hi * b0))) \(num(px(lo / b0))),\(num(py(lo)))\" fill=\"#3a9d5d\" fill-opacity=\"0.15\"/>"
+        s += "<line x1=\"\(num(px(lo)))\" y1=\"\(num(py(lo)))\" x2=\"\(num(px(hi)))\" y2=\"\(num(py(hi)))\" class=\"roof\" stroke-dasharray=\"4 3\"/>"
+        s += "<line x1=\"\(num(left))\" y1=\"\(num(bottom))\" x2=\"\(num(width - right))\" y2=\"\(num(bottom))\" class=\"ax\"/>"
+        s += "<line x1=\"\(num(left))\" y1=\"\(num(top))\" x2=\"\(num(left))\" y2=\"\(num(bottom))\" class=\"ax\"/>"
+        var v = lo
+        while v <= hi * 1.001 {
+            s += "<text x=\"\(num(px(v)))\" y=\"\(num(bottom + 14))\" text-anchor=\"middle\" class=\"lb\">\(escapeHTML(formatSI(v, unit: c.unit)))</text>"
+            s += "<text x=\"\(num(left - 4))\" y=\"\(num(py(v) + 4))\" text-anchor=\"end\" class=\"lb\">\(escapeHTML(formatSI(v, unit: c.unit)))</text>"
+            v *= 10
+        }
+        s += "<text x=\"\(num((left + width) / 2))\" y=\"\(num(height - 26))\" text-anchor=\"middle\" class=\"lb\">\(escapeHTML(c.xLabel))</text>"
+        s += "<text x=\"14\" y=\"\(num((top + bottom) / 2))\" transform=\"rotate(-90 14 \(num((top + bottom) / 2)))\" text-anchor=\"middle\" class=\"lb\">\(escapeHTML(c.yLabel))</text>"
+        let groups = c.points.map(\.group).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+        for p in c.points where p.x > 0 && p.y > 0 {
+            s += "<circle cx=\"\(num(px(p.x)))\" cy=\"\(num(py(p.y)))\" r=\"3.5\" fill=\"\(color(for: p.group, in: groups))\" fill-opacity=\"0.8\">"
+            s += "<title>\(escapeHTML(p.label)): \(escapeHTML(formatSI(p.x, unit: c.unit))) vs \(escapeHTML(formatSI(p.y, unit: c.unit)))</title></circle>"
+        }
+        s += legend(groups + ["±\(formatFixed(c.band * 100, decimals: 0))% band"], x: left, y: height - 6)
+        return s + "</svg>"
+    }
+
+    /// Line series (log or linear x), linear y from 0, vertical dashed markers with labels.
+    static func lines(_ c: LineChart) -> String {
+        let width = 760.0, height = 320.0, left = 70.0, right = 16.0, top = 24.0, bottom = 260.0
+        let xs = c.series.flatMap { $0.points.map(\.x) }.filter { $0.isFinite && (!c.logX || $0 > 0) }
+        let ys = c.series.flatMap { $0.points.map(\.y) }.filter(\.isFinite)
+        let xMin = xs.min() ?? 0, xMax = max(xs.max() ?? 1, (xs.min() ?? 0) + 1e-12)
+        let yMax = max(ys.max() ?? 1, 1e-30) * 1.05
+        func px(_ x: Double) -> Double {
+            let f = c.logX ? (log10(x) - log10(xMin)) / max(log10(xMax) - log10(xMin), 1e-12) : (x - xMin) / max(xMax - xMin, 1e-300)
+            return left + min(max(f, 0), 1) * (width - left - right)
+        }
+        func py(_ y: Double) -> Double { bottom - min(max(y / yMax, 0), 1) * (bottom - top) }
+        var s = "<svg class=\"chart\" viewBox=\"0 0 \(num(width)) \(num(height))\" role=\"img\" aria-label=\"\(escapeHTML(c.title))\">"
+        s += "<line x1=\"\(num(left))\" y1=\"\(num(bottom))\" x2=\"\(num(width - right))\" y2=\"\(num(bottom))\" class=\"ax\"/>"
+        s += "<line x1=\"\(num(left))\" y1=\"\(num(top))\" x2=\"\(num(left))\" y2=\"\(num(bottom))\" class=\"ax\"/>"
+        for f in [0.0, 0.5, 1.0] {
+            let y = yMax * f
+            s += "<text x=\"\(num(left - 4))\" y=\"\(num(py(y) + 4))\" text-anchor=\"end\" class=\"lb\">\(escapeHTML(formatSI(y, unit: c.yUnit)))</text>"
+        }
+        var ticks: [Double] = []
+        if c.logX, xMin > 0 {
+            var t = pow(10, ceil(log10(xMin)))
+            while t <= xMax * 1.001 { ticks.append(t); t *= 10 }
+        } else {
+            ticks = [xMin, (xMin + xMax) / 2, xMax]
+        }
+        for t in ticks {
+            s += "<text x=\"\(num(px(t)))\" y=\"\(num(bottom + 14))\" text-anchor=\"middle\" class=\"lb\">\(escapeHTML(formatSI(t, unit: c.xUnit)))</text>"
+        }
+        s += "<text x=\"\(num((left + width) / 2))\" y=\"\(num(bottom + 32))\" text-anchor=\"middle\" class=\"lb\">\(escapeHTML(c.xLabel))</text>"
+        s += "<text x=\"14\" y=\"\(num((top + bottom) / 2))\" transform=\"rotate(-90 14 \(num((top + bottom) / 2)))\" text-anchor=\"middle\" class=\"lb\">\(escapeHTML(c.yLabel))</text>"
+        for (i, m) in c.markers.enumerated() where m.x.isFinite && (!c.logX || m.x > 0) {
+            s += "<line x1=\"\(num(px(m.x)))\" y1=\"\(num(top))\" x2=\"\(num(px(m.x)))\" y2=\"\(num(bottom))\" class=\"roof\" stroke-dasharray=\"3 3\"/>"
+            s += "<text x=\"\(num(px(m.x) + 3))\" y=\"\(num(top + 10 + Double(i % 3) * 11))\" class=\"lb\">\(escapeHTML(m.label))</text>"
+        }
+        let names = c.series.map(\.name)
+        for series in c.series {
+            let pts = series.points.filter { $0.x.isFinite && $0.y.isFinite && (!c.logX || $0.x > 0) }
+            guard !pts.isEmpty else { continue }
+            let path = pts.map { "\(num(px($0.x))),\(num(py($0.y)))" }.joined(separator: " ")
+            s += "<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(color(for: series.name, in: names))\" stroke-width=\"1.8\"><title>\(escapeHTML(series.name))</title></polyline>"
+        }
+        s += legend(names, x: left, y: height - 6)
         return s + "</svg>"
     }
 }

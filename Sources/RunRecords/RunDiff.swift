@@ -9,6 +9,13 @@ public struct RunDiff: Codable, Sendable, Hashable {
         public var latencyB: Double?
         public var energyA: Double?
         public var energyB: Double?
+        public init(name: String, latencyA: Double?, latencyB: Double?, energyA: Double? = nil, energyB: Double? = nil) {
+            self.name = name
+            self.latencyA = latencyA
+            self.latencyB = latencyB
+            self.energyA = energyA
+            self.energyB = energyB
+        }
         public var latencyChange: Double? {
             guard let a = latencyA, let b = latencyB, a > 0 else { return nil }
             return (b - a) / a
@@ -22,6 +29,14 @@ public struct RunDiff: Codable, Sendable, Hashable {
         public var energyA: Double
         public var energyB: Double
         public var layers: [LayerDelta]
+        public init(device: String, latencyA: Double, latencyB: Double, energyA: Double, energyB: Double, layers: [LayerDelta]) {
+            self.device = device
+            self.latencyA = latencyA
+            self.latencyB = latencyB
+            self.energyA = energyA
+            self.energyB = energyB
+            self.layers = layers
+        }
         public var latencyChange: Double { latencyA > 0 ? (latencyB - latencyA) / latencyA : 0 }
         public var energyChange: Double { energyA > 0 ? (energyB - energyA) / energyA : 0 }
     }
@@ -31,6 +46,13 @@ public struct RunDiff: Codable, Sendable, Hashable {
     public var devices: [DeviceDelta]
     /// Device ids present in only one of the runs.
     public var unmatchedDevices: [String]
+
+    public init(runA: Int64?, runB: Int64?, devices: [DeviceDelta], unmatchedDevices: [String] = []) {
+        self.runA = runA
+        self.runB = runB
+        self.devices = devices
+        self.unmatchedDevices = unmatchedDevices
+    }
 
     public init(a: RunRecord, b: RunRecord) {
         runA = a.id

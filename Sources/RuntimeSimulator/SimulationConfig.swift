@@ -108,4 +108,43 @@ public struct SimulationResult: Sendable, Hashable {
     public var switches: Int
     public var placements: [[Int]]
     public var events: Int
+    /// Latencies of completed requests in equal-width bins from the minimum to the maximum.
+    public var latencyHistogram: [HistogramBin] = []
+    /// Busy intervals of each reported resource (the first client's copy), for trace export;
+    /// at most `SimulationResult.activitySpanLimit` per resource, from the start of the run.
+    public var activity: [ResourceActivity] = []
+    public static let activitySpanLimit = 500
+    public static let histogramBins = 24
+}
+
+public struct HistogramBin: Sendable, Hashable, Codable {
+    public var low: Seconds
+    public var high: Seconds
+    public var count: Int
+    public init(low: Seconds, high: Seconds, count: Int) {
+        self.low = low
+        self.high = high
+        self.count = count
+    }
+
+    /// `bins` equal-width bins over [min, max] of `values` (one bin when they are all equal).
+    public static func bins(_ values: [Double], count bins: Int) -> [HistogramBin] {
+        let finite = values.filter(\.isFinite)
+        guard let lo = finite.min(), let hi = finite.max() else { return [] }
+        let n = hi > lo ? max(bins, 1) : 1
+        let width = hi > lo ? (hi - lo) / Double(n) : 0
+        var counts = [Int](repeating: 0, count: n)
+        for v in finite { counts[width > 0 ? min(Int((v - lo) / width), n - 1) : 0] += 1 }
+        return (0..<n).map { i in
+            HistogramBin(low: Seconds(lo + Double(i) * width), high: Seconds(i == n - 1 ? hi : lo + Double(i + 1) * width), count: counts[i])
+        }
+    }
+}
+
+public struct ResourceActivity: Sendable, Hashable, Codable {
+    public var name: String
+    /// (start, end) of busy periods in simulated seconds.
+    public var spans: [[Double]]
+    /// Busy periods not listed because of the limit.
+    public var omitted: Int
 }

@@ -461,7 +461,8 @@ private struct Engine {
                                        jobs: ids.reduce(0) { $0 + resources[$1].jobs }))
         }
         let timeline = buildTimeline(groups.map { $0.1[0] }, horizon: makespan)
-        return SimulationResult(
+        let activity = groups.map { name, ids in busySpans(name: name, ids[0], horizon: makespan) }
+        var result = SimulationResult(
             config: config, completed: latencies.count, dropped: dropped,
             latencyMean: Seconds(mean), latencyP50: Seconds(percentile(0.5)), latencyP90: Seconds(percentile(0.9)),
             latencyP99: Seconds(percentile(0.99)), latencyMax: Seconds(sorted.last ?? .nan), deadline: deadline, missRate: missRate,
@@ -470,6 +471,26 @@ private struct Engine {
             averageDevicePower: Watts(problem.tiers[0].idlePower.value + dynamicTotal / (horizon * Double(clients))),
             makespan: Seconds(makespan), resources: stats, timeline: timeline, switches: switches,
             placements: profiles.enumerated().filter { $0.offset != switchProfileID }.map(\.element.placement), events: events)
+        result.latencyHistogram = HistogramBin.bins(latencies, count: SimulationResult.histogramBins)
+        result.activity = activity
+        return result
+    }
+
+    /// Busy periods of a tracked resource from its state log (back-to-back jobs merge).
+    func busySpans(name: String, _ r: Int, horizon: Double) -> ResourceActivity {
+        var spans: [[Double]] = []
+        var omitted = 0
+        var start: Double?
+        func close(_ t: Double) {
+            guard let s = start else { return }
+            if spans.count < SimulationResult.activitySpanLimit { spans.append([s, t]) } else { omitted += 1 }
+            start = nil
+        }
+        for (t, busy, _) in resources[r].log {
+            if busy, start == nil { start = t } else if !busy { close(t) }
+        }
+        close(horizon)
+        return ResourceActivity(name: name, spans: spans, omitted: omitted)
     }
 
     /// Integrates the tracked resources' state logs into equal time bins.

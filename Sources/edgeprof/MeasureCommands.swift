@@ -32,6 +32,7 @@ struct Measure: ParsableCommand {
     @Option(name: .long, help: "Output format: table, json or markdown.") var format: OutputFormat = .table
     @Option(name: .long, help: "Show only the N layers with the largest measured median.") var top: Int?
     @Option(name: [.short, .long], help: "Write the output to FILE (atomically) instead of stdout.") var output: String?
+    @OptionGroup var recording: RecordingOptions
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
@@ -62,6 +63,11 @@ struct Measure: ParsableCommand {
         for w in report.warnings where format == .json || output != nil {
             FileHandle.standardError.write(Data("warning: \(w)\n".utf8))
         }
+        let files = [report.prediction?.file, report.emulation == nil ? nil : (host ?? MeasureWorkflow.defaultDeviceFile)].compactMap { $0 }
+        let record = RunRecording.record(kind: "measure", model: RunRecording.modelIdentity(reference: model, name: report.model.name),
+                                         devices: RunRecording.devicesForRecord(Array(Set(files)).sorted()),
+                                         sections: [RunSectionKey.measure: JSONValue(encoding: report) ?? .null])
+        _ = try recording.finish(record)
     }
 }
 

@@ -74,6 +74,7 @@ struct Plan: ParsableCommand {
     @Option(name: .long, help: "Which link a sweep varies (1 = the device's link).") var sweepLink: Int = 1
     @Option(name: .long, help: "Output format: table, json or markdown.") var format: OutputFormat = .table
     @Option(name: [.short, .long], help: "Write the output to FILE (atomically) instead of stdout.") var output: String?
+    @OptionGroup var recording: RecordingOptions
 
     func validate() throws {
         if sweepPoints < 2 { throw ValidationError("--sweep-points must be at least 2") }
@@ -81,25 +82,32 @@ struct Plan: ParsableCommand {
     }
 
     func run() throws {
-        let text = try runReportingErrors { () throws(EdgeProfError) -> String in
+        let (text, record) = try runReportingErrors { () throws(EdgeProfError) -> (String, RunRecord) in
             let request = try planning.request()
+            let prepared = try PlanWorkflow.prepare(request)
+            let model = RunRecording.modelIdentity(prepared.model)
             if !sweepBandwidth.isEmpty {
                 let (from, to) = try PlanWorkflow.parseBandwidthRange(sweepBandwidth.joined(separator: " "))
-                let report = try PlanWorkflow.sweep(request, .init(from: from, to: to, points: sweepPoints, link: sweepLink - 1))
+                let report = try PlanWorkflow.sweep(prepared: prepared, .init(from: from, to: to, points: sweepPoints, link: sweepLink - 1))
+                let record = RunRecording.record(kind: "sweep", model: model, devices: prepared.devices,
+                                                 sections: [RunSectionKey.sweep: JSONValue(encoding: report) ?? .null], scenario: request.scenarioFile)
                 switch format {
-                case .table: return PlanRenderer.render(report, style: .plain)
-                case .markdown: return PlanRenderer.render(report, style: .markdown)
-                case .json: return report.jsonString() + "\n"
+                case .table: return (PlanRenderer.render(report, style: .plain), record)
+                case .markdown: return (PlanRenderer.render(report, style: .markdown), record)
+                case .json: return (report.jsonString() + "\n", record)
                 }
             }
-            let report = try PlanWorkflow.run(request)
+            let report = try PlanWorkflow.run(prepared: prepared)
+            let record = RunRecording.record(kind: "plan", model: model, devices: prepared.devices,
+                                             sections: [RunSectionKey.plan: JSONValue(encoding: report) ?? .null], scenario: request.scenarioFile)
             switch format {
-            case .table: return PlanRenderer.render(report, style: .plain)
-            case .markdown: return PlanRenderer.render(report, style: .markdown)
-            case .json: return report.jsonString() + "\n"
+            case .table: return (PlanRenderer.render(report, style: .plain), record)
+            case .markdown: return (PlanRenderer.render(report, style: .markdown), record)
+            case .json: return (report.jsonString() + "\n", record)
             }
         }
         try emit(text, to: output)
+        _ = try recording.finish(record)
     }
 }
 
@@ -128,6 +136,7 @@ struct Simulate: ParsableCommand {
     @Option(name: .long, help: "Bins of the utilisation timeline.") var timelineBins: Int = 10
     @Option(name: .long, help: "Output format: table, json or markdown.") var format: OutputFormat = .table
     @Option(name: [.short, .long], help: "Write the output to FILE (atomically) instead of stdout.") var output: String?
+    @OptionGroup var recording: RecordingOptions
 
     func validate() throws {
         if let fps, !(fps > 0) { throw ValidationError("--fps must be positive") }
@@ -138,7 +147,7 @@ struct Simulate: ParsableCommand {
     }
 
     func run() throws {
-        let report = try runReportingErrors { () throws(EdgeProfError) -> SimulationReport in
+        let (report, record) = try runReportingErrors { () throws(EdgeProfError) -> (SimulationReport, RunRecord) in
             func time(_ text: String?, _ flag: String) throws(EdgeProfError) -> Seconds? {
                 guard let text else { return nil }
                 guard let v = UnitParser.parse(text, as: .time), v >= 0 else { throw .usage("\(flag): expected a time like \"100 ms\", got \"\(text)\"") }
@@ -148,15 +157,24 @@ struct Simulate: ParsableCommand {
                 plan: try planning.request(), arrivals: arrivals?.kind, fps: fps, rate: rate, frames: frames, clients: clients, seed: seed,
                 deadline: try time(deadline, "--deadline"), replan: replan, switchingCost: try time(switchingCost, "--switching-cost"),
                 dedicatedUplink: dedicatedUplink, timelineBins: timelineBins)
-            return try SimulateWorkflow.run(request)
+            let prepared = try PlanWorkflow.prepare(request.plan)
+            let report = try SimulateWorkflow.run(request, prepared: prepared)
+            let record = RunRecording.record(kind: "simulate", model: RunRecording.modelIdentity(prepared.model), devices: prepared.devices,
+                                             sections: [RunSectionKey.simulation: JSONValue(encoding: report) ?? .null],
+                                             scenario: request.plan.scenarioFile)
+            return (report, record)
         }
+        // The busy-period list is for --trace and stored runs, not for the printed JSON.
+        var printed = report
+        printed.activity = nil
         let text: String
         switch format {
-        case .table: text = PlanRenderer.render(report, style: .plain)
-        case .markdown: text = PlanRenderer.render(report, style: .markdown)
-        case .json: text = report.jsonString() + "\n"
+        case .table: text = PlanRenderer.render(printed, style: .plain)
+        case .markdown: text = PlanRenderer.render(printed, style: .markdown)
+        case .json: text = printed.jsonString() + "\n"
         }
         try emit(text, to: output)
+        _ = try recording.finish(record)
     }
 }
 

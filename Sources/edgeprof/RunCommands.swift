@@ -94,7 +94,12 @@ struct Runs: ParsableCommand {
             let r = try store.record(id)
             print("run #\(id) · \(r.kind) · \(r.createdAt) · \(r.commandLine.joined(separator: " "))")
             if let p = r.profile { print(ProfileRenderer.render(p, style: .plain, top: top), terminator: "") }
-            for key in r.sections.keys.sorted() { print("section: \(key) (see `edgeprof report \(id)` or `runs export`)") }
+            if r.profile == nil, !r.sections.isEmpty {
+                // Plan, simulation, measure and validation runs: the Markdown report's text.
+                print(RunRecording.render(r, format: .md), terminator: "")
+            } else {
+                for key in r.sections.keys.sorted() { print("section: \(key) (see `edgeprof report \(id)` or `runs export`)") }
+            }
         }
     }
 
@@ -119,7 +124,7 @@ struct Runs: ParsableCommand {
                 threshold = t
             }
             let ra = try store.record(a), rb = try store.record(b)
-            let diff = RunDiff(a: ra, b: rb)
+            let diff = try runReportingErrors { () throws(EdgeProfError) in try RunRecording.diff(ra, rb) }
             print(RunDiffRenderer.render(diff, top: top), terminator: "")
             if let threshold {
                 let regressions = diff.regressions(above: threshold)

@@ -26,8 +26,8 @@ struct Validate: ParsableCommand {
     @Option(name: .long, help: "Host mode: threads (default: all cores).") var threads: Int?
     @Flag(name: .long, help: "Host mode: fewer models and shorter timing (about a minute).") var quick = false
     @Option(name: .long, help: "Output format: table, json or markdown.") var format: OutputFormat = .table
-    @Option(name: .long, help: "Also write the Markdown report section to FILE.md (atomically).") var report: String?
     @Option(name: [.short, .long], help: "Write the output to FILE (atomically) instead of stdout.") var output: String?
+    @OptionGroup var recording: RecordingOptions
 
     func validate() throws {
         if csv != nil && !published { throw ValidationError("a CSV file is only read with --published (edgeprof validate --published FILE.csv)") }
@@ -56,8 +56,10 @@ struct Validate: ParsableCommand {
             }
             try emitResult(json: ValidateRenderer.json(PublishedAndScaled(published: result, scaled: both)),
                            text: { ValidateRenderer.render(result, style: $0) + "\n" + ValidateRenderer.render(both, style: $0) })
+            try record(result, extra: [RunSectionKey.scaledValidation: JSONValue(encoding: both) ?? .null])
         } else {
             try emitResult(json: ValidateRenderer.json(result), text: { ValidateRenderer.render(result, style: $0) })
+            try record(result, extra: [:])
         }
         if writeDevices {
             let date = ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC") ?? .current, formatOptions: [.withFullDate])
@@ -73,6 +75,22 @@ struct Validate: ParsableCommand {
             })
         }
         try emitResult(json: ValidateRenderer.json(result), text: { ValidateRenderer.render(result, style: $0) })
+        let references = result.models.map { $0.source.hasPrefix("onnx:") ? String($0.source.dropFirst(5)) : $0.model }
+        let run = RunRecording.record(kind: "validate", model: RunRecording.modelSetIdentity(name: "host validation set", references: references),
+                                      devices: RunRecording.devicesForRecord([device]),
+                                      sections: [RunSectionKey.hostValidation: JSONValue(encoding: result) ?? .null])
+        _ = try recording.finish(run)
+    }
+
+    /// Stores a published-mode run: the CSV's identity, the device files scored, the results.
+    func record(_ result: PublishedValidationResult, extra: [String: JSONValue]) throws {
+        let file = csv ?? PublishedValidateWorkflow.defaultCSV
+        let data = FileManager.default.contents(atPath: file) ?? Data()
+        let model = ModelIdentity(name: "published latencies", source: file, sha256: SHA256.hex(data))
+        var sections = extra
+        sections[RunSectionKey.publishedValidation] = JSONValue(encoding: result) ?? .null
+        let files = Array(Set(result.groups.map(\.deviceFile))).sorted()
+        _ = try recording.finish(RunRecording.record(kind: "validate-published", model: model, devices: RunRecording.devicesForRecord(files), sections: sections))
     }
 
     func emitResult(json: String, text: (ProfileRenderer.Style) -> String) throws {
@@ -81,6 +99,5 @@ struct Validate: ParsableCommand {
         case .markdown: try emit(text(.markdown), to: output)
         case .json: try emit(json, to: output)
         }
-        if let report { try emit(text(.markdown), to: report) }
     }
 }

@@ -23,10 +23,18 @@ enum CLI {
         return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("edgeprof")
     }
 
-    static func run(_ args: [String], cwd: URL? = nil) throws -> CLIResult {
+    /// Default run store of commands started by tests (`XDG_DATA_HOME`), so result-producing
+    /// commands never write into the user's `~/.edgeprof`.
+    static let testDataHome: URL = FileManager.default.temporaryDirectory.appendingPathComponent("edgeprof-test-store-\(ProcessInfo.processInfo.processIdentifier)")
+
+    static func run(_ args: [String], cwd: URL? = nil, environment: [String: String] = [:]) throws -> CLIResult {
         let p = Process()
         p.executableURL = executable
         p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["XDG_DATA_HOME"] = testDataHome.path
+        for (k, v) in environment { env[k] = v }
+        p.environment = env
         p.currentDirectoryURL = cwd ?? packageRoot
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
