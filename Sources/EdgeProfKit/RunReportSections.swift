@@ -237,7 +237,7 @@ public enum RunReportSections {
                                                                 ReportCell(String($0.maxQueue), sortKey: Double($0.maxQueue)), ReportCell(String($0.jobs), sortKey: Double($0.jobs))] })]
         if !r.timeline.isEmpty, !used.isEmpty {
             timeline.insert(.chart(.lines(LineChart(
-                title: "Utilisation over simulated time", xLabel: "simulated time", xUnit: "s", yLabel: "utilisation", yUnit: "", logX: false,
+                title: "Utilisation over simulated time", xLabel: "simulated time", xUnit: "s", yLabel: "utilisation", yUnit: "%", logX: false,
                 series: used.map { i in LineChart.Series(name: r.resources[i].name, points: r.timeline.map { LineChart.Point(x: ($0.startS + $0.endS) / 2, y: $0.utilisation[i]) }) }))), at: 0)
             timeline.append(table(["time"] + used.map { "\(r.resources[$0].name) util" } + used.map { "\(r.resources[$0].name) queue" } + ["done"],
                                   numeric: [false] + used.map { _ in true } + used.map { _ in true } + [true],

@@ -71,6 +71,7 @@ public struct LineChart: Sendable, Hashable {
     public var xLabel: String
     public var xUnit: String
     public var yLabel: String
+    /// SI unit of y ("%" = fractions shown as percentages).
     public var yUnit: String
     public var logX: Bool
     public var series: [Series]

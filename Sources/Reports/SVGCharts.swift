@@ -168,7 +168,8 @@ enum SVGCharts {
         s += "<line x1=\"\(num(left))\" y1=\"\(num(top))\" x2=\"\(num(left))\" y2=\"\(num(bottom))\" class=\"ax\"/>"
         for f in [0.0, 0.5, 1.0] {
             let y = yMax * f
-            s += "<text x=\"\(num(left - 4))\" y=\"\(num(py(y) + 4))\" text-anchor=\"end\" class=\"lb\">\(escapeHTML(formatSI(y, unit: c.yUnit)))</text>"
+            let label = c.yUnit == "%" ? formatPercent(y) : formatSI(y, unit: c.yUnit)
+            s += "<text x=\"\(num(left - 4))\" y=\"\(num(py(y) + 4))\" text-anchor=\"end\" class=\"lb\">\(escapeHTML(label))</text>"
         }
         var ticks: [Double] = []
         if c.logX, xMin > 0 {

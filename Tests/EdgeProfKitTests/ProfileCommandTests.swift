@@ -125,6 +125,29 @@ import Testing
         }
     }
 
+    /// The plan / sweep / simulate examples of scripts/regen-reports.sh, rendered again into a temp
+    /// directory with the same arguments (only the report paths differ, and are mapped back).
+    static let splitExamples: [(name: String, args: [String])] = [
+        ("pi4-wifi-cloud-plan", ["plan", "profiles/pi4-wifi-cloud.yaml", "-o", "/dev/null", "--no-store"]),
+        ("pi4-wifi-cloud-sweep", ["plan", "profiles/pi4-wifi-cloud.yaml", "--sweep-bandwidth", "0.5..1000", "Mbit/s", "-o", "/dev/null", "--no-store"]),
+        ("pi4-wifi-cloud-simulate", ["simulate", "profiles/pi4-wifi-cloud.yaml", "-o", "/dev/null", "--no-store"]),
+    ]
+
+    @Test(arguments: splitExamples.map(\.name))
+    func splitComputingExamplesMatchCommittedReports(_ name: String) throws {
+        let args = try #require(Self.splitExamples.first { $0.name == name }).args
+        let dir = try CLI.tempDir()
+        let html = dir.appendingPathComponent("\(name).html").path, md = dir.appendingPathComponent("\(name).md").path
+        let r = try CLI.run(args + ["--report", html, "--report", md], environment: ["EDGEPROF_FIXED_TIME": "2026-01-01T00:00:00Z"])
+        #expect(r.status == 0, "\(r.stderr)")
+        for ext in ["html", "md"] {
+            let committed = try String(contentsOf: CLI.packageRoot.appendingPathComponent("reports/\(name).\(ext)"), encoding: .utf8)
+            let rendered = try String(contentsOfFile: dir.appendingPathComponent("\(name).\(ext)").path, encoding: .utf8)
+                .replacingOccurrences(of: dir.path + "/", with: "reports/")
+            #expect(rendered == committed, "reports/\(name).\(ext) drifted from the code: run scripts/regen-reports.sh")
+        }
+    }
+
     @Test func scenarioWithMissingDeviceIsALocatedError() throws {
         let dir = try CLI.tempDir()
         let file = dir.appendingPathComponent("s.yaml")

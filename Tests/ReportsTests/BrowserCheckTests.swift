@@ -56,6 +56,27 @@ import Testing
         #expect(!log.contains("Uncaught"))
     }
 
+    /// The committed split-computing example reports (plan diagram, bandwidth curve, latency
+    /// histogram and timeline charts) render without console errors and are not blank.
+    @Test(arguments: ["pi4-wifi-cloud-plan", "pi4-wifi-cloud-sweep", "pi4-wifi-cloud-simulate"])
+    func exampleReportRendersWithoutErrors(_ name: String) throws {
+        let browser = try #require(Self.chromium(), "chromium is not installed: run scripts/install-deps.sh chromium (CI installs it)")
+        let html = Self.root.appendingPathComponent("reports/\(name).html")
+        let outDir = Self.root.appendingPathComponent(".build/report-screenshots")
+        try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
+        let png = outDir.appendingPathComponent("\(name).png")
+        try? FileManager.default.removeItem(at: png)
+        let profile = outDir.appendingPathComponent("chromium-profile-\(UUID().uuidString)")
+        let common = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--user-data-dir=\(profile.path)"]
+        let (status, _) = try Self.run(browser, common + ["--screenshot=\(png.path)", "--window-size=1280,1600", html.absoluteString])
+        #expect(status == 0)
+        let stats = try Self.pngStats(png)
+        #expect(stats.nonWhiteFraction > 0.02 && stats.distinctColors > 8, "screenshot looks blank: \(stats)")
+        let (_, log) = try Self.run(browser, common + ["--enable-logging=stderr", "--v=0", "--dump-dom", html.absoluteString])
+        #expect(log.split(separator: "\n").filter { $0.contains("CONSOLE") }.isEmpty)
+        #expect(log.contains("<svg"), "DOM did not render the charts")
+    }
+
     struct PNGStats: CustomStringConvertible {
         var width: Int, height: Int, nonWhiteFraction: Double, distinctColors: Int
         var description: String { "\(width)x\(height), non-white \(nonWhiteFraction), colours \(distinctColors)" }
