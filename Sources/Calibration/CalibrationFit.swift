@@ -37,7 +37,13 @@ public struct CalibrationSample: Sendable, Hashable, Codable {
 
 /// Fitted cost-model parameters of one compute unit.
 public struct CalibrationFit: Sendable, Hashable, Codable {
+    /// `layer_overhead`: the elementwise tiny-kernel chain (or every overhead kernel when there is none).
     public var overhead: Double
+    /// `class_overhead`: per op class with its own tiny-kernel chain.
+    public var classOverheads: [OpClass: Double] = [:]
+
+    /// The fixed per-kernel cost the fit uses for a class.
+    public func overhead(for cls: OpClass) -> Double { classOverheads[cls] ?? classOverheads[cls.coarse] ?? overhead }
     /// Per level of the unit's path (innermost first); nil = no benchmark covered the level.
     public var bandwidths: [Double?]
     public var efficiency: [OpClass: Double]
@@ -59,7 +65,8 @@ public enum CalibrationFitter {
         return overhead + Swift.max(s.flops / (peak * efficiency), memory)
     }
 
-    /// 1. overhead = median time of the overhead kernels; 2. bandwidth of level L = median of
+    /// 1. overhead = median time of the elementwise overhead kernels, and per other class with
+    /// overhead kernels its own median (`class_overhead`, used for that class's compute fits); 2. bandwidth of level L = median of
     /// bytes_L / (t − overhead) over the kernels resident in L, then made non-increasing outward;
     /// 3. per op class (and per coarse class over its finer classes' kernels), the efficiency in [0.002, 1] minimising Σ log²(predicted/measured) over its
     /// compute kernels (log grid, then golden section); when the class's kernels are memory-bound
@@ -68,8 +75,13 @@ public enum CalibrationFitter {
     public static func fit(_ samples: [CalibrationSample], peak: Double, fallbackBandwidths: [Double]) -> CalibrationFit {
         let levels = fallbackBandwidths.count
         let overheadSamples = samples.filter { $0.role == .overhead }
-        let overhead = ValidationStatistics.median(overheadSamples.map(\.measured)) ?? 0
-
+        let generic = overheadSamples.filter { $0.opClass == .elementwise }
+        let overhead = ValidationStatistics.median((generic.isEmpty ? overheadSamples : generic).map(\.measured)) ?? 0
+        var classOverheads: [OpClass: Double] = [:]
+        for cls in Set(overheadSamples.map(\.opClass)) where cls != .elementwise {
+            classOverheads[cls] = ValidationStatistics.median(overheadSamples.filter { $0.opClass == cls }.map(\.measured))
+        }
+        func overheadFor(_ cls: OpClass) -> Double { classOverheads[cls] ?? classOverheads[cls.coarse] ?? overhead }
         var bandwidths: [Double?] = Array(repeating: nil, count: levels)
         var bwBenchmarks: [[String]] = Array(repeating: [], count: levels)
         for l in 0..<levels {
@@ -93,7 +105,7 @@ public enum CalibrationFitter {
             let s = compute.filter { $0.opClass == cls || $0.opClass.coarse == cls }
             func loss(_ logE: Double) -> Double {
                 s.reduce(0) { acc, x in
-                    let r = log(predict(x, peak: peak, overhead: overhead, bandwidths: usable, efficiency: exp(logE)) / x.measured)
+                    let r = log(predict(x, peak: peak, overhead: overheadFor(x.opClass), bandwidths: usable, efficiency: exp(logE)) / x.measured)
                     return acc + r * r
                 }
             }
@@ -101,7 +113,7 @@ public enum CalibrationFitter {
             efficiency[cls] = exp(LogSearch.minimize(low: log(efficiencyRange.low), high: log(efficiencyRange.high), steps: 400, preferHigh: true, loss))
             effBenchmarks[cls] = Array(Set(s.map(\.benchmark))).sorted()
         }
-        return CalibrationFit(overhead: overhead, bandwidths: bandwidths, efficiency: efficiency,
+        return CalibrationFit(overhead: overhead, classOverheads: classOverheads, bandwidths: bandwidths, efficiency: efficiency,
                               overheadBenchmarks: Array(Set(overheadSamples.map(\.benchmark))).sorted(),
                               bandwidthBenchmarks: bwBenchmarks, efficiencyBenchmarks: effBenchmarks)
     }

@@ -45,6 +45,19 @@ public enum MicroBenchmarkSuite {
         // Fixed per-kernel overhead: relu on 4 floats.
         out.append(MicroBenchmark(name: "tiny-relu×16", benchmark: "tiny-kernel chain", opClass: .elementwise, role: .overhead,
                                   graph: try unaryChain("tiny", .activation(.relu), shape: [1, 1, 2, 2], count: 16)))
+        // Fixed per-kernel overhead of other classes: the same kind of tiny kernel a network runs
+        // (squeeze-excitation 1×1 convs on 1×1 maps, global pools, small depthwise convs, transposes,
+        // softmax rows), so their fixed cost (GEMM call, thread-pool dispatch) is measured, not assumed.
+        out.append(MicroBenchmark(name: "tiny-conv1x1-c64-1²×16", benchmark: "tiny-kernel chain", opClass: .conv, role: .overhead,
+                                  graph: try convChain("tinyconv", c: 64, hw: 1, k: 1, count: 16)))
+        out.append(MicroBenchmark(name: "tiny-dwconv3x3-c32-4²×16", benchmark: "tiny-kernel chain", opClass: .depthwise, role: .overhead,
+                                  graph: try convChain("tinydw", c: 32, hw: 4, k: 3, groups: 32, count: 16)))
+        out.append(MicroBenchmark(name: "tiny-globalavgpool-c64×16", benchmark: "tiny-kernel chain", opClass: .pooling, role: .overhead,
+                                  graph: try unaryChain("tinygap", .globalAvgPool, shape: [1, 64, 1, 1], count: 16)))
+        out.append(MicroBenchmark(name: "tiny-transpose-8x4x4×16", benchmark: "tiny-kernel chain", opClass: .dataMovement, role: .overhead,
+                                  graph: try unaryChain("tinytr", .transpose(perm: [0, 1, 3, 2]), shape: [1, 8, 4, 4], count: 16)))
+        out.append(MicroBenchmark(name: "tiny-softmax-16×16", benchmark: "tiny-kernel chain", opClass: .normalization, role: .overhead,
+                                  graph: try unaryChain("tinysm", .softmax(axis: -1), shape: [1, 16], count: 16)))
         // Streams: relu over working sets from 4 KiB to 64 MiB (×4 steps; quick ×16).
         let streamKiB = quick ? [4, 64, 1024, 16384, 65536] : [4, 16, 64, 256, 1024, 4096, 16384, 65536]
         for kib in streamKiB {

@@ -54,7 +54,6 @@ public enum AnalyticalModel {
         let writeEnergies = levels.map { $0.writeEnergy.value }
         let registerBytes = unit.registerBytes.value.value
         let width = Double(precision.bytes)
-        let overhead = unit.layerOverhead.value
         let zeroMemory = Dictionary(uniqueKeysWithValues: levelNames.map { ($0, Joules.zero) })
 
         // Level that holds a tensor between kernels: graph inputs/outputs live in main memory; an
@@ -137,6 +136,7 @@ public enum AnalyticalModel {
             let efficiency = unit.efficiency(for: k.efficiencyClass) * (runtime?.factor(for: k.efficiencyClass) ?? 1)
             let computeTime = Flops(flops) / (peak * efficiency)
             let core = Swift.max(computeTime, worstMemory)
+            let overhead = unit.overhead(for: k.efficiencyClass)
             let latency = core + overhead
             let bound: Bound
             if overhead > core { bound = .overhead } else if computeTime >= worstMemory { bound = .compute } else { bound = .memory(level: worstLevel) }

@@ -66,4 +66,25 @@ public struct DeviceFileEditor {
         let indent = String(lines[firstLine - 1].prefix { $0 == " " })
         lines.insert(indent + "\(last): " + Self.flow(value: value, source: source), at: lastLine)
     }
+
+    /// Sets `mapKey.key` under the mapping at `parentPath`; when `mapKey` is missing, inserts the
+    /// block `mapKey:` with this one entry right after the line of the sibling key `after`.
+    public mutating func setInMapping(_ parentPath: [PathStep], mapKey: String, key: String, after sibling: String,
+                                      value: String, source: String) throws(SpecError) {
+        let parent = try node(parentPath)
+        let entries = try parent.anyMapping()
+        if entries.contains(where: { $0.key == mapKey }) {
+            try set(parentPath + [.key(mapKey), .key(key)], value: value, source: source)
+            return
+        }
+        guard let anchor = entries.first(where: { $0.key == sibling })?.value, let line = anchor.line, line >= 1, line <= lines.count else {
+            throw parent.error("cannot insert '\(mapKey)': no '\(sibling)' to place it after")
+        }
+        let text = lines[line - 1]
+        guard text.trimmingCharacters(in: .whitespaces).hasPrefix("\(sibling):"), text.hasSuffix("}") else {
+            throw anchor.error("cannot insert '\(mapKey)' after a multi-line '\(sibling)'")
+        }
+        let indent = String(text.prefix { $0 == " " })
+        lines.insert(contentsOf: [indent + "\(mapKey):", indent + "  \(key): " + Self.flow(value: value, source: source)], at: line)
+    }
 }

@@ -132,7 +132,7 @@ public enum DeviceLoader {
 
     static func parseComputeUnit(_ node: SpecNode, levels: [String]) throws(SpecError) -> ComputeUnit {
         let m = try node.mapping(allowed: ["name", "kind", "cores", "frequency", "peak", "precision", "efficiency", "layer_overhead",
-                                           "energy_per_op", "register_bytes", "memory_path", "active_power", "pe_array"])
+                                           "class_overhead", "energy_per_op", "register_bytes", "memory_path", "active_power", "pe_array"])
         let cores = try sourcedNumber(m.required("cores")) { n throws(SpecError) in
             let v = try n.int()
             guard v > 0 else { throw n.error("must be positive, got \(v)") }
@@ -207,7 +207,20 @@ public enum DeviceLoader {
                          dataflow: try pm.required("dataflow").oneOf(Dataflow.self))
         }
 
-        return ComputeUnit(
+        var classOverhead: [OpClass: Sourced<Seconds>] = [:]
+        if let coNode = m["class_overhead"] {
+            let allowed = OpClass.allCases.filter { $0 != .view && $0 != .unsupported }
+            for (key, value) in try coNode.anyMapping() {
+                guard let cls = OpClass(rawValue: key), allowed.contains(cls) else {
+                    let names = allowed.map(\.rawValue)
+                    let hint = didYouMean(key, among: names).map { " (did you mean '\($0)'?)" } ?? ""
+                    throw value.error("unknown op class '\(key)'\(hint); expected one of: \(names.joined(separator: ", "))")
+                }
+                classOverhead[cls] = try sourced(value, .time, positive: false).map(Seconds.init)
+            }
+        }
+
+        var unit = ComputeUnit(
             name: try m.required("name").string(),
             kind: try m.required("kind").oneOf(ComputeKind.self),
             cores: cores,
@@ -219,6 +232,8 @@ public enum DeviceLoader {
             memoryPath: path,
             activePower: try m["active_power"].map { n throws(SpecError) in try sourced(n, .power).map(Watts.init) },
             peArray: pe)
+        unit.classOverhead = classOverhead
+        return unit
     }
 
     /// `{value: "12.8 GB/s", source: "..."}` → SI value with its source.

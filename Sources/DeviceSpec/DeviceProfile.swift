@@ -78,6 +78,14 @@ public struct ComputeUnit: Sendable, Hashable, Codable {
     public var efficiency: [OpClass: Sourced<Double>]
     /// Fixed cost per executed kernel (dispatch, thread wake-up, packing).
     public var layerOverhead: Sourced<Seconds>
+    /// Optional fixed cost per op class (`class_overhead:`), for classes whose kernels pay more
+    /// than `layer_overhead` per call (a GEMM library call, a thread-pool dispatch); a conv
+    /// sub-class falls back to `conv`, everything else to `layer_overhead`.
+    public var classOverhead: [OpClass: Sourced<Seconds>] = [:]
+
+    public func overhead(for cls: OpClass) -> Seconds {
+        classOverhead[cls]?.value ?? classOverhead[cls.coarse]?.value ?? layerOverhead.value
+    }
     /// Energy per arithmetic operation, per precision.
     public var energyPerOp: [Precision: Sourced<JoulesPerOp>]
     /// Bytes of operand storage inside the unit (vector registers, PE register files):

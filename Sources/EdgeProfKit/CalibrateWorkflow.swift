@@ -88,10 +88,22 @@ public enum CalibrateWorkflow {
             do { try editor.set(path, value: value, source: source) } catch { throw .spec(error) }
             values.append(FittedValue(parameter: name, before: before, after: value, source: source))
         }
-        let overheadCount = samples.filter { $0.role == .overhead }.count
+        let overheadCount = samples.filter { $0.role == .overhead && $0.opClass == .elementwise }.count
         try set(unitPath + [.key("layer_overhead")], "\(unit.name).layer_overhead", before: "\(formatFixed(unit.layerOverhead.value.value * 1e6, decimals: 2)) us",
                 value: "\"\(formatFixed(fit.overhead * 1e6, decimals: 2)) us\"",
                 source: "measured \(date) (\(mode): \(fit.overheadBenchmarks.joined(separator: ", ")), median per-kernel time of \(overheadCount) run(s) of 14 tiny relu kernels)")
+        for cls in fit.classOverheads.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
+            guard let o = fit.classOverheads[cls] else { continue }
+            let names = samples.filter { $0.role == .overhead && $0.opClass == cls }.map(\.name)
+            let value = "\"\(formatFixed(o * 1e6, decimals: 2)) us\""
+            let source = "measured \(date) (\(mode): tiny-kernel chain \(names.joined(separator: ", ")), median per-kernel time)"
+            do {
+                try editor.setInMapping(unitPath, mapKey: "class_overhead", key: cls.rawValue, after: "layer_overhead", value: value, source: source)
+            } catch { throw .spec(error) }
+            values.append(FittedValue(parameter: "\(unit.name).class_overhead.\(cls.rawValue)",
+                                      before: unit.classOverhead[cls].map { "\(formatFixed($0.value.value * 1e6, decimals: 2)) us" } ?? "(layer_overhead)",
+                                      after: value, source: source))
+        }
         for cls in fit.efficiency.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
             guard let e = fit.efficiency[cls] else { continue }
             let n = samples.filter { $0.role == .compute && ($0.opClass == cls || $0.opClass.coarse == cls) }.count
@@ -124,7 +136,7 @@ public enum CalibrateWorkflow {
         let usable = levels.indices.map { fit.bandwidths[$0] ?? levels[$0].bandwidth.value.value }
         let rows = samples.map { s in
             SampleRow(name: s.name, opClass: s.opClass.rawValue, role: "\(s.role)", measuredS: s.measured,
-                      fittedS: CalibrationFitter.predict(s, peak: peak.value, overhead: fit.overhead, bandwidths: usable,
+                      fittedS: CalibrationFitter.predict(s, peak: peak.value, overhead: fit.overhead(for: s.opClass), bandwidths: usable,
                                                          efficiency: fit.efficiency[s.opClass] ?? unit.efficiency(for: s.opClass)))
         }
         return Result(output: r.output, date: date, threads: threads, seconds: Date().timeIntervalSince(started), loadAverage: load.text,

@@ -74,6 +74,22 @@ struct CalibrationFitTests {
         #expect(abs((fit.bandwidths[3] ?? 0) / 10e9 - 1) < 0.01)
     }
 
+    @Test func classOverheadsComeFromTheirOwnTinyKernels() throws {
+        let tiny = [(OpClass.elementwise, 1e-7), (.elementwise, 1.2e-7), (.conv, 3e-6), (.conv, 3.2e-6), (.conv, 2.9e-6), (.depthwise, 8e-6)]
+        var samples = tiny.enumerated().map { i, t in
+            CalibrationSample(name: "tiny\(i)", benchmark: "tiny", role: .overhead, opClass: t.0, flops: 0, levelBytes: [0, 0, 0, 0], measured: t.1)
+        }
+        // A compute-bound conv_1x1 kernel: its fit must subtract conv's overhead, not the elementwise one.
+        var s = CalibrationSample(name: "c", benchmark: "grid", role: .compute, opClass: .conv1x1, flops: 1e9, levelBytes: [1e3, 0, 0, 0], measured: 0)
+        s.measured = CalibrationFitter.predict(s, peak: Self.peak, overhead: 3e-6, bandwidths: Self.bandwidths, efficiency: 0.5)
+        samples.append(s)
+        let fit = CalibrationFitter.fit(samples, peak: Self.peak, fallbackBandwidths: Self.bandwidths)
+        #expect(abs(fit.overhead - 1.1e-7) < 1e-12)
+        #expect(fit.classOverheads[.conv] == 3e-6 && fit.classOverheads[.depthwise] == 8e-6 && fit.classOverheads[.elementwise] == nil)
+        #expect(fit.overhead(for: .conv1x1) == 3e-6)
+        #expect(abs(fit.efficiency[.conv1x1, default: 0] / 0.5 - 1) < 0.01)
+    }
+
     @Test func convSubclassesAreFittedSeparatelyAndTogether() throws {
         // Noise-free compute-bound kernels: 1×1 at efficiency 0.4, Winograd-eligible at 0.9.
         var samples: [CalibrationSample] = []

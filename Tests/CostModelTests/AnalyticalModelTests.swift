@@ -193,6 +193,16 @@ struct EfficiencyClassTests {
         }
     }
 
+    @Test func classOverheadReplacesLayerOverheadForItsClass() throws {
+        var device = try testDevice()
+        device.computeUnits[0].classOverhead[.conv] = Sourced(Seconds(50e-6), source: "test")
+        let e = try AnalyticalModel.estimate(try convGraph(channels: 8, outChannels: 8, size: 8), on: device)
+        let conv = try #require(e.layers.first { $0.opClass == .conv })
+        let other = try #require(e.layers.first { $0.opClass == .elementwise })
+        #expect(conv.overhead.value == 50e-6)
+        #expect(other.overhead.value == 10e-6)   // layer_overhead of the test device
+    }
+
     @Test func contiguousSplitCostsNothing() throws {
         var b = GraphBuilder(name: "split")
         let x = b.input("x", shape: [1, 8, 16, 16])

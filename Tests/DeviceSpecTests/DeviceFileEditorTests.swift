@@ -20,6 +20,33 @@ struct DeviceFileEditorTests {
         #expect(e.text.contains("      depthwise: {value: 0.1, source: \"assumed: test\"}"))
     }
 
+    @Test func insertsAClassOverheadBlockThenUpdatesIt() throws {
+        var e = DeviceFileEditor(text: DeviceLoaderErrorTests.valid, file: "t.yaml")
+        let unit: [DeviceFileEditor.PathStep] = [.key("compute_units"), .index(0)]
+        try e.setInMapping(unit, mapKey: "class_overhead", key: "conv", after: "layer_overhead", value: "\"2.5 us\"", source: "measured (tiny conv)")
+        try e.setInMapping(unit, mapKey: "class_overhead", key: "pooling", after: "layer_overhead", value: "\"0.5 us\"", source: "measured (tiny pool)")
+        try e.setInMapping(unit, mapKey: "class_overhead", key: "conv", after: "layer_overhead", value: "\"3 us\"", source: "measured again")
+        let d = try DeviceLoader.load(yaml: e.text, file: "t.yaml")
+        let u = try #require(d.unit(named: nil))
+        #expect(u.classOverhead[.conv]?.value.value == 3e-6 && u.classOverhead[.conv]?.source == "measured again")
+        #expect(u.classOverhead[.pooling]?.value.value == 0.5e-6)
+        // Fallbacks: a conv sub-class uses conv's, a class without an entry uses layer_overhead.
+        #expect(u.overhead(for: .convWinograd).value == 3e-6)
+        #expect(u.overhead(for: .elementwise) == u.layerOverhead.value)
+    }
+
+    @Test func unknownClassOverheadKeyIsALocatedError() throws {
+        var e = DeviceFileEditor(text: DeviceLoaderErrorTests.valid, file: "t.yaml")
+        try e.setInMapping([.key("compute_units"), .index(0)], mapKey: "class_overhead", key: "conv", after: "layer_overhead", value: "\"1 us\"", source: "s")
+        let bad = e.text.replacingOccurrences(of: "  conv: {value: \"1 us\"", with: "  cnov: {value: \"1 us\"")
+        do {
+            _ = try DeviceLoader.load(yaml: bad, file: "t.yaml")
+            Issue.record("an unknown class_overhead key was accepted")
+        } catch {
+            #expect("\(error)".contains("did you mean 'conv'?") && "\(error)".contains("t.yaml:"), "\(error)")
+        }
+    }
+
     @Test func missingPathIsALocatedError() {
         var e = DeviceFileEditor(text: DeviceLoaderErrorTests.valid, file: "t.yaml")
         #expect(throws: SpecError.self) { try e.set([.key("compute_units"), .index(3), .key("efficiency"), .key("conv")], value: "1", source: "s") }
