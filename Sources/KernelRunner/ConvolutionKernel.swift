@@ -114,7 +114,7 @@ final class ConvolutionStep: Step {
                         let r1 = b == blocks - 1 ? m : m * (b + 1) / blocks / 8 * 8
                         guard r1 > r0 else { return }
                         gemm(rows: r1 - r0, columns: p, depth: k, a: wg + r0 * k, b: cols, ldb: p, c: yg + r0 * p, ldc: p)
-                        for r in r0..<r1 { Epilogue.apply(yg + r * p, p, bias: bg[r], activation) }
+                        Epilogue.applyRows(yg + r0 * p, rows: r1 - r0, length: p, stride: p, bias: bg + r0, activation)
                     }
                 } else {
                     let tiles = (p + tile - 1) / tile
@@ -133,7 +133,7 @@ final class ConvolutionStep: Step {
                             im2col(xg, rows: 0..<k, columns: c0..<c1, into: b, ld: width)
                         }
                         gemm(rows: m, columns: width, depth: k, a: wg, b: b, ldb: ldb, c: yg + c0, ldc: p)
-                        for r in 0..<m { Epilogue.apply(yg + r * p + c0, width, bias: bg[r], activation) }
+                        Epilogue.applyRows(yg + c0, rows: m, length: width, stride: p, bias: bg, activation)
                     }
                 }
             }
