@@ -64,19 +64,33 @@ final class ConvolutionStep: Step {
         let m = geometry.outChannelsPerGroup
         // Few pixels but many output channels (late layers): split channels so each thread still
         // runs one reasonably shaped GEMM. Otherwise split pixels.
-        splitRows = threads > 1 && p < 128 * threads && m >= 32 * threads
+        // Tiny layers (squeeze-excitation FCs on a 1×1 map) run on the calling thread: a fork/join
+        // costs more than their few thousand multiply-adds.
+        let serial = m * geometry.depth * p < ConvolutionStep.serialMACs
+        splitRows = threads > 1 && !serial && p < 128 * threads && m >= 32 * threads
+        let byCache: Int
         if geometry.isPointwise {
             // Output tiles of ≤ ~256 KiB (Cout × tile floats), so the fused bias + activation pass
             // runs on data still in L2 instead of re-reading a multi-megabyte output from memory.
-            let share = (p + threads - 1) / threads
-            let byCache = Swift.max(256, (256 * 1024 / 4) / Swift.max(1, m) / 64 * 64)
-            tile = Swift.min(share, byCache)
+            byCache = Swift.max(256, (256 * 1024 / 4) / Swift.max(1, m) / 64 * 64)
         } else {
-            // Aim for `tileBytes` (default 256 KiB) of columns per tile, at least 64 pixels, at most one thread's share.
-            let byCache = Swift.max(64, (tileBytes / 4) / Swift.max(1, geometry.depth))
-            let share = (p + threads - 1) / threads
-            tile = Swift.max(1, Swift.min(share, (byCache + 15) / 16 * 16))
+            // Aim for `tileBytes` (default 256 KiB) of columns per tile, at least 64 pixels.
+            byCache = Swift.max(64, (tileBytes / 4) / Swift.max(1, geometry.depth))
         }
+        tile = serial ? p : ConvolutionStep.balancedTile(pixels: p, atMost: byCache, threads: threads)
+    }
+
+    /// Below this many multiply-adds a conv does not fork.
+    static let serialMACs = 1 << 16
+
+    /// Tile width for `pixels` split into tiles of ≤ `atMost`, with a tile count that is a
+    /// multiple of `threads` and near-equal tiles (multiples of 16), so no thread waits on a
+    /// lone last tile (e.g. 784 pixels: 4 × 196 instead of 256, 256, 256, 16).
+    static func balancedTile(pixels: Int, atMost: Int, threads: Int) -> Int {
+        var count = (pixels + atMost - 1) / Swift.max(1, atMost)
+        if threads > 1 { count = (Swift.max(count, threads) + threads - 1) / threads * threads }
+        let tile = (pixels + count - 1) / Swift.max(1, count)
+        return Swift.max(1, Swift.min(pixels, (tile + 15) / 16 * 16))
     }
 
     var algorithm: String {
