@@ -251,12 +251,21 @@ struct PhaseSplitPlane {
                 o.storeBytes(of: v.oddHalf, toByteOffset: (i >> 1) &* 4, as: Vec.self)
                 i += 16
             }
+            if i + 8 <= cols {
+                let v = s.loadUnaligned(fromByteOffset: i &* 4, as: Vec.self)
+                e.storeBytes(of: v.evenHalf, toByteOffset: (i >> 1) &* 4, as: SIMD4<Float>.self)
+                o.storeBytes(of: v.oddHalf, toByteOffset: (i >> 1) &* 4, as: SIMD4<Float>.self)
+                i += 8
+            }
+            // Narrow maps (7–14 columns) live here: pairs without a per-element branch. i is even.
             let sf = s.assumingMemoryBound(to: Float.self)
             let ef = e.assumingMemoryBound(to: Float.self), of = o.assumingMemoryBound(to: Float.self)
-            while i < cols {
-                if i & 1 == 0 { ef[i >> 1] = sf[i] } else { of[i >> 1] = sf[i] }
-                i += 1
+            while i + 2 <= cols {
+                ef[i >> 1] = sf[i]
+                of[i >> 1] = sf[i + 1]
+                i += 2
             }
+            if i < cols { ef[i >> 1] = sf[i] }
         }
     }
 }
