@@ -67,7 +67,11 @@ final class ConvolutionStep: Step {
         // Tiny layers (squeeze-excitation FCs on a 1×1 map) run on the calling thread: a fork/join
         // costs more than their few thousand multiply-adds.
         let serial = m * geometry.depth * p < ConvolutionStep.serialMACs
-        splitRows = threads > 1 && !serial && p < 128 * threads && m >= 32 * threads
+        // Small maps: split output channels when the weights (m × K) outweigh the pixel matrix
+        // (K × p), else pixels. Each sgemm packs its whole B and its A block, so the split that
+        // shares the smaller operand packs the least (14×14 projections: 80 × 480 weights vs
+        // 480 × 196 pixels → pixels; 7×7 and expansions → channels).
+        splitRows = threads > 1 && !serial && p < 128 * threads && m >= 16 * threads && m > p
         let byCache: Int
         if geometry.isPointwise {
             // Output tiles of ≤ ~256 KiB (Cout × tile floats), so the fused bias + activation pass
@@ -84,13 +88,14 @@ final class ConvolutionStep: Step {
     static let serialMACs = 1 << 16
 
     /// Tile width for `pixels` split into tiles of ≤ `atMost`, with a tile count that is a
-    /// multiple of `threads` and near-equal tiles (multiples of 16), so no thread waits on a
+    /// multiple of `threads` and near-equal tiles, so no thread waits on a
     /// lone last tile (e.g. 784 pixels: 4 × 196 instead of 256, 256, 256, 16).
     static func balancedTile(pixels: Int, atMost: Int, threads: Int) -> Int {
         var count = (pixels + atMost - 1) / Swift.max(1, atMost)
         if threads > 1 { count = (Swift.max(count, threads) + threads - 1) / threads * threads }
         let tile = (pixels + count - 1) / Swift.max(1, count)
-        return Swift.max(1, Swift.min(pixels, (tile + 15) / 16 * 16))
+        // Multiples of 16 for wide tiles; narrow ones stay exact (196 pixels: 98 + 98, not 112 + 84).
+        return Swift.max(1, Swift.min(pixels, tile >= 128 ? (tile + 15) / 16 * 16 : tile))
     }
 
     var algorithm: String {
@@ -122,7 +127,8 @@ final class ConvolutionStep: Step {
                         cols = scratch
                         pool.parallelRanges(k, grain: 8) { rows, _ in im2col(xg, rows: rows, columns: 0..<p, into: scratch + rows.lowerBound * p, ld: p) }
                     }
-                    let blocks = Swift.min(threads * 2, (m + 15) / 16)
+                    // One block per thread: every block repacks all of B.
+                    let blocks = Swift.min(threads, (m + 7) / 8)
                     pool.parallelFor(blocks) { b, _ in
                         let r0 = m * b / blocks / 8 * 8
                         let r1 = b == blocks - 1 ? m : m * (b + 1) / blocks / 8 * 8
