@@ -81,6 +81,27 @@ func fastExp(_ x: Float) -> Float {
     return y * Float(bitPattern: UInt32(bitPattern: bits))
 }
 
+/// exp(x) for the logistic activations (sigmoid, SiLU): x clamped to [−87, 87], one-constant
+/// range reduction by ln 2 and a degree-5 minimax polynomial on [−ln2/2, ln2/2] (≤ 7e-7 relative
+/// over the range where the logistic is not saturated, against 2 ulp for `fastExp`). About 30 %
+/// fewer operations than `fastExp`, which matters because this runs on every output of every
+/// SiLU layer. Plain scalar code so LLVM vectorises the calling loops (and debug builds stay fast).
+@inline(__always)
+func logisticExp(_ x: Float) -> Float {
+    let c = x < -87 ? -87 : (x > 87 ? 87 : x)
+    let k = c * 1.442_695_04 + 12_582_912
+    let n = k - 12_582_912
+    let r = c - n * 0.693_147_18
+    var p: Float = 0.008_297_612
+    p = p * r + 0.041_915_309
+    p = p * r + 0.166_675_75
+    p = p * r + 0.499_988_94
+    p = p * r + 0.999_999_70
+    p = p * r + 1.000_000_1
+    let bits = (Int32(bitPattern: k.bitPattern) &- (0x4B40_0000 &- 127)) &<< 23
+    return p * Float(bitPattern: UInt32(bitPattern: bits))
+}
+
 @inline(__always)
 func scalarGelu(_ x: Float) -> Float { 0.5 * x * (1 + erff(x * 0.707_106_77)) }
 
@@ -119,11 +140,11 @@ enum Epilogue {
                 p[i] = x * (a < 1 ? a : 1)
             }
         case .sigmoid:
-            for i in 0..<count { p[i] = 1 / (1 + fastExp(-(p[i] + bias))) }
+            for i in 0..<count { p[i] = 1 / (1 + logisticExp(-(p[i] + bias))) }
         case .silu:
             for i in 0..<count {
                 let v = p[i] + bias
-                p[i] = v / (1 + fastExp(-v))
+                p[i] = v / (1 + logisticExp(-v))
             }
         case .gelu:
             for i in 0..<count { p[i] = scalarGelu(p[i] + bias) }
@@ -149,6 +170,33 @@ enum Epilogue {
 }
 
 extension Epilogue {
+    /// Rows shorter than this run the exponential activations as one span over several rows:
+    /// LLVM's vector loop handles multiples of 8–16 values and leaves the rest to a scalar tail,
+    /// so a 7- or 49-value row would run (mostly) scalar.
+    static let shortRow = 64
+
+    /// True for the activations whose per-value cost (an exp, a division) dominates a row pass.
+    static func isTranscendental(_ act: FusedActivation) -> Bool {
+        switch act {
+        case .sigmoid, .silu, .gelu, .tanh: true
+        case .none, .relu, .clip, .hardswish, .hardsigmoid: false
+        }
+    }
+
+    /// `row[r][i] = act(row[r][i] + bias[r])` for `rows` rows of `length` values, `stride` apart.
+    /// Short contiguous rows with an exponential activation take the bias per row, then the
+    /// activation over all rows as one span.
+    @inline(__always)
+    static func applyRows(_ p: UnsafeMutablePointer<Float>, rows: Int, length: Int, stride: Int, bias: UnsafePointer<Float>,
+                          _ act: FusedActivation) {
+        if stride == length && length < shortRow && rows > 1 && isTranscendental(act) {
+            for r in 0..<rows { apply(p + r * length, length, bias: bias[r], .none) }
+            apply(p, rows * length, bias: 0, act)
+        } else {
+            for r in 0..<rows { apply(p + r * stride, length, bias: bias[r], act) }
+        }
+    }
+
     /// `p[i] = act(p[i] + bias[i])` for one row of a fully connected output.
     @inline(__always)
     static func applyRow(_ p: UnsafeMutablePointer<Float>, _ count: Int, bias: UnsafePointer<Float>?, _ act: FusedActivation) {

@@ -64,19 +64,38 @@ final class ConvolutionStep: Step {
         let m = geometry.outChannelsPerGroup
         // Few pixels but many output channels (late layers): split channels so each thread still
         // runs one reasonably shaped GEMM. Otherwise split pixels.
-        splitRows = threads > 1 && p < 128 * threads && m >= 32 * threads
+        // Tiny layers (squeeze-excitation FCs on a 1×1 map) run on the calling thread: a fork/join
+        // costs more than their few thousand multiply-adds.
+        let serial = m * geometry.depth * p < ConvolutionStep.serialMACs
+        // Small maps: split output channels when the weights (m × K) outweigh the pixel matrix
+        // (K × p), else pixels. Each sgemm packs its whole B and its A block, so the split that
+        // shares the smaller operand packs the least (14×14 projections: 80 × 480 weights vs
+        // 480 × 196 pixels → pixels; 7×7 and expansions → channels).
+        splitRows = threads > 1 && !serial && p < 128 * threads && m >= 16 * threads && m > p
+        let byCache: Int
         if geometry.isPointwise {
             // Output tiles of ≤ ~256 KiB (Cout × tile floats), so the fused bias + activation pass
             // runs on data still in L2 instead of re-reading a multi-megabyte output from memory.
-            let share = (p + threads - 1) / threads
-            let byCache = Swift.max(256, (256 * 1024 / 4) / Swift.max(1, m) / 64 * 64)
-            tile = Swift.min(share, byCache)
+            byCache = Swift.max(256, (256 * 1024 / 4) / Swift.max(1, m) / 64 * 64)
         } else {
-            // Aim for `tileBytes` (default 256 KiB) of columns per tile, at least 64 pixels, at most one thread's share.
-            let byCache = Swift.max(64, (tileBytes / 4) / Swift.max(1, geometry.depth))
-            let share = (p + threads - 1) / threads
-            tile = Swift.max(1, Swift.min(share, (byCache + 15) / 16 * 16))
+            // Aim for `tileBytes` (default 256 KiB) of columns per tile, at least 64 pixels.
+            byCache = Swift.max(64, (tileBytes / 4) / Swift.max(1, geometry.depth))
         }
+        tile = serial ? p : ConvolutionStep.balancedTile(pixels: p, atMost: byCache, threads: threads)
+    }
+
+    /// Below this many multiply-adds a conv does not fork.
+    static let serialMACs = 1 << 16
+
+    /// Tile width for `pixels` split into tiles of ≤ `atMost`, with a tile count that is a
+    /// multiple of `threads` and near-equal tiles, so no thread waits on a
+    /// lone last tile (e.g. 784 pixels: 4 × 196 instead of 256, 256, 256, 16).
+    static func balancedTile(pixels: Int, atMost: Int, threads: Int) -> Int {
+        var count = (pixels + atMost - 1) / Swift.max(1, atMost)
+        if threads > 1 { count = (Swift.max(count, threads) + threads - 1) / threads * threads }
+        let tile = (pixels + count - 1) / Swift.max(1, count)
+        // Multiples of 16 for wide tiles; narrow ones stay exact (196 pixels: 98 + 98, not 112 + 84).
+        return Swift.max(1, Swift.min(pixels, tile >= 128 ? (tile + 15) / 16 * 16 : tile))
     }
 
     var algorithm: String {
@@ -108,13 +127,14 @@ final class ConvolutionStep: Step {
                         cols = scratch
                         pool.parallelRanges(k, grain: 8) { rows, _ in im2col(xg, rows: rows, columns: 0..<p, into: scratch + rows.lowerBound * p, ld: p) }
                     }
-                    let blocks = Swift.min(threads * 2, (m + 15) / 16)
+                    // One block per thread: every block repacks all of B.
+                    let blocks = Swift.min(threads, (m + 7) / 8)
                     pool.parallelFor(blocks) { b, _ in
                         let r0 = m * b / blocks / 8 * 8
                         let r1 = b == blocks - 1 ? m : m * (b + 1) / blocks / 8 * 8
                         guard r1 > r0 else { return }
                         gemm(rows: r1 - r0, columns: p, depth: k, a: wg + r0 * k, b: cols, ldb: p, c: yg + r0 * p, ldc: p)
-                        for r in r0..<r1 { Epilogue.apply(yg + r * p, p, bias: bg[r], activation) }
+                        Epilogue.applyRows(yg + r0 * p, rows: r1 - r0, length: p, stride: p, bias: bg + r0, activation)
                     }
                 } else {
                     let tiles = (p + tile - 1) / tile
@@ -133,7 +153,7 @@ final class ConvolutionStep: Step {
                             im2col(xg, rows: 0..<k, columns: c0..<c1, into: b, ld: width)
                         }
                         gemm(rows: m, columns: width, depth: k, a: wg, b: b, ldb: ldb, c: yg + c0, ldc: p)
-                        for r in 0..<m { Epilogue.apply(yg + r * p + c0, width, bias: bg[r], activation) }
+                        Epilogue.applyRows(yg + c0, rows: m, length: width, stride: p, bias: bg, activation)
                     }
                 }
             }

@@ -8,8 +8,8 @@ import NNGraph
 /// copying, so every tap of the inner loop is a contiguous vector load (no gathers or lane
 /// shuffles). 3×3 and 5×5 kernels with stride 1 or 2 use an unrolled loop computing 16 output
 /// pixels per iteration (8 at the row tail) with the bias in the accumulator; the activation
-/// runs on the finished row while it is in L1. Other shapes use a general loop. Planes are
-/// split across the pool.
+/// runs on the finished rows (at least 64 values at a time) while they are in L1. Other shapes
+/// use a general loop. Planes are split across the pool.
 final class DepthwiseConvolutionStep: Step {
     let g: ConvGeometry
     let x: UnsafeMutablePointer<Float>
@@ -26,6 +26,9 @@ final class DepthwiseConvolutionStep: Step {
     let phaseWidth: Int
     /// Kernel size of the unrolled fast path (3 or 5), 0 for the general loop.
     let fastKernel: Int
+    /// Output rows per activation pass: enough for ≥ `Epilogue.shortRow` values, so narrow maps
+    /// (7×7, 14×14) do not run the activation's scalar tail on every row; still in L1.
+    let rowsPerEpilogue: Int
 
     init(geometry: ConvGeometry, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, weights: [Float], bias: [Float],
          activation: FusedActivation, threads: Int) {
@@ -40,6 +43,7 @@ final class DepthwiseConvolutionStep: Step {
         let fast = (k == 3 || k == 5) && geometry.kernelW == k && geometry.dilationH == 1 && geometry.dilationW == 1
             && (1...2).contains(geometry.strideH) && (1...2).contains(geometry.strideW)
         fastKernel = fast ? k : 0
+        rowsPerEpilogue = Swift.max(1, (Epilogue.shortRow + geometry.outWidth - 1) / geometry.outWidth)
         paddedHeight = (geometry.outHeight - 1) * geometry.strideH + (geometry.kernelH - 1) * geometry.dilationH + 1
         let vectorWidth = (geometry.outWidth + 7) / 8 * 8
         if fast {
@@ -133,7 +137,10 @@ final class DepthwiseConvolutionStep: Step {
                 storeLanes(a0, dst + ox, Swift.min(8, wo - ox))
                 ox += 8
             }
-            Epilogue.apply(dst, wo, bias: 0, act)
+            if (oy + 1) % rowsPerEpilogue == 0 || oy + 1 == g.outHeight {
+                let first = oy / rowsPerEpilogue * rowsPerEpilogue
+                Epilogue.apply(out + first * wo, (oy + 1 - first) * wo, bias: 0, act)
+            }
         }
     }
 
@@ -169,7 +176,10 @@ final class DepthwiseConvolutionStep: Step {
                 storeLanes(acc, dst + ox, Swift.min(8, wo - ox))
                 ox += 8
             }
-            Epilogue.apply(dst, wo, bias: 0, activation)
+            if (oy + 1) % rowsPerEpilogue == 0 || oy + 1 == g.outHeight {
+                let first = oy / rowsPerEpilogue * rowsPerEpilogue
+                Epilogue.apply(out + first * wo, (oy + 1 - first) * wo, bias: 0, activation)
+            }
         }
     }
 }
@@ -241,12 +251,21 @@ struct PhaseSplitPlane {
                 o.storeBytes(of: v.oddHalf, toByteOffset: (i >> 1) &* 4, as: Vec.self)
                 i += 16
             }
+            if i + 8 <= cols {
+                let v = s.loadUnaligned(fromByteOffset: i &* 4, as: Vec.self)
+                e.storeBytes(of: v.evenHalf, toByteOffset: (i >> 1) &* 4, as: SIMD4<Float>.self)
+                o.storeBytes(of: v.oddHalf, toByteOffset: (i >> 1) &* 4, as: SIMD4<Float>.self)
+                i += 8
+            }
+            // Narrow maps (7–14 columns) live here: pairs without a per-element branch. i is even.
             let sf = s.assumingMemoryBound(to: Float.self)
             let ef = e.assumingMemoryBound(to: Float.self), of = o.assumingMemoryBound(to: Float.self)
-            while i < cols {
-                if i & 1 == 0 { ef[i >> 1] = sf[i] } else { of[i >> 1] = sf[i] }
-                i += 1
+            while i + 2 <= cols {
+                ef[i >> 1] = sf[i]
+                of[i >> 1] = sf[i + 1]
+                i += 2
             }
+            if i < cols { ef[i >> 1] = sf[i] }
         }
     }
 }

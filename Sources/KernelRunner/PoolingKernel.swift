@@ -90,29 +90,47 @@ extension PoolStep {
     func runMax(_ layout: PhaseSplitPlane, pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
         scratch.update(repeating: -.infinity, count: scratchFloats)
         let kh = attrs.kernel[0], kw = attrs.kernel[1], sh = attrs.strides[0], sw = attrs.strides[1]
-        let pw = layout.phaseWidth, planeBytes = layout.rows * pw * 4
-        let ho = outHeight, wo = outWidth, inPlane = height * width
+        let inPlane = height * width
         let floats = planeFloats
         pool.parallelFor(planes) { plane, thread in
             let buf = scratch + thread * floats
             layout.copyInterior(x + plane * inPlane, into: buf)
-            let raw = UnsafeRawPointer(buf)
-            let out = y + plane * ho * wo
-            for oy in 0..<ho {
-                let dst = out + oy * wo
-                var ox = 0
-                while ox < wo {
-                    var m = Vec(repeating: -.infinity)
-                    for ky in 0..<kh {
-                        let base = raw + ((oy * sh + ky) * pw + ox) * 4
-                        for kx in 0..<kw {
-                            let v = (base + (kx % sw) * planeBytes + (kx / sw) * 4).loadUnaligned(as: Vec.self)
-                            m.replace(with: v, where: v .> m)
-                        }
+            let out = y + plane * outHeight * outWidth
+            // The ResNet/ShuffleNet stem pools (3×3 / 2, and 2×2 / 2) with compile-time window and
+            // stride, so the tap loops unroll and the phase index `kx % sw` folds away.
+            switch (kh, kw, sh, sw) {
+            case (3, 3, 2, 2): maxPlane(DW<K3, S2, S2>.self, buf, layout, out)
+            case (3, 3, 1, 1): maxPlane(DW<K3, S1, S1>.self, buf, layout, out)
+            default: maxPlane(buf, layout, out, kh: kh, kw: kw, sh: sh, sw: sw)
+            }
+        }
+    }
+
+    func maxPlane<Shape: DepthwiseShape>(_: Shape.Type, _ buf: UnsafeMutablePointer<Float>, _ layout: PhaseSplitPlane,
+                                         _ out: UnsafeMutablePointer<Float>) {
+        maxPlane(buf, layout, out, kh: Shape.k, kw: Shape.k, sh: Shape.sh, sw: Shape.sw)
+    }
+
+    @inline(__always)
+    func maxPlane(_ buf: UnsafeMutablePointer<Float>, _ layout: PhaseSplitPlane, _ out: UnsafeMutablePointer<Float>,
+                  kh: Int, kw: Int, sh: Int, sw: Int) {
+        let pw = layout.phaseWidth, planeBytes = layout.rows * pw * 4
+        let ho = outHeight, wo = outWidth
+        let raw = UnsafeRawPointer(buf)
+        for oy in 0..<ho {
+            let dst = out + oy * wo
+            var ox = 0
+            while ox < wo {
+                var m = Vec(repeating: -.infinity)
+                for ky in 0..<kh {
+                    let base = raw + ((oy * sh + ky) * pw + ox) * 4
+                    for kx in 0..<kw {
+                        let v = (base + (kx % sw) * planeBytes + (kx / sw) * 4).loadUnaligned(as: Vec.self)
+                        m.replace(with: v, where: v .> m)
                     }
-                    storeLanes(m, dst + ox, Swift.min(8, wo - ox))
-                    ox += 8
                 }
+                storeLanes(m, dst + ox, Swift.min(8, wo - ox))
+                ox += 8
             }
         }
     }

@@ -28,7 +28,9 @@ final class WinogradConvolutionStep: Step {
     let tilesX: Int, tilesY: Int
     /// Padded input plane: rows × row length (floats).
     let paddedRows: Int, paddedWidth: Int
-    /// Tile rows per block, and the allocated column count (tiles + slack) of V and M.
+    /// Blocks of whole tile rows per run, the most tile rows in one block, and the allocated
+    /// column count (tiles + slack) of V and M.
+    let blockCount: Int
     let blockRows: Int
     let blockColumns: Int
 
@@ -63,9 +65,13 @@ final class WinogradConvolutionStep: Step {
         paddedWidth = 2 * ((tilesX + 7) / 8 * 8) + 2 + 16
         // ~1 MiB of V + M per block, at least one tile row, and enough blocks to feed every thread.
         let perTile = 16 * (cin + cout) * 4
-        var rows = Swift.max(1, (1 << 20) / Swift.max(1, perTile * tilesX))
-        if threads > 1 { rows = Swift.min(rows, Swift.max(1, (tilesY + threads - 1) / threads)) }
-        blockRows = Swift.min(rows, tilesY)
+        // The block count is a multiple of the thread count and blocks differ by at most one tile
+        // row, so both threads get the same work (28 tile rows: 8 blocks of 3–4 rows, not 4,4,…,4).
+        let rows = Swift.max(1, (1 << 20) / Swift.max(1, perTile * tilesX))
+        var count = (tilesY + rows - 1) / rows
+        if threads > 1 { count = (Swift.max(count, threads) + threads - 1) / threads * threads }
+        blockCount = Swift.min(count, tilesY)
+        blockRows = (tilesY + blockCount - 1) / blockCount
         blockColumns = blockRows * tilesX + 8
     }
 
@@ -86,7 +92,7 @@ final class WinogradConvolutionStep: Step {
     var scratchFloats: Int { inputFloats + blockFloats * threads }
 
     func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
-        let blocks = (tilesY + blockRows - 1) / blockRows
+        let blocks = blockCount
         for n in 0..<g.batch {
             let xn = x + n * g.inChannels * g.inPlane
             let yn = y + n * g.outChannels * g.outPlane
@@ -96,8 +102,8 @@ final class WinogradConvolutionStep: Step {
             pool.parallelFor(blocks) { blk, thread in
                 let v = scratch + inputFloats + thread * blockFloats
                 let m = v + 16 * g.inChannels * blockColumns
-                let ty0 = blk * blockRows
-                let ty1 = Swift.min(tilesY, ty0 + blockRows)
+                let ty0 = tilesY * blk / blocks
+                let ty1 = tilesY * (blk + 1) / blocks
                 let tiles = (ty1 - ty0) * tilesX
                 inputTransform(scratch, ty0..<ty1, into: v)
                 for e in 0..<16 {

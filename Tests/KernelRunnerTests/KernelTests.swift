@@ -71,6 +71,19 @@ struct KernelTests {
         ConvCase(cin: 8, cout: 12, h: 15, w: 17, k: 3, pads: [1, 1, 1, 1], activation: .relu),
         ConvCase(cin: 9, cout: 8, h: 18, w: 21, k: 3),
         ConvCase(batch: 2, cin: 8, cout: 8, h: 16, w: 40, k: 3, pads: [0, 1, 2, 1], activation: .silu),
+        // Winograd with fewer tile rows than a block budget: two threads get blocks of 1 and 2 tile rows.
+        ConvCase(cin: 8, cout: 8, h: 6, w: 40, k: 3, pads: [1, 1, 1, 1], activation: .sigmoid),
+        // Short rows with an exponential activation run it as one span over several rows: 1×1 on a 7×7 map
+        // (pixel tile = whole plane with 1 thread, output-channel split with 2), a serial squeeze-excitation FC
+        // on a 1×1 map, balanced 1×1 pixel tiles (784 pixels), depthwise on 7×7 and on 13-wide rows (5-row chunks
+        // over 9 rows), and stride-2 depthwise on narrow rows (14 and 13 columns: the 8-wide and pair copies).
+        ConvCase(cin: 64, cout: 96, h: 7, w: 7, k: 1, activation: .silu),
+        ConvCase(cin: 48, cout: 96, h: 1, w: 1, k: 1, activation: .sigmoid),
+        ConvCase(cin: 8, cout: 240, h: 28, w: 28, k: 1, activation: .silu),
+        ConvCase(cin: 4, cout: 4, h: 7, w: 7, k: 3, pads: [1, 1, 1, 1], groups: 4, activation: .silu),
+        ConvCase(cin: 3, cout: 3, h: 9, w: 13, k: 5, pads: [2, 2, 2, 2], groups: 3, activation: .sigmoid),
+        ConvCase(cin: 3, cout: 3, h: 14, w: 14, k: 3, stride: 2, pads: [1, 1, 1, 1], groups: 3, activation: .silu),
+        ConvCase(cin: 3, cout: 3, h: 13, w: 13, k: 5, stride: 2, pads: [2, 2, 2, 2], groups: 3),
     ]
 
     @Test(arguments: convCases)
@@ -288,6 +301,22 @@ struct KernelTests {
         input.values = input.values.map { $0 * 5 }  // cover the saturated ranges
         let want = input.values.map { Reference.activation($0, a) }
         for got in try runBoth(g, WeightStore(), [input]) { expectClose(got[0].values, want, tolerance: 2e-6, "\(a)") }
+    }
+
+    /// The logistic activations use their own short exp (`logisticExp`): relative error over a dense
+    /// sweep of [−100, 100], including the clamped tails.
+    @Test(arguments: [Activation.sigmoid, .silu])
+    func logisticActivationsAcrossTheRange(_ a: Activation) throws {
+        var b = GraphBuilder(name: "act-sweep")
+        let x = b.input("x", shape: [1, 4001])
+        _ = try b.add1("act", .activation(a), inputs: [x])
+        let g = try b.finish()
+        let input = HostTensor(shape: [1, 4001], values: (0..<4001).map { Float($0) * 0.05 - 100 })
+        let got = try CompiledModel(graph: g, weights: WeightStore(), threads: 1).run([input])[0].values
+        for (i, v) in input.values.enumerated() {
+            let want = Reference.activation(v, a)
+            #expect(abs(got[i] - want) <= 2e-6 * Swift.max(abs(want), 1e-6), "\(a)(\(v)) = \(got[i]), want \(want)")
+        }
     }
 
     @Test func unaryAndClip() throws {
