@@ -63,7 +63,10 @@ public struct DeviceFileEditor {
               firstLine >= 1, lastLine <= lines.count else {
             throw parent.error("cannot insert '\(last)' into an empty mapping")
         }
-        let indent = String(lines[firstLine - 1].prefix { $0 == " " })
+        // The first entry's line may open a sequence item ("  - name: l1"): keys sit after the dash.
+        let first = lines[firstLine - 1]
+        var indent = String(first.prefix { $0 == " " })
+        if first.dropFirst(indent.count).hasPrefix("- ") { indent += "  " }
         lines.insert(indent + "\(last): " + Self.flow(value: value, source: source), at: lastLine)
     }
 

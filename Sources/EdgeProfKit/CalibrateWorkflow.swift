@@ -47,6 +47,9 @@ public enum CalibrateWorkflow {
         public var loadAverage: String
         public var values: [FittedValue]
         public var samples: [SampleRow]
+        /// Pointer-chase latency per working set, and the sizes where latency jumps (cache edges).
+        public var latencySweep: [PointerChase.Point] = []
+        public var latencyEdges: [Int] = []
     }
 
     static func loadAverage() -> (text: String, oneMinute: Double?) {
@@ -76,6 +79,8 @@ public enum CalibrateWorkflow {
             }
         }
         let fit = CalibrationFitter.fit(samples, peak: peak.value, fallbackBandwidths: levels.map(\.bandwidth.value.value))
+        let chase = PointerChase.sweep(quick: r.quick) { r.progress($0) }
+        let levelLatency = PointerChase.levelLatencies(chase, levelSizes: levels.map(\.size.value.value))
         let threads = r.threads ?? ProcessInfo.processInfo.activeProcessorCount
         let date = ISO8601DateFormatter.string(from: started, timeZone: TimeZone(identifier: "UTC") ?? .current, formatOptions: [.withFullDate])
         let load = loadAverage()
@@ -120,6 +125,15 @@ public enum CalibrateWorkflow {
                     source: "measured \(date) (\(mode): \(fit.bandwidthBenchmarks[li].joined(separator: ", ")); median of \(n) working set(s) resident in \(level.name) "
                         + "by the cost model's residence rule, bytes / (time − overhead), \(threads) thread(s))")
         }
+        for (li, level) in levels.enumerated() {
+            guard let lat = levelLatency[li], let mi = template.memory.firstIndex(where: { $0.name == level.name }) else { continue }
+            let sets = chase.filter { PointerChase.levelLatencies([$0], levelSizes: levels.map(\.size.value.value))[li] != nil }
+            try set([.key("memory"), .index(mi), .key("latency")], "\(level.name).latency",
+                    before: level.latency.map { "\(formatFixed($0.value.value * 1e9, decimals: 1)) ns" } ?? "-",
+                    value: "\"\(formatFixed(lat * 1e9, decimals: 2)) ns\"",
+                    source: "measured \(date) (\(mode): pointer chase over random cache lines, median of \(sets.count) working set(s) "
+                        + "\(sets.map { formatBytes(Double($0.workingSetBytes)) }.joined(separator: ", ")) that fit \(level.name) at most half full, 1 thread)")
+        }
         let busy = (load.oneMinute ?? 0) > 0.5 * Double(ProcessInfo.processInfo.activeProcessorCount)
         let header = [
             beginHeader,
@@ -140,7 +154,7 @@ public enum CalibrateWorkflow {
                                                          efficiency: fit.efficiency[s.opClass] ?? unit.efficiency(for: s.opClass)))
         }
         return Result(output: r.output, date: date, threads: threads, seconds: Date().timeIntervalSince(started), loadAverage: load.text,
-                      values: values, samples: rows)
+                      values: values, samples: rows, latencySweep: chase, latencyEdges: PointerChase.edges(chase))
     }
 
     static let beginHeader = "# BEGIN calibration header (edgeprof calibrate)"
@@ -154,8 +168,11 @@ public enum CalibrateWorkflow {
             samples.add([s.name, s.opClass, s.role, formatFixed(s.measuredS * 1e6, decimals: 1), formatFixed(s.fittedS * 1e6, decimals: 1),
                          formatPercent((s.fittedS - s.measuredS) / s.measuredS)])
         }
+        var chase = TextTable(headers: ["working set", "latency / load"], aligns: [.right, .right])
+        for p in r.latencySweep { chase.add([formatBytes(Double(p.workingSetBytes)), "\(formatFixed(p.secondsPerLoad * 1e9, decimals: 2)) ns"]) }
+        let edges = r.latencyEdges.isEmpty ? "none" : r.latencyEdges.map { formatBytes(Double($0)) }.joined(separator: ", ")
         let t = { (x: TextTable) in style == .markdown ? x.markdown() : x.plain() }
         return "Calibrated \(r.output) on \(r.date) in \(formatFixed(r.seconds, decimals: 1)) s (\(r.threads) thread(s); load average \(r.loadAverage))\n\n"
-            + t(values) + "\n" + t(samples)
+            + t(values) + "\n" + t(samples) + "\nMemory latency (pointer chase; latency jumps by > 1.4× after: \(edges))\n" + t(chase)
     }
 }

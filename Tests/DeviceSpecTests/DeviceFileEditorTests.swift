@@ -35,6 +35,16 @@ struct DeviceFileEditorTests {
         #expect(u.overhead(for: .elementwise) == u.layerOverhead.value)
     }
 
+    @Test func insertsAKeyIntoASequenceItemMapping() throws {
+        // Memory levels are block mappings that open a sequence item ("  - name: l1"): a new key
+        // must get the item's key indentation, not the dash's.
+        var e = DeviceFileEditor(text: DeviceLoaderErrorTests.valid, file: "t.yaml")
+        try e.set([.key("memory"), .index(0), .key("latency")], value: "\"1.5 ns\"", source: "measured (pointer chase)")
+        #expect(e.text.contains("\n    latency: {value: \"1.5 ns\", source: \"measured (pointer chase)\"}\n"))
+        let d = try DeviceLoader.load(yaml: e.text, file: "t.yaml")
+        #expect(d.memory[0].latency?.value.value == 1.5e-9)
+    }
+
     @Test func unknownClassOverheadKeyIsALocatedError() throws {
         var e = DeviceFileEditor(text: DeviceLoaderErrorTests.valid, file: "t.yaml")
         try e.setInMapping([.key("compute_units"), .index(0)], mapKey: "class_overhead", key: "conv", after: "layer_overhead", value: "\"1 us\"", source: "s")
