@@ -90,11 +90,20 @@ public enum MicroBenchmarkSuite {
             out.append(MicroBenchmark(name: "dwconv3x3-c\(d.c)-\(d.hw)²", benchmark: "depthwise 3×3 grid", opClass: .depthwise, role: .compute,
                                       graph: try convChain("dw\(d.c)_\(d.hw)", c: d.c, hw: d.hw, k: 3, groups: d.c, count: n)))
         }
-        // Activations with real arithmetic (class elementwise).
-        for (act, shape) in [(Activation.sigmoid, TensorShape([1, 64, 28, 28])), (.gelu, TensorShape([1, 197, 768])), (.hardswish, TensorShape([1, 96, 56, 56]))]
-            where !quick || act != .hardswish {
+        // Activations with real arithmetic: exp/erf-based ones (class transcendental) and cheap ones
+        // and a binary add (class elementwise); `elementwise` is also fitted over all of them.
+        for (act, shape) in [(Activation.sigmoid, TensorShape([1, 64, 28, 28])), (.gelu, TensorShape([1, 197, 768])), (.silu, TensorShape([1, 96, 28, 28])),
+                             (.hardswish, TensorShape([1, 96, 56, 56]))]
+            where !quick || act != .silu {
+            let graph = try unaryChain("act_\(act.rawValue)", .activation(act), shape: shape, count: n)
             out.append(MicroBenchmark(name: "\(act.rawValue)-\(shape.dims.map(String.init).joined(separator: "x"))", benchmark: "activation grid",
-                                      opClass: .elementwise, role: .compute, graph: try unaryChain("act_\(act.rawValue)", .activation(act), shape: shape, count: n)))
+                                      opClass: graph.efficiencyClass(graph.nodes[0]), role: .compute, graph: graph))
+        }
+        for (c, hw) in quick ? [(64, 28)] : [(64, 28), (32, 112)] {
+            let g = try chain("add\(c)_\(hw)", input: [1, c, hw, hw], count: n) { (b: inout GraphBuilder, name: String, x: Int) throws(GraphError) -> Int in
+                try b.add1(name, .binary(.add), inputs: [x, x])
+            }
+            out.append(MicroBenchmark(name: "add-1x\(c)x\(hw)x\(hw)", benchmark: "activation grid", opClass: .elementwise, role: .compute, graph: g))
         }
         // Pooling 3×3 stride 1.
         for (c, hw) in quick ? [(64, 56)] : [(64, 56), (192, 28)] {

@@ -133,8 +133,12 @@ public enum AnalyticalModel {
                 if time > worstMemory { worstMemory = time; worstLevel = levelNames[i] }
             }
 
-            let efficiency = unit.efficiency(for: k.efficiencyClass) * (runtime?.factor(for: k.efficiencyClass) ?? 1)
-            let computeTime = Flops(flops) / (peak * efficiency)
+            func eff(_ c: OpClass) -> Double { unit.efficiency(for: c) * (runtime?.factor(for: c) ?? 1) }
+            let efficiency = eff(k.efficiencyClass)
+            // Each part of a fused kernel at its own class's efficiency (conv FLOPs at the conv's,
+            // a fused SiLU's at the transcendental one); a single-class kernel is FLOPs / (peak·e).
+            var computeTime = Seconds.zero
+            for part in k.computeParts { computeTime += Flops(part.flops) / (peak * eff(part.cls)) }
             let core = Swift.max(computeTime, worstMemory)
             let overhead = unit.overhead(for: k.efficiencyClass)
             let latency = core + overhead

@@ -34,6 +34,9 @@ public struct PreparedGraph: Sendable {
         var opClass: OpClass
         /// `opClass`, refined for dense convs/GEMMs (`Graph.efficiencyClass`): selects the efficiency.
         var efficiencyClass: OpClass
+        /// FLOPs per efficiency class: the anchor (with a batch norm folded into it) at its class, a
+        /// fused activation at its own (a SiLU after a conv costs what a SiLU costs).
+        var computeParts: [(cls: OpClass, flops: Double)]
         var nodeNames: [String]
         var outputShape: TensorShape
         var counts: OpCounts
@@ -71,11 +74,21 @@ public struct PreparedGraph: Sendable {
             let ins = index.externalInputs(of: group, in: g).filter { t in members.contains { !g.isZeroCopyView($0) && $0.inputs.contains(t) } }
             // A group of zero-copy views (reshapes, contiguous splits/slices) moves no data.
             let opClass: OpClass = members.allSatisfy(g.isZeroCopyView) ? .view : anchor.op.opClass
+            let anchorClass = opClass == .view ? OpClass.view : g.efficiencyClass(anchor)
+            var parts: [(cls: OpClass, flops: Double)] = []
+            for (i, n) in members.enumerated() {
+                let f = Double(g.counts(of: n).flops)
+                guard f > 0 else { continue }
+                let folded: Bool
+                if case .batchNorm = n.op { folded = true } else { folded = false }
+                let cls = (i == 0 || folded) ? anchorClass : g.efficiencyClass(n)
+                if let j = parts.firstIndex(where: { $0.cls == cls }) { parts[j].flops += f } else { parts.append((cls, f)) }
+            }
             var w = Weights()
             for n in members { for p in n.params { w.add(p); all.add(p) } }
             kernels.append(Kernel(
                 group: group.id, name: anchor.name, kind: group.kind, anchorKind: anchor.op.kindName, opClass: opClass,
-                efficiencyClass: opClass == .view ? .view : g.efficiencyClass(anchor),
+                efficiencyClass: anchorClass, computeParts: parts,
                 nodeNames: members.map(\.name),
                 outputShape: (outs.first ?? anchor.outputs.first).map { g.tensors[$0].shape } ?? TensorShape([]),
                 counts: g.counts(ofGroup: group, index: index), inputs: ins.map(operand), outputs: outs.map(operand), weights: w,

@@ -103,7 +103,7 @@ public struct ComputeUnit: Sendable, Hashable, Codable {
         switch cls {
         case .conv, .depthwise, .elementwise, .pooling: fallback = cls
         case .attention, .conv1x1, .convWinograd, .convKxK, .gemm: fallback = .conv
-        case .normalization, .dataMovement, .sparse, .view, .unsupported: fallback = .elementwise
+        case .normalization, .dataMovement, .sparse, .view, .unsupported, .transcendental: fallback = .elementwise
         }
         return efficiency[fallback]?.value ?? 1
     }

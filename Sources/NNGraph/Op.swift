@@ -199,11 +199,15 @@ public enum OpClass: String, Hashable, Sendable, Codable, CaseIterable {
     case convKxK = "conv_kxk"
     /// Fully connected layers, matmul and transposed convolution.
     case gemm
+    /// Finer class of `elementwise`: activations and unary ops built on exp/erf/tanh (sigmoid,
+    /// SiLU, GELU, tanh, exp, log, erf), which cost far more per element than their counted FLOPs.
+    case transcendental
 
     /// The class a finer class refines (`conv` for the conv sub-classes), else itself.
     public var coarse: OpClass {
         switch self {
         case .conv1x1, .convWinograd, .convKxK, .gemm: .conv
+        case .transcendental: .elementwise
         default: self
         }
     }

@@ -54,7 +54,8 @@ extension ConvAttributes {
 
 extension Graph {
     /// The class whose efficiency a device file applies to `node`: `Op.opClass`, refined for dense
-    /// convolutions and GEMMs into `conv_1x1`, `conv_winograd`, `conv_kxk` and `gemm`.
+    /// convolutions and GEMMs into `conv_1x1`, `conv_winograd`, `conv_kxk` and `gemm`, and for
+    /// exp/erf/tanh-based activations and unary ops into `transcendental`.
     public func efficiencyClass(_ node: Node) -> OpClass {
         switch node.op {
         case .conv(let a) where !a.isDepthwise:
@@ -63,6 +64,10 @@ extension Graph {
             return a.isWinogradEligible(outputPixels: pixels) ? .convWinograd : .convKxK
         case .gemm, .matmul, .convTranspose:
             return .gemm
+        case .activation(let a) where [.sigmoid, .silu, .gelu, .tanh].contains(a):
+            return .transcendental
+        case .unary(let u) where [.exp, .log, .erf].contains(u):
+            return .transcendental
         default:
             return node.op.opClass
         }

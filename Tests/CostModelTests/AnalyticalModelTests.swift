@@ -146,7 +146,9 @@ import Testing
         let byDefault = try AnalyticalModel.estimate(g, on: Self.device(defaultRuntime: true))
         let conv = try #require(plain.layers.first { $0.opClass == .conv })
         let fastConv = try #require(fast.layers.first { $0.opClass == .conv })
-        #expect(abs(fastConv.computeTime.value * 2 - conv.computeTime.value) < 1e-15)
+        // The fused relu (one FLOP per output element) stays at elementwise efficiency: no factor.
+        let relu = Double(64 * 16 * 16) / (100e9 * 0.1)
+        #expect(abs((fastConv.computeTime.value - relu) * 2 - (conv.computeTime.value - relu)) < 1e-15)
         #expect(fastConv.efficiency == 1.0)  // 0.5 × 2: may reach 1 and beyond
         #expect(fast.runtime == "fast" && plain.runtime == nil)
         #expect(byDefault.totals.latency == fast.totals.latency)
@@ -180,7 +182,8 @@ struct EfficiencyClassTests {
             let b = try #require(try AnalyticalModel.estimate(g, on: wino).layers.first { $0.opClass == .conv })
             #expect(a.efficiency == 0.5)
             #expect(b.efficiency == (eligible ? 1.0 : 0.5), "size \(size)")
-            #expect(abs(b.computeTime.value * (eligible ? 2 : 1) - a.computeTime.value) < 1e-15)
+            let relu = Double(64 * size * size) / (100e9 * 0.1)   // fused relu at elementwise efficiency
+            #expect(abs((b.computeTime.value - relu) * (eligible ? 2 : 1) - (a.computeTime.value - relu)) < 1e-15)
         }
     }
 
@@ -191,6 +194,21 @@ struct EfficiencyClassTests {
         } catch {
             #expect("\(error)".contains("did you mean 'conv_winograd'?"), "\(error)")
         }
+    }
+
+    @Test func fusedActivationCostsItsOwnClassEfficiency() throws {
+        // conv → relu fuse into one kernel: the conv's FLOPs at conv efficiency (0.5), the relu's
+        // one FLOP per output element at elementwise efficiency (0.1); a transcendental efficiency
+        // changes the separate sigmoid kernel only.
+        let g = try convGraph(channels: 8, outChannels: 8, size: 8)
+        let plain = try AnalyticalModel.estimate(g, on: try testDevice(overhead: "0 us", extraEfficiency: "\n      transcendental: {value: 0.01, source: test}"))
+        let conv = try #require(plain.layers.first { $0.opClass == .conv })
+        let convFlops = Double(2 * 8 * 8 * 9 * 64 + 8 * 64)   // MACs × 2 + bias
+        let reluFlops = Double(8 * 64)
+        let expected = convFlops / (100e9 * 0.5) + reluFlops / (100e9 * 0.1)
+        #expect(abs(conv.computeTime.value / expected - 1) < 1e-9, "\(conv.computeTime.value) vs \(expected)")
+        let sig = try #require(plain.layers.first { $0.nodes == ["sig"] })
+        #expect(abs(sig.computeTime.value - Double(4 * 8 * 64) / (100e9 * 0.01)) < 1e-15)
     }
 
     @Test func classOverheadReplacesLayerOverheadForItsClass() throws {
