@@ -99,10 +99,14 @@ public enum CalibrationFitter {
         var efficiency: [OpClass: Double] = [:]
         var effBenchmarks: [OpClass: [String]] = [:]
         let compute = samples.filter { $0.role == .compute }
-        // Each class is fitted on its own kernels; a coarse class (`conv`) also on all of its finer
-        // classes' kernels (`conv_1x1`, `conv_winograd`, …), so devices without them get a blend.
+        // Each class is fitted on its own kernels. A coarse class with no kernels of its own (`conv`,
+        // whose shapes are all tagged `conv_1x1`, `conv_winograd`, …) is fitted on all of its finer
+        // classes' kernels, so devices without the finer classes get a blend; one with kernels of
+        // its own (`elementwise`: hard-swish, add) is fitted on those only, because its finer class
+        // (`transcendental`) has its own efficiency.
         for cls in Set(compute.map(\.opClass) + compute.map(\.opClass.coarse)).sorted(by: { $0.rawValue < $1.rawValue }) {
-            let s = compute.filter { $0.opClass == cls || $0.opClass.coarse == cls }
+            let direct = compute.filter { $0.opClass == cls }
+            let s = direct.isEmpty ? compute.filter { $0.opClass.coarse == cls } : direct
             func loss(_ logE: Double) -> Double {
                 s.reduce(0) { acc, x in
                     let r = log(predict(x, peak: peak, overhead: overheadFor(x.opClass), bandwidths: usable, efficiency: exp(logE)) / x.measured)

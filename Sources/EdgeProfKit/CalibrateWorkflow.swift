@@ -111,7 +111,8 @@ public enum CalibrateWorkflow {
         }
         for cls in fit.efficiency.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
             guard let e = fit.efficiency[cls] else { continue }
-            let n = samples.filter { $0.role == .compute && ($0.opClass == cls || $0.opClass.coarse == cls) }.count
+            let direct = samples.filter { $0.role == .compute && $0.opClass == cls }.count
+            let n = direct > 0 ? direct : samples.filter { $0.role == .compute && $0.opClass.coarse == cls }.count
             try set(unitPath + [.key("efficiency"), .key(cls.rawValue)], "\(unit.name).efficiency.\(cls.rawValue)",
                     before: unit.efficiency[cls].map { formatFixed($0.value, decimals: 3) } ?? "(fallback)", value: formatFixed(Swift.min(1, e), decimals: 4),
                     source: "measured \(date) (\(mode): \((fit.efficiencyBenchmarks[cls] ?? []).joined(separator: ", ")), \(n) shape(s); "

@@ -74,6 +74,21 @@ struct CalibrationFitTests {
         #expect(abs((fit.bandwidths[3] ?? 0) / 10e9 - 1) < 0.01)
     }
 
+    @Test func aCoarseClassWithKernelsOfItsOwnIgnoresItsFinerClass() throws {
+        // elementwise kernels at 0.2, transcendental ones at 0.02: `elementwise` must stay 0.2.
+        var samples: [CalibrationSample] = []
+        for (cls, e) in [(OpClass.elementwise, 0.2), (.transcendental, 0.02)] {
+            for n in [1e6, 2e6] {
+                var s = CalibrationSample(name: "\(cls.rawValue)\(n)", benchmark: "act", role: .compute, opClass: cls, flops: 8 * n, levelBytes: [n, 0, 0, 0], measured: 0)
+                s.measured = CalibrationFitter.predict(s, peak: Self.peak, overhead: 0, bandwidths: Self.bandwidths, efficiency: e)
+                samples.append(s)
+            }
+        }
+        let fit = CalibrationFitter.fit(samples, peak: Self.peak, fallbackBandwidths: Self.bandwidths)
+        #expect(abs(fit.efficiency[.elementwise, default: 0] / 0.2 - 1) < 0.01)
+        #expect(abs(fit.efficiency[.transcendental, default: 0] / 0.02 - 1) < 0.01)
+    }
+
     @Test func classOverheadsComeFromTheirOwnTinyKernels() throws {
         let tiny = [(OpClass.elementwise, 1e-7), (.elementwise, 1.2e-7), (.conv, 3e-6), (.conv, 3.2e-6), (.conv, 2.9e-6), (.depthwise, 8e-6)]
         var samples = tiny.enumerated().map { i, t in
