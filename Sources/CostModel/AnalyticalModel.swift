@@ -138,16 +138,23 @@ public enum AnalyticalModel {
             // Each part of a fused kernel at its own class's efficiency (conv FLOPs at the conv's,
             // a fused SiLU's at the transcendental one); a single-class kernel is FLOPs / (peak·e).
             var computeTime = Seconds.zero
-            for part in k.computeParts { computeTime += Flops(part.flops) / (peak * eff(part.cls)) }
+            var computeByClass: [OpClass: Seconds] = [:]
+            for part in k.computeParts {
+                let t = Flops(part.flops) / (peak * eff(part.cls))
+                computeTime += t
+                computeByClass[part.cls.coarse, default: .zero] += t
+            }
             let core = Swift.max(computeTime, worstMemory)
             let overhead = unit.overhead(for: k.efficiencyClass)
             let latency = core + overhead
             let bound: Bound
             if overhead > core { bound = .overhead } else if computeTime >= worstMemory { bound = .compute } else { bound = .memory(level: worstLevel) }
             let energy = EnergyBreakdown(compute: Flops(flops) * energyPerOp, memory: memoryEnergy, staticEnergy: latency * idle)
-            layers.append(LayerEstimate(group: k.group, name: k.name, kind: k.kind, opClass: cls, nodes: k.nodeNames, outputShape: k.outputShape,
+var layer =             LayerEstimate(group: k.group, name: k.name, kind: k.kind, opClass: cls, nodes: k.nodeNames, outputShape: k.outputShape,
                                         counts: k.counts, computeTime: computeTime, overhead: overhead, traffic: traffic, latency: latency,
-                                        bound: bound, energy: energy, provenance: .predicted, efficiency: efficiency))
+                                        bound: bound, energy: energy, provenance: .predicted, efficiency: efficiency)
+            layer.computeByClass = computeByClass
+            layers.append(layer)
         }
 
         let footprint = prepared.footprint

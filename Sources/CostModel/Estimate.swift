@@ -85,6 +85,9 @@ public struct LayerEstimate: Sendable, Hashable, Codable {
     public var provenance: Provenance
     /// Efficiency (fraction of peak) used for the compute term.
     public var efficiency: Double
+    /// The compute term split by coarse op class of its parts (a fused SiLU's share is under
+    /// `elementwise`); sums to `computeTime`.
+    public var computeByClass: [OpClass: Seconds] = [:]
 }
 
 public struct EstimateTotals: Sendable, Hashable, Codable {

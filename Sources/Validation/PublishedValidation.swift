@@ -124,12 +124,17 @@ public enum PublishedValidation {
     public struct LatencyModel: Sendable, Hashable {
         public struct Term: Sendable, Hashable {
             public var dense: Bool
+            /// Milliseconds of compute at factor 1 that the kernel's own class factor divides
+            /// (the dense factor when `dense`, else the other one).
             public var compute: Double
+            /// Milliseconds of compute of fused parts in non-dense classes (always the other factor).
+            public var otherCompute: Double
             public var memory: Double
             public var overhead: Double
-            public init(dense: Bool, compute: Double, memory: Double, overhead: Double) {
+            public init(dense: Bool, compute: Double, otherCompute: Double = 0, memory: Double, overhead: Double) {
                 self.dense = dense
                 self.compute = compute
+                self.otherCompute = otherCompute
                 self.memory = memory
                 self.overhead = overhead
             }
@@ -139,14 +144,19 @@ public enum PublishedValidation {
 
         /// Milliseconds, from an estimate made without runtime factors.
         public init(_ e: DeviceEstimate) {
+            // A kernel's compute splits by class: a conv's part takes the dense factor, a fused
+            // activation's part the other one (as the cost model applies runtime factors per part).
             terms = e.layers.map { l in
-                Term(dense: PublishedValidation.denseClasses.contains(l.opClass), compute: l.computeTime.value * 1000,
-                     memory: (l.traffic.map(\.time.value).max() ?? 0) * 1000, overhead: l.overhead.value * 1000)
+                let parts = l.computeByClass.isEmpty ? [l.opClass: l.computeTime] : l.computeByClass
+                let dense = parts.filter { PublishedValidation.denseClasses.contains($0.key) }.reduce(0.0) { $0 + $1.value.value }
+                let other = parts.filter { !PublishedValidation.denseClasses.contains($0.key) }.reduce(0.0) { $0 + $1.value.value }
+                return Term(dense: PublishedValidation.denseClasses.contains(l.opClass), compute: dense * 1000, otherCompute: other * 1000,
+                            memory: (l.traffic.map(\.time.value).max() ?? 0) * 1000, overhead: l.overhead.value * 1000)
             }
         }
 
         public func latency(dense: Double, other: Double) -> Double {
-            terms.reduce(0) { $0 + Swift.max($1.compute / ($1.dense ? dense : other), $1.memory) + $1.overhead }
+            terms.reduce(0) { $0 + Swift.max($1.compute / ($1.dense ? dense : other) + $1.otherCompute / other, $1.memory) + $1.overhead }
         }
     }
 
