@@ -58,7 +58,7 @@ import Testing
 
     /// The committed split-computing example reports (plan diagram, bandwidth curve, latency
     /// histogram and timeline charts) render without console errors and are not blank.
-    @Test(arguments: ["pi4-wifi-cloud-plan", "pi4-wifi-cloud-sweep", "pi4-wifi-cloud-simulate"])
+    @Test(arguments: ["default", "pi4-wifi-cloud-plan", "pi4-wifi-cloud-sweep", "pi4-wifi-cloud-simulate"])
     func exampleReportRendersWithoutErrors(_ name: String) throws {
         let browser = try #require(Self.chromium(), "chromium is not installed: run scripts/install-deps.sh chromium (CI installs it)")
         let html = Self.root.appendingPathComponent("reports/\(name).html")
