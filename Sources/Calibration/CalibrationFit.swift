@@ -42,8 +42,12 @@ public struct CalibrationFit: Sendable, Hashable, Codable {
     /// `class_overhead`: per op class with its own tiny-kernel chain.
     public var classOverheads: [OpClass: Double] = [:]
 
-    /// The fixed per-kernel cost the fit uses for a class.
-    public func overhead(for cls: OpClass) -> Double { classOverheads[cls] ?? classOverheads[cls.coarse] ?? overhead }
+    /// The fixed per-kernel cost the fit uses for a class (the device file's fallback rule).
+    public func overhead(for cls: OpClass) -> Double { Self.overhead(for: cls, classOverheads: classOverheads, generic: overhead) }
+
+    static func overhead(for cls: OpClass, classOverheads: [OpClass: Double], generic: Double) -> Double {
+        classOverheads[cls] ?? classOverheads[cls.coarse] ?? generic
+    }
     /// Per level of the unit's path (innermost first); nil = no benchmark covered the level.
     public var bandwidths: [Double?]
     public var efficiency: [OpClass: Double]
@@ -81,7 +85,7 @@ public enum CalibrationFitter {
         for cls in Set(overheadSamples.map(\.opClass)) where cls != .elementwise {
             classOverheads[cls] = ValidationStatistics.median(overheadSamples.filter { $0.opClass == cls }.map(\.measured))
         }
-        func overheadFor(_ cls: OpClass) -> Double { classOverheads[cls] ?? classOverheads[cls.coarse] ?? overhead }
+        func overheadFor(_ cls: OpClass) -> Double { CalibrationFit.overhead(for: cls, classOverheads: classOverheads, generic: overhead) }
         var bandwidths: [Double?] = Array(repeating: nil, count: levels)
         var bwBenchmarks: [[String]] = Array(repeating: [], count: levels)
         for l in 0..<levels {

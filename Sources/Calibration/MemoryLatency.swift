@@ -75,18 +75,20 @@ public enum PointerChase {
         }
     }
 
-    /// Latency of each memory level (innermost first; the last is main memory): the median over
-    /// working sets that fit the level at most half full and overflow the level inside it
-    /// (ws > size of the inner level); main memory takes working sets ≥ 2× the last cache. nil when
-    /// no working set qualifies.
+    /// The points that measure memory level `i` (innermost first; the last is main memory): working
+    /// sets that fit the level at most half full and overflow the level inside it (ws > size of the
+    /// inner level); main memory takes working sets ≥ 2× the last cache.
+    public static func points(_ points: [Point], inLevel i: Int, levelSizes: [Double]) -> [Point] {
+        let isMain = i == levelSizes.count - 1
+        let lower = i == 0 ? 0 : levelSizes[i - 1] * (isMain ? 2 : 1)
+        let upper = isMain ? Double.infinity : levelSizes[i] / 2
+        return points.filter { Double($0.workingSetBytes) > lower && Double($0.workingSetBytes) <= upper }
+    }
+
+    /// Latency of each memory level: the median over `points(_:inLevel:levelSizes:)`; nil when no
+    /// working set qualifies.
     public static func levelLatencies(_ points: [Point], levelSizes: [Double]) -> [Double?] {
-        levelSizes.indices.map { i in
-            let isMain = i == levelSizes.count - 1
-            let lower = i == 0 ? 0 : levelSizes[i - 1] * (isMain ? 2 : 1)
-            let upper = isMain ? Double.infinity : levelSizes[i] / 2
-            let inLevel = points.filter { Double($0.workingSetBytes) > lower && Double($0.workingSetBytes) <= upper }
-            return ValidationStatistics.median(inLevel.map(\.secondsPerLoad))
-        }
+        levelSizes.indices.map { ValidationStatistics.median(Self.points(points, inLevel: $0, levelSizes: levelSizes).map(\.secondsPerLoad)) }
     }
 
     /// Working-set sizes where latency jumps by more than `factor` from one point to the next: the

@@ -90,7 +90,6 @@ public enum DeviceLoader {
         }
         var factors: [OpClass: Sourced<Double>] = [:]
         var all: Sourced<Double>?
-        let allowed = OpClass.allCases.filter { $0 != .view && $0 != .unsupported }
         for (key, value) in try m.required("efficiency_factor").anyMapping() {
             let f = try sourcedNumber(value) { n throws(SpecError) in
                 let v = try n.double()
@@ -98,12 +97,7 @@ public enum DeviceLoader {
                 return v
             }
             if key == "all" { all = f; continue }
-            guard let cls = OpClass(rawValue: key), allowed.contains(cls) else {
-                let names = ["all"] + allowed.map(\.rawValue)
-                let hint = didYouMean(key, among: names).map { " (did you mean '\($0)'?)" } ?? ""
-                throw value.error("unknown op class '\(key)'\(hint); expected one of: \(names.joined(separator: ", "))")
-            }
-            factors[cls] = f
+            factors[try opClassKey(key, value, extra: ["all"])] = f
         }
         let scaling = try m["thread_scaling"].map { n throws(SpecError) in
             try sourcedNumber(n) { v throws(SpecError) in
@@ -128,6 +122,20 @@ public enum DeviceLoader {
             writeEnergy: try sourced(m.required("write_energy"), .energyPerByte, positive: false).map(JoulesPerByte.init))
         try parseBufferExtras(m, into: &level)
         return level
+    }
+
+    /// Op classes a device file may key values by (`efficiency`, `efficiency_factor`, `class_overhead`).
+    static let keyedOpClasses = OpClass.allCases.filter { $0 != .view && $0 != .unsupported }
+
+    /// The op class a mapping key names, or a located error with did-you-mean; `extra` lists other
+    /// keys the mapping accepts (for the message).
+    static func opClassKey(_ key: String, _ value: SpecNode, extra: [String] = []) throws(SpecError) -> OpClass {
+        guard let cls = OpClass(rawValue: key), keyedOpClasses.contains(cls) else {
+            let names = extra + keyedOpClasses.map(\.rawValue)
+            let hint = didYouMean(key, among: names).map { " (did you mean '\($0)'?)" } ?? ""
+            throw value.error("unknown op class '\(key)'\(hint); expected one of: \(names.joined(separator: ", "))")
+        }
+        return cls
     }
 
     static func parseComputeUnit(_ node: SpecNode, levels: [String]) throws(SpecError) -> ComputeUnit {
@@ -156,14 +164,8 @@ public enum DeviceLoader {
 
         var efficiency: [OpClass: Sourced<Double>] = [:]
         let effNode = try m.required("efficiency")
-        let allowedClasses = OpClass.allCases.filter { $0 != .view && $0 != .unsupported }
         for (key, value) in try effNode.anyMapping() {
-            guard let cls = OpClass(rawValue: key), allowedClasses.contains(cls) else {
-                let names = allowedClasses.map(\.rawValue)
-                let hint = didYouMean(key, among: names).map { " (did you mean '\($0)'?)" } ?? ""
-                throw value.error("unknown op class '\(key)'\(hint); expected one of: \(names.joined(separator: ", "))")
-            }
-            efficiency[cls] = try sourcedNumber(value) { n throws(SpecError) in
+            efficiency[try opClassKey(key, value)] = try sourcedNumber(value) { n throws(SpecError) in
                 let e = try n.double()
                 guard e > 0, e <= 1 else { throw n.error("efficiency must be in (0, 1], got \(e)") }
                 return e
@@ -209,14 +211,8 @@ public enum DeviceLoader {
 
         var classOverhead: [OpClass: Sourced<Seconds>] = [:]
         if let coNode = m["class_overhead"] {
-            let allowed = OpClass.allCases.filter { $0 != .view && $0 != .unsupported }
             for (key, value) in try coNode.anyMapping() {
-                guard let cls = OpClass(rawValue: key), allowed.contains(cls) else {
-                    let names = allowed.map(\.rawValue)
-                    let hint = didYouMean(key, among: names).map { " (did you mean '\($0)'?)" } ?? ""
-                    throw value.error("unknown op class '\(key)'\(hint); expected one of: \(names.joined(separator: ", "))")
-                }
-                classOverhead[cls] = try sourced(value, .time, positive: false).map(Seconds.init)
+                classOverhead[try opClassKey(key, value)] = try sourced(value, .time, positive: false).map(Seconds.init)
             }
         }
 

@@ -80,7 +80,8 @@ public enum CalibrateWorkflow {
         }
         let fit = CalibrationFitter.fit(samples, peak: peak.value, fallbackBandwidths: levels.map(\.bandwidth.value.value))
         let chase = PointerChase.sweep(quick: r.quick) { r.progress($0) }
-        let levelLatency = PointerChase.levelLatencies(chase, levelSizes: levels.map(\.size.value.value))
+        let levelSizes = levels.map(\.size.value.value)
+        let levelLatency = PointerChase.levelLatencies(chase, levelSizes: levelSizes)
         let threads = r.threads ?? ProcessInfo.processInfo.activeProcessorCount
         let date = ISO8601DateFormatter.string(from: started, timeZone: TimeZone(identifier: "UTC") ?? .current, formatOptions: [.withFullDate])
         let load = loadAverage()
@@ -128,7 +129,7 @@ public enum CalibrateWorkflow {
         }
         for (li, level) in levels.enumerated() {
             guard let lat = levelLatency[li], let mi = template.memory.firstIndex(where: { $0.name == level.name }) else { continue }
-            let sets = chase.filter { PointerChase.levelLatencies([$0], levelSizes: levels.map(\.size.value.value))[li] != nil }
+            let sets = PointerChase.points(chase, inLevel: li, levelSizes: levelSizes)
             try set([.key("memory"), .index(mi), .key("latency")], "\(level.name).latency",
                     before: level.latency.map { "\(formatFixed($0.value.value * 1e9, decimals: 1)) ns" } ?? "-",
                     value: "\"\(formatFixed(lat * 1e9, decimals: 2)) ns\"",

@@ -169,7 +169,7 @@ struct ModelCompiler {
                 if a.isDepthwise {
                     step = DepthwiseConvolutionStep(geometry: geometry, x: x.pointer, y: y.pointer, weights: w, bias: b,
                                                     activation: activation, threads: threads)
-                } else if WinogradConvolutionStep.applies(geometry) {
+                } else if a.isWinogradEligible(outputPixels: geometry.outPlane) {  // the cost model's conv_winograd rule
                     step = WinogradConvolutionStep(geometry: geometry, x: x.pointer, y: y.pointer, weights: w, bias: b,
                                                    activation: activation, threads: threads)
                 } else {

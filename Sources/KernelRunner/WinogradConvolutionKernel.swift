@@ -34,13 +34,6 @@ final class WinogradConvolutionStep: Step {
     let blockRows: Int
     let blockColumns: Int
 
-    /// Whether this geometry takes the Winograd path (dense 3×3, stride 1, no dilation, one
-    /// group, an output big enough that 16 small GEMMs beat one im2col GEMM).
-    static func applies(_ g: ConvGeometry) -> Bool {
-        g.kernelH == 3 && g.kernelW == 3 && g.strideH == 1 && g.strideW == 1 && g.dilationH == 1 && g.dilationW == 1
-            && g.groups == 1 && g.outPlane >= 196 && g.inChannels >= 8 && g.outChannels >= 8
-    }
-
     init(geometry: ConvGeometry, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, weights: [Float], bias: [Float],
          activation: FusedActivation, threads: Int) {
         g = geometry

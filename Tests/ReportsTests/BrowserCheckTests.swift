@@ -29,50 +29,47 @@ import Testing
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    @Test func reportRendersInHeadlessChromiumWithoutErrors() throws {
-        let browser = try #require(Self.chromium(), "chromium is not installed: run scripts/install-deps.sh chromium (CI installs it)")
-        let outDir = Self.root.appendingPathComponent(".build/report-screenshots")
+    static let outDir = root.appendingPathComponent(".build/report-screenshots")
+
+    /// Screenshots `html` into `.build/report-screenshots/NAME.png` (kept as a CI artifact) and dumps
+    /// its DOM with console logging on: the screenshot's statistics and the browser log.
+    static func render(_ html: URL, name: String) throws -> (stats: PNGStats, log: String, status: Int32) {
+        let browser = try #require(chromium(), "chromium is not installed: run scripts/install-deps.sh chromium (CI installs it)")
         try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
-        let html = outDir.appendingPathComponent("sample-report.html")
-        var run = sampleRun(layerName: "<script>console.error('injected')</script>")
-        run.id = 1
-        try HTMLRenderer.render(RunDocumentBuilder.document(for: run)).write(to: html, atomically: true, encoding: .utf8)
-        let png = outDir.appendingPathComponent("sample-report.png")
+        let png = outDir.appendingPathComponent("\(name).png")
         try? FileManager.default.removeItem(at: png)
         let profile = outDir.appendingPathComponent("chromium-profile-\(UUID().uuidString)")
         let common = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--user-data-dir=\(profile.path)"]
-        let (status, _) = try Self.run(browser, common + ["--screenshot=\(png.path)", "--window-size=1280,1600", html.absoluteString])
+        let (status, _) = try run(browser, common + ["--screenshot=\(png.path)", "--window-size=1280,1600", html.absoluteString])
+        // Console errors: chromium logs console messages with --enable-logging=stderr --v=0.
+        let (_, log) = try run(browser, common + ["--enable-logging=stderr", "--v=0", "--dump-dom", html.absoluteString])
+        return (try pngStats(png), log, status)
+    }
+
+    @Test func reportRendersInHeadlessChromiumWithoutErrors() throws {
+        try FileManager.default.createDirectory(at: Self.outDir, withIntermediateDirectories: true)
+        let html = Self.outDir.appendingPathComponent("sample-report.html")
+        var run = sampleRun(layerName: "<script>console.error('injected')</script>")
+        run.id = 1
+        try HTMLRenderer.render(RunDocumentBuilder.document(for: run)).write(to: html, atomically: true, encoding: .utf8)
+        let (stats, log, status) = try Self.render(html, name: "sample-report")
         #expect(status == 0)
-        let stats = try Self.pngStats(png)
         #expect(stats.width == 1280 && stats.height == 1600)
         #expect(stats.nonWhiteFraction > 0.02, "screenshot looks blank: \(stats)")
         #expect(stats.distinctColors > 8, "screenshot has too few colours: \(stats)")
-
-        // Console errors: chromium logs console messages with --enable-logging=stderr --v=0.
-        let (_, log) = try Self.run(browser, common + ["--enable-logging=stderr", "--v=0", "--dump-dom", html.absoluteString])
         let consoleLines = log.split(separator: "\n").filter { $0.contains("CONSOLE") }
         #expect(consoleLines.isEmpty, "console output: \(consoleLines)")
         #expect(log.contains("Device comparison"), "DOM did not render the report")
         #expect(!log.contains("Uncaught"))
     }
 
-    /// The committed split-computing example reports (plan diagram, bandwidth curve, latency
+    /// The committed example reports (device comparison, plan diagram, bandwidth curve, latency
     /// histogram and timeline charts) render without console errors and are not blank.
     @Test(arguments: ["default", "pi4-wifi-cloud-plan", "pi4-wifi-cloud-sweep", "pi4-wifi-cloud-simulate"])
     func exampleReportRendersWithoutErrors(_ name: String) throws {
-        let browser = try #require(Self.chromium(), "chromium is not installed: run scripts/install-deps.sh chromium (CI installs it)")
-        let html = Self.root.appendingPathComponent("reports/\(name).html")
-        let outDir = Self.root.appendingPathComponent(".build/report-screenshots")
-        try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
-        let png = outDir.appendingPathComponent("\(name).png")
-        try? FileManager.default.removeItem(at: png)
-        let profile = outDir.appendingPathComponent("chromium-profile-\(UUID().uuidString)")
-        let common = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--user-data-dir=\(profile.path)"]
-        let (status, _) = try Self.run(browser, common + ["--screenshot=\(png.path)", "--window-size=1280,1600", html.absoluteString])
+        let (stats, log, status) = try Self.render(Self.root.appendingPathComponent("reports/\(name).html"), name: name)
         #expect(status == 0)
-        let stats = try Self.pngStats(png)
         #expect(stats.nonWhiteFraction > 0.02 && stats.distinctColors > 8, "screenshot looks blank: \(stats)")
-        let (_, log) = try Self.run(browser, common + ["--enable-logging=stderr", "--v=0", "--dump-dom", html.absoluteString])
         #expect(log.split(separator: "\n").filter { $0.contains("CONSOLE") }.isEmpty)
         #expect(log.contains("<svg"), "DOM did not render the charts")
     }
