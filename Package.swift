@@ -29,8 +29,10 @@ let package = Package(
         .target(name: "CostModel", dependencies: ["NNGraph", "DeviceSpec"]),
         // System OpenBLAS (libopenblas-dev): cblas.h.
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
-        // Real kernels, executor, timing harness. The only target that links C.
-        .target(name: "KernelRunner", dependencies: ["NNGraph", "COpenBLAS"]),
+        // Hot kernels in C (AVX2+FMA via per-function target attributes, chosen at run time by CPUID).
+        .target(name: "CKernels"),
+        // Real kernels, executor, timing harness. The only target that links C (OpenBLAS, CKernels).
+        .target(name: "KernelRunner", dependencies: ["NNGraph", "COpenBLAS", "CKernels"]),
         // Predicted-vs-measured statistics, the published-latency CSV and its mapping onto zoo models and device files.
         .target(name: "Validation", dependencies: ["NNGraph", "DeviceSpec", "ModelImport", "CostModel"]),
         // Micro-benchmarks with the real kernels and the (pure) fit of a unit's cost-model parameters.

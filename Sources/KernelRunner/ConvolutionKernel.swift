@@ -1,3 +1,4 @@
+import CKernels
 import COpenBLAS
 import NNGraph
 
@@ -50,9 +51,13 @@ final class ConvolutionStep: Step {
     /// Pixel tile width for the column split (im2col scratch per thread = K × tile).
     let tile: Int
     let splitRows: Bool
+    /// Per-group weights packed for the C GEMM (`KernelISA.avx2`: bias and activation fused in
+    /// registers); nil = OpenBLAS `cblas_sgemm` plus a separate epilogue pass.
+    let packed: [PackedGemmWeights]?
 
     init(geometry: ConvGeometry, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, weights: [Float], bias: [Float],
-         activation: FusedActivation, threads: Int, tileBytes: Int = RunnerOptions.defaultIm2colTileBytes) {
+         activation: FusedActivation, threads: Int, tileBytes: Int = RunnerOptions.defaultIm2colTileBytes,
+         kernels: KernelISA = .default) {
         g = geometry
         self.x = x
         self.y = y
@@ -82,6 +87,27 @@ final class ConvolutionStep: Step {
             byCache = Swift.max(64, (tileBytes / 4) / Swift.max(1, geometry.depth))
         }
         tile = serial ? p : ConvolutionStep.balancedTile(pixels: p, atMost: byCache, threads: threads)
+        if kernels == .avx2 {
+            let k = geometry.depth
+            packed = self.weights.pointer.withMemoryRebound(to: Float.self, capacity: weights.count) { w in
+                (0..<geometry.groups).map { PackedGemmWeights(w + $0 * m * k, rows: m, depth: k, lda: k) }
+            }
+        } else {
+            packed = nil
+        }
+    }
+
+    /// Floats of GEMM packing scratch per thread (C kernels only).
+    var gemmScratchPerThread: Int {
+        guard let packed = packed?.first else { return 0 }
+        return packed.scratchFloats(columns: splitRows ? g.outPlane : tile)
+    }
+
+    /// Floats of im2col scratch (before the per-thread GEMM scratch).
+    var im2colFloats: Int {
+        if g.isPointwise { return 0 }
+        if splitRows { return g.depth * g.outPlane }
+        return g.depth * tile * threads
     }
 
     /// Below this many multiply-adds a conv does not fork.
@@ -99,15 +125,12 @@ final class ConvolutionStep: Step {
     }
 
     var algorithm: String {
-        (g.isPointwise ? "sgemm 1x1" : "im2col+sgemm \(g.kernelH)x\(g.kernelW)") + (g.groups > 1 ? " g\(g.groups)" : "")
+        let gemmName = packed == nil ? "sgemm" : "gemm6x16"
+        return (g.isPointwise ? "\(gemmName) 1x1" : "im2col+\(gemmName) \(g.kernelH)x\(g.kernelW)") + (g.groups > 1 ? " g\(g.groups)" : "")
             + (splitRows ? " split-cout" : "")
     }
 
-    var scratchFloats: Int {
-        if g.isPointwise { return 0 }
-        if splitRows { return g.depth * g.outPlane }
-        return g.depth * tile * threads
-    }
+    var scratchFloats: Int { im2colFloats + gemmScratchPerThread * threads }
 
     func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
         let p = g.outPlane
@@ -128,13 +151,19 @@ final class ConvolutionStep: Step {
                         pool.parallelRanges(k, grain: 8) { rows, _ in im2col(xg, rows: rows, columns: 0..<p, into: scratch + rows.lowerBound * p, ld: p) }
                     }
                     // One block per thread: every block repacks all of B.
-                    let blocks = Swift.min(threads, (m + 7) / 8)
-                    pool.parallelFor(blocks) { b, _ in
-                        let r0 = m * b / blocks / 8 * 8
-                        let r1 = b == blocks - 1 ? m : m * (b + 1) / blocks / 8 * 8
+                    let unit = packed == nil ? 8 : Int(CK_GEMM_MR)
+                    let blocks = Swift.min(threads, (m + unit - 1) / unit)
+                    pool.parallelFor(blocks) { b, thread in
+                        let r0 = m * b / blocks / unit * unit
+                        let r1 = b == blocks - 1 ? m : m * (b + 1) / blocks / unit * unit
                         guard r1 > r0 else { return }
-                        gemm(rows: r1 - r0, columns: p, depth: k, a: wg + r0 * k, b: cols, ldb: p, c: yg + r0 * p, ldc: p)
-                        Epilogue.applyRows(yg + r0 * p, rows: r1 - r0, length: p, stride: p, bias: bg + r0, activation)
+                        if let packed {
+                            packed[grp].multiply(rows: r0..<r1, b: cols, ldb: p, columns: p, c: yg, ldc: p, bias: bg, activation,
+                                                 scratch: scratch + im2colFloats + thread * gemmScratchPerThread)
+                        } else {
+                            gemm(rows: r1 - r0, columns: p, depth: k, a: wg + r0 * k, b: cols, ldb: p, c: yg + r0 * p, ldc: p)
+                            Epilogue.applyRows(yg + r0 * p, rows: r1 - r0, length: p, stride: p, bias: bg + r0, activation)
+                        }
                     }
                 } else {
                     let tiles = (p + tile - 1) / tile
@@ -152,8 +181,13 @@ final class ConvolutionStep: Step {
                             ldb = width
                             im2col(xg, rows: 0..<k, columns: c0..<c1, into: b, ld: width)
                         }
-                        gemm(rows: m, columns: width, depth: k, a: wg, b: b, ldb: ldb, c: yg + c0, ldc: p)
-                        Epilogue.applyRows(yg + c0, rows: m, length: width, stride: p, bias: bg, activation)
+                        if let packed {
+                            packed[grp].multiply(rows: 0..<m, b: b, ldb: ldb, columns: width, c: yg + c0, ldc: p, bias: bg, activation,
+                                                 scratch: scratch + im2colFloats + thread * gemmScratchPerThread)
+                        } else {
+                            gemm(rows: m, columns: width, depth: k, a: wg, b: b, ldb: ldb, c: yg + c0, ldc: p)
+                            Epilogue.applyRows(yg + c0, rows: m, length: width, stride: p, bias: bg, activation)
+                        }
                     }
                 }
             }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import NNGraph
 
@@ -29,9 +30,11 @@ final class DepthwiseConvolutionStep: Step {
     /// Output rows per activation pass: enough for ≥ `Epilogue.shortRow` values, so narrow maps
     /// (7×7, 14×14) do not run the activation's scalar tail on every row; still in L1.
     let rowsPerEpilogue: Int
+    /// The fast path runs the C AVX2+FMA kernel (bias and activation in registers).
+    let useC: Bool
 
     init(geometry: ConvGeometry, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, weights: [Float], bias: [Float],
-         activation: FusedActivation, threads: Int) {
+         activation: FusedActivation, threads: Int, kernels: KernelISA = .default) {
         g = geometry
         self.x = x
         self.y = y
@@ -43,6 +46,7 @@ final class DepthwiseConvolutionStep: Step {
         let fast = (k == 3 || k == 5) && geometry.kernelW == k && geometry.dilationH == 1 && geometry.dilationW == 1
             && (1...2).contains(geometry.strideH) && (1...2).contains(geometry.strideW)
         fastKernel = fast ? k : 0
+        useC = fast && kernels == .avx2
         rowsPerEpilogue = Swift.max(1, (Epilogue.shortRow + geometry.outWidth - 1) / geometry.outWidth)
         paddedHeight = (geometry.outHeight - 1) * geometry.strideH + (geometry.kernelH - 1) * geometry.dilationH + 1
         let vectorWidth = (geometry.outWidth + 7) / 8 * 8
@@ -59,7 +63,7 @@ final class DepthwiseConvolutionStep: Step {
         }
     }
 
-    var algorithm: String { "dw\(g.kernelH)x\(g.kernelW)/s\(g.strideH) simd" + (phases == 2 ? " phase-split" : "") }
+    var algorithm: String { "dw\(g.kernelH)x\(g.kernelW)/s\(g.strideH) \(useC ? "avx2" : "simd")" + (phases == 2 ? " phase-split" : "") }
     var planeFloats: Int { paddedHeight * phaseWidth * phases }
     var scratchFloats: Int { planeFloats * threads }
 
@@ -74,6 +78,11 @@ final class DepthwiseConvolutionStep: Step {
             let padded = scratch + thread * planeFloats
             copyInterior(src, into: padded)
             let out = y + task * g.outPlane
+            if useC {
+                ck_depthwise(padded, phaseWidth, paddedHeight * phaseWidth, Int32(fastKernel), Int32(g.strideH), Int32(g.strideW),
+                             weights.pointer + c * fastKernel * fastKernel, bias.pointer[c], g.outHeight, g.outWidth, out, activation.ck)
+                return
+            }
             switch (fastKernel, g.strideH, g.strideW) {
             case (3, 1, 1): unrolled(DW<K3, S1, S1>.self, padded, c, out)
             case (3, 2, 2): unrolled(DW<K3, S2, S2>.self, padded, c, out)

@@ -9,6 +9,8 @@ struct ModelCompiler {
     let threads: Int
     /// im2col tile budget per thread (RunnerOptions.im2colTileBytes).
     let im2colTileBytes: Int
+    /// Which hot-kernel implementation the steps use (RunnerOptions.kernels).
+    let kernels: KernelISA
     /// Storage root (a materialised tensor) and element offset inside it, per tensor id.
     var root: [Int]
     var aliasOffset: [Int]
@@ -19,10 +21,12 @@ struct ModelCompiler {
     var unsharedFloats = 0
     let groupOfNode: [Int]
 
-    init(graph: Graph, threads: Int, im2colTileBytes: Int = RunnerOptions.defaultIm2colTileBytes) throws(RunnerError) {
+    init(graph: Graph, threads: Int, im2colTileBytes: Int = RunnerOptions.defaultIm2colTileBytes,
+         kernels: KernelISA = .default) throws(RunnerError) {
         self.graph = graph
         self.threads = threads
         self.im2colTileBytes = im2colTileBytes
+        self.kernels = kernels
         let t = graph.tensors.count
         root = Array(0..<t)
         aliasOffset = [Int](repeating: 0, count: t)
@@ -168,13 +172,14 @@ struct ModelCompiler {
                 weightFloats += w.count + b.count
                 if a.isDepthwise {
                     step = DepthwiseConvolutionStep(geometry: geometry, x: x.pointer, y: y.pointer, weights: w, bias: b,
-                                                    activation: activation, threads: threads)
+                                                    activation: activation, threads: threads, kernels: kernels)
                 } else if a.isWinogradEligible(outputPixels: geometry.outPlane) {  // the cost model's conv_winograd rule
                     step = WinogradConvolutionStep(geometry: geometry, x: x.pointer, y: y.pointer, weights: w, bias: b,
                                                    activation: activation, threads: threads)
                 } else {
                     step = ConvolutionStep(geometry: geometry, x: x.pointer, y: y.pointer, weights: w, bias: b,
-                                           activation: activation, threads: threads, tileBytes: im2colTileBytes)
+                                           activation: activation, threads: threads, tileBytes: im2colTileBytes,
+                                           kernels: kernels)
                 }
             case .convTranspose(let a):
                 try checkInputs(1)

@@ -13,11 +13,15 @@ public struct RunnerOptions: Sendable, Hashable {
     /// outputs to the nearest binary16 value after it runs (kernels still compute in fp32):
     /// the numerics of a runtime that stores activations in fp16, simulated on this CPU.
     public var activationStorage: StoragePrecision
+    /// Hot-kernel implementation: C AVX2+FMA kernels or the portable Swift ones (`KernelISA`).
+    /// Defaults to the best this CPU supports (`EDGEPROF_KERNELS=generic` forces the portable path).
+    public var kernels: KernelISA
 
     public static let defaultIm2colTileBytes = 256 * 1024
 
     public init(threads: Int? = nil, im2colTileBytes: Int = RunnerOptions.defaultIm2colTileBytes,
-                activationStorage: StoragePrecision = .fp32) {
+                activationStorage: StoragePrecision = .fp32, kernels: KernelISA = .default) {
+        self.kernels = kernels
         self.threads = threads
         self.im2colTileBytes = im2colTileBytes
         self.activationStorage = activationStorage

@@ -1,0 +1,24 @@
+#include "ckernels.h"
+#if defined(__x86_64__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#include "avx2_common.h"
+
+void ck_bias_act(float *p, ptrdiff_t count, float bias, ck_activation act) {
+    const __m256 b = _mm256_set1_ps(bias);
+    ptrdiff_t i = 0;
+    for (; i + 16 <= count; i += 16) {
+        __m256 v0 = _mm256_add_ps(_mm256_loadu_ps(p + i), b);
+        __m256 v1 = _mm256_add_ps(_mm256_loadu_ps(p + i + 8), b);
+        _mm256_storeu_ps(p + i, ck_act256(v0, act));
+        _mm256_storeu_ps(p + i + 8, ck_act256(v1, act));
+    }
+    for (; i < count; i += 8) {
+        __m256i m = ck_mask256(count - i < 8 ? count - i : 8);
+        __m256 v = _mm256_add_ps(_mm256_maskload_ps(p + i, m), b);
+        _mm256_maskstore_ps(p + i, m, ck_act256(v, act));
+    }
+}
+#pragma clang attribute pop
+#else
+void ck_bias_act(float *p, ptrdiff_t count, float bias, ck_activation act) { (void)p; (void)count; (void)bias; (void)act; }
+#endif

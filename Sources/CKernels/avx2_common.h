@@ -1,0 +1,67 @@
+// Shared AVX2+FMA helpers: included only by files compiled inside
+// `#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)`.
+#ifndef CK_AVX2_COMMON_H
+#define CK_AVX2_COMMON_H
+#include <immintrin.h>
+#include <math.h>
+#include "ckernels.h"
+
+/// exp(x) on [-87, 87] (clamped): range reduction by ln 2 and a degree-5 polynomial on
+/// [-ln2/2, ln2/2], ≤ 7e-7 relative — the same constants as KernelRunner's `logisticExp`.
+__attribute__((always_inline)) static inline __m256 ck_exp256(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(87.0f));
+    const __m256 magic = _mm256_set1_ps(12582912.0f);
+    __m256 k = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504f), magic);
+    __m256 n = _mm256_sub_ps(k, magic);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.69314718f), x);
+    __m256 p = _mm256_set1_ps(0.008297612f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.041915309f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.16667575f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.49998894f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.99999970f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0000001f));
+    __m256i bits = _mm256_slli_epi32(_mm256_sub_epi32(_mm256_castps_si256(k), _mm256_set1_epi32(0x4B400000 - 127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+}
+
+__attribute__((noinline)) static __m256 ck_act256_exact(__m256 v, int kind) {
+    // GELU and tanh: scalar libm per lane (rare in the models we run; exactness over speed).
+    float t[8];
+    _mm256_storeu_ps(t, v);
+    for (int i = 0; i < 8; i++) t[i] = kind == CK_ACT_GELU ? 0.5f * t[i] * (1.0f + erff(t[i] * 0.70710677f)) : tanhf(t[i]);
+    return _mm256_loadu_ps(t);
+}
+
+/// act(v) on 8 lanes.
+__attribute__((always_inline)) static inline __m256 ck_act256(__m256 v, ck_activation act) {
+    switch (act.kind) {
+    case CK_ACT_NONE: return v;
+    case CK_ACT_RELU: return _mm256_max_ps(v, _mm256_setzero_ps());
+    case CK_ACT_CLIP: return _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(act.lo)), _mm256_set1_ps(act.hi));
+    case CK_ACT_HARDSIGMOID: {
+        __m256 h = _mm256_fmadd_ps(v, _mm256_set1_ps(1.0f / 6.0f), _mm256_set1_ps(0.5f));
+        return _mm256_min_ps(_mm256_max_ps(h, _mm256_setzero_ps()), _mm256_set1_ps(1.0f));
+    }
+    case CK_ACT_HARDSWISH: {
+        __m256 h = _mm256_fmadd_ps(v, _mm256_set1_ps(1.0f / 6.0f), _mm256_set1_ps(0.5f));
+        h = _mm256_min_ps(_mm256_max_ps(h, _mm256_setzero_ps()), _mm256_set1_ps(1.0f));
+        return _mm256_mul_ps(v, h);
+    }
+    case CK_ACT_SIGMOID: {
+        __m256 e = ck_exp256(_mm256_sub_ps(_mm256_setzero_ps(), v));
+        return _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+    }
+    case CK_ACT_SILU: {
+        __m256 e = ck_exp256(_mm256_sub_ps(_mm256_setzero_ps(), v));
+        return _mm256_div_ps(v, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+    }
+    default: return ck_act256_exact(v, act.kind);
+    }
+}
+
+/// Mask selecting the first `n` (0…8) lanes, for maskload/maskstore.
+__attribute__((always_inline)) static inline __m256i ck_mask256(ptrdiff_t n) {
+    static const int table[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+    return _mm256_loadu_si256((const __m256i *)(table + 8 - n));
+}
+#endif

@@ -1,0 +1,19 @@
+#include "ckernels.h"
+
+int ck_isa(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    static int cached = -1;
+    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (v >= 0) return v;
+    __builtin_cpu_init();
+    v = CK_ISA_GENERIC;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        v = CK_ISA_AVX2;
+        if (__builtin_cpu_supports("avx512f")) v = CK_ISA_AVX512;
+    }
+    __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
+    return v;
+#else
+    return CK_ISA_GENERIC;
+#endif
+}

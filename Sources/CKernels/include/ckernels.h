@@ -1,0 +1,81 @@
+// Hot CPU kernels in C with runtime ISA dispatch.
+//
+// Every function here has an AVX2+FMA implementation compiled with a per-function target
+// attribute (no global -m flags, so the package still builds and runs on any x86-64 or
+// arm64 machine). The caller asks `ck_isa()` once and uses these entry points only when it
+// reports CK_ISA_AVX2 or better; otherwise it keeps its portable Swift kernels.
+// On non-x86 builds `ck_isa()` returns CK_ISA_GENERIC and the entry points are never called.
+#ifndef CKERNELS_H
+#define CKERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+    CK_ISA_GENERIC = 0,
+    CK_ISA_AVX2 = 1,      // AVX2 + FMA (x86-64-v3)
+    CK_ISA_AVX512 = 2,    // AVX-512F (also has AVX2 + FMA)
+};
+
+/// The best instruction set this CPU supports for these kernels. Cached; thread-safe.
+int ck_isa(void);
+
+/// Fused activations (keep in step with KernelRunner's FusedActivation).
+enum {
+    CK_ACT_NONE = 0,
+    CK_ACT_RELU = 1,
+    CK_ACT_CLIP = 2,        // min(max(x, lo), hi)
+    CK_ACT_HARDSWISH = 3,
+    CK_ACT_HARDSIGMOID = 4,
+    CK_ACT_SIGMOID = 5,
+    CK_ACT_SILU = 6,
+    CK_ACT_GELU = 7,
+    CK_ACT_TANH = 8,
+};
+
+typedef struct {
+    int kind;   // CK_ACT_*
+    float lo;   // CK_ACT_CLIP bounds
+    float hi;
+} ck_activation;
+
+/// p[i] = act(p[i] + bias) for i < count.
+void ck_bias_act(float *p, ptrdiff_t count, float bias, ck_activation act);
+
+/// Rows of the packed-weight layout used by `ck_gemm_packed` (register-tile height).
+enum { CK_GEMM_MR = 6, CK_GEMM_NR = 16 };
+
+/// Floats needed to pack an m × k row-major matrix for `ck_gemm_packed`.
+size_t ck_gemm_packed_a_floats(ptrdiff_t m, ptrdiff_t k);
+
+/// Packs A (m × k, row stride lda) into CK_GEMM_MR-row panels ([m/MR][k][MR], zero-padded).
+void ck_gemm_pack_a(const float *a, ptrdiff_t m, ptrdiff_t k, ptrdiff_t lda, float *packed);
+
+/// Floats of scratch `ck_gemm_packed` needs for a call with depth k and n columns.
+size_t ck_gemm_scratch_floats(ptrdiff_t k, ptrdiff_t n);
+
+/// C[r][j] = act(Σ_k A[r][k]·B[k][j] + bias[r]) for rows r in [row0, row1) (multiples of MR
+/// except at m) and columns j < n. A is packed by `ck_gemm_pack_a` (m rows in all, depth k);
+/// B is row-major with row stride ldb; C has row stride ldc. `bias` may be NULL. `scratch`
+/// holds ck_gemm_scratch_floats(k, n) floats (the packed B), 32-byte aligned.
+void ck_gemm_packed(const float *packed_a, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k,
+                    const float *b, ptrdiff_t ldb, ptrdiff_t n,
+                    float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch);
+
+/// Depthwise k×k convolution of one channel (k ∈ {3, 5}, strides sh, sw ∈ {1, 2}, dilation 1)
+/// over a zero-bordered, optionally column-phase-split plane (see KernelRunner's
+/// PhaseSplitPlane): tap (ky, kx) of output (oy, ox) reads
+/// padded[(kx % sw) * phase_plane + (oy*sh + ky) * phase_width + ox + kx / sw].
+/// The plane must be readable up to 16 floats past the last output column of every row.
+/// out[oy * out_w + ox] = act(Σ w[ky*k + kx] · tap + bias).
+void ck_depthwise(const float *padded, ptrdiff_t phase_width, ptrdiff_t phase_plane,
+                  int k, int sh, int sw, const float *w, float bias,
+                  ptrdiff_t out_h, ptrdiff_t out_w, float *out, ck_activation act);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

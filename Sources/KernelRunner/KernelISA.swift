@@ -1,0 +1,74 @@
+import CKernels
+import Foundation
+
+/// Which implementation of the hot kernels (GEMM for convolutions, depthwise convolution,
+/// fused activations) the runner uses.
+///
+/// - `avx2`: the C kernels in `CKernels`, compiled with AVX2+FMA per function and picked at
+///   run time when CPUID reports AVX2 and FMA (x86-64-v3: every x86 server and desktop CPU
+///   since 2013–2015).
+/// - `generic`: the portable Swift SIMD kernels with OpenBLAS GEMM (any CPU, including arm64).
+///
+/// The default is the best the CPU supports; `EDGEPROF_KERNELS=generic` (or
+/// `RunnerOptions(kernels: .generic)`) forces the portable path.
+public enum KernelISA: String, Sendable, Hashable, Codable, CaseIterable {
+    case generic
+    case avx2
+
+    /// What this CPU supports (ignores the environment).
+    public static let supported: KernelISA = ck_isa() >= Int32(CK_ISA_AVX2) ? .avx2 : .generic
+
+    /// The default: `EDGEPROF_KERNELS` if set to a supported value, else `supported`.
+    public static var `default`: KernelISA {
+        if let raw = ProcessInfo.processInfo.environment["EDGEPROF_KERNELS"], let v = KernelISA(rawValue: raw.lowercased()) {
+            return v == .avx2 && supported != .avx2 ? .generic : v
+        }
+        return supported
+    }
+}
+
+extension FusedActivation {
+    /// The C kernels' activation descriptor.
+    var ck: ck_activation {
+        switch self {
+        case .none: ck_activation(kind: Int32(CK_ACT_NONE), lo: 0, hi: 0)
+        case .relu: ck_activation(kind: Int32(CK_ACT_RELU), lo: 0, hi: 0)
+        case .clip(let lo, let hi): ck_activation(kind: Int32(CK_ACT_CLIP), lo: lo, hi: hi)
+        case .hardswish: ck_activation(kind: Int32(CK_ACT_HARDSWISH), lo: 0, hi: 0)
+        case .hardsigmoid: ck_activation(kind: Int32(CK_ACT_HARDSIGMOID), lo: 0, hi: 0)
+        case .sigmoid: ck_activation(kind: Int32(CK_ACT_SIGMOID), lo: 0, hi: 0)
+        case .silu: ck_activation(kind: Int32(CK_ACT_SILU), lo: 0, hi: 0)
+        case .gelu: ck_activation(kind: Int32(CK_ACT_GELU), lo: 0, hi: 0)
+        case .tanh: ck_activation(kind: Int32(CK_ACT_TANH), lo: 0, hi: 0)
+        }
+    }
+}
+
+/// Weights pre-packed for `ck_gemm_packed` (6-row panels), 32-byte aligned.
+final class PackedGemmWeights: @unchecked Sendable {
+    let rows: Int, depth: Int
+    let pointer: UnsafeMutablePointer<Float>
+    let count: Int
+
+    /// Packs `rows` × `depth` row-major weights starting at `a` (row stride `lda`).
+    init(_ a: UnsafePointer<Float>, rows: Int, depth: Int, lda: Int) {
+        self.rows = rows
+        self.depth = depth
+        count = ck_gemm_packed_a_floats(rows, depth)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(1, count) * 4, alignment: 64)
+        pointer = raw.bindMemory(to: Float.self, capacity: Swift.max(1, count))
+        ck_gemm_pack_a(a, rows, depth, lda, pointer)
+    }
+
+    deinit { pointer.deallocate() }
+
+    /// Scratch floats one call over `columns` columns needs (plus alignment slack).
+    func scratchFloats(columns: Int) -> Int { ck_gemm_scratch_floats(depth, columns) + 16 }
+
+    /// C[rows r0..<r1][0..<columns] = act(W·B + bias); `scratch` need not be aligned (it is aligned here).
+    func multiply(rows r: Range<Int>, b: UnsafePointer<Float>, ldb: Int, columns: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+                  bias: UnsafePointer<Float>?, _ act: FusedActivation, scratch: UnsafeMutablePointer<Float>) {
+        let aligned = UnsafeMutablePointer<Float>(bitPattern: (Int(bitPattern: scratch) + 31) & ~31)!
+        ck_gemm_packed(pointer, rows, r.lowerBound, r.upperBound, depth, b, ldb, columns, c, ldc, bias, act.ck, aligned)
+    }
+}
