@@ -3,9 +3,15 @@ import KernelRunner
 import NNGraph
 import Testing
 
-/// Runs a graph on the runner with 1 and 2 threads.
+/// Every kernel implementation this CPU can run (the portable one always; the AVX2 C kernels where CPUID allows).
+let testedKernelSets: [KernelISA] = KernelISA.allCases.filter { $0 == .generic || $0 == KernelISA.supported }
+
+/// Runner configurations the kernel tests cover: 1 and 2 threads × every kernel set this CPU runs.
+let runnerConfigurations: [RunnerOptions] = testedKernelSets.flatMap { k in [1, 2].map { RunnerOptions(threads: $0, kernels: k) } }
+
+/// Runs a graph on the runner in every `runnerConfigurations` entry (same order).
 func runBoth(_ g: Graph, _ w: WeightStore, _ inputs: [HostTensor]) throws -> [[HostTensor]] {
-    try [1, 2].map { t in try CompiledModel(graph: g, weights: w, threads: t).run(inputs) }
+    try runnerConfigurations.map { o in try CompiledModel(graph: g, weights: w, options: o).run(inputs) }
 }
 
 /// max |got − want| ≤ tolerance · max(1, max |want|).
@@ -106,9 +112,9 @@ struct KernelTests {
         var want = Reference.conv(input.values, input.shape, w["w"]!, c.bias ? w["b"]! : nil, attrs, out: outShape)
         want = Reference.batchNorm(want, channels: c.cout, inner: outShape[2] * outShape[3], bnParams.map { w[$0.name]! }, eps: 1e-5)
         if let a = c.activation { want = want.map { Reference.activation($0, a) } }
-        for (t, got) in try runBoth(g, w, [input]).enumerated() {
+        for (o, got) in zip(runnerConfigurations, try runBoth(g, w, [input])) {
             #expect(got[0].shape == outShape)
-            expectClose(got[0].values, want, "\(c.testDescription) threads \(t + 1)")
+            expectClose(got[0].values, want, "\(c.testDescription) threads \(o.threads ?? 0) kernels \(o.kernels)")
         }
     }
 
