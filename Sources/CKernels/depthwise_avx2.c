@@ -29,7 +29,8 @@
             for (int v = 0; v < (V); v++) {                                                            \
                 ptrdiff_t left = out_w - ox - 8 * v;                                                   \
                 __m256 y = ck_act256(acc[r][v], act);                                                  \
-                if (left >= 8) _mm256_storeu_ps(dst + 8 * v, y);                                       \
+                if (left >= 8 || (single_chunk && oy + r + 1 < out_h))                                 \
+                    _mm256_storeu_ps(dst + 8 * v, y); /* a spill is rewritten by the next row */       \
                 else _mm256_maskstore_ps(dst + 8 * v, ck_mask256(left), y);                            \
             }                                                                                          \
         }                                                                                              \
@@ -42,10 +43,18 @@
         if (ox < out_w) CK_DW_BLOCK(K, SH, SW, R, 1);                                                  \
     }
 
+// Rows of at most 16 outputs are one chunk: a full-vector store past the row end lands in the
+// next row, which is written after it (masked stores are slow on AMD cores); the last row masks.
 #define CK_DW_BODY(K, SH, SW)                                                                          \
+    const int single_chunk = out_w <= 16;                                                              \
     ptrdiff_t oy = 0;                                                                                  \
     for (; oy + 4 <= out_h; oy += 4) CK_DW_ROWS(K, SH, SW, 4)                                          \
-    for (; oy < out_h; oy++) CK_DW_ROWS(K, SH, SW, 1)
+    switch (out_h - oy) {                                                                              \
+    case 3: CK_DW_ROWS(K, SH, SW, 3) break;                                                            \
+    case 2: CK_DW_ROWS(K, SH, SW, 2) break;                                                            \
+    case 1: CK_DW_ROWS(K, SH, SW, 1) break;                                                            \
+    default: break;                                                                                    \
+    }
 
 #define CK_DW_CASE(K, SH, SW)                                                                          \
     static void dw_##K##_##SH##_##SW(const float *padded, ptrdiff_t phase_width, ptrdiff_t phase_plane, \
@@ -82,6 +91,68 @@ void ck_depthwise(const float *padded, ptrdiff_t phase_width, ptrdiff_t phase_pl
     default: break;
     }
 }
+void ck_depthwise_planes(const float *x, float *y, const float *w, const float *bias, ck_dw_geometry g,
+                         ptrdiff_t p0, ptrdiff_t p1, ck_activation act, float *plane) {
+    const ptrdiff_t in_plane = g.height * g.width, out_plane = g.out_h * g.out_w;
+    const ptrdiff_t multiplier = g.out_channels / g.in_channels;
+    const ptrdiff_t kk = (ptrdiff_t)g.k * g.k;
+    ptrdiff_t copied = -1;
+    for (ptrdiff_t p = p0; p < p1; p++) {
+        ptrdiff_t n = p / g.out_channels, c = p % g.out_channels;
+        ptrdiff_t src = n * g.in_channels + c / multiplier;
+        if (src != copied) {
+            ck_pad_copy(x + src * in_plane, g.height, g.width, g.pad_top, g.pad_left, g.rows, g.sw, g.phase_width, plane);
+            copied = src;
+        }
+        ck_depthwise(plane, g.phase_width, g.rows * g.phase_width, g.k, g.sh, g.sw, w + c * kk, bias[c],
+                     g.out_h, g.out_w, y + p * out_plane, act);
+    }
+}
+
+void ck_pad_copy(const float *src, ptrdiff_t height, ptrdiff_t width, ptrdiff_t pad_top, ptrdiff_t pad_left,
+                 ptrdiff_t rows, int phases, ptrdiff_t phase_width, float *dst) {
+    const ptrdiff_t pw = phase_width;
+    ptrdiff_t cols = width < pw * phases - pad_left ? width : pw * phases - pad_left;
+    if (cols <= 0) return;
+    ptrdiff_t first = pad_top > 0 ? pad_top : 0;
+    ptrdiff_t last = height + pad_top < rows ? height + pad_top : rows;
+    if (phases == 1) {
+        for (ptrdiff_t r = first; r < last; r++) {
+            const float *s = src + (r - pad_top) * width;
+            float *d = dst + r * pw + pad_left;
+            ptrdiff_t i = 0;
+            for (; i + 8 <= cols; i += 8) _mm256_storeu_ps(d + i, _mm256_loadu_ps(s + i));
+            for (; i < cols; i++) d[i] = s[i];   // scalar tail: the border right of it must stay untouched
+        }
+        return;
+    }
+    // Two phases: padded column j = i + pad_left goes to phase j & 1 at j >> 1.
+    const ptrdiff_t plane = rows * pw;
+    const int even_first = (pad_left & 1) == 0;
+    float *in_even = dst + (even_first ? 0 : plane);   // phase receiving even input columns
+    float *in_odd = dst + (even_first ? plane : 0);    // phase receiving odd input columns
+    const ptrdiff_t off_even = pad_left >> 1, off_odd = (1 + pad_left) >> 1;
+    for (ptrdiff_t r = first; r < last; r++) {
+        const float *s = src + (r - pad_top) * width;
+        float *e = in_even + r * pw + off_even;
+        float *o = in_odd + r * pw + off_odd;
+        ptrdiff_t i = 0;
+        for (; i + 16 <= cols; i += 16) {
+            __m256 a = _mm256_loadu_ps(s + i), b = _mm256_loadu_ps(s + i + 8);
+            __m256 ev = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));   // a0 a2 b0 b2 | a4 a6 b4 b6
+            __m256 od = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+            ev = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(ev), _MM_SHUFFLE(3, 1, 2, 0)));
+            od = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(od), _MM_SHUFFLE(3, 1, 2, 0)));
+            _mm256_storeu_ps(e + (i >> 1), ev);
+            _mm256_storeu_ps(o + (i >> 1), od);
+        }
+        for (; i + 2 <= cols; i += 2) {
+            e[i >> 1] = s[i];
+            o[i >> 1] = s[i + 1];
+        }
+        if (i < cols) e[i >> 1] = s[i];
+    }
+}
 #pragma clang attribute pop
 #else
 void ck_depthwise(const float *padded, ptrdiff_t phase_width, ptrdiff_t phase_plane,
@@ -89,5 +160,13 @@ void ck_depthwise(const float *padded, ptrdiff_t phase_width, ptrdiff_t phase_pl
                   ptrdiff_t out_h, ptrdiff_t out_w, float *out, ck_activation act) {
     (void)padded; (void)phase_width; (void)phase_plane; (void)k; (void)sh; (void)sw; (void)w; (void)bias;
     (void)out_h; (void)out_w; (void)out; (void)act;
+}
+void ck_depthwise_planes(const float *x, float *y, const float *w, const float *bias, ck_dw_geometry g,
+                         ptrdiff_t p0, ptrdiff_t p1, ck_activation act, float *plane) {
+    (void)x; (void)y; (void)w; (void)bias; (void)g; (void)p0; (void)p1; (void)act; (void)plane;
+}
+void ck_pad_copy(const float *src, ptrdiff_t height, ptrdiff_t width, ptrdiff_t pad_top, ptrdiff_t pad_left,
+                 ptrdiff_t rows, int phases, ptrdiff_t phase_width, float *dst) {
+    (void)src; (void)height; (void)width; (void)pad_top; (void)pad_left; (void)rows; (void)phases; (void)phase_width; (void)dst;
 }
 #endif

@@ -9,11 +9,17 @@ size_t ck_gemm_packed_a_floats(ptrdiff_t m, ptrdiff_t k) {
 }
 
 void ck_gemm_pack_a(const float *a, ptrdiff_t m, ptrdiff_t k, ptrdiff_t lda, float *packed) {
-    for (ptrdiff_t r0 = 0; r0 < m; r0 += CK_GEMM_MR) {
-        float *dst = packed + (r0 / CK_GEMM_MR) * CK_GEMM_MR * k;
-        for (ptrdiff_t kk = 0; kk < k; kk++)
-            for (ptrdiff_t i = 0; i < CK_GEMM_MR; i++)
-                dst[kk * CK_GEMM_MR + i] = r0 + i < m ? a[(r0 + i) * lda + kk] : 0.0f;
+    // K-block-major: for each CK_GEMM_KC block, every MR-row panel's kb × MR floats in turn, so
+    // the kernels walk the packed weights linearly (hardware prefetch friendly).
+    const ptrdiff_t mp = (m + CK_GEMM_MR - 1) / CK_GEMM_MR * CK_GEMM_MR;
+    for (ptrdiff_t k0 = 0; k0 < k; k0 += CK_GEMM_KC) {
+        ptrdiff_t kb = k - k0 < CK_GEMM_KC ? k - k0 : CK_GEMM_KC;
+        for (ptrdiff_t r0 = 0; r0 < m; r0 += CK_GEMM_MR) {
+            float *dst = packed + k0 * mp + r0 * kb;
+            for (ptrdiff_t kk = 0; kk < kb; kk++)
+                for (ptrdiff_t i = 0; i < CK_GEMM_MR; i++)
+                    dst[kk * CK_GEMM_MR + i] = r0 + i < m ? a[(r0 + i) * lda + k0 + kk] : 0.0f;
+        }
     }
 }
 
@@ -26,10 +32,34 @@ static ptrdiff_t block_columns(ptrdiff_t k) {
 }
 
 size_t ck_gemm_scratch_floats(ptrdiff_t k, ptrdiff_t n) {
+    if (k > CK_GEMM_KC) k = CK_GEMM_KC;
     ptrdiff_t nc = block_columns(k);
     ptrdiff_t cols = (n + CK_GEMM_NR - 1) / CK_GEMM_NR * CK_GEMM_NR;
     if (cols > nc) cols = nc;
     return (size_t)(cols * (k > 0 ? k : 1)) + 16;
+}
+
+size_t ck_gemm_packed_wt_floats(ptrdiff_t m, ptrdiff_t k) {
+    return (size_t)((m + CK_GEMM_NR - 1) / CK_GEMM_NR) * CK_GEMM_NR * (size_t)k;
+}
+
+void ck_gemm_pack_wt(const float *a, ptrdiff_t m, ptrdiff_t k, ptrdiff_t lda, float *packed) {
+    // K-block-major like ck_gemm_pack_a, with NR-channel panels.
+    const ptrdiff_t mp = (m + CK_GEMM_NR - 1) / CK_GEMM_NR * CK_GEMM_NR;
+    for (ptrdiff_t k0 = 0; k0 < k; k0 += CK_GEMM_KC) {
+        ptrdiff_t kb = k - k0 < CK_GEMM_KC ? k - k0 : CK_GEMM_KC;
+        for (ptrdiff_t o0 = 0; o0 < m; o0 += CK_GEMM_NR) {
+            float *dst = packed + k0 * mp + o0 * kb;
+            for (ptrdiff_t kk = 0; kk < kb; kk++)
+                for (ptrdiff_t j = 0; j < CK_GEMM_NR; j++)
+                    dst[kk * CK_GEMM_NR + j] = o0 + j < m ? a[(o0 + j) * lda + k0 + kk] : 0.0f;
+        }
+    }
+}
+
+size_t ck_gemm_t_scratch_floats(ptrdiff_t k, ptrdiff_t n) {
+    if (k > CK_GEMM_KC) k = CK_GEMM_KC;
+    return (size_t)((n + CK_GEMM_MR - 1) / CK_GEMM_MR * CK_GEMM_MR * k) + 16;
 }
 
 #if defined(__x86_64__)
@@ -57,20 +87,43 @@ static void pack_b(const float *b, ptrdiff_t ldb, ptrdiff_t k, ptrdiff_t j0, ptr
     }
 }
 
-/// One 6×16 tile: C[0..mr)[0..nr) = act(A·B + bias).
-static inline void kernel_6x16(const float *a, const float *b, ptrdiff_t k, float *c, ptrdiff_t ldc,
-                               int mr, int nr, const float *bias, ck_activation act) {
-    __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
-    if (bias) {
-        c00 = c01 = _mm256_broadcast_ss(bias + 0);
-        c10 = c11 = _mm256_broadcast_ss(bias + (mr > 1 ? 1 : 0));
-        c20 = c21 = _mm256_broadcast_ss(bias + (mr > 2 ? 2 : 0));
-        c30 = c31 = _mm256_broadcast_ss(bias + (mr > 3 ? 3 : 0));
-        c40 = c41 = _mm256_broadcast_ss(bias + (mr > 4 ? 4 : 0));
-        c50 = c51 = _mm256_broadcast_ss(bias + (mr > 5 ? 5 : 0));
+/// Tile modes of `kernel_6x16`.
+typedef struct {
+    const float *bias;   // NULL: no bias
+    int bias_per_column; // bias[j] per column (transposed problem) instead of bias[r] per row
+    int accumulate;      // start from C (a later K block) instead of the bias
+    int last;            // last K block: apply the activation
+    int transposed;      // store tile (r, j) at c[j * ldc + r]
+} tile_mode;
+
+/// One 6×16 tile: C[0..mr)[0..nr) = act(A·B + bias) (or += A·B for a later K block).
+static inline __attribute__((always_inline)) void kernel_6x16(const float *a, const float *b, ptrdiff_t k, float *c, ptrdiff_t ldc,
+                                                              int mr, int nr, tile_mode mode, ck_activation act) {
+    __m256 t[12];
+    const __m256i m0 = ck_mask256(nr < 8 ? nr : 8), m1 = ck_mask256(nr > 8 ? nr - 8 : 0);
+    if (mode.accumulate) {
+        if (!mode.transposed) {
+            for (int r = 0; r < 6; r++) {
+                const float *row = c + (r < mr ? r : 0) * ldc;
+                t[2 * r] = _mm256_maskload_ps(row, m0);
+                t[2 * r + 1] = _mm256_maskload_ps(row + 8, m1);
+            }
+        } else {
+            float buf[6][16] __attribute__((aligned(32))) = {{0}};
+            for (int j = 0; j < nr; j++)
+                for (int r = 0; r < mr; r++) buf[r][j] = c[j * ldc + r];
+            for (int r = 0; r < 6; r++) { t[2 * r] = _mm256_load_ps(buf[r]); t[2 * r + 1] = _mm256_load_ps(buf[r] + 8); }
+        }
+    } else if (mode.bias && mode.bias_per_column) {
+        __m256 b0 = _mm256_maskload_ps(mode.bias, m0), b1 = _mm256_maskload_ps(mode.bias + 8, m1);
+        for (int r = 0; r < 6; r++) { t[2 * r] = b0; t[2 * r + 1] = b1; }
+    } else if (mode.bias) {
+        for (int r = 0; r < 6; r++) t[2 * r] = t[2 * r + 1] = _mm256_broadcast_ss(mode.bias + (r < mr ? r : 0));
     } else {
-        c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_ps();
+        for (int r = 0; r < 12; r++) t[r] = _mm256_setzero_ps();
     }
+    __m256 c00 = t[0], c01 = t[1], c10 = t[2], c11 = t[3], c20 = t[4], c21 = t[5];
+    __m256 c30 = t[6], c31 = t[7], c40 = t[8], c41 = t[9], c50 = t[10], c51 = t[11];
     for (ptrdiff_t kk = 0; kk < k; kk++) {
         __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
         __m256 av;
@@ -83,16 +136,21 @@ static inline void kernel_6x16(const float *a, const float *b, ptrdiff_t k, floa
         a += CK_GEMM_MR;
         b += CK_GEMM_NR;
     }
-    __m256 t[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
-    if (act.kind != CK_ACT_NONE)
-        for (int i = 0; i < 12; i++) t[i] = ck_act256(t[i], act);
-    if (nr == 16) {
+    t[0] = c00; t[1] = c01; t[2] = c10; t[3] = c11; t[4] = c20; t[5] = c21;
+    t[6] = c30; t[7] = c31; t[8] = c40; t[9] = c41; t[10] = c50; t[11] = c51;
+    if (mode.last && act.kind != CK_ACT_NONE)
+        for (int i = 0; i < 2 * mr; i++) t[i] = ck_act256(t[i], act);
+    if (mode.transposed) {
+        float buf[6][16] __attribute__((aligned(32)));
+        for (int r = 0; r < 6; r++) { _mm256_store_ps(buf[r], t[2 * r]); _mm256_store_ps(buf[r] + 8, t[2 * r + 1]); }
+        for (int j = 0; j < nr; j++)
+            for (int r = 0; r < mr; r++) c[j * ldc + r] = buf[r][j];
+    } else if (nr == 16) {
         for (int r = 0; r < mr; r++) {
             _mm256_storeu_ps(c + r * ldc, t[2 * r]);
             _mm256_storeu_ps(c + r * ldc + 8, t[2 * r + 1]);
         }
     } else {
-        __m256i m0 = ck_mask256(nr < 8 ? nr : 8), m1 = ck_mask256(nr > 8 ? nr - 8 : 0);
         for (int r = 0; r < mr; r++) {
             _mm256_maskstore_ps(c + r * ldc, m0, t[2 * r]);
             _mm256_maskstore_ps(c + r * ldc + 8, m1, t[2 * r + 1]);
@@ -105,23 +163,67 @@ void ck_gemm_packed(const float *packed_a, ptrdiff_t m, ptrdiff_t row0, ptrdiff_
                     float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch) {
     if (row1 > m) row1 = m;
     if (row0 >= row1 || n <= 0) return;
-    const ptrdiff_t nc = block_columns(k);
-    // Rows of A per L2 block: MC × k floats ≈ 96 KiB.
-    ptrdiff_t mc = (24576 / (k > 0 ? k : 1)) / CK_GEMM_MR * CK_GEMM_MR;
+    const ptrdiff_t kc = k < CK_GEMM_KC ? k : CK_GEMM_KC;
+    const ptrdiff_t nc = block_columns(kc);
+    // Rows of A per L2 block: MC × kc floats ≈ 96 KiB.
+    ptrdiff_t mc = (24576 / (kc > 0 ? kc : 1)) / CK_GEMM_MR * CK_GEMM_MR;
+    const ptrdiff_t mp = (m + CK_GEMM_MR - 1) / CK_GEMM_MR * CK_GEMM_MR;
     if (mc < CK_GEMM_MR) mc = CK_GEMM_MR;
     for (ptrdiff_t j0 = 0; j0 < n; j0 += nc) {
         ptrdiff_t nb = n - j0 < nc ? n - j0 : nc;
-        pack_b(b, ldb, k, j0, nb, scratch);
-        for (ptrdiff_t m0 = row0; m0 < row1; m0 += mc) {
-            ptrdiff_t m1 = m0 + mc < row1 ? m0 + mc : row1;
-            for (ptrdiff_t p = 0; p < nb; p += CK_GEMM_NR) {
-                int nr = (int)(nb - p < CK_GEMM_NR ? nb - p : CK_GEMM_NR);
-                const float *bp = scratch + (p / CK_GEMM_NR) * CK_GEMM_NR * k;
-                for (ptrdiff_t r = m0; r < m1; r += CK_GEMM_MR) {
-                    int mr = (int)(m - r < CK_GEMM_MR ? m - r : CK_GEMM_MR);
-                    kernel_6x16(packed_a + (r / CK_GEMM_MR) * CK_GEMM_MR * k, bp, k, c + r * ldc + j0 + p, ldc,
-                                mr, nr, bias ? bias + r : NULL, act);
+        for (ptrdiff_t k0 = 0; k0 < k; k0 += kc) {
+            ptrdiff_t kb = k - k0 < kc ? k - k0 : kc;
+            pack_b(b + k0 * ldb, ldb, kb, j0, nb, scratch);
+            for (ptrdiff_t m0 = row0; m0 < row1; m0 += mc) {
+                ptrdiff_t m1 = m0 + mc < row1 ? m0 + mc : row1;
+                for (ptrdiff_t p = 0; p < nb; p += CK_GEMM_NR) {
+                    int nr = (int)(nb - p < CK_GEMM_NR ? nb - p : CK_GEMM_NR);
+                    const float *bp = scratch + (p / CK_GEMM_NR) * CK_GEMM_NR * kb;
+                    for (ptrdiff_t r = m0; r < m1; r += CK_GEMM_MR) {
+                        int mr = (int)(m - r < CK_GEMM_MR ? m - r : CK_GEMM_MR);
+                        tile_mode mode = {bias ? bias + r : NULL, 0, k0 > 0, k0 + kb >= k, 0};
+                        kernel_6x16(packed_a + k0 * mp + r * kb, bp, kb,
+                                    c + r * ldc + j0 + p, ldc, mr, nr, mode, act);
+                    }
                 }
+            }
+        }
+    }
+}
+
+/// Packs rows [k0, k0 + kb) × columns [j0, j0 + w) (w ≤ MR) of B (stride ldb) transposed into
+/// one MR-wide panel [kb][MR] (zero-padded).
+static void pack_bt_panel(const float *b, ptrdiff_t ldb, ptrdiff_t kb, ptrdiff_t j0, int w, float *dst) {
+    for (ptrdiff_t kk = 0; kk < kb; kk++) {
+        const float *src = b + kk * ldb + j0;
+        for (int i = 0; i < CK_GEMM_MR; i++) dst[kk * CK_GEMM_MR + i] = i < w ? src[i] : 0.0f;
+    }
+}
+
+void ck_gemm_packed_t(const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k,
+                      const float *b, ptrdiff_t ldb, ptrdiff_t n,
+                      float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch) {
+    if (row1 > m) row1 = m;
+    if (row0 >= row1 || n <= 0) return;
+    const ptrdiff_t kc = k < CK_GEMM_KC ? k : CK_GEMM_KC;
+    const ptrdiff_t panels = (n + CK_GEMM_MR - 1) / CK_GEMM_MR;
+    const ptrdiff_t mp = (m + CK_GEMM_NR - 1) / CK_GEMM_NR * CK_GEMM_NR;
+    for (ptrdiff_t k0 = 0; k0 < k; k0 += kc) {
+        ptrdiff_t kb = k - k0 < kc ? k - k0 : kc;
+        // Pixels as the MR-row operand: every pixel panel of this K block.
+        for (ptrdiff_t q = 0; q < panels; q++) {
+            ptrdiff_t w = n - q * CK_GEMM_MR < CK_GEMM_MR ? n - q * CK_GEMM_MR : CK_GEMM_MR;
+            pack_bt_panel(b + k0 * ldb, ldb, kb, q * CK_GEMM_MR, (int)w, scratch + q * CK_GEMM_MR * kb);
+        }
+        // Channels as the 16-column operand (weights pre-packed [m/16][k][16]).
+        for (ptrdiff_t o = row0; o < row1; o += CK_GEMM_NR) {
+            int nr = (int)(m - o < CK_GEMM_NR ? m - o : CK_GEMM_NR);
+            if (o + nr > row1) nr = (int)(row1 - o);
+            const float *wp = packed_wt + k0 * mp + o * kb;
+            for (ptrdiff_t q = 0; q < panels; q++) {
+                int mr = (int)(n - q * CK_GEMM_MR < CK_GEMM_MR ? n - q * CK_GEMM_MR : CK_GEMM_MR);
+                tile_mode mode = {bias ? bias + o : NULL, 1, k0 > 0, k0 + kb >= k, 1};
+                kernel_6x16(scratch + q * CK_GEMM_MR * kb, wp, kb, c + o * ldc + q * CK_GEMM_MR, ldc, mr, nr, mode, act);
             }
         }
     }
@@ -132,6 +234,12 @@ void ck_gemm_packed(const float *packed_a, ptrdiff_t m, ptrdiff_t row0, ptrdiff_
                     const float *b, ptrdiff_t ldb, ptrdiff_t n,
                     float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch) {
     (void)packed_a; (void)m; (void)row0; (void)row1; (void)k; (void)b; (void)ldb; (void)n;
+    (void)c; (void)ldc; (void)bias; (void)act; (void)scratch;
+}
+void ck_gemm_packed_t(const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k,
+                      const float *b, ptrdiff_t ldb, ptrdiff_t n,
+                      float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch) {
+    (void)packed_wt; (void)m; (void)row0; (void)row1; (void)k; (void)b; (void)ldb; (void)n;
     (void)c; (void)ldc; (void)bias; (void)act; (void)scratch;
 }
 #endif

@@ -89,9 +89,9 @@ final class ConvolutionStep: Step {
         tile = serial ? p : ConvolutionStep.balancedTile(pixels: p, atMost: byCache, threads: threads)
         if kernels == .avx2 {
             let k = geometry.depth
-            packed = self.weights.pointer.withMemoryRebound(to: Float.self, capacity: weights.count) { w in
-                (0..<geometry.groups).map { PackedGemmWeights(w + $0 * m * k, rows: m, depth: k, lda: k) }
-            }
+            let t = PackedGemmWeights.prefersTransposed(columns: p, depth: k)
+            let w = self.weights.pointer
+            packed = (0..<geometry.groups).map { PackedGemmWeights(w + $0 * m * k, rows: m, depth: k, lda: k, transposed: t) }
         } else {
             packed = nil
         }
@@ -125,7 +125,7 @@ final class ConvolutionStep: Step {
     }
 
     var algorithm: String {
-        let gemmName = packed == nil ? "sgemm" : "gemm6x16"
+        let gemmName = packed == nil ? "sgemm" : packed?.first?.transposed == true ? "gemm6x16T" : "gemm6x16"
         return (g.isPointwise ? "\(gemmName) 1x1" : "im2col+\(gemmName) \(g.kernelH)x\(g.kernelW)") + (g.groups > 1 ? " g\(g.groups)" : "")
             + (splitRows ? " split-cout" : "")
     }
@@ -151,7 +151,7 @@ final class ConvolutionStep: Step {
                         pool.parallelRanges(k, grain: 8) { rows, _ in im2col(xg, rows: rows, columns: 0..<p, into: scratch + rows.lowerBound * p, ld: p) }
                     }
                     // One block per thread: every block repacks all of B.
-                    let unit = packed == nil ? 8 : Int(CK_GEMM_MR)
+                    let unit = packed?.first?.rowUnit ?? 8
                     let blocks = Swift.min(threads, (m + unit - 1) / unit)
                     pool.parallelFor(blocks) { b, thread in
                         let r0 = m * b / blocks / unit * unit

@@ -71,6 +71,20 @@ final class DepthwiseConvolutionStep: Step {
         let planes = g.batch * g.outChannels
         let multiplier = g.outChannels / g.inChannels
         scratch.update(repeating: 0, count: scratchFloats)
+        if useC {
+            // Contiguous plane ranges per task (a few per thread): one C call each, no per-plane
+            // closure call or shared task counter.
+            let geometry = ck_dw_geometry(in_channels: g.inChannels, out_channels: g.outChannels, height: g.height, width: g.width,
+                                          out_h: g.outHeight, out_w: g.outWidth, pad_top: g.padTop, pad_left: g.padLeft,
+                                          k: Int32(fastKernel), sh: Int32(g.strideH), sw: Int32(g.strideW),
+                                          rows: paddedHeight, phase_width: phaseWidth)
+            let act = activation.ck
+            pool.parallelRanges(planes, grain: 8, chunksPerThread: 4) { r, thread in
+                ck_depthwise_planes(x, y, weights.pointer, bias.pointer, geometry, r.lowerBound, r.upperBound, act,
+                                    scratch + thread * planeFloats)
+            }
+            return
+        }
         pool.parallelFor(planes) { task, thread in
             let n = task / g.outChannels
             let c = task % g.outChannels
@@ -78,11 +92,6 @@ final class DepthwiseConvolutionStep: Step {
             let padded = scratch + thread * planeFloats
             copyInterior(src, into: padded)
             let out = y + task * g.outPlane
-            if useC {
-                ck_depthwise(padded, phaseWidth, paddedHeight * phaseWidth, Int32(fastKernel), Int32(g.strideH), Int32(g.strideW),
-                             weights.pointer + c * fastKernel * fastKernel, bias.pointer[c], g.outHeight, g.outWidth, out, activation.ck)
-                return
-            }
             switch (fastKernel, g.strideH, g.strideW) {
             case (3, 1, 1): unrolled(DW<K3, S1, S1>.self, padded, c, out)
             case (3, 2, 2): unrolled(DW<K3, S2, S2>.self, padded, c, out)

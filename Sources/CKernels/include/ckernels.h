@@ -46,7 +46,7 @@ typedef struct {
 void ck_bias_act(float *p, ptrdiff_t count, float bias, ck_activation act);
 
 /// Rows of the packed-weight layout used by `ck_gemm_packed` (register-tile height).
-enum { CK_GEMM_MR = 6, CK_GEMM_NR = 16 };
+enum { CK_GEMM_MR = 6, CK_GEMM_NR = 16, CK_GEMM_KC = 256 };
 
 /// Floats needed to pack an m × k row-major matrix for `ck_gemm_packed`.
 size_t ck_gemm_packed_a_floats(ptrdiff_t m, ptrdiff_t k);
@@ -65,6 +65,18 @@ void ck_gemm_packed(const float *packed_a, ptrdiff_t m, ptrdiff_t row0, ptrdiff_
                     const float *b, ptrdiff_t ldb, ptrdiff_t n,
                     float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch);
 
+/// The same product for few columns (small feature maps): computed as Cᵀ = Bᵀ·Aᵀ, with the
+/// columns (pixels) as the 6-row operand and the rows (channels) as the 16-wide operand, so a
+/// 7×7 map (49 columns) wastes 5 of 54 lanes instead of 15 of 64. A is packed by
+/// `ck_gemm_pack_wt` ([m/16][k][16]); rows [row0, row1) are multiples of 16 except at m.
+/// `scratch` holds ck_gemm_t_scratch_floats(k, n) floats, 32-byte aligned.
+size_t ck_gemm_packed_wt_floats(ptrdiff_t m, ptrdiff_t k);
+void ck_gemm_pack_wt(const float *a, ptrdiff_t m, ptrdiff_t k, ptrdiff_t lda, float *packed);
+size_t ck_gemm_t_scratch_floats(ptrdiff_t k, ptrdiff_t n);
+void ck_gemm_packed_t(const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k,
+                      const float *b, ptrdiff_t ldb, ptrdiff_t n,
+                      float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch);
+
 /// Depthwise k×k convolution of one channel (k ∈ {3, 5}, strides sh, sw ∈ {1, 2}, dilation 1)
 /// over a zero-bordered, optionally column-phase-split plane (see KernelRunner's
 /// PhaseSplitPlane): tap (ky, kx) of output (oy, ox) reads
@@ -74,6 +86,29 @@ void ck_gemm_packed(const float *packed_a, ptrdiff_t m, ptrdiff_t row0, ptrdiff_
 void ck_depthwise(const float *padded, ptrdiff_t phase_width, ptrdiff_t phase_plane,
                   int k, int sh, int sw, const float *w, float bias,
                   ptrdiff_t out_h, ptrdiff_t out_w, float *out, ck_activation act);
+
+/// Geometry of a depthwise layer for `ck_depthwise_planes` (NCHW, one batch entry at a time).
+typedef struct {
+    ptrdiff_t in_channels, out_channels;   // out = in × multiplier
+    ptrdiff_t height, width, out_h, out_w;
+    ptrdiff_t pad_top, pad_left;
+    int k, sh, sw;                         // k ∈ {3, 5}, strides ∈ {1, 2}
+    ptrdiff_t rows, phase_width;           // bordered plane: rows × phase_width per phase, sw phases
+} ck_dw_geometry;
+
+/// Output planes [p0, p1) (p = n·out_channels + c) of a depthwise layer: for each, copies the
+/// input plane into `plane` (a bordered scratch of rows·phase_width·sw floats whose border the
+/// caller zeroed) and runs `ck_depthwise`. `w` is [out_channels][k·k], `bias` [out_channels].
+void ck_depthwise_planes(const float *x, float *y, const float *w, const float *bias, ck_dw_geometry g,
+                         ptrdiff_t p0, ptrdiff_t p1, ck_activation act, float *plane);
+
+/// Copies the input rows of one plane (height × width) that a convolution or pooling window
+/// reads into a bordered scratch plane of `rows` rows, split into `phases` (1 or 2) column
+/// phases of `phase_width` floats (padded column j goes to phase j % phases at j / phases).
+/// Border cells are not written (they keep the caller's fill). Same result as KernelRunner's
+/// PhaseSplitPlane.copyInterior.
+void ck_pad_copy(const float *src, ptrdiff_t height, ptrdiff_t width, ptrdiff_t pad_top, ptrdiff_t pad_left,
+                 ptrdiff_t rows, int phases, ptrdiff_t phase_width, float *dst);
 
 #ifdef __cplusplus
 }
