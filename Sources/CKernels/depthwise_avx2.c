@@ -146,6 +146,12 @@ void ck_pad_copy(const float *src, ptrdiff_t height, ptrdiff_t width, ptrdiff_t 
             _mm256_storeu_ps(e + (i >> 1), ev);
             _mm256_storeu_ps(o + (i >> 1), od);
         }
+        for (; i + 8 <= cols; i += 8) {
+            __m256 a = _mm256_loadu_ps(s + i);
+            __m128 lo = _mm256_castps256_ps128(a), hi = _mm256_extractf128_ps(a, 1);
+            _mm_storeu_ps(e + (i >> 1), _mm_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0)));   // a0 a2 a4 a6
+            _mm_storeu_ps(o + (i >> 1), _mm_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1)));   // a1 a3 a5 a7
+        }
         for (; i + 2 <= cols; i += 2) {
             e[i >> 1] = s[i];
             o[i >> 1] = s[i + 1];

@@ -61,7 +61,9 @@ final class ConvolutionStep: Step {
         g = geometry
         self.x = x
         self.y = y
-        self.weights = AlignedBuffer(weights)
+        let packAtLoad = kernels == .avx2
+        // The C GEMM keeps only its packed copy (the row-major weights are dropped after packing).
+        self.weights = packAtLoad ? AlignedBuffer(count: 0) : AlignedBuffer(weights)
         self.bias = AlignedBuffer(bias)
         self.activation = activation
         self.threads = threads
@@ -87,11 +89,12 @@ final class ConvolutionStep: Step {
             byCache = Swift.max(64, (tileBytes / 4) / Swift.max(1, geometry.depth))
         }
         tile = serial ? p : ConvolutionStep.balancedTile(pixels: p, atMost: byCache, threads: threads)
-        if kernels == .avx2 {
+        if packAtLoad {
             let k = geometry.depth
             let t = PackedGemmWeights.prefersTransposed(columns: p, depth: k)
-            let w = self.weights.pointer
-            packed = (0..<geometry.groups).map { PackedGemmWeights(w + $0 * m * k, rows: m, depth: k, lda: k, transposed: t) }
+            packed = weights.withUnsafeBufferPointer { w in
+                (0..<geometry.groups).map { PackedGemmWeights(w.baseAddress! + $0 * m * k, rows: m, depth: k, lda: k, transposed: t) }
+            }
         } else {
             packed = nil
         }
