@@ -16,15 +16,17 @@ struct Calibrate: ParsableCommand {
     @Option(name: .long, help: "Device file to write.") var output: String = MeasureWorkflow.defaultDeviceFile
     @Option(name: .long, help: "Device file providing everything that is not fitted (default: devices/host.yaml).") var template: String = MeasureWorkflow.defaultDeviceFile
     @Option(name: .long, help: "Threads for the kernels (default: all cores).") var threads: Int?
+    @Option(name: .long, help: "Passes over the benchmark suite; each benchmark keeps its fastest pass (default 3, --quick 1).") var passes: Int?
     @Option(name: .long, help: "Output format: table, json or markdown.") var format: OutputFormat = .table
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let passes, !(1...20).contains(passes) { throw ValidationError("--passes must be between 1 and 20 (got \(passes))") }
     }
 
     func run() throws {
         let result = try runReportingErrors { () throws(EdgeProfError) -> CalibrateWorkflow.Result in
-            try CalibrateWorkflow.run(.init(template: template, output: output, quick: quick, threads: threads) { line in
+            try CalibrateWorkflow.run(.init(template: template, output: output, quick: quick, threads: threads, passes: passes) { line in
                 FileHandle.standardError.write(Data((line + "\n").utf8))
             })
         }

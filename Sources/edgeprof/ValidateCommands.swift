@@ -25,6 +25,7 @@ struct Validate: ParsableCommand {
     @Option(name: .long, help: "Host mode: model to measure (repeatable; default: the standard set).") var model: [String] = []
     @Option(name: .long, help: "Host mode: threads (default: all cores).") var threads: Int?
     @Flag(name: .long, help: "Host mode: fewer models and shorter timing (about a minute).") var quick = false
+    @Option(name: .long, help: "Host mode: rounds over the model set; the fastest round of each model is scored (default 3, --quick 1).") var rounds: Int?
     @Option(name: .long, help: "Output format: table, json or markdown.") var format: OutputFormat = .table
     @Option(name: [.short, .long], help: "Write the output to FILE (atomically) instead of stdout.") var output: String?
     @OptionGroup var recording: RecordingOptions
@@ -33,8 +34,11 @@ struct Validate: ParsableCommand {
         if csv != nil && !published { throw ValidationError("a CSV file is only read with --published (edgeprof validate --published FILE.csv)") }
         if writeDevices && !published { throw ValidationError("--write-devices needs --published") }
         if scaled && !published { throw ValidationError("--scaled needs --published (host mode already compares with measurements)") }
-        if published && (quick || !model.isEmpty || threads != nil || device != MeasureWorkflow.defaultDeviceFile) {
-            throw ValidationError("--quick, --model, --threads and --device are host-mode flags; --published scores the files in --devices")
+        if published && (quick || !model.isEmpty || threads != nil || rounds != nil || device != MeasureWorkflow.defaultDeviceFile) {
+            throw ValidationError("--quick, --model, --threads, --rounds and --device are host-mode flags; --published scores the files in --devices")
+        }
+        if let rounds, !(1...20).contains(rounds) {
+            throw ValidationError("--rounds must be between 1 and 20 (got \(rounds))")
         }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
@@ -70,7 +74,7 @@ struct Validate: ParsableCommand {
 
     func runHost() throws {
         let result = try runReportingErrors { () throws(EdgeProfError) -> HostValidationResult in
-            try HostValidateWorkflow.run(.init(deviceFile: device, models: model, threads: threads, quick: quick) { line in
+            try HostValidateWorkflow.run(.init(deviceFile: device, models: model, threads: threads, quick: quick, rounds: rounds) { line in
                 FileHandle.standardError.write(Data((line + "\n").utf8))
             })
         }
