@@ -18,7 +18,16 @@ void ck_bias_act(float *p, ptrdiff_t count, float bias, ck_activation act) {
         _mm256_maskstore_ps(p + i, m, ck_act256(v, act));
     }
 }
+void ck_erf(const float *x, float *y, ptrdiff_t count) {
+    ptrdiff_t i = 0;
+    for (; i + 8 <= count; i += 8) _mm256_storeu_ps(y + i, ck_erf256(_mm256_loadu_ps(x + i)));
+    if (i < count) {
+        __m256i m = ck_mask256(count - i);
+        _mm256_maskstore_ps(y + i, m, ck_erf256(_mm256_maskload_ps(x + i, m)));
+    }
+}
 #pragma clang attribute pop
 #else
+void ck_erf(const float *x, float *y, ptrdiff_t count) { (void)x; (void)y; (void)count; }
 void ck_bias_act(float *p, ptrdiff_t count, float bias, ck_activation act) { (void)p; (void)count; (void)bias; (void)act; }
 #endif

@@ -19,17 +19,23 @@ public struct CalibrationSample: Sendable, Hashable, Codable {
     public var role: Role
     public var opClass: OpClass
     public var flops: Double
+    /// FLOPs of the kernel's other compute parts at their own classes (a Winograd conv's transform
+    /// additions at `elementwise`, a fused activation at its class), priced with those classes'
+    /// fitted efficiencies as the cost model does.
+    public var otherFlops: [OpClass: Double]
     /// Bytes the cost model moves at each level of the unit's path for this kernel (innermost first).
     public var levelBytes: [Double]
     /// Measured seconds (median of repeated runs).
     public var measured: Double
 
-    public init(name: String, benchmark: String, role: Role, opClass: OpClass, flops: Double, levelBytes: [Double], measured: Double) {
+    public init(name: String, benchmark: String, role: Role, opClass: OpClass, flops: Double, otherFlops: [OpClass: Double] = [:],
+                levelBytes: [Double], measured: Double) {
         self.name = name
         self.benchmark = benchmark
         self.role = role
         self.opClass = opClass
         self.flops = flops
+        self.otherFlops = otherFlops
         self.levelBytes = levelBytes
         self.measured = measured
     }
@@ -63,10 +69,13 @@ public struct CalibrationFit: Sendable, Hashable, Codable {
 public enum CalibrationFitter {
     public static let efficiencyRange = (low: 0.002, high: 1.0)
 
-    public static func predict(_ s: CalibrationSample, peak: Double, overhead: Double, bandwidths: [Double], efficiency: Double) -> Double {
+    public static func predict(_ s: CalibrationSample, peak: Double, overhead: Double, bandwidths: [Double], efficiency: Double,
+                               otherEfficiency: (OpClass) -> Double = { _ in 1 }) -> Double {
         var memory = 0.0
         for (i, b) in s.levelBytes.enumerated() where b > 0 && i < bandwidths.count { memory = Swift.max(memory, b / bandwidths[i]) }
-        return overhead + Swift.max(s.flops / (peak * efficiency), memory)
+        var compute = s.flops / (peak * efficiency)
+        for (cls, f) in s.otherFlops.sorted(by: { $0.key.rawValue < $1.key.rawValue }) { compute += f / (peak * otherEfficiency(cls)) }
+        return overhead + Swift.max(compute, memory)
     }
 
     /// 1. overhead = median time of the elementwise overhead kernels, and per other class with
@@ -76,7 +85,9 @@ public enum CalibrationFitter {
     /// compute kernels (log grid, then golden section); when the class's kernels are memory-bound
     /// at every efficiency, the largest efficiency with the minimal loss is taken.
     /// `fallbackBandwidths` fill levels no benchmark covered (used for the compute fits only).
-    public static func fit(_ samples: [CalibrationSample], peak: Double, fallbackBandwidths: [Double]) -> CalibrationFit {
+    /// `fallbackEfficiency` prices other parts (`otherFlops`) of a class no benchmark fitted.
+    public static func fit(_ samples: [CalibrationSample], peak: Double, fallbackBandwidths: [Double],
+                           fallbackEfficiency: [OpClass: Double] = [:]) -> CalibrationFit {
         let levels = fallbackBandwidths.count
         let overheadSamples = samples.filter { $0.role == .overhead }
         let generic = overheadSamples.filter { $0.opClass == .elementwise }
@@ -108,12 +119,21 @@ public enum CalibrationFitter {
         // classes' kernels, so devices without the finer classes get a blend; one with kernels of
         // its own (`elementwise`: hard-swish, add) is fitted on those only, because its finer class
         // (`transcendental`) has its own efficiency.
-        for cls in Set(compute.map(\.opClass) + compute.map(\.opClass.coarse)).sorted(by: { $0.rawValue < $1.rawValue }) {
+        // Classes whose kernels have parts at other classes (Winograd transforms) come after the
+        // classes that price those parts.
+        let classes = Set(compute.map(\.opClass) + compute.map(\.opClass.coarse)).sorted { a, b in
+            let da = compute.contains { ($0.opClass == a || $0.opClass.coarse == a) && !$0.otherFlops.isEmpty }
+            let db = compute.contains { ($0.opClass == b || $0.opClass.coarse == b) && !$0.otherFlops.isEmpty }
+            return da != db ? !da : a.rawValue < b.rawValue
+        }
+        func otherEfficiency(_ c: OpClass) -> Double { efficiency[c] ?? efficiency[c.coarse] ?? fallbackEfficiency[c] ?? fallbackEfficiency[c.coarse] ?? 1 }
+        for cls in classes {
             let direct = compute.filter { $0.opClass == cls }
             let s = direct.isEmpty ? compute.filter { $0.opClass.coarse == cls } : direct
             func loss(_ logE: Double) -> Double {
                 s.reduce(0) { acc, x in
-                    let r = log(predict(x, peak: peak, overhead: overheadFor(x.opClass), bandwidths: usable, efficiency: exp(logE)) / x.measured)
+                    let r = log(predict(x, peak: peak, overhead: overheadFor(x.opClass), bandwidths: usable, efficiency: exp(logE),
+                                        otherEfficiency: otherEfficiency) / x.measured)
                     return acc + r * r
                 }
             }

@@ -119,9 +119,13 @@ public enum MicroBenchmarkSuite {
             out.append(MicroBenchmark(name: "attention-t\(t)-d\(d)-h\(h)", benchmark: "attention grid", opClass: .attention, role: .compute, graph: g))
         }
         // Normalization: softmax and layer norm.
-        out.append(MicroBenchmark(name: "softmax-3x197x197", benchmark: "normalization grid", opClass: .normalization, role: .compute,
-                                  graph: try unaryChain("softmax", .softmax(axis: -1), shape: [1, 3, 197, 197], count: n)))
-        if !quick {
+        // Softmax (class softmax) and layer norm (class normalization).
+        for shape in quick ? [TensorShape([1, 3, 197, 197])] : [[1, 3, 197, 197], [1, 6, 50, 50]] {
+            out.append(MicroBenchmark(name: "softmax-\(shape.dims.dropFirst().map(String.init).joined(separator: "x"))", benchmark: "normalization grid",
+                                      opClass: .softmax, role: .compute,
+                                      graph: try unaryChain("softmax\(shape[1])", .softmax(axis: -1), shape: shape, count: n)))
+        }
+        do {
             let g = try chain("layernorm", input: [1, 197, 384], count: n) { (b: inout GraphBuilder, name: String, x: Int) throws(GraphError) -> Int in
                 try b.add1(name, .layerNorm(axis: -1, epsilon: 1e-6), inputs: [x],
                            params: [ParamInfo(name: "\(name).weight", shape: [384]), ParamInfo(name: "\(name).bias", shape: [384])])
@@ -160,7 +164,12 @@ public enum MicroBenchmarkRunner {
         let layer = estimate.layers[middle[middle.count / 2]]
         let bytes = layer.traffic.map { $0.totalBytes.value }
         let role = bench.role ?? .bandwidth(level: bytes.lastIndex { $0 > 0 } ?? 0)
+        // The benchmark's class part, and the kernel's other parts at their classes (as the cost model prices them).
+        var other = layer.computeFlopsByClass
+        let own = other.removeValue(forKey: bench.opClass) ?? (other.isEmpty ? Double(layer.counts.flops) : 0)
+        let fitsCompute = role == .compute   // overhead and bandwidth kernels: FLOPs negligible, not split
         return CalibrationSample(name: bench.name, benchmark: bench.benchmark, role: role, opClass: bench.opClass,
-                                 flops: Double(layer.counts.flops), levelBytes: bytes, measured: measured)
+                                 flops: fitsCompute ? own : Double(layer.counts.flops), otherFlops: fitsCompute ? other : [:],
+                                 levelBytes: bytes, measured: measured)
     }
 }

@@ -139,7 +139,9 @@ public enum AnalyticalModel {
             // a fused SiLU's at the transcendental one); a single-class kernel is FLOPs / (peak·e).
             var computeTime = Seconds.zero
             var computeByClass: [OpClass: Seconds] = [:]
+            var computeFlopsByClass: [OpClass: Double] = [:]
             for part in k.computeParts {
+                computeFlopsByClass[part.cls, default: 0] += part.flops
                 let t = Flops(part.flops) / (peak * eff(part.cls))
                 computeTime += t
                 computeByClass[part.cls.coarse, default: .zero] += t
@@ -154,6 +156,7 @@ var layer =             LayerEstimate(group: k.group, name: k.name, kind: k.kind
                                         counts: k.counts, computeTime: computeTime, overhead: overhead, traffic: traffic, latency: latency,
                                         bound: bound, energy: energy, provenance: .predicted, efficiency: efficiency)
             layer.computeByClass = computeByClass
+            layer.computeFlopsByClass = computeFlopsByClass
             layers.append(layer)
         }
 

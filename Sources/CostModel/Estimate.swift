@@ -88,6 +88,9 @@ public struct LayerEstimate: Sendable, Hashable, Codable {
     /// The compute term split by coarse op class of its parts (a fused SiLU's share is under
     /// `elementwise`); sums to `computeTime`.
     public var computeByClass: [OpClass: Seconds] = [:]
+    /// FLOPs of each part of the compute term by (fine) efficiency class, e.g. conv_winograd plus
+    /// the elementwise transform work; what calibration fits each class's efficiency against.
+    public var computeFlopsByClass: [OpClass: Double] = [:]
 }
 
 public struct EstimateTotals: Sendable, Hashable, Codable {

@@ -35,7 +35,8 @@ public struct PreparedGraph: Sendable {
         /// `opClass`, refined for dense convs/GEMMs (`Graph.efficiencyClass`): selects the efficiency.
         var efficiencyClass: OpClass
         /// FLOPs per efficiency class: the anchor (with a batch norm folded into it) at its class, a
-        /// fused activation at its own (a SiLU after a conv costs what a SiLU costs).
+        /// fused activation at its own (a SiLU after a conv costs what a SiLU costs), and a Winograd
+        /// conv's transform additions as elementwise work.
         var computeParts: [(cls: OpClass, flops: Double)]
         var nodeNames: [String]
         var outputShape: TensorShape
@@ -83,6 +84,14 @@ public struct PreparedGraph: Sendable {
                 if case .batchNorm = n.op { folded = true } else { folded = false }
                 let cls = (i == 0 || folded) ? anchorClass : g.efficiencyClass(n)
                 if let j = parts.firstIndex(where: { $0.cls == cls }) { parts[j].flops += f } else { parts.append((cls, f)) }
+            }
+            // Winograd's input/output transforms: additions the direct-conv count does not include.
+            if anchorClass == .convWinograd, case .conv(let a) = anchor.op, let out = anchor.outputs.first {
+                let shape = g.tensors[out].shape
+                if shape.rank == 4 {
+                    let f = Double(a.winogradTransformFlops(batch: shape[0], outH: shape[2], outW: shape[3]))
+                    if let j = parts.firstIndex(where: { $0.cls == .elementwise }) { parts[j].flops += f } else { parts.append((.elementwise, f)) }
+                }
             }
             var w = Weights()
             for n in members { for p in n.params { w.add(p); all.add(p) } }

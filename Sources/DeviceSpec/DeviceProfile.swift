@@ -104,6 +104,7 @@ public struct ComputeUnit: Sendable, Hashable, Codable {
         case .conv, .depthwise, .elementwise, .pooling: fallback = cls
         case .attention, .conv1x1, .convWinograd, .convKxK, .gemm: fallback = .conv
         case .normalization, .dataMovement, .sparse, .view, .unsupported, .transcendental: fallback = .elementwise
+        case .softmax: fallback = efficiency[.normalization] != nil ? .normalization : .elementwise
         }
         return efficiency[fallback]?.value ?? 1
     }

@@ -89,7 +89,8 @@ public enum CalibrateWorkflow {
                 if pass == 0 { samples.append(sample) } else if sample.measured < samples[i].measured { samples[i] = sample }
             }
         }
-        let fit = CalibrationFitter.fit(samples, peak: peak.value, fallbackBandwidths: levels.map(\.bandwidth.value.value))
+        let fit = CalibrationFitter.fit(samples, peak: peak.value, fallbackBandwidths: levels.map(\.bandwidth.value.value),
+                                        fallbackEfficiency: unit.efficiency.mapValues(\.value))
         let chase = PointerChase.sweep(quick: r.quick) { r.progress($0) }
         let levelSizes = levels.map(\.size.value.value)
         let levelLatency = PointerChase.levelLatencies(chase, levelSizes: levelSizes)
@@ -164,7 +165,8 @@ public enum CalibrateWorkflow {
         let rows = samples.map { s in
             SampleRow(name: s.name, opClass: s.opClass.rawValue, role: "\(s.role)", measuredS: s.measured,
                       fittedS: CalibrationFitter.predict(s, peak: peak.value, overhead: fit.overhead(for: s.opClass), bandwidths: usable,
-                                                         efficiency: fit.efficiency[s.opClass] ?? unit.efficiency(for: s.opClass)))
+                                                         efficiency: fit.efficiency[s.opClass] ?? unit.efficiency(for: s.opClass),
+                                                         otherEfficiency: { fit.efficiency[$0] ?? unit.efficiency(for: $0) }))
         }
         return Result(output: r.output, date: date, threads: threads, seconds: Date().timeIntervalSince(started), passes: passes, loadAverage: load.text,
                       values: values, samples: rows, latencySweep: chase, latencyEdges: PointerChase.edges(chase))

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import NNGraph
 
@@ -110,7 +111,11 @@ enum Epilogue {
     /// plain loops (LLVM vectorises them in release builds, and they stay tolerable in debug
     /// builds, where generic SIMD helpers are very slow); the exponential ones use `vexp`.
     @inline(__always)
-    static func apply(_ p: UnsafeMutablePointer<Float>, _ count: Int, bias: Float, _ act: FusedActivation) {
+    static func apply(_ p: UnsafeMutablePointer<Float>, _ count: Int, bias: Float, _ act: FusedActivation, _ kernels: KernelISA = .generic) {
+        if kernels == .avx2 && act.hasCKernel && (act != .none || bias != 0) {
+            ck_bias_act(p, count, bias, act.ck)
+            return
+        }
         switch act {
         case .none:
             if bias == 0 { return }
@@ -188,21 +193,22 @@ extension Epilogue {
     /// activation over all rows as one span.
     @inline(__always)
     static func applyRows(_ p: UnsafeMutablePointer<Float>, rows: Int, length: Int, stride: Int, bias: UnsafePointer<Float>,
-                          _ act: FusedActivation) {
+                          _ act: FusedActivation, _ kernels: KernelISA = .generic) {
         if stride == length && length < shortRow && rows > 1 && isTranscendental(act) {
-            for r in 0..<rows { apply(p + r * length, length, bias: bias[r], .none) }
-            apply(p, rows * length, bias: 0, act)
+            for r in 0..<rows { apply(p + r * length, length, bias: bias[r], .none, kernels) }
+            apply(p, rows * length, bias: 0, act, kernels)
         } else {
-            for r in 0..<rows { apply(p + r * stride, length, bias: bias[r], act) }
+            for r in 0..<rows { apply(p + r * stride, length, bias: bias[r], act, kernels) }
         }
     }
 
     /// `p[i] = act(p[i] + bias[i])` for one row of a fully connected output.
     @inline(__always)
-    static func applyRow(_ p: UnsafeMutablePointer<Float>, _ count: Int, bias: UnsafePointer<Float>?, _ act: FusedActivation) {
+    static func applyRow(_ p: UnsafeMutablePointer<Float>, _ count: Int, bias: UnsafePointer<Float>?, _ act: FusedActivation,
+                         _ kernels: KernelISA = .generic) {
         if let bias {
             for i in 0..<count { p[i] += bias[i] }
         }
-        if act != .none { apply(p, count, bias: 0, act) }
+        if act != .none { apply(p, count, bias: 0, act, kernels) }
     }
 }

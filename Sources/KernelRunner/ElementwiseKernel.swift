@@ -1,10 +1,12 @@
+import CKernels
 import Foundation
 import NNGraph
 
 /// Elementwise binary op with NumPy broadcasting (+ fused activation). Shapes are reduced at
 /// compile time to a few collapsed dims whose innermost loop is vectorised for the common
 /// cases (same shape, scalar operand, per-channel operand).
-final class BinaryStep: Step {
+final class BinaryStep: Step, EpilogueKernelSet {
+    var kernels: KernelISA = .generic
     let a: UnsafeMutablePointer<Float>
     let b: UnsafeMutablePointer<Float>
     let y: UnsafeMutablePointer<Float>
@@ -53,7 +55,7 @@ final class BinaryStep: Step {
                 }
                 let dst = y + o * inner
                 binaryLoop(op, a + offA, ia, b + offB, ib, dst, inner)
-                if activation != .none { Epilogue.apply(dst, inner, bias: 0, activation) }
+                if activation != .none { Epilogue.apply(dst, inner, bias: 0, activation, kernels) }
             }
         }
     }
@@ -125,7 +127,8 @@ func collapseBroadcast(out: [Int], _ inputs: [[Int]]) -> ([Int], [[Int]]) {
 }
 
 /// Elementwise unary op, activation or clip as its own pass (when it could not be fused).
-final class UnaryStep: Step {
+final class UnaryStep: Step, EpilogueKernelSet {
+    var kernels: KernelISA = .generic
     enum Kind { case unary(UnaryOp), activation(FusedActivation), scaleShift }
     let x: UnsafeMutablePointer<Float>
     let y: UnsafeMutablePointer<Float>
@@ -155,7 +158,7 @@ final class UnaryStep: Step {
             switch kind {
             case .activation(let act):
                 if src != dst { dst.update(from: src, count: n) }
-                Epilogue.apply(dst, n, bias: 0, act)
+                Epilogue.apply(dst, n, bias: 0, act, kernels)
             case .unary(let u):
                 switch u {
                 case .neg: for i in 0..<n { dst[i] = -src[i] }
@@ -171,7 +174,8 @@ final class UnaryStep: Step {
                     }
                     while i < n { dst[i] = expf(src[i]); i += 1 }
                 case .log: for i in 0..<n { dst[i] = logf(src[i]) }
-                case .erf: for i in 0..<n { dst[i] = erff(src[i]) }
+                case .erf:
+                    if kernels == .avx2 { ck_erf(src, dst, n) } else { for i in 0..<n { dst[i] = erff(src[i]) } }
                 }
             case .scaleShift:
                 break
@@ -182,7 +186,8 @@ final class UnaryStep: Step {
 
 /// Inference batch norm that could not be folded into a producer: per channel (dim 1)
 /// `y = x·scale + shift`, then the fused activation.
-final class ChannelAffineStep: Step {
+final class ChannelAffineStep: Step, EpilogueKernelSet {
+    var kernels: KernelISA = .generic
     let x: UnsafeMutablePointer<Float>
     let y: UnsafeMutablePointer<Float>
     let batch: Int, channels: Int, inner: Int
@@ -212,7 +217,7 @@ final class ChannelAffineStep: Step {
                 let s = scale.pointer[c], t = shift.pointer[c]
                 let src = x + plane * inner, dst = y + plane * inner
                 for i in 0..<inner { dst[i] = src[i] * s }
-                Epilogue.apply(dst, inner, bias: t, activation)
+                Epilogue.apply(dst, inner, bias: t, activation, kernels)
             }
         }
     }

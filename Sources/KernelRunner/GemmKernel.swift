@@ -3,7 +3,8 @@ import NNGraph
 
 /// Fully connected layer `Y[M, N] = X[M, K] · W[N, K]ᵀ + b` (+ activation), M = all leading
 /// dims. One row uses sgemv split over output features; more rows use sgemm split over rows.
-final class GemmStep: Step {
+final class GemmStep: Step, EpilogueKernelSet {
+    var kernels: KernelISA = .generic
     let x: UnsafeMutablePointer<Float>
     let y: UnsafeMutablePointer<Float>
     let rows: Int, inFeatures: Int, outFeatures: Int
@@ -35,7 +36,7 @@ final class GemmStep: Step {
             pool.parallelRanges(n, grain: 64) { r, _ in
                 cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(r.count), Int32(k), 1, weights.pointer + r.lowerBound * k, Int32(k),
                             x, 1, 0, y + r.lowerBound, 1)
-                Epilogue.applyRow(y + r.lowerBound, r.count, bias: b.map { UnsafePointer($0 + r.lowerBound) }, activation)
+                Epilogue.applyRow(y + r.lowerBound, r.count, bias: b.map { UnsafePointer($0 + r.lowerBound) }, activation, kernels)
             }
             return
         }
@@ -43,13 +44,13 @@ final class GemmStep: Step {
             pool.parallelRanges(rows, grain: 4) { r, _ in
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r.count), Int32(n), Int32(k), 1, x + r.lowerBound * k, Int32(k),
                             weights.pointer, Int32(k), 0, y + r.lowerBound * n, Int32(n))
-                for m in r { Epilogue.applyRow(y + m * n, n, bias: b.map { UnsafePointer($0) }, activation) }
+                for m in r { Epilogue.applyRow(y + m * n, n, bias: b.map { UnsafePointer($0) }, activation, kernels) }
             }
         } else {
             pool.parallelRanges(n, grain: 64) { r, _ in
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(r.count), Int32(k), 1, x, Int32(k),
                             weights.pointer + r.lowerBound * k, Int32(k), 0, y + r.lowerBound, Int32(n))
-                for m in 0..<rows { Epilogue.applyRow(y + m * n + r.lowerBound, r.count, bias: b.map { UnsafePointer($0 + r.lowerBound) }, activation) }
+                for m in 0..<rows { Epilogue.applyRow(y + m * n + r.lowerBound, r.count, bias: b.map { UnsafePointer($0 + r.lowerBound) }, activation, kernels) }
             }
         }
     }

@@ -27,7 +27,17 @@ public enum KernelISA: String, Sendable, Hashable, Codable, CaseIterable {
     }
 }
 
+/// A step whose activation pass (`Epilogue`) runs the C vector code when the model's kernel
+/// set is `.avx2`, like the activations fused into the C convolution kernels.
+protocol EpilogueKernelSet: AnyObject {
+    var kernels: KernelISA { get set }
+}
+
 extension FusedActivation {
+    /// Activations `ck_bias_act` vectorises (tanh goes through libm per lane there, no faster
+    /// than the Swift loop, so it stays in Swift).
+    var hasCKernel: Bool { self != .tanh }
+
     /// The C kernels' activation descriptor.
     var ck: ck_activation {
         switch self {

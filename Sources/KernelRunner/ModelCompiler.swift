@@ -395,6 +395,10 @@ struct ModelCompiler {
             case .unsupported(let opType, _):
                 throw RunnerError(.unsupportedOp, node: anchor.name, "operator \(opType) has no kernel")
             }
+            // Activation passes use the C vector code with the C kernel set (as the fused ones do).
+            for part in (step as? ChainedStep)?.parts ?? (step.map { [$0] } ?? []) {
+                (part as? EpilogueKernelSet)?.kernels = kernels
+            }
             steps.append(step)
         }
         return Lowered(steps: steps, weightFloats: weightFloats)

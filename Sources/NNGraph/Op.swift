@@ -202,12 +202,16 @@ public enum OpClass: String, Hashable, Sendable, Codable, CaseIterable {
     /// Finer class of `elementwise`: activations and unary ops built on exp/erf/tanh (sigmoid,
     /// SiLU, GELU, tanh, exp, log, erf), which cost far more per element than their counted FLOPs.
     case transcendental
+    /// Finer class of `normalization`: softmax (an exp per element and two passes over each row),
+    /// several times slower per counted FLOP than layer or batch norm.
+    case softmax
 
     /// The class a finer class refines (`conv` for the conv sub-classes), else itself.
     public var coarse: OpClass {
         switch self {
         case .conv1x1, .convWinograd, .convKxK, .gemm: .conv
         case .transcendental: .elementwise
+        case .softmax: .normalization
         default: self
         }
     }

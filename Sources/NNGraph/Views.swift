@@ -46,6 +46,16 @@ extension ConvAttributes {
             && outputPixels >= 196 && inChannels >= 8 && outChannels >= 8
     }
 
+    /// Additions of the Winograd F(2×2, 3×3) transforms for an output of `batch` × `outH` × `outW`
+    /// (⌈outH/2⌉·⌈outW/2⌉ tiles per image): the input transform Bᵀ·d·B takes 32 additions per
+    /// 4×4 tile and input channel, the output transform Aᵀ·m·A 24 per tile and output channel.
+    /// Not part of the counted FLOPs (which count the direct convolution); the cost model charges
+    /// them as elementwise work on top of the conv_winograd part.
+    public func winogradTransformFlops(batch: Int, outH: Int, outW: Int) -> Int {
+        let tiles = batch * ((outH + 1) / 2) * ((outW + 1) / 2)
+        return tiles * (32 * inChannels + 24 * outChannels)
+    }
+
     /// 1×1, stride 1, no padding: a GEMM (per group) straight on the input.
     public var isPointwise: Bool {
         kernel == [1, 1] && strides == [1, 1] && pads.allSatisfy { $0 == 0 }
@@ -68,6 +78,8 @@ extension Graph {
             return .transcendental
         case .unary(let u) where [.exp, .log, .erf].contains(u):
             return .transcendental
+        case .softmax:
+            return .softmax
         default:
             return node.op.opClass
         }

@@ -105,6 +105,37 @@ struct CalibrationFitTests {
         #expect(abs(fit.efficiency[.conv1x1, default: 0] / 0.5 - 1) < 0.01)
     }
 
+    /// Winograd kernels carry their transform additions as elementwise work: the fit prices that
+    /// part with the elementwise efficiency it fitted on elementwise kernels, then recovers the
+    /// conv_winograd efficiency from what is left — even where the transforms are a large share.
+    @Test func otherPartsArePricedWithTheirOwnFittedClass() throws {
+        let eW = 0.8, eE = 0.05
+        var samples: [CalibrationSample] = []
+        for n in [1.0, 2, 4] {
+            var s = CalibrationSample(name: "add\(Int(n))", benchmark: "act", role: .compute, opClass: .elementwise, flops: 1e6 * n,
+                                      levelBytes: [1e3, 0, 0, 0], measured: 0)
+            s.measured = CalibrationFitter.predict(s, peak: Self.peak, overhead: 0, bandwidths: Self.bandwidths, efficiency: eE)
+            samples.append(s)
+        }
+        for c in [8.0, 64, 256] {
+            let transform = 784 * (32 * c + 24 * c)
+            var s = CalibrationSample(name: "wino\(Int(c))", benchmark: "grid", role: .compute, opClass: .convWinograd,
+                                      flops: 2 * 9 * c * c * 3136, otherFlops: [.elementwise: transform], levelBytes: [c * 3136 * 8, 0, 0, 0], measured: 0)
+            s.measured = CalibrationFitter.predict(s, peak: Self.peak, overhead: 0, bandwidths: Self.bandwidths, efficiency: eW,
+                                                   otherEfficiency: { $0 == .elementwise ? eE : 1 })
+            samples.append(s)
+        }
+        // With 8 channels the transforms take most of the time.
+        let small = samples.first { $0.name == "wino8" }!
+        #expect(small.otherFlops[.elementwise]! / (Self.peak * eE) > small.flops / (Self.peak * eW))
+        let fit = CalibrationFitter.fit(samples, peak: Self.peak, fallbackBandwidths: Self.bandwidths)
+        #expect(abs(fit.efficiency[.elementwise, default: 0] / eE - 1) < 0.01)
+        #expect(abs(fit.efficiency[.convWinograd, default: 0] / eW - 1) < 0.01, "\(fit.efficiency[.convWinograd] ?? 0)")
+        // Ignoring the other part would have pushed the Winograd efficiency far down.
+        let naive = CalibrationFitter.fit(samples.map { var x = $0; x.otherFlops = [:]; return x }, peak: Self.peak, fallbackBandwidths: Self.bandwidths)
+        #expect(naive.efficiency[.convWinograd, default: 1] < eW * 0.8)
+    }
+
     @Test func convSubclassesAreFittedSeparatelyAndTogether() throws {
         // Noise-free compute-bound kernels: 1×1 at efficiency 0.4, Winograd-eligible at 0.9.
         var samples: [CalibrationSample] = []

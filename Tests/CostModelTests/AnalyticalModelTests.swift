@@ -182,8 +182,13 @@ struct EfficiencyClassTests {
             let b = try #require(try AnalyticalModel.estimate(g, on: wino).layers.first { $0.opClass == .conv })
             #expect(a.efficiency == 0.5)
             #expect(b.efficiency == (eligible ? 1.0 : 0.5), "size \(size)")
-            let relu = Double(64 * size * size) / (100e9 * 0.1)   // fused relu at elementwise efficiency
-            #expect(abs((b.computeTime.value - relu) * (eligible ? 2 : 1) - (a.computeTime.value - relu)) < 1e-15)
+            // Fused relu, and for Winograd its transform additions, at elementwise efficiency (0.1).
+            let transformFlops = eligible ? ConvAttributes(inChannels: 64, outChannels: 64, kernel: [3, 3], pads: [1, 1, 1, 1])
+                .winogradTransformFlops(batch: 1, outH: size, outW: size) : 0
+            let other = Double(64 * size * size + transformFlops) / (100e9 * 0.1)
+            #expect(abs((b.computeTime.value - other) * (eligible ? 2 : 1) - (a.computeTime.value - other)) < 1e-15)
+            #expect(b.computeFlopsByClass[.elementwise] == Double(64 * size * size + transformFlops))
+            #expect(transformFlops == (eligible ? 49 * (32 * 64 + 24 * 64) : 0))
         }
     }
 

@@ -45,6 +45,9 @@ typedef struct {
 /// p[i] = act(p[i] + bias) for i < count.
 void ck_bias_act(float *p, ptrdiff_t count, float bias, ck_activation act);
 
+/// y[i] = erf(x[i]) for i < count (|error| ≤ 1e-7; x and y may be the same array).
+void ck_erf(const float *x, float *y, ptrdiff_t count);
+
 /// Rows of the packed-weight layout used by `ck_gemm_packed` (register-tile height).
 enum { CK_GEMM_MR = 6, CK_GEMM_NR = 16, CK_GEMM_KC = 256 };
 
