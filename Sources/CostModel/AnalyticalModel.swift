@@ -140,7 +140,12 @@ public enum AnalyticalModel {
             var computeTime = Seconds.zero
             var computeByClass: [OpClass: Seconds] = [:]
             var computeFlopsByClass: [OpClass: Double] = [:]
-            for part in k.computeParts {
+            var parts = k.computeParts
+            if k.winogradTransformFlops > 0, unit.efficiency[.convWinograd] != nil {
+                if let j = parts.firstIndex(where: { $0.cls == .elementwise }) { parts[j].flops += k.winogradTransformFlops }
+                else { parts.append((.elementwise, k.winogradTransformFlops)) }
+            }
+            for part in parts {
                 computeFlopsByClass[part.cls, default: 0] += part.flops
                 let t = Flops(part.flops) / (peak * eff(part.cls))
                 computeTime += t

@@ -35,9 +35,12 @@ public struct PreparedGraph: Sendable {
         /// `opClass`, refined for dense convs/GEMMs (`Graph.efficiencyClass`): selects the efficiency.
         var efficiencyClass: OpClass
         /// FLOPs per efficiency class: the anchor (with a batch norm folded into it) at its class, a
-        /// fused activation at its own (a SiLU after a conv costs what a SiLU costs), and a Winograd
-        /// conv's transform additions as elementwise work.
+        /// fused activation at its own (a SiLU after a conv costs what a SiLU costs).
         var computeParts: [(cls: OpClass, flops: Double)]
+        /// A conv_winograd kernel's transform additions (`ConvAttributes.winogradTransformFlops`):
+        /// elementwise work on units whose device file lists `conv_winograd` (they model the
+        /// Winograd algorithm explicitly); other units price the conv by their `conv` efficiency alone.
+        var winogradTransformFlops: Double
         var nodeNames: [String]
         var outputShape: TensorShape
         var counts: OpCounts
@@ -86,18 +89,16 @@ public struct PreparedGraph: Sendable {
                 if let j = parts.firstIndex(where: { $0.cls == cls }) { parts[j].flops += f } else { parts.append((cls, f)) }
             }
             // Winograd's input/output transforms: additions the direct-conv count does not include.
+            var transform = 0.0
             if anchorClass == .convWinograd, case .conv(let a) = anchor.op, let out = anchor.outputs.first {
                 let shape = g.tensors[out].shape
-                if shape.rank == 4 {
-                    let f = Double(a.winogradTransformFlops(batch: shape[0], outH: shape[2], outW: shape[3]))
-                    if let j = parts.firstIndex(where: { $0.cls == .elementwise }) { parts[j].flops += f } else { parts.append((.elementwise, f)) }
-                }
+                if shape.rank == 4 { transform = Double(a.winogradTransformFlops(batch: shape[0], outH: shape[2], outW: shape[3])) }
             }
             var w = Weights()
             for n in members { for p in n.params { w.add(p); all.add(p) } }
             kernels.append(Kernel(
                 group: group.id, name: anchor.name, kind: group.kind, anchorKind: anchor.op.kindName, opClass: opClass,
-                efficiencyClass: anchorClass, computeParts: parts,
+                efficiencyClass: anchorClass, computeParts: parts, winogradTransformFlops: transform,
                 nodeNames: members.map(\.name),
                 outputShape: (outs.first ?? anchor.outputs.first).map { g.tensors[$0].shape } ?? TensorShape([]),
                 counts: g.counts(ofGroup: group, index: index), inputs: ins.map(operand), outputs: outs.map(operand), weights: w,
