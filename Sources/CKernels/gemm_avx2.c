@@ -4,23 +4,31 @@
 #include "ckernels.h"
 #include <string.h>
 
-size_t ck_gemm_packed_a_floats(ptrdiff_t m, ptrdiff_t k) {
-    return (size_t)((m + CK_GEMM_MR - 1) / CK_GEMM_MR) * CK_GEMM_MR * (size_t)k;
+/// Floats of `m` rows packed in `width`-row panels (zero-padded) of depth k.
+static size_t panel_floats(ptrdiff_t m, ptrdiff_t k, ptrdiff_t width) {
+    return (size_t)((m + width - 1) / width) * (size_t)width * (size_t)k;
 }
 
-void ck_gemm_pack_a(const float *a, ptrdiff_t m, ptrdiff_t k, ptrdiff_t lda, float *packed) {
-    // K-block-major: for each CK_GEMM_KC block, every MR-row panel's kb × MR floats in turn, so
-    // the kernels walk the packed weights linearly (hardware prefetch friendly).
-    const ptrdiff_t mp = (m + CK_GEMM_MR - 1) / CK_GEMM_MR * CK_GEMM_MR;
+/// Packs A (m × k, row stride lda) K-block-major: for each CK_GEMM_KC block, every `width`-row
+/// panel's kb × width floats in turn (zero-padded rows), so the kernels walk the packed weights
+/// linearly (hardware prefetch friendly).
+static void pack_panels(const float *a, ptrdiff_t m, ptrdiff_t k, ptrdiff_t lda, ptrdiff_t width, float *packed) {
+    const ptrdiff_t mp = (m + width - 1) / width * width;
     for (ptrdiff_t k0 = 0; k0 < k; k0 += CK_GEMM_KC) {
         ptrdiff_t kb = k - k0 < CK_GEMM_KC ? k - k0 : CK_GEMM_KC;
-        for (ptrdiff_t r0 = 0; r0 < m; r0 += CK_GEMM_MR) {
+        for (ptrdiff_t r0 = 0; r0 < m; r0 += width) {
             float *dst = packed + k0 * mp + r0 * kb;
             for (ptrdiff_t kk = 0; kk < kb; kk++)
-                for (ptrdiff_t i = 0; i < CK_GEMM_MR; i++)
-                    dst[kk * CK_GEMM_MR + i] = r0 + i < m ? a[(r0 + i) * lda + k0 + kk] : 0.0f;
+                for (ptrdiff_t i = 0; i < width; i++)
+                    dst[kk * width + i] = r0 + i < m ? a[(r0 + i) * lda + k0 + kk] : 0.0f;
         }
     }
+}
+
+size_t ck_gemm_packed_a_floats(ptrdiff_t m, ptrdiff_t k) { return panel_floats(m, k, CK_GEMM_MR); }
+
+void ck_gemm_pack_a(const float *a, ptrdiff_t m, ptrdiff_t k, ptrdiff_t lda, float *packed) {
+    pack_panels(a, m, k, lda, CK_GEMM_MR, packed);
 }
 
 /// Columns of B packed per block: k × NC floats ≈ 128 KiB (L2), a multiple of NR, at least NR.
@@ -39,22 +47,10 @@ size_t ck_gemm_scratch_floats(ptrdiff_t k, ptrdiff_t n) {
     return (size_t)(cols * (k > 0 ? k : 1)) + 16;
 }
 
-size_t ck_gemm_packed_wt_floats(ptrdiff_t m, ptrdiff_t k) {
-    return (size_t)((m + CK_GEMM_NR - 1) / CK_GEMM_NR) * CK_GEMM_NR * (size_t)k;
-}
+size_t ck_gemm_packed_wt_floats(ptrdiff_t m, ptrdiff_t k) { return panel_floats(m, k, CK_GEMM_NR); }
 
 void ck_gemm_pack_wt(const float *a, ptrdiff_t m, ptrdiff_t k, ptrdiff_t lda, float *packed) {
-    // K-block-major like ck_gemm_pack_a, with NR-channel panels.
-    const ptrdiff_t mp = (m + CK_GEMM_NR - 1) / CK_GEMM_NR * CK_GEMM_NR;
-    for (ptrdiff_t k0 = 0; k0 < k; k0 += CK_GEMM_KC) {
-        ptrdiff_t kb = k - k0 < CK_GEMM_KC ? k - k0 : CK_GEMM_KC;
-        for (ptrdiff_t o0 = 0; o0 < m; o0 += CK_GEMM_NR) {
-            float *dst = packed + k0 * mp + o0 * kb;
-            for (ptrdiff_t kk = 0; kk < kb; kk++)
-                for (ptrdiff_t j = 0; j < CK_GEMM_NR; j++)
-                    dst[kk * CK_GEMM_NR + j] = o0 + j < m ? a[(o0 + j) * lda + k0 + kk] : 0.0f;
-        }
-    }
+    pack_panels(a, m, k, lda, CK_GEMM_NR, packed);
 }
 
 size_t ck_gemm_t_scratch_floats(ptrdiff_t k, ptrdiff_t n) {
