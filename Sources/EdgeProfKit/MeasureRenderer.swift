@@ -14,7 +14,7 @@ public enum MeasureRenderer {
         let set = r.settings
         var machine = "\(host.cpuModel) (\(host.logicalCPUs) CPUs" + (host.virtualized ? ", virtualised" : "") + "; "
         machine += "SIMD " + host.simdFeatures.joined(separator: " ") + "; OpenBLAS core " + host.blasCoreName + ")"
-        machine += " · threads \(set.threads) (OpenBLAS \(set.blasThreads)) · layout " + set.layout
+        machine += " · threads \(set.threads) (OpenBLAS \(set.blasThreads)) · layout " + set.layout + (set.kernels.map { " · kernels \($0)" } ?? "")
         machine += " · warm-up \(set.warmup), \(set.iterationsEndToEnd) end-to-end + \(set.iterationsPerLayer) per-layer runs"
         let predictedBy = r.prediction.map { "predicted = cost model for \($0.deviceName) (\($0.file), unit \($0.unit))" }
             ?? "no prediction (no device file)"

@@ -61,11 +61,13 @@ public struct MeasureSettings: Codable, Sendable, Hashable {
     public var timeBudgetS: Double?
     /// "nchw-fp32".
     public var layout: String
+    /// Kernel set the runner used: "avx2" (C AVX2+FMA kernels) or "generic" (nil in runs stored before it was recorded).
+    public var kernels: String?
     /// Where the input came from: "seeded random normal (seed N)" or file names.
     public var input: String
 
     enum CodingKeys: String, CodingKey {
-        case threads, warmup, layout, input
+        case threads, warmup, layout, input, kernels
         case blasThreads = "blas_threads"
         case iterationsEndToEnd = "iterations_end_to_end"
         case iterationsPerLayer = "iterations_per_layer"

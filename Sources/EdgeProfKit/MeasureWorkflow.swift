@@ -214,7 +214,8 @@ public enum MeasureWorkflow {
                                   fusedKernels: g.fusionGroups.count, inputs: tensors(g.inputs), outputs: tensors(g.outputs))
         let settings = MeasureSettings(threads: compiled.threads, blasThreads: BLASThreads.current, warmup: m.warmup,
                                        iterationsEndToEnd: e2e.samples, iterationsPerLayer: m.layeredEndToEnd.samples,
-                                       timeBudgetS: timing.iterations == nil ? timing.timeBudget : nil, layout: "nchw-fp32", input: c.inputNote)
+                                       timeBudgetS: timing.iterations == nil ? timing.timeBudget : nil, layout: "nchw-fp32", kernels: compiled.options.kernels.rawValue,
+                                       input: c.inputNote)
         let prediction = c.estimate.map { PredictionSource(deviceID: $0.deviceID, deviceName: $0.deviceName, file: $0.deviceFile, unit: $0.unit) }
         var emulation: EmulationSummary?
         if let plan = c.plan {
