@@ -151,7 +151,7 @@ public enum CalibrateWorkflow {
         let busy = (load.oneMinute ?? 0) > 0.5 * Double(ProcessInfo.processInfo.activeProcessorCount)
         let header = [
             beginHeader,
-            "# Fitted \(date) by `edgeprof \(mode)` from micro-benchmarks with KernelRunner's kernels (\(threads) thread(s), \(samples.count) benchmarks,",
+            "# Fitted \(date) by `edgeprof \(mode)` from micro-benchmarks with KernelRunner's \(KernelISA.default.rawValue) kernels (\(threads) thread(s), \(samples.count) benchmarks,",
             "# median of repeated runs, fastest of \(passes) pass(es)). Load average when fitting: \(load.text)\(busy ? " — the machine was BUSY (other jobs running): timings are noisy" : "").",
             "# Fitted values carry `source: measured \(date) (...)`; every other value is the template's.",
             endHeader,

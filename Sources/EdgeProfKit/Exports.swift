@@ -7,3 +7,4 @@
 @_exported import NNGraph
 @_exported import Validation
 @_exported import Accelerator
+@_exported import enum KernelRunner.KernelISA

@@ -161,7 +161,7 @@ public enum HostValidateWorkflow {
             + "`edgeprof calibrate` fits from micro-benchmarks only, so no scored model was used for fitting"
         return HostValidationResult(
             deviceFile: request.deviceFile, deviceID: device.id, calibrationNote: note, threads: threads,
-            machineNote: "load average at the end: \(load) (shared machine; medians of repeated runs; \(rounds) round(s): "
+            machineNote: "kernels \(KernelISA.default.rawValue); load average at the end: \(load) (shared machine; medians of repeated runs; \(rounds) round(s): "
                 + (rounds > 1 ? roundsNote : "one measurement per model") + ")",
             models: results, endToEnd: endToEnd, layers: layers, layerPairs: allLayers, kinds: kinds,
             skippedModels: missing.map { "\($0) (fixture not found; run scripts/make-fixtures.sh)" },

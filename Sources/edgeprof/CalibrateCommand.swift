@@ -16,6 +16,7 @@ struct Calibrate: ParsableCommand {
     @Option(name: .long, help: "Device file to write.") var output: String = MeasureWorkflow.defaultDeviceFile
     @Option(name: .long, help: "Device file providing everything that is not fitted (default: devices/host.yaml).") var template: String = MeasureWorkflow.defaultDeviceFile
     @Option(name: .long, help: "Threads for the kernels (default: all cores).") var threads: Int?
+    @OptionGroup var kernelSet: KernelOptions
     @Option(name: .long, help: "Passes over the benchmark suite; each benchmark keeps its fastest pass (default 3, --quick 1).") var passes: Int?
     @Option(name: .long, help: "Output format: table, json or markdown.") var format: OutputFormat = .table
 
@@ -25,6 +26,7 @@ struct Calibrate: ParsableCommand {
     }
 
     func run() throws {
+        kernelSet.apply()
         let result = try runReportingErrors { () throws(EdgeProfError) -> CalibrateWorkflow.Result in
             try CalibrateWorkflow.run(.init(template: template, output: output, quick: quick, threads: threads, passes: passes) { line in
                 FileHandle.standardError.write(Data((line + "\n").utf8))

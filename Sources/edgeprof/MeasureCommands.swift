@@ -20,6 +20,7 @@ struct Measure: ParsableCommand {
 
     @Argument(help: "Zoo model name or path to an .onnx file.") var model: String
     @Option(name: .long, help: "Threads for our kernels (OpenBLAS stays at 1 inside them). Default: all cores.") var threads: Int?
+    @OptionGroup var kernelSet: KernelOptions
     @Option(name: .long, help: "Target device file: configures the run and adds predicted + scaled device costs (default: devices/host.yaml).") var device: String?
     @Option(name: .long, help: "Compute unit of the device (default: its default_unit).") var unit: String?
     @Option(name: .long, help: "Calibrated profile of this host, the denominator of the scaling (default: devices/host.yaml).") var host: String?
@@ -43,6 +44,7 @@ struct Measure: ParsableCommand {
     }
 
     func run() throws {
+        kernelSet.apply()
         let report = try runReportingErrors { () throws(EdgeProfError) -> MeasureReport in
             var options = ModelLoadOptions()
             for s in inputShape {
@@ -83,6 +85,7 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "Input: FILE.npy, NAME=FILE.npy or FILE.npz (repeatable).") var input: [String] = []
     @Option(name: .long, help: "Output file: FILE.npy or NAME=FILE.npy (repeatable). Without it, only a summary is printed.") var output: [String] = []
     @Option(name: .long, help: "Threads (default: all cores).") var threads: Int?
+    @OptionGroup var kernelSet: KernelOptions
     @Option(name: .long, help: "Set an input shape, e.g. input=1x3x224x224 (repeatable; for dynamic ONNX dims).") var inputShape: [String] = []
     @Option(name: .long, help: "Seed for zoo weights.") var seed: UInt64 = 0
 
@@ -92,6 +95,7 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
+        kernelSet.apply()
         let result = try runReportingErrors { () throws(EdgeProfError) -> RunWorkflow.Result in
             var options = ModelLoadOptions()
             for s in inputShape {

@@ -195,3 +195,24 @@ struct Report: ParsableCommand {
         try emit(RunRecording.render(r, format: fmt), to: output)
     }
 }
+
+/// `--kernels avx2|generic`: which kernel set the runner uses (default: the best this CPU supports,
+/// or `EDGEPROF_KERNELS`). Sets `EDGEPROF_KERNELS` for this process, which `KernelISA.default` reads.
+struct KernelOptions: ParsableArguments {
+    @Option(name: .long, help: "Kernel set: avx2 (C AVX2+FMA kernels, chosen by default where the CPU has them) or generic (portable Swift + OpenBLAS).")
+    var kernels: String?
+
+    func validate() throws {
+        guard let kernels else { return }
+        guard let k = KernelISA(rawValue: kernels.lowercased()) else {
+            throw ValidationError("--kernels must be avx2 or generic (got '\(kernels)')")
+        }
+        if k == .avx2 && KernelISA.supported != .avx2 {
+            throw ValidationError("--kernels avx2: this CPU does not report AVX2 and FMA; use --kernels generic")
+        }
+    }
+
+    func apply() {
+        if let kernels { setenv("EDGEPROF_KERNELS", kernels.lowercased(), 1) }
+    }
+}

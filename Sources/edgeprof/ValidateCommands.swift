@@ -29,6 +29,7 @@ struct Validate: ParsableCommand {
     @Option(name: .long, help: "Output format: table, json or markdown.") var format: OutputFormat = .table
     @Option(name: [.short, .long], help: "Write the output to FILE (atomically) instead of stdout.") var output: String?
     @OptionGroup var recording: RecordingOptions
+    @OptionGroup var kernelSet: KernelOptions
 
     func validate() throws {
         if csv != nil && !published { throw ValidationError("a CSV file is only read with --published (edgeprof validate --published FILE.csv)") }
@@ -44,6 +45,7 @@ struct Validate: ParsableCommand {
     }
 
     func run() throws {
+        kernelSet.apply()
         if published { try runPublished() } else { try runHost() }
     }
 
