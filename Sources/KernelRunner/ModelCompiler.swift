@@ -175,7 +175,7 @@ struct ModelCompiler {
                                                     activation: activation, threads: threads, kernels: kernels)
                 } else if a.isWinogradEligible(outputPixels: geometry.outPlane) {  // the cost model's conv_winograd rule
                     step = WinogradConvolutionStep(geometry: geometry, x: x.pointer, y: y.pointer, weights: w, bias: b,
-                                                   activation: activation, threads: threads)
+                                                   activation: activation, threads: threads, kernels: kernels)
                 } else {
                     step = ConvolutionStep(geometry: geometry, x: x.pointer, y: y.pointer, weights: w, bias: b,
                                            activation: activation, threads: threads, tileBytes: im2colTileBytes,

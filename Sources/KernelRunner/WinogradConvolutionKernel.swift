@@ -1,3 +1,4 @@
+import CKernels
 import NNGraph
 
 /// Dense 3×3 stride-1 convolution by Winograd F(2×2, 3×3) (Lavin & Gray 2016): each 2×2
@@ -34,8 +35,12 @@ final class WinogradConvolutionStep: Step {
     let blockRows: Int
     let blockColumns: Int
 
+    /// Transforms run in C (AVX2+FMA, activation in registers) with the avx2 kernel set.
+    let useC: Bool
+
     init(geometry: ConvGeometry, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, weights: [Float], bias: [Float],
-         activation: FusedActivation, threads: Int) {
+         activation: FusedActivation, threads: Int, kernels: KernelISA = .default) {
+        useC = kernels == .avx2
         g = geometry
         self.x = x
         self.y = y
@@ -78,7 +83,7 @@ final class WinogradConvolutionStep: Step {
         return out
     }
 
-    var algorithm: String { "winograd F(2x2,3x3)" }
+    var algorithm: String { "winograd F(2x2,3x3)" + (useC ? " avx2" : "") }
     var planeFloats: Int { paddedRows * paddedWidth }
     var inputFloats: Int { g.inChannels * planeFloats }
     var blockFloats: Int { 16 * (g.inChannels + g.outChannels) * blockColumns }
@@ -98,12 +103,20 @@ final class WinogradConvolutionStep: Step {
                 let ty0 = tilesY * blk / blocks
                 let ty1 = tilesY * (blk + 1) / blocks
                 let tiles = (ty1 - ty0) * tilesX
-                inputTransform(scratch, ty0..<ty1, into: v)
+                if useC {
+                    ck_winograd_input(scratch, planeFloats, paddedWidth, g.inChannels, ty0, ty1, tilesX, v, blockColumns)
+                } else {
+                    inputTransform(scratch, ty0..<ty1, into: v)
+                }
                 for e in 0..<16 {
                     gemm(rows: g.outChannels, columns: tiles, depth: g.inChannels, a: transformed.pointer + e * g.outChannels * g.inChannels,
                          b: v + e * g.inChannels * blockColumns, ldb: blockColumns, c: m + e * g.outChannels * blockColumns, ldc: blockColumns)
                 }
-                outputTransform(m, ty0..<ty1, into: yn)
+                if useC {
+                    ck_winograd_output(m, blockColumns, g.outChannels, ty0, ty1, tilesX, bias.pointer, yn, g.outHeight, g.outWidth, activation.ck)
+                } else {
+                    outputTransform(m, ty0..<ty1, into: yn)
+                }
             }
         }
     }

@@ -90,6 +90,18 @@ void ck_depthwise(const float *padded, ptrdiff_t phase_width, ptrdiff_t phase_pl
                   int k, int sh, int sw, const float *w, float bias,
                   ptrdiff_t out_h, ptrdiff_t out_w, float *out, ck_activation act);
 
+/// Winograd F(2×2,3×3) input transform of tile rows [ty0, ty1) (tiles_x tiles per row) of
+/// `channels` zero-bordered planes (plane_floats apart, rows padded_width floats, readable 18
+/// floats past 2·tiles_x rounded up to 16): V[e][ci][t] at v[(e·channels + ci)·ld + t], t counted
+/// from the first tile of row ty0. Each row of V needs 8 floats of slack after its last tile.
+void ck_winograd_input(const float *padded, ptrdiff_t plane_floats, ptrdiff_t padded_width, ptrdiff_t channels,
+                       ptrdiff_t ty0, ptrdiff_t ty1, ptrdiff_t tiles_x, float *v, ptrdiff_t ld);
+
+/// Winograd F(2×2,3×3) output transform Y = Aᵀ·M·A + bias, activation, for tile rows [ty0, ty1)
+/// of `channels` output planes (out_h × out_w, NCHW at y); M[e][co][t] at m[(e·channels + co)·ld + t].
+void ck_winograd_output(const float *m, ptrdiff_t ld, ptrdiff_t channels, ptrdiff_t ty0, ptrdiff_t ty1, ptrdiff_t tiles_x,
+                        const float *bias, float *y, ptrdiff_t out_h, ptrdiff_t out_w, ck_activation act);
+
 /// Geometry of a depthwise layer for `ck_depthwise_planes` (NCHW, one batch entry at a time).
 typedef struct {
     ptrdiff_t in_channels, out_channels;   // out = in × multiplier
