@@ -67,6 +67,7 @@ public struct CalibrationFit: Sendable, Hashable, Codable {
 /// t = overhead + max(flops / (peak · efficiency[class]), max_L bytes_L / bandwidth_L),
 /// the same formula `AnalyticalModel` evaluates per kernel.
 public enum CalibrationFitter {
+    /// Search range of a fitted efficiency; the upper end is scaled by `OpClass.maxEfficiency`.
     public static let efficiencyRange = (low: 0.002, high: 1.0)
 
     public static func predict(_ s: CalibrationSample, peak: Double, overhead: Double, bandwidths: [Double], efficiency: Double,
@@ -138,7 +139,9 @@ public enum CalibrationFitter {
                 }
             }
             // On a flat (memory-bound) loss the largest efficiency wins.
-            efficiency[cls] = exp(LogSearch.minimize(low: log(efficiencyRange.low), high: log(efficiencyRange.high), steps: 400, preferHigh: true, loss))
+            // Up to the class's bound (conv_winograd may exceed 1 per counted FLOP).
+            let high = Swift.min(efficiencyRange.high * cls.maxEfficiency, cls.maxEfficiency)
+            efficiency[cls] = exp(LogSearch.minimize(low: log(efficiencyRange.low), high: log(high), steps: 400, preferHigh: true, loss))
             effBenchmarks[cls] = Array(Set(s.map(\.benchmark))).sorted()
         }
         return CalibrationFit(overhead: overhead, classOverheads: classOverheads, bandwidths: bandwidths, efficiency: efficiency,

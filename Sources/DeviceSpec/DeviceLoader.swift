@@ -165,9 +165,14 @@ public enum DeviceLoader {
         var efficiency: [OpClass: Sourced<Double>] = [:]
         let effNode = try m.required("efficiency")
         for (key, value) in try effNode.anyMapping() {
-            efficiency[try opClassKey(key, value)] = try sourcedNumber(value) { n throws(SpecError) in
+            let cls = try opClassKey(key, value)
+            efficiency[cls] = try sourcedNumber(value) { n throws(SpecError) in
                 let e = try n.double()
-                guard e > 0, e <= 1 else { throw n.error("efficiency must be in (0, 1], got \(e)") }
+                let high = cls.maxEfficiency
+                guard e > 0, e <= high else {
+                    throw n.error("efficiency must be in (0, \(formatFixedSpec(high))], got \(e)"
+                                  + (cls == .convWinograd ? " (per counted direct-convolution FLOP; Winograd F(2×2,3×3) saves at most 2.25×)" : ""))
+                }
                 return e
             }
         }
@@ -261,3 +266,6 @@ public enum DeviceLoader {
 extension Sourced {
     func map<U>(_ f: (Value) -> U) -> Sourced<U> { Sourced<U>(f(value), source: source) }
 }
+
+/// "1" or "2.25": a bound in an error message.
+func formatFixedSpec(_ x: Double) -> String { x == x.rounded() ? String(Int(x)) : String(x) }

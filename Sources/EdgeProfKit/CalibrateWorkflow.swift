@@ -127,7 +127,7 @@ public enum CalibrateWorkflow {
             let direct = samples.filter { $0.role == .compute && $0.opClass == cls }.count
             let n = direct > 0 ? direct : samples.filter { $0.role == .compute && $0.opClass.coarse == cls }.count
             try set(unitPath + [.key("efficiency"), .key(cls.rawValue)], "\(unit.name).efficiency.\(cls.rawValue)",
-                    before: unit.efficiency[cls].map { formatFixed($0.value, decimals: 3) } ?? "(fallback)", value: formatFixed(Swift.min(1, e), decimals: 4),
+                    before: unit.efficiency[cls].map { formatFixed($0.value, decimals: 3) } ?? "(fallback)", value: formatFixed(Swift.min(cls.maxEfficiency, e), decimals: 4),
                     source: "measured \(date) (\(mode): \((fit.efficiencyBenchmarks[cls] ?? []).joined(separator: ", ")), \(n) shape(s); "
                         + "least squares on log time of t = overhead + max(FLOPs/(peak·e), bytes/bandwidth) with the fitted overhead and bandwidths)")
         }

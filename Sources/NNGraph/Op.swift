@@ -206,6 +206,11 @@ public enum OpClass: String, Hashable, Sendable, Codable, CaseIterable {
     /// several times slower per counted FLOP than layer or batch norm.
     case softmax
 
+    /// Largest efficiency (fraction of peak per counted FLOP) a device file may give the class: 1,
+    /// except `conv_winograd`, whose FLOPs are counted as direct convolution while Winograd
+    /// F(2×2, 3×3) does 16 multiplies per 2×2 output tile and channel pair instead of 36 (2.25×).
+    public var maxEfficiency: Double { self == .convWinograd ? 2.25 : 1 }
+
     /// The class a finer class refines (`conv` for the conv sub-classes), else itself.
     public var coarse: OpClass {
         switch self {

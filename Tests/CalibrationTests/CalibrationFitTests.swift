@@ -136,6 +136,20 @@ struct CalibrationFitTests {
         #expect(naive.efficiency[.convWinograd, default: 1] < eW * 0.8)
     }
 
+    /// conv_winograd's efficiency is per counted (direct) FLOP and may exceed 1: a fit of 1.6 is
+    /// recovered, not clamped at 1.
+    @Test func winogradEfficiencyAboveOneIsRecovered() throws {
+        var samples: [CalibrationSample] = []
+        for n in [64.0, 128, 256] {
+            var s = CalibrationSample(name: "w\(Int(n))", benchmark: "grid", role: .compute, opClass: .convWinograd,
+                                      flops: 18 * n * n * 784, levelBytes: [n * 784 * 8, 0, 0, 0], measured: 0)
+            s.measured = CalibrationFitter.predict(s, peak: Self.peak, overhead: 0, bandwidths: Self.bandwidths, efficiency: 1.6)
+            samples.append(s)
+        }
+        let fit = CalibrationFitter.fit(samples, peak: Self.peak, fallbackBandwidths: Self.bandwidths)
+        #expect(abs(fit.efficiency[.convWinograd, default: 0] / 1.6 - 1) < 0.01, "\(fit.efficiency[.convWinograd] ?? 0)")
+    }
+
     @Test func convSubclassesAreFittedSeparatelyAndTogether() throws {
         // Noise-free compute-bound kernels: 1×1 at efficiency 0.4, Winograd-eligible at 0.9.
         var samples: [CalibrationSample] = []

@@ -209,6 +209,16 @@ struct DeviceLoaderErrorTests {
         #expect(e.description == "devices/tiny.yaml:12:21: compute_units[0].efficiency.conv: efficiency must be in (0, 1], got 1.5")
     }
 
+    /// conv_winograd counts direct-convolution FLOPs, so it may exceed 1 — up to F(2×2,3×3)'s 2.25×.
+    @Test func winogradEfficiencyMayExceedOneUpToItsMultiplySaving() throws {
+        let ok = Self.document(inserting: "      conv_winograd: {value: 1.8, source: \"assumed: test\"}", after: 12)
+        let d = try DeviceLoader.load(yaml: ok, file: Self.file)
+        #expect(d.computeUnits[0].efficiency[.convWinograd]?.value == 1.8)
+        let e = try #require(Self.loadError(Self.document(inserting: "      conv_winograd: {value: 2.5, source: \"assumed: test\"}", after: 12)))
+        #expect(e.message.hasPrefix("efficiency must be in (0, 2.25], got 2.5"), "\(e.message)")
+        #expect(e.keyPath == "compute_units[0].efficiency.conv_winograd")
+    }
+
     @Test func efficiencyZero() throws {
         let e = try #require(Self.loadError(Self.document(line: 12, "      conv: {value: 0, source: \"assumed: test\"}")))
         #expect(e.message == "efficiency must be in (0, 1], got 0.0")
