@@ -72,9 +72,10 @@ CK_DW_CASE(5, 2, 2)
 CK_DW_CASE(5, 1, 2)
 CK_DW_CASE(5, 2, 1)
 
-void ck_depthwise(const float *padded, ptrdiff_t phase_width, ptrdiff_t phase_plane,
-                  int k, int sh, int sw, const float *w, float bias,
-                  ptrdiff_t out_h, ptrdiff_t out_w, float *out, ck_activation act) {
+/// One channel over its bordered plane (layout in ck_depthwise_planes' comment).
+static void depthwise_plane(const float *padded, ptrdiff_t phase_width, ptrdiff_t phase_plane,
+                            int k, int sh, int sw, const float *w, float bias,
+                            ptrdiff_t out_h, ptrdiff_t out_w, float *out, ck_activation act) {
     __m256 wv[25];
     for (int i = 0; i < k * k && i < 25; i++) wv[i] = _mm256_set1_ps(w[i]);
     __m256 vb = _mm256_set1_ps(bias);
@@ -91,26 +92,11 @@ void ck_depthwise(const float *padded, ptrdiff_t phase_width, ptrdiff_t phase_pl
     default: break;
     }
 }
-void ck_depthwise_planes(const float *x, float *y, const float *w, const float *bias, ck_dw_geometry g,
-                         ptrdiff_t p0, ptrdiff_t p1, ck_activation act, float *plane) {
-    const ptrdiff_t in_plane = g.height * g.width, out_plane = g.out_h * g.out_w;
-    const ptrdiff_t multiplier = g.out_channels / g.in_channels;
-    const ptrdiff_t kk = (ptrdiff_t)g.k * g.k;
-    ptrdiff_t copied = -1;
-    for (ptrdiff_t p = p0; p < p1; p++) {
-        ptrdiff_t n = p / g.out_channels, c = p % g.out_channels;
-        ptrdiff_t src = n * g.in_channels + c / multiplier;
-        if (src != copied) {
-            ck_pad_copy(x + src * in_plane, g.height, g.width, g.pad_top, g.pad_left, g.rows, g.sw, g.phase_width, plane);
-            copied = src;
-        }
-        ck_depthwise(plane, g.phase_width, g.rows * g.phase_width, g.k, g.sh, g.sw, w + c * kk, bias[c],
-                     g.out_h, g.out_w, y + p * out_plane, act);
-    }
-}
 
-void ck_pad_copy(const float *src, ptrdiff_t height, ptrdiff_t width, ptrdiff_t pad_top, ptrdiff_t pad_left,
-                 ptrdiff_t rows, int phases, ptrdiff_t phase_width, float *dst) {
+/// Copies the input rows of one plane into the bordered plane (phase-split for stride 2); border
+/// cells are never written, so they keep the caller's zeros (PhaseSplitPlane.copyInterior's rule).
+static void pad_copy(const float *src, ptrdiff_t height, ptrdiff_t width, ptrdiff_t pad_top, ptrdiff_t pad_left,
+                     ptrdiff_t rows, int phases, ptrdiff_t phase_width, float *dst) {
     const ptrdiff_t pw = phase_width;
     ptrdiff_t cols = width < pw * phases - pad_left ? width : pw * phases - pad_left;
     if (cols <= 0) return;
@@ -159,20 +145,29 @@ void ck_pad_copy(const float *src, ptrdiff_t height, ptrdiff_t width, ptrdiff_t 
         if (i < cols) e[i >> 1] = s[i];
     }
 }
+
+void ck_depthwise_planes(const float *x, float *y, const float *w, const float *bias, ck_dw_geometry g,
+                         ptrdiff_t p0, ptrdiff_t p1, ck_activation act, float *plane) {
+    const ptrdiff_t in_plane = g.height * g.width, out_plane = g.out_h * g.out_w;
+    const ptrdiff_t multiplier = g.out_channels / g.in_channels;
+    const ptrdiff_t kk = (ptrdiff_t)g.k * g.k;
+    ptrdiff_t copied = -1;
+    for (ptrdiff_t p = p0; p < p1; p++) {
+        ptrdiff_t n = p / g.out_channels, c = p % g.out_channels;
+        ptrdiff_t src = n * g.in_channels + c / multiplier;
+        if (src != copied) {
+            pad_copy(x + src * in_plane, g.height, g.width, g.pad_top, g.pad_left, g.rows, g.sw, g.phase_width, plane);
+            copied = src;
+        }
+        depthwise_plane(plane, g.phase_width, g.rows * g.phase_width, g.k, g.sh, g.sw, w + c * kk, bias[c],
+                        g.out_h, g.out_w, y + p * out_plane, act);
+    }
+}
+
 #pragma clang attribute pop
 #else
-void ck_depthwise(const float *padded, ptrdiff_t phase_width, ptrdiff_t phase_plane,
-                  int k, int sh, int sw, const float *w, float bias,
-                  ptrdiff_t out_h, ptrdiff_t out_w, float *out, ck_activation act) {
-    (void)padded; (void)phase_width; (void)phase_plane; (void)k; (void)sh; (void)sw; (void)w; (void)bias;
-    (void)out_h; (void)out_w; (void)out; (void)act;
-}
 void ck_depthwise_planes(const float *x, float *y, const float *w, const float *bias, ck_dw_geometry g,
                          ptrdiff_t p0, ptrdiff_t p1, ck_activation act, float *plane) {
     (void)x; (void)y; (void)w; (void)bias; (void)g; (void)p0; (void)p1; (void)act; (void)plane;
-}
-void ck_pad_copy(const float *src, ptrdiff_t height, ptrdiff_t width, ptrdiff_t pad_top, ptrdiff_t pad_left,
-                 ptrdiff_t rows, int phases, ptrdiff_t phase_width, float *dst) {
-    (void)src; (void)height; (void)width; (void)pad_top; (void)pad_left; (void)rows; (void)phases; (void)phase_width; (void)dst;
 }
 #endif

@@ -44,7 +44,7 @@ size_t ck_gemm_scratch_floats(ptrdiff_t k, ptrdiff_t n) {
     ptrdiff_t nc = block_columns(k);
     ptrdiff_t cols = (n + CK_GEMM_NR - 1) / CK_GEMM_NR * CK_GEMM_NR;
     if (cols > nc) cols = nc;
-    return (size_t)(cols * (k > 0 ? k : 1)) + 16;
+    return (size_t)(cols * (k > 0 ? k : 1));
 }
 
 size_t ck_gemm_packed_wt_floats(ptrdiff_t m, ptrdiff_t k) { return panel_floats(m, k, CK_GEMM_NR); }
@@ -55,7 +55,7 @@ void ck_gemm_pack_wt(const float *a, ptrdiff_t m, ptrdiff_t k, ptrdiff_t lda, fl
 
 size_t ck_gemm_t_scratch_floats(ptrdiff_t k, ptrdiff_t n) {
     if (k > CK_GEMM_KC) k = CK_GEMM_KC;
-    return (size_t)((n + CK_GEMM_MR - 1) / CK_GEMM_MR * CK_GEMM_MR * k) + 16;
+    return (size_t)((n + CK_GEMM_MR - 1) / CK_GEMM_MR * CK_GEMM_MR * k);
 }
 
 #if defined(__x86_64__)

@@ -118,20 +118,17 @@ public enum MicroBenchmarkSuite {
             }
             out.append(MicroBenchmark(name: "attention-t\(t)-d\(d)-h\(h)", benchmark: "attention grid", opClass: .attention, role: .compute, graph: g))
         }
-        // Normalization: softmax and layer norm.
-        // Softmax (class softmax) and layer norm (class normalization).
+        // Normalization: softmax (class softmax) and layer norm (class normalization).
         for shape in quick ? [TensorShape([1, 3, 197, 197])] : [[1, 3, 197, 197], [1, 6, 50, 50]] {
             out.append(MicroBenchmark(name: "softmax-\(shape.dims.dropFirst().map(String.init).joined(separator: "x"))", benchmark: "normalization grid",
                                       opClass: .softmax, role: .compute,
                                       graph: try unaryChain("softmax\(shape[1])", .softmax(axis: -1), shape: shape, count: n)))
         }
-        do {
-            let g = try chain("layernorm", input: [1, 197, 384], count: n) { (b: inout GraphBuilder, name: String, x: Int) throws(GraphError) -> Int in
-                try b.add1(name, .layerNorm(axis: -1, epsilon: 1e-6), inputs: [x],
-                           params: [ParamInfo(name: "\(name).weight", shape: [384]), ParamInfo(name: "\(name).bias", shape: [384])])
-            }
-            out.append(MicroBenchmark(name: "layernorm-197x384", benchmark: "normalization grid", opClass: .normalization, role: .compute, graph: g))
+        let g = try chain("layernorm", input: [1, 197, 384], count: n) { (b: inout GraphBuilder, name: String, x: Int) throws(GraphError) -> Int in
+            try b.add1(name, .layerNorm(axis: -1, epsilon: 1e-6), inputs: [x],
+                       params: [ParamInfo(name: "\(name).weight", shape: [384]), ParamInfo(name: "\(name).bias", shape: [384])])
         }
+        out.append(MicroBenchmark(name: "layernorm-197x384", benchmark: "normalization grid", opClass: .normalization, role: .compute, graph: g))
         return out
     }
 }

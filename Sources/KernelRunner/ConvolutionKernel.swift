@@ -57,7 +57,7 @@ final class ConvolutionStep: Step {
 
     init(geometry: ConvGeometry, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, weights: [Float], bias: [Float],
          activation: FusedActivation, threads: Int, tileBytes: Int = RunnerOptions.defaultIm2colTileBytes,
-         kernels: KernelISA = .default) {
+         kernels: KernelISA) {
         g = geometry
         self.x = x
         self.y = y

@@ -34,7 +34,7 @@ final class DepthwiseConvolutionStep: Step {
     let useC: Bool
 
     init(geometry: ConvGeometry, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, weights: [Float], bias: [Float],
-         activation: FusedActivation, threads: Int, kernels: KernelISA = .default) {
+         activation: FusedActivation, threads: Int, kernels: KernelISA) {
         g = geometry
         self.x = x
         self.y = y

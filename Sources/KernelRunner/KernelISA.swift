@@ -79,9 +79,9 @@ final class PackedGemmWeights: @unchecked Sendable {
     /// Row blocks of a thread split must be multiples of this.
     var rowUnit: Int { transposed ? Int(CK_GEMM_NR) : Int(CK_GEMM_MR) }
 
-    /// Scratch floats one call over `columns` columns needs (plus alignment slack).
+    /// Scratch floats one call over `columns` columns needs, plus 8 floats of slack for `multiply`'s 32-byte alignment.
     func scratchFloats(columns: Int) -> Int {
-        (transposed ? ck_gemm_t_scratch_floats(depth, columns) : ck_gemm_scratch_floats(depth, columns)) + 16
+        (transposed ? ck_gemm_t_scratch_floats(depth, columns) : ck_gemm_scratch_floats(depth, columns)) + 8
     }
 
     /// C[rows r0..<r1][0..<columns] = act(W·B + bias); `scratch` need not be aligned (it is aligned here).

@@ -39,7 +39,7 @@ final class WinogradConvolutionStep: Step {
     let useC: Bool
 
     init(geometry: ConvGeometry, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, weights: [Float], bias: [Float],
-         activation: FusedActivation, threads: Int, kernels: KernelISA = .default) {
+         activation: FusedActivation, threads: Int, kernels: KernelISA) {
         useC = kernels == .avx2
         g = geometry
         self.x = x

@@ -1,14 +1,5 @@
 // Chart types added for plan/simulate/measure/validate runs (built by EdgeProfKit).
 
-
-
-
-
-
-
-
-
-
 /// Points of predicted (y) against measured (x) on log axes, with the y = x line and a ±band.
 public struct ScatterChart: Sendable, Hashable {
     public struct Point: Sendable, Hashable {

@@ -80,16 +80,6 @@ void ck_gemm_packed_t(const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrdi
                       const float *b, ptrdiff_t ldb, ptrdiff_t n,
                       float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch);
 
-/// Depthwise k×k convolution of one channel (k ∈ {3, 5}, strides sh, sw ∈ {1, 2}, dilation 1)
-/// over a zero-bordered, optionally column-phase-split plane (see KernelRunner's
-/// PhaseSplitPlane): tap (ky, kx) of output (oy, ox) reads
-/// padded[(kx % sw) * phase_plane + (oy*sh + ky) * phase_width + ox + kx / sw].
-/// The plane must be readable up to 16 floats past the last output column of every row.
-/// out[oy * out_w + ox] = act(Σ w[ky*k + kx] · tap + bias).
-void ck_depthwise(const float *padded, ptrdiff_t phase_width, ptrdiff_t phase_plane,
-                  int k, int sh, int sw, const float *w, float bias,
-                  ptrdiff_t out_h, ptrdiff_t out_w, float *out, ck_activation act);
-
 /// Winograd F(2×2,3×3) input transform of tile rows [ty0, ty1) (tiles_x tiles per row) of
 /// `channels` zero-bordered planes (plane_floats apart, rows padded_width floats, readable 18
 /// floats past 2·tiles_x rounded up to 16): V[e][ci][t] at v[(e·channels + ci)·ld + t], t counted
@@ -111,19 +101,15 @@ typedef struct {
     ptrdiff_t rows, phase_width;           // bordered plane: rows × phase_width per phase, sw phases
 } ck_dw_geometry;
 
-/// Output planes [p0, p1) (p = n·out_channels + c) of a depthwise layer: for each, copies the
-/// input plane into `plane` (a bordered scratch of rows·phase_width·sw floats whose border the
-/// caller zeroed) and runs `ck_depthwise`. `w` is [out_channels][k·k], `bias` [out_channels].
+/// Output planes [p0, p1) (p = n·out_channels + c) of a depthwise layer, k ∈ {3, 5}, strides 1–2,
+/// dilation 1. Each input plane is copied into `plane`: a bordered scratch of `rows` rows ×
+/// `phase_width` floats per column phase (sw phases; padded column j goes to phase j % sw at
+/// j / sw, as KernelRunner's PhaseSplitPlane) whose border the caller zeroed, so tap (ky, kx) of
+/// output (oy, ox) is a contiguous load at (kx % sw)·rows·phase_width + (oy·sh + ky)·phase_width +
+/// ox + kx / sw. out = act(Σ w·tap + bias), 4 rows × 16 columns per block. `w` is
+/// [out_channels][k·k], `bias` [out_channels].
 void ck_depthwise_planes(const float *x, float *y, const float *w, const float *bias, ck_dw_geometry g,
                          ptrdiff_t p0, ptrdiff_t p1, ck_activation act, float *plane);
-
-/// Copies the input rows of one plane (height × width) that a convolution or pooling window
-/// reads into a bordered scratch plane of `rows` rows, split into `phases` (1 or 2) column
-/// phases of `phase_width` floats (padded column j goes to phase j % phases at j / phases).
-/// Border cells are not written (they keep the caller's fill). Same result as KernelRunner's
-/// PhaseSplitPlane.copyInterior.
-void ck_pad_copy(const float *src, ptrdiff_t height, ptrdiff_t width, ptrdiff_t pad_top, ptrdiff_t pad_left,
-                 ptrdiff_t rows, int phases, ptrdiff_t phase_width, float *dst);
 
 #ifdef __cplusplus
 }
