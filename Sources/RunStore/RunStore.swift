@@ -41,13 +41,39 @@ public final class RunStore: Sendable {
             // Concurrent writers from other processes wait instead of failing.
             config.busyMode = .timeout(30)
             config.foreignKeysEnabled = true
-            pool = try DatabasePool(path: path, configuration: config)
-            try Self.migrator.migrate(pool)
+            // Opening a new store switches it to WAL and creates the schema. GRDB's migrator
+            // checks which migrations are applied outside its write transaction, so two
+            // processes opening a fresh store at once could both try to create the tables
+            // (CI saw "table runs already exists"). Opening and migrating therefore run under
+            // an exclusive advisory lock on a sidecar file (never on the database file: closing
+            // any descriptor of it would drop SQLite's own POSIX locks).
+            pool = try Self.withOpenLock(path: path) {
+                let pool = try DatabasePool(path: path, configuration: config)
+                try Self.migrator.migrate(pool)
+                return pool
+            }
         } catch let e as StoreError {
             throw e
         } catch {
             throw StoreError("\(path): cannot open run store (\(error))")
         }
+    }
+
+    /// Runs `body` while holding `flock(LOCK_EX)` on `<path>.lock`; the lock is released when
+    /// the descriptor closes, including when the process dies.
+    static func withOpenLock<T>(path: String, _ body: () throws -> T) throws -> T {
+        let lockPath = path + ".lock"
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw StoreError("\(lockPath): cannot open lock file (\(String(cString: strerror(errno))))")
+        }
+        defer { close(fd) }
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else {
+                throw StoreError("\(lockPath): cannot lock (\(String(cString: strerror(errno))))")
+            }
+        }
+        return try body()
     }
 
     /// Schema history. Never edit a shipped migration; add a new one.

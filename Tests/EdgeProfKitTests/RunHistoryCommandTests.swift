@@ -86,12 +86,17 @@ import Testing
             }.joined(separator: "; ")
             p.arguments = ["-c", cmd]
             p.currentDirectoryURL = CLI.packageRoot
-            p.standardError = FileHandle.nullDevice
+            let log = dir.appendingPathComponent("writer\(w).stderr")
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            p.standardError = try? FileHandle(forWritingTo: log)
             return p
         }
         for p in writers { try p.run() }
         for p in writers { p.waitUntilExit() }
-        #expect(writers.allSatisfy { $0.terminationStatus == 0 })
+        for (w, p) in writers.enumerated() {
+            let log = (try? String(contentsOf: dir.appendingPathComponent("writer\(w).stderr"), encoding: .utf8)) ?? ""
+            #expect(p.terminationStatus == 0, "writer \(w): \(log.suffix(2000))")
+        }
         let s = try RunStore(path: store)
         let c = try s.counts()
         #expect(c.runs == 2 * perWriter)

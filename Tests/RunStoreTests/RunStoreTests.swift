@@ -73,6 +73,25 @@ import Testing
         #expect(Set(try store.list().map(\.model)).count == 40)
     }
 
+    /// Openers racing on a store that does not exist yet: each must see the schema exactly once
+    /// (GRDB checks applied migrations outside its transaction; RunStore serialises opening).
+    @Test func concurrentFirstOpensOfAFreshStoreAllSucceed() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("edgeprof-store-race-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for trial in 0..<15 {
+            let path = dir.appendingPathComponent("t\(trial)/runs.sqlite").path
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for w in 0..<4 {
+                    group.addTask { try RunStore(path: path).save(sampleRun(model: "t\(trial)-w\(w)")) }
+                }
+                try await group.waitForAll()
+            }
+            let store = try RunStore(path: path)
+            #expect(try store.counts().runs == 4)
+            #expect(try store.appliedMigrations() == ["v1"])
+        }
+    }
+
     @Test func unopenablePathIsAClearError() throws {
         #expect(throws: StoreError.self) { try RunStore(path: "/proc/edgeprof-cannot-create/runs.sqlite") }
     }
