@@ -39,6 +39,9 @@ for b in "${builds[@]}"; do
   [ "$name" = "native" ] && flags=(-Xswiftc -target-cpu -Xswiftc native)
   echo "building edgeprof (release, $name) ..." >&2
   swift build -c release --scratch-path "$scratch" --product edgeprof "${flags[@]}" >&2
+  # A fast wrong answer is no result: the optimised build must match ORT before it is timed.
+  echo "checking release numerics ($name) against the fixtures' ORT outputs ..." >&2
+  "$PYTHON" scripts/release_numerics.py "$scratch/release/edgeprof" >&2 || { echo "release numerics check failed" >&2; exit 1; }
 done
 
 MEMDIR=$(mktemp -d)

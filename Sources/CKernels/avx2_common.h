@@ -92,6 +92,32 @@ __attribute__((always_inline)) static inline __m256 ck_act256(__m256 v, ck_activ
     }
 }
 
+/// Runs `call` with `act_c`, a copy of `act` whose kind is a compile-time constant for the
+/// common kinds, so an always-inline kernel body gets its activation switch folded away (one
+/// specialised copy per kind) instead of branching on it for every vector. Unoptimised (debug)
+/// builds do not fold and would keep every copy's locals in one huge stack frame (it overflowed
+/// a worker thread's stack), so there it is a plain call.
+#if !defined(__OPTIMIZE__)
+#define CK_WITH_CONST_ACT(act, call)                                                                   \
+    do {                                                                                               \
+        const ck_activation act_c = (act);                                                             \
+        call;                                                                                          \
+    } while (0)
+#else
+#define CK_WITH_CONST_ACT(act, call)                                                                   \
+    do {                                                                                               \
+        const ck_activation ck_act_in_ = (act);                                                        \
+        switch (ck_act_in_.kind) {                                                                     \
+        case CK_ACT_NONE: { const ck_activation act_c = {CK_ACT_NONE, 0, 0}; call; } break;            \
+        case CK_ACT_RELU: { const ck_activation act_c = {CK_ACT_RELU, 0, 0}; call; } break;            \
+        case CK_ACT_CLIP: { const ck_activation act_c = {CK_ACT_CLIP, ck_act_in_.lo, ck_act_in_.hi}; call; } break; \
+        case CK_ACT_SILU: { const ck_activation act_c = {CK_ACT_SILU, 0, 0}; call; } break;            \
+        case CK_ACT_HARDSWISH: { const ck_activation act_c = {CK_ACT_HARDSWISH, 0, 0}; call; } break;  \
+        default: { const ck_activation act_c = ck_act_in_; call; } break;                              \
+        }                                                                                              \
+    } while (0)
+#endif
+
 /// Mask selecting the first `n` (0…8) lanes, for maskload/maskstore.
 __attribute__((always_inline)) static inline __m256i ck_mask256(ptrdiff_t n) {
     static const int table[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};

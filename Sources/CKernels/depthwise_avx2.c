@@ -57,10 +57,16 @@
     }
 
 #define CK_DW_CASE(K, SH, SW)                                                                          \
+    static inline __attribute__((always_inline)) void dw_body_##K##_##SH##_##SW(                      \
+        const float *padded, ptrdiff_t phase_width, ptrdiff_t phase_plane, const __m256 *wv, __m256 vb, \
+        ptrdiff_t out_h, ptrdiff_t out_w, float *out, ck_activation act) {                             \
+        CK_DW_BODY(K, SH, SW)                                                                          \
+    }                                                                                                  \
     static void dw_##K##_##SH##_##SW(const float *padded, ptrdiff_t phase_width, ptrdiff_t phase_plane, \
                                      const __m256 *wv, __m256 vb, ptrdiff_t out_h, ptrdiff_t out_w,     \
                                      float *out, ck_activation act) {                                  \
-        CK_DW_BODY(K, SH, SW)                                                                          \
+        CK_WITH_CONST_ACT(act, dw_body_##K##_##SH##_##SW(padded, phase_width, phase_plane, wv, vb,     \
+                                                         out_h, out_w, out, act_c));                   \
     }
 
 CK_DW_CASE(3, 1, 1)

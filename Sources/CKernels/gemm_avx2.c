@@ -12,10 +12,10 @@ static size_t panel_floats(ptrdiff_t m, ptrdiff_t k, ptrdiff_t width) {
 /// Packs A (m × k, row stride lda) K-block-major: for each CK_GEMM_KC block, every `width`-row
 /// panel's kb × width floats in turn (zero-padded rows), so the kernels walk the packed weights
 /// linearly (hardware prefetch friendly).
-static void pack_panels(const float *a, ptrdiff_t m, ptrdiff_t k, ptrdiff_t lda, ptrdiff_t width, float *packed) {
+static void pack_panels(const float *a, ptrdiff_t m, ptrdiff_t k, ptrdiff_t lda, ptrdiff_t width, ptrdiff_t kc, float *packed) {
     const ptrdiff_t mp = (m + width - 1) / width * width;
-    for (ptrdiff_t k0 = 0; k0 < k; k0 += CK_GEMM_KC) {
-        ptrdiff_t kb = k - k0 < CK_GEMM_KC ? k - k0 : CK_GEMM_KC;
+    for (ptrdiff_t k0 = 0; k0 < k; k0 += kc) {
+        ptrdiff_t kb = k - k0 < kc ? k - k0 : kc;
         for (ptrdiff_t r0 = 0; r0 < m; r0 += width) {
             float *dst = packed + k0 * mp + r0 * kb;
             for (ptrdiff_t kk = 0; kk < kb; kk++)
@@ -28,7 +28,7 @@ static void pack_panels(const float *a, ptrdiff_t m, ptrdiff_t k, ptrdiff_t lda,
 size_t ck_gemm_packed_a_floats(ptrdiff_t m, ptrdiff_t k) { return panel_floats(m, k, CK_GEMM_MR); }
 
 void ck_gemm_pack_a(const float *a, ptrdiff_t m, ptrdiff_t k, ptrdiff_t lda, float *packed) {
-    pack_panels(a, m, k, lda, CK_GEMM_MR, packed);
+    pack_panels(a, m, k, lda, CK_GEMM_MR, CK_GEMM_KC, packed);
 }
 
 /// Columns of B packed per block: k × NC floats ≈ 128 KiB (L2), a multiple of NR, at least NR.
@@ -49,13 +49,18 @@ size_t ck_gemm_scratch_floats(ptrdiff_t k, ptrdiff_t n) {
 
 size_t ck_gemm_packed_wt_floats(ptrdiff_t m, ptrdiff_t k) { return panel_floats(m, k, CK_GEMM_NR); }
 
+/// K block of the transposed product. Its pixel side is small (≤ 64 columns), so the whole
+/// depth fits in L2 next to one 16-channel weight panel: no K blocking up to 2048, which saves
+/// the re-load of every output tile per K block (a transposed, scalar gather).
+static ptrdiff_t t_block_depth(ptrdiff_t k) { return k <= 2048 ? k : CK_GEMM_KC; }
+
 void ck_gemm_pack_wt(const float *a, ptrdiff_t m, ptrdiff_t k, ptrdiff_t lda, float *packed) {
-    pack_panels(a, m, k, lda, CK_GEMM_NR, packed);
+    pack_panels(a, m, k, lda, CK_GEMM_NR, t_block_depth(k), packed);
 }
 
 size_t ck_gemm_t_scratch_floats(ptrdiff_t k, ptrdiff_t n) {
-    if (k > CK_GEMM_KC) k = CK_GEMM_KC;
-    return (size_t)((n + CK_GEMM_MR - 1) / CK_GEMM_MR * CK_GEMM_MR * k);
+    k = t_block_depth(k);
+    return (size_t)((n + CK_GEMM_MR - 1) / CK_GEMM_MR * CK_GEMM_MR * (k > 0 ? k : 1));
 }
 
 #if defined(__x86_64__)
@@ -132,10 +137,15 @@ static inline __attribute__((always_inline)) void kernel_6x16(const float *a, co
         a += CK_GEMM_MR;
         b += CK_GEMM_NR;
     }
+    if (mode.last && act.kind != CK_ACT_NONE) {
+        // All twelve in registers (rows past mr are discarded): a loop over t[0..2·mr) would
+        // spill the tile to the stack.
+        c00 = ck_act256(c00, act); c01 = ck_act256(c01, act); c10 = ck_act256(c10, act); c11 = ck_act256(c11, act);
+        c20 = ck_act256(c20, act); c21 = ck_act256(c21, act); c30 = ck_act256(c30, act); c31 = ck_act256(c31, act);
+        c40 = ck_act256(c40, act); c41 = ck_act256(c41, act); c50 = ck_act256(c50, act); c51 = ck_act256(c51, act);
+    }
     t[0] = c00; t[1] = c01; t[2] = c10; t[3] = c11; t[4] = c20; t[5] = c21;
     t[6] = c30; t[7] = c31; t[8] = c40; t[9] = c41; t[10] = c50; t[11] = c51;
-    if (mode.last && act.kind != CK_ACT_NONE)
-        for (int i = 0; i < 2 * mr; i++) t[i] = ck_act256(t[i], act);
     if (mode.transposed) {
         float buf[6][16] __attribute__((aligned(32)));
         for (int r = 0; r < 6; r++) { _mm256_store_ps(buf[r], t[2 * r]); _mm256_store_ps(buf[r] + 8, t[2 * r + 1]); }
@@ -154,9 +164,9 @@ static inline __attribute__((always_inline)) void kernel_6x16(const float *a, co
     }
 }
 
-void ck_gemm_packed(const float *packed_a, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k,
-                    const float *b, ptrdiff_t ldb, ptrdiff_t n,
-                    float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch) {
+static inline __attribute__((always_inline)) void gemm_packed(
+    const float *packed_a, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k, const float *b, ptrdiff_t ldb,
+    ptrdiff_t n, float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch) {
     if (row1 > m) row1 = m;
     if (row0 >= row1 || n <= 0) return;
     const ptrdiff_t kc = k < CK_GEMM_KC ? k : CK_GEMM_KC;
@@ -170,6 +180,20 @@ void ck_gemm_packed(const float *packed_a, ptrdiff_t m, ptrdiff_t row0, ptrdiff_
         for (ptrdiff_t k0 = 0; k0 < k; k0 += kc) {
             ptrdiff_t kb = k - k0 < kc ? k - k0 : kc;
             pack_b(b + k0 * ldb, ldb, kb, j0, nb, scratch);
+            if (k <= 64) {
+                // Shallow products are bound by writing C: sweep each 6-row strip along the
+                // whole column block, so C is written as 6 sequential streams, not 6 × m.
+                for (ptrdiff_t r = row0; r < row1; r += CK_GEMM_MR) {
+                    int mr = (int)(m - r < CK_GEMM_MR ? m - r : CK_GEMM_MR);
+                    tile_mode mode = {bias ? bias + r : NULL, 0, 0, 1, 0};
+                    for (ptrdiff_t p = 0; p < nb; p += CK_GEMM_NR) {
+                        int nr = (int)(nb - p < CK_GEMM_NR ? nb - p : CK_GEMM_NR);
+                        kernel_6x16(packed_a + r * kb, scratch + (p / CK_GEMM_NR) * CK_GEMM_NR * kb, kb,
+                                    c + r * ldc + j0 + p, ldc, mr, nr, mode, act);
+                    }
+                }
+                continue;
+            }
             for (ptrdiff_t m0 = row0; m0 < row1; m0 += mc) {
                 ptrdiff_t m1 = m0 + mc < row1 ? m0 + mc : row1;
                 for (ptrdiff_t p = 0; p < nb; p += CK_GEMM_NR) {
@@ -196,12 +220,12 @@ static void pack_bt_panel(const float *b, ptrdiff_t ldb, ptrdiff_t kb, ptrdiff_t
     }
 }
 
-void ck_gemm_packed_t(const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k,
-                      const float *b, ptrdiff_t ldb, ptrdiff_t n,
-                      float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch) {
+static inline __attribute__((always_inline)) void gemm_packed_t(
+    const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k, const float *b, ptrdiff_t ldb,
+    ptrdiff_t n, float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch) {
     if (row1 > m) row1 = m;
     if (row0 >= row1 || n <= 0) return;
-    const ptrdiff_t kc = k < CK_GEMM_KC ? k : CK_GEMM_KC;
+    const ptrdiff_t kc = t_block_depth(k);
     const ptrdiff_t panels = (n + CK_GEMM_MR - 1) / CK_GEMM_MR;
     const ptrdiff_t mp = (m + CK_GEMM_NR - 1) / CK_GEMM_NR * CK_GEMM_NR;
     for (ptrdiff_t k0 = 0; k0 < k; k0 += kc) {
@@ -223,6 +247,17 @@ void ck_gemm_packed_t(const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrdi
             }
         }
     }
+}
+void ck_gemm_packed(const float *packed_a, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k,
+                    const float *b, ptrdiff_t ldb, ptrdiff_t n,
+                    float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch) {
+    CK_WITH_CONST_ACT(act, gemm_packed(packed_a, m, row0, row1, k, b, ldb, n, c, ldc, bias, act_c, scratch));
+}
+
+void ck_gemm_packed_t(const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k,
+                      const float *b, ptrdiff_t ldb, ptrdiff_t n,
+                      float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch) {
+    CK_WITH_CONST_ACT(act, gemm_packed_t(packed_wt, m, row0, row1, k, b, ldb, n, c, ldc, bias, act_c, scratch));
 }
 #pragma clang attribute pop
 #else
