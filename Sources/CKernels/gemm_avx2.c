@@ -49,10 +49,17 @@ size_t ck_gemm_scratch_floats(ptrdiff_t k, ptrdiff_t n) {
 
 size_t ck_gemm_packed_wt_floats(ptrdiff_t m, ptrdiff_t k) { return panel_floats(m, k, CK_GEMM_NR); }
 
-/// K block of the transposed product. Its pixel side is small (≤ 64 columns), so the whole
-/// depth fits in L2 next to one 16-channel weight panel: no K blocking up to 2048, which saves
-/// the re-load of every output tile per K block (a transposed, scalar gather).
-static ptrdiff_t t_block_depth(ptrdiff_t k) { return k <= 2048 ? k : CK_GEMM_KC; }
+/// K block of the transposed product. Its pixel side is small (≤ 64 columns), so a deep block
+/// fits in L2 next to one 16-channel weight panel: depth up to 2048 in one block, deeper ones in
+/// equal blocks of at most 2048 (multiples of 8). Few blocks matter here because every later
+/// block re-loads each output tile with a transposed, scalar gather (K = 4608 in blocks of 256
+/// ran at half speed; L1-sized blocks accumulating in a natural-layout tile buffer measured no
+/// faster than these).
+static ptrdiff_t t_block_depth(ptrdiff_t k) {
+    if (k <= 2048) return k;
+    ptrdiff_t blocks = (k + 2047) / 2048;
+    return ((k + blocks - 1) / blocks + 7) / 8 * 8;
+}
 
 void ck_gemm_pack_wt(const float *a, ptrdiff_t m, ptrdiff_t k, ptrdiff_t lda, float *packed) {
     pack_panels(a, m, k, lda, CK_GEMM_NR, t_block_depth(k), packed);
