@@ -81,7 +81,7 @@ final class PackedGemmWeights: @unchecked Sendable {
 
     /// Scratch floats one call over `columns` columns needs, plus 8 floats of slack for `multiply`'s 32-byte alignment.
     func scratchFloats(columns: Int) -> Int {
-        (transposed ? ck_gemm_t_scratch_floats(depth, columns) : ck_gemm_scratch_floats(depth, columns)) + 8
+        (transposed ? ck_gemm_t_scratch_floats(rows, depth, columns) : ck_gemm_scratch_floats(depth, columns)) + 8
     }
 
     /// C[rows r0..<r1][0..<columns] = act(W·B + bias); `scratch` need not be aligned (it is aligned here).

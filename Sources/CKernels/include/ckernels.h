@@ -72,10 +72,10 @@ void ck_gemm_packed(const float *packed_a, ptrdiff_t m, ptrdiff_t row0, ptrdiff_
 /// columns (pixels) as the 6-row operand and the rows (channels) as the 16-wide operand, so a
 /// 7×7 map (49 columns) wastes 5 of 54 lanes instead of 15 of 64. A is packed by
 /// `ck_gemm_pack_wt` ([m/16][k][16]); rows [row0, row1) are multiples of 16 except at m.
-/// `scratch` holds ck_gemm_t_scratch_floats(k, n) floats, 32-byte aligned.
+/// `scratch` holds ck_gemm_t_scratch_floats(m, k, n) floats, 32-byte aligned.
 size_t ck_gemm_packed_wt_floats(ptrdiff_t m, ptrdiff_t k);
 void ck_gemm_pack_wt(const float *a, ptrdiff_t m, ptrdiff_t k, ptrdiff_t lda, float *packed);
-size_t ck_gemm_t_scratch_floats(ptrdiff_t k, ptrdiff_t n);
+size_t ck_gemm_t_scratch_floats(ptrdiff_t m, ptrdiff_t k, ptrdiff_t n);
 void ck_gemm_packed_t(const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k,
                       const float *b, ptrdiff_t ldb, ptrdiff_t n,
                       float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch);
