@@ -38,12 +38,12 @@ extension Graph {
 }
 
 extension ConvAttributes {
-    /// Dense 3×3 stride-1 undilated convolution with ≥ 196 output pixels and ≥ 8 input and
+    /// Dense 3×3 stride-1 undilated convolution with ≥ 49 output pixels (7×7 maps: 16 tiles) and ≥ 8 input and
     /// output channels: the shapes edgeprof's runner executes as Winograd F(2×2, 3×3)
     /// (`KernelRunner`'s compiler picks Winograd by this rule, so model and runner agree).
     public func isWinogradEligible(outputPixels: Int) -> Bool {
         kernel == [3, 3] && strides == [1, 1] && dilations == [1, 1] && groups == 1
-            && outputPixels >= 196 && inChannels >= 8 && outChannels >= 8
+            && outputPixels >= 49 && inChannels >= 8 && outChannels >= 8
     }
 
     /// Additions of the Winograd F(2×2, 3×3) transforms for an output of `batch` × `outH` × `outW`
