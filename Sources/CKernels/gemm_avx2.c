@@ -105,8 +105,20 @@ typedef struct {
 } tile_mode;
 
 /// One 6×16 tile: C[0..mr)[0..nr) = act(A·B + bias) (or += A·B for a later K block).
+static inline __attribute__((always_inline)) void kernel_6x16s(const float *a, const float *b, ptrdiff_t bstride, ptrdiff_t k,
+                                                               float *c, ptrdiff_t ldc, int mr, int nr, tile_mode mode,
+                                                               ck_activation act);
+
+/// One 6×16 tile over a packed B panel ([k][16]).
 static inline __attribute__((always_inline)) void kernel_6x16(const float *a, const float *b, ptrdiff_t k, float *c, ptrdiff_t ldc,
                                                               int mr, int nr, tile_mode mode, ck_activation act) {
+    kernel_6x16s(a, b, CK_GEMM_NR, k, c, ldc, mr, nr, mode, act);
+}
+
+/// One 6×16 tile; B row kk of the tile's 16 columns at b + kk·bstride (16 readable floats).
+static inline __attribute__((always_inline)) void kernel_6x16s(const float *a, const float *b, ptrdiff_t bstride, ptrdiff_t k,
+                                                               float *c, ptrdiff_t ldc, int mr, int nr, tile_mode mode,
+                                                               ck_activation act) {
     __m256 t[12];
     const __m256i m0 = ck_mask256(nr < 8 ? nr : 8), m1 = ck_mask256(nr > 8 ? nr - 8 : 0);
     if (mode.accumulate) {
@@ -133,7 +145,7 @@ static inline __attribute__((always_inline)) void kernel_6x16(const float *a, co
     __m256 c00 = t[0], c01 = t[1], c10 = t[2], c11 = t[3], c20 = t[4], c21 = t[5];
     __m256 c30 = t[6], c31 = t[7], c40 = t[8], c41 = t[9], c50 = t[10], c51 = t[11];
     for (ptrdiff_t kk = 0; kk < k; kk++) {
-        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
         __m256 av;
         av = _mm256_broadcast_ss(a + 0); c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01);
         av = _mm256_broadcast_ss(a + 1); c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11);
@@ -142,7 +154,7 @@ static inline __attribute__((always_inline)) void kernel_6x16(const float *a, co
         av = _mm256_broadcast_ss(a + 4); c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41);
         av = _mm256_broadcast_ss(a + 5); c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51);
         a += CK_GEMM_MR;
-        b += CK_GEMM_NR;
+        b += bstride;
     }
     if (mode.last && act.kind != CK_ACT_NONE) {
         // All twelve in registers (rows past mr are discarded): a loop over t[0..2·mr) would
@@ -186,21 +198,28 @@ static inline __attribute__((always_inline)) void gemm_packed(
         ptrdiff_t nb = n - j0 < nc ? n - j0 : nc;
         for (ptrdiff_t k0 = 0; k0 < k; k0 += kc) {
             ptrdiff_t kb = k - k0 < kc ? k - k0 : kc;
-            pack_b(b + k0 * ldb, ldb, kb, j0, nb, scratch);
             if (k <= 64) {
-                // Shallow products are bound by writing C: sweep each 6-row strip along the
-                // whole column block, so C is written as 6 sequential streams, not 6 × m.
+                // Shallow products are bound by moving data: sweep each 6-row strip along the
+                // whole column block, so C is written as 6 sequential streams, not 6 × m, and
+                // read full 16-column panels of B in place (k ≤ 64 row streams; packing them
+                // first cost a copy of B). Only a partial last panel is packed.
+                const ptrdiff_t full = nb / CK_GEMM_NR * CK_GEMM_NR;
+                if (full < nb) pack_b(b + k0 * ldb, ldb, kb, j0 + full, nb - full, scratch);
                 for (ptrdiff_t r = row0; r < row1; r += CK_GEMM_MR) {
                     int mr = (int)(m - r < CK_GEMM_MR ? m - r : CK_GEMM_MR);
                     tile_mode mode = {bias ? bias + r : NULL, 0, 0, 1, 0};
-                    for (ptrdiff_t p = 0; p < nb; p += CK_GEMM_NR) {
+                    ptrdiff_t p = 0;
+                    for (; p < full; p += CK_GEMM_NR)
+                        kernel_6x16s(packed_a + r * kb, b + j0 + p, ldb, kb, c + r * ldc + j0 + p, ldc, mr, CK_GEMM_NR, mode, act);
+                    for (; p < nb; p += CK_GEMM_NR) {
                         int nr = (int)(nb - p < CK_GEMM_NR ? nb - p : CK_GEMM_NR);
-                        kernel_6x16(packed_a + r * kb, scratch + (p / CK_GEMM_NR) * CK_GEMM_NR * kb, kb,
+                        kernel_6x16(packed_a + r * kb, scratch + ((p - full) / CK_GEMM_NR) * CK_GEMM_NR * kb, kb,
                                     c + r * ldc + j0 + p, ldc, mr, nr, mode, act);
                     }
                 }
                 continue;
             }
+            pack_b(b + k0 * ldb, ldb, kb, j0, nb, scratch);
             for (ptrdiff_t m0 = row0; m0 < row1; m0 += mc) {
                 ptrdiff_t m1 = m0 + mc < row1 ? m0 + mc : row1;
                 for (ptrdiff_t p = 0; p < nb; p += CK_GEMM_NR) {
