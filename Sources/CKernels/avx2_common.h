@@ -6,9 +6,19 @@
 #include <math.h>
 #include "ckernels.h"
 
+/// Forced inlining in optimised builds (the kernels rely on it to keep tiles in registers and to
+/// fold constants). Unoptimised (debug) builds inline `always_inline` functions too but keep
+/// every inlined temporary in its own stack slot: the GEMM's frame grew past 1 MiB and
+/// overflowed thread stacks in the debug test run, so there these are ordinary functions.
+#if defined(__OPTIMIZE__)
+#define CK_INLINE static inline __attribute__((always_inline))
+#else
+#define CK_INLINE static inline
+#endif
+
 /// exp(x) on [-87, 87] (clamped): range reduction by ln 2 and a degree-5 polynomial on
 /// [-ln2/2, ln2/2], ≤ 7e-7 relative — the same constants as KernelRunner's `logisticExp`.
-__attribute__((always_inline)) static inline __m256 ck_exp256(__m256 x) {
+CK_INLINE __m256 ck_exp256(__m256 x) {
     x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(87.0f));
     const __m256 magic = _mm256_set1_ps(12582912.0f);
     __m256 k = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504f), magic);
@@ -27,14 +37,14 @@ __attribute__((always_inline)) static inline __m256 ck_exp256(__m256 x) {
 /// 1/d for d ≥ 1 (the logistic denominators): the 12-bit `rcp` estimate and one Newton step,
 /// ≤ 2 ulp-scale relative error (~1e-7), several times cheaper than `vdivps`; d beyond 2^126
 /// gives 0 (its exact value is subnormal), which the callers' products want anyway.
-__attribute__((always_inline)) static inline __m256 ck_recip256(__m256 d) {
+CK_INLINE __m256 ck_recip256(__m256 d) {
     __m256 r = _mm256_rcp_ps(d);
     return _mm256_mul_ps(r, _mm256_fnmadd_ps(d, r, _mm256_set1_ps(2.0f)));
 }
 
 /// erf(x) on 8 lanes, |error| ≤ 1e-7 (fitted here, numpy least squares): x·P(x²) (degree 5) for
 /// |x| ≤ 0.921875, 1 − exp(Q(|x|)) (degree 8) up to 3.925, 1 beyond; sign restored.
-__attribute__((always_inline)) static inline __m256 ck_erf256(__m256 x) {
+CK_INLINE __m256 ck_erf256(__m256 x) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
     __m256 a = _mm256_andnot_ps(sign, x);
     __m256 t = _mm256_mul_ps(a, a);
@@ -70,7 +80,7 @@ __attribute__((noinline)) static __m256 ck_tanh256(__m256 v) {
 }
 
 /// act(v) on 8 lanes.
-__attribute__((always_inline)) static inline __m256 ck_act256(__m256 v, ck_activation act) {
+CK_INLINE __m256 ck_act256(__m256 v, ck_activation act) {
     switch (act.kind) {
     case CK_ACT_NONE: return v;
     case CK_ACT_RELU: return _mm256_max_ps(v, _mm256_setzero_ps());
@@ -127,7 +137,7 @@ __attribute__((always_inline)) static inline __m256 ck_act256(__m256 v, ck_activ
 #endif
 
 /// Mask selecting the first `n` (0…8) lanes, for maskload/maskstore.
-__attribute__((always_inline)) static inline __m256i ck_mask256(ptrdiff_t n) {
+CK_INLINE __m256i ck_mask256(ptrdiff_t n) {
     static const int table[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
     return _mm256_loadu_si256((const __m256i *)(table + 8 - n));
 }

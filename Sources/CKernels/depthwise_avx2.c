@@ -57,7 +57,7 @@
     }
 
 #define CK_DW_CASE(K, SH, SW)                                                                          \
-    static inline __attribute__((always_inline)) void dw_body_##K##_##SH##_##SW(                      \
+    CK_INLINE void dw_body_##K##_##SH##_##SW(                      \
         const float *padded, ptrdiff_t phase_width, ptrdiff_t phase_plane, const __m256 *wv, __m256 vb, \
         ptrdiff_t out_h, ptrdiff_t out_w, float *out, ck_activation act) {                             \
         CK_DW_BODY(K, SH, SW)                                                                          \

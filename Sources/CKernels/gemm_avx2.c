@@ -105,18 +105,18 @@ typedef struct {
 } tile_mode;
 
 /// One 6×16 tile: C[0..mr)[0..nr) = act(A·B + bias) (or += A·B for a later K block).
-static inline __attribute__((always_inline)) void kernel_6x16s(const float *a, const float *b, ptrdiff_t bstride, ptrdiff_t k,
+CK_INLINE void kernel_6x16s(const float *a, const float *b, ptrdiff_t bstride, ptrdiff_t k,
                                                                float *c, ptrdiff_t ldc, int mr, int nr, tile_mode mode,
                                                                ck_activation act);
 
 /// One 6×16 tile over a packed B panel ([k][16]).
-static inline __attribute__((always_inline)) void kernel_6x16(const float *a, const float *b, ptrdiff_t k, float *c, ptrdiff_t ldc,
+CK_INLINE void kernel_6x16(const float *a, const float *b, ptrdiff_t k, float *c, ptrdiff_t ldc,
                                                               int mr, int nr, tile_mode mode, ck_activation act) {
     kernel_6x16s(a, b, CK_GEMM_NR, k, c, ldc, mr, nr, mode, act);
 }
 
 /// One 6×16 tile; B row kk of the tile's 16 columns at b + kk·bstride (16 readable floats).
-static inline __attribute__((always_inline)) void kernel_6x16s(const float *a, const float *b, ptrdiff_t bstride, ptrdiff_t k,
+CK_INLINE void kernel_6x16s(const float *a, const float *b, ptrdiff_t bstride, ptrdiff_t k,
                                                                float *c, ptrdiff_t ldc, int mr, int nr, tile_mode mode,
                                                                ck_activation act) {
     __m256 t[12];
@@ -183,7 +183,7 @@ static inline __attribute__((always_inline)) void kernel_6x16s(const float *a, c
     }
 }
 
-static inline __attribute__((always_inline)) void gemm_packed(
+CK_INLINE void gemm_packed(
     const float *packed_a, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k, const float *b, ptrdiff_t ldb,
     ptrdiff_t n, float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch) {
     if (row1 > m) row1 = m;
@@ -246,7 +246,7 @@ static void pack_bt_panel(const float *b, ptrdiff_t ldb, ptrdiff_t kb, ptrdiff_t
     }
 }
 
-static inline __attribute__((always_inline)) void gemm_packed_t(
+CK_INLINE void gemm_packed_t(
     const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k, const float *b, ptrdiff_t ldb,
     ptrdiff_t n, float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch) {
     if (row1 > m) row1 = m;

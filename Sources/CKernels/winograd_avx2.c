@@ -6,7 +6,7 @@
 #include "avx2_common.h"
 
 /// Even and odd elements of the 16 floats at p: (p0 p2 … p14), (p1 p3 … p15).
-__attribute__((always_inline)) static inline void deinterleave16(const float *p, __m256 *even, __m256 *odd) {
+CK_INLINE void deinterleave16(const float *p, __m256 *even, __m256 *odd) {
     __m256 x0 = _mm256_loadu_ps(p), x1 = _mm256_loadu_ps(p + 8);
     __m256 e = _mm256_shuffle_ps(x0, x1, _MM_SHUFFLE(2, 0, 2, 0));
     __m256 o = _mm256_shuffle_ps(x0, x1, _MM_SHUFFLE(3, 1, 3, 1));
@@ -51,7 +51,7 @@ void ck_winograd_input(const float *padded, ptrdiff_t plane_floats, ptrdiff_t pa
 }
 
 /// Stores `count` (≤ 16) floats of lo ‖ hi at dst.
-__attribute__((always_inline)) static inline void store16(float *dst, __m256 lo, __m256 hi, ptrdiff_t count) {
+CK_INLINE void store16(float *dst, __m256 lo, __m256 hi, ptrdiff_t count) {
     if (count >= 16) {
         _mm256_storeu_ps(dst, lo);
         _mm256_storeu_ps(dst + 8, hi);

@@ -176,8 +176,8 @@ struct EfficiencyClassTests {
     @Test func winogradEfficiencyAppliesOnlyToEligibleConvs() throws {
         let plain = try testDevice()
         let wino = try testDevice(extraEfficiency: Self.winogradLine)
-        // 14×14 output: Winograd-eligible; 7×7: not (fewer than 196 output pixels).
-        for (size, eligible) in [(14, true), (7, false)] {
+        // 14×14 and 7×7 outputs: Winograd-eligible; 6×6: not (fewer than 49 output pixels).
+        for (size, eligible) in [(14, true), (7, true), (6, false)] {
             let g = try convGraph(channels: 64, outChannels: 64, size: size)
             let a = try #require(try AnalyticalModel.estimate(g, on: plain).layers.first { $0.opClass == .conv })
             let b = try #require(try AnalyticalModel.estimate(g, on: wino).layers.first { $0.opClass == .conv })
@@ -192,7 +192,8 @@ struct EfficiencyClassTests {
             #expect(abs((b.computeTime.value - relu - transform) * (eligible ? 2 : 1) - (a.computeTime.value - relu)) < 1e-15)
             #expect(b.computeFlopsByClass[.elementwise] == Double(64 * size * size + transformFlops))
             #expect(a.computeFlopsByClass[.elementwise] == Double(64 * size * size))
-            #expect(transformFlops == (eligible ? 49 * (32 * 64 + 24 * 64) : 0))
+            let tiles = ((size + 1) / 2) * ((size + 1) / 2)   // 2×2 output tiles: 49 for 14×14, 16 for 7×7
+            #expect(transformFlops == (eligible ? tiles * (32 * 64 + 24 * 64) : 0))
         }
     }
 

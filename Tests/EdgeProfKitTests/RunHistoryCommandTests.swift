@@ -87,7 +87,7 @@ import Testing
             p.arguments = ["-c", cmd]
             p.currentDirectoryURL = CLI.packageRoot
             let log = dir.appendingPathComponent("writer\(w).stderr")
-            FileManager.default.createFile(atPath: log.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             p.standardError = try? FileHandle(forWritingTo: log)
             return p
         }
