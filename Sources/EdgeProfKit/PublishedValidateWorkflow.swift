@@ -53,8 +53,9 @@ public enum PublishedValidateWorkflow {
         // if it has at least two (one row fixes the factor but says nothing about its spread).
         let onDefault = groups.filter { $0.unit == defaultUnit && $0.fittingRows.count >= 2 }.sorted { ($0.fittingRows.count, $1.runtime) > ($1.fittingRows.count, $0.runtime) }
         var lines = [beginMarker]
-        lines.append("# Efficiency factors per runtime (all classes; conv/attention separately with >= 3 fitting rows),")
-        lines.append("# fitted on the even-id rows of \((csv as NSString).lastPathComponent), scored on the odd-id rows.")
+        lines.append("# Efficiency factors per runtime (conv/attention and all other classes; CPU runtimes of all devices fitted")
+        lines.append("# together, sharing the other/dense ratio and the thread exponent), fitted on the even-id rows of")
+        lines.append("# \((csv as NSString).lastPathComponent), scored on the odd-id rows.")
         if let d = onDefault.first?.runtime ?? existingDefault { lines.append("default_runtime: \(d)") }
         lines.append("runtimes:")
         for g in groups {
@@ -66,12 +67,15 @@ public enum PublishedValidateWorkflow {
             lines.append("    unit: \(g.unit)")
             lines.append("    efficiency_factor:")
             let rowsNote = "fitted \(date) on published rows \(g.fittingRows.joined(separator: ", ")) (edgeprof validate --published)"
-            lines.append("      all: {value: \(formatFixed(f, decimals: 3)), source: \"\(rowsNote); \(held)\"}")
+            // Pooled CPU groups: the ratio to the dense factor and the thread exponent come from every CPU group's rows.
+            let poolNote = g.pooledRows.map { " with the other/dense ratio and the thread exponent shared by the CPU groups (rows \($0.joined(separator: ", ")))" } ?? ""
+            lines.append("      all: {value: \(formatFixed(f, decimals: 3)), source: \"\(rowsNote)\(poolNote); \(held)\"}")
             if let d = g.denseFactor {
                 for cls in ["attention", "conv"] { lines.append("      \(cls): {value: \(formatFixed(d, decimals: 3)), source: \"\(rowsNote) (dense-class factor)\"}") }
             }
             if let a = g.threadScaling {
-                lines.append("    thread_scaling: {value: \(formatFixed(a, decimals: 2)), source: \"\(rowsNote)\"}")
+                let aNote = g.pooledRows.map { "fitted \(date) on published rows \($0.joined(separator: ", ")) (edgeprof validate --published; shared by the CPU groups)" } ?? rowsNote
+                lines.append("    thread_scaling: {value: \(formatFixed(a, decimals: 2)), source: \"\(aNote)\"}")
             }
         }
         lines.append(endMarker)

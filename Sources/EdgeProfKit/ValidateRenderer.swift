@@ -30,6 +30,11 @@ public enum ValidateRenderer {
                         g.heldOutRows > 0 ? pct(g.heldOutUncalibrated.medianAbsoluteError) : "-"])
         }
         out += (md ? "### Per device × runtime (held-out rows only)\n\n" : "Per device × runtime (held-out rows only)\n") + table(groups, style) + "\n\n"
+        if let g = r.groups.first(where: { $0.pooledRows != nil }), let rows = g.pooledRows, let f = g.factor, let d = g.denseFactor {
+            let a = g.threadScaling.map { formatFixed($0, decimals: 2) } ?? "1 (not fitted)"
+            out += "CPU groups fitted together on rows \(rows.joined(separator: " ")): shared other/dense factor ratio "
+                + "\(formatFixed(f / d, decimals: 3)), shared thread exponent \(a)\n\n"
+        }
 
         var worst = TextTable(headers: ["row", "measured ms", "predicted ms", "error"], aligns: [.left, .right, .right, .right])
         for p in r.heldOut.worst { worst.add([p.label, ms(p.measured), ms(p.predicted), pct(p.relativeError)]) }

@@ -39,6 +39,9 @@ public struct PublishedGroupResult: Sendable, Hashable, Codable {
     public var denseFactor: Double?
     /// Fitted thread-scaling exponent; nil = not fitted (no fitting row ran on fewer threads than cores).
     public var threadScaling: Double?
+    /// Fitting rows of every group in this group's CPU pool (`PublishedValidation.fitPooled`): the
+    /// dense/other ratio and the thread exponent were fitted on all of them; nil = fitted alone.
+    public var pooledRows: [String]? = nil
     public var heldOutRows: Int
     /// Held-out rows with the fitted factor (the uncalibrated device where there is no factor).
     public var heldOut: ErrorSummary
@@ -88,11 +91,13 @@ public struct SkipCount: Sendable, Hashable, Codable {
 /// runtime on the fitting subset (`PublishedSplit`), and scores only held-out rows.
 public enum PublishedValidation {
     public static let factorScheme = """
-    per device × runtime, an efficiency factor on every op class of the runtime's compute unit \
-    (runtimes.<runtime>.efficiency_factor.all) - with 3 or more fitting rows a separate factor for the dense classes \
-    (efficiency_factor.conv and .attention) - and, when its fitting rows ran at two or more thread counts, \
-    a thread-scaling exponent a (compute peak × (threads/cores)^a; a = 1, linear, otherwise); all fitted by least squares \
-    on log(predicted/measured) over the group's fitting rows (factors 0.05-20, a 0-1); groups without fitting rows \
+    per device × runtime, an efficiency factor on the dense classes (runtimes.<runtime>.efficiency_factor.conv and \
+    .attention) and one on every other op class of the runtime's compute unit (efficiency_factor.all); groups on CPU units \
+    are fitted together: each has its own dense factor, while the ratio of the other factor to the dense one and the \
+    thread-scaling exponent a (compute peak × (threads/cores)^a; fitted when some CPU group's rows ran at two or more \
+    thread counts, else a = 1) are shared by all CPU groups; other groups alone: one factor for all classes, a separate \
+    dense factor with 3 or more fitting rows, a from their own rows at two or more thread counts; all fitted by least \
+    squares on log(predicted/measured) over the fitting rows (factors 0.05-20, a 0-1); groups without fitting rows \
     keep the device file's plain efficiencies
     """
 
@@ -217,6 +222,89 @@ public enum PublishedValidation {
         return GroupFit(dense: exp(best.d), other: exp(best.o), threadScaling: best.a, fitsThreadScaling: fitsA, fitsDenseSeparately: fitsDense)
     }
 
+    /// One group's fitting rows, as the pooled fit sees them.
+    public struct FitRows: Sendable, Hashable {
+        public var models: [LatencyModel]
+        public var threadRatios: [Double]
+        public var measured: [Double]
+        public init(models: [LatencyModel], threadRatios: [Double], measured: [Double]) {
+            self.models = models
+            self.threadRatios = threadRatios
+            self.measured = measured
+        }
+    }
+
+    /// The CPU pool's fit: a dense factor per group, and the other/dense ratio and thread exponent shared by all.
+    public struct PooledFit: Sendable, Hashable {
+        /// Other-class factor / dense factor, the same for every group of the pool.
+        public var otherToDense: Double
+        public var threadScaling: Double
+        public var fitsThreadScaling: Bool
+        /// Dense factor per group (in the order given to `fitPooled`).
+        public var dense: [Double]
+        public func group(_ i: Int) -> GroupFit {
+            GroupFit(dense: dense[i], other: dense[i] * otherToDense, threadScaling: threadScaling, fitsThreadScaling: fitsThreadScaling,
+                     fitsDenseSeparately: true)
+        }
+    }
+
+    /// A pool needs fitting rows from this many groups (else each CPU group is fitted alone) ...
+    public static let minimumGroupsForPooledFit = 2
+    /// ... and this many fitting rows in all.
+    public static let minimumRowsForPooledFit = 3
+
+    /// Least squares on log(predicted/measured) over every fitting row of a pool of groups (pure).
+    /// Why pool: the groups on CPU units have 1-5 fitting rows each, too few to fit a dense and an
+    /// other factor per group (two rows fit both exactly, one row neither); but what separates the
+    /// dense classes from the rest (the runtimes' packed/Winograd GEMMs against their depthwise and
+    /// elementwise kernels, relative to the device files' nominal efficiencies) is about the same on
+    /// every board, and so is how throughput drops on fewer threads. So each group keeps its own
+    /// dense factor s (its overall speed) and shares r = other/dense and the thread exponent a.
+    /// Factors in [0.05, 20] (s and r·s), a ∈ {0, 0.05, …, 1} refined to 0.01 when some group has
+    /// rows at two or more thread ratios (else a = 1).
+    public static func fitPooled(_ groups: [FitRows]) -> PooledFit {
+        let fitsA = groups.contains { Set($0.threadRatios).count >= 2 }
+        let lo = log(0.05), hi = log(20.0)
+        func groupLoss(_ g: FitRows, _ logS: Double, _ logR: Double, _ a: Double) -> Double {
+            var l = 0.0
+            for i in g.models.indices {
+                let t = pow(g.threadRatios[i], a)
+                let r = log(g.models[i].latency(dense: exp(logS) * t, other: exp(logS + logR) * t) / g.measured[i])
+                l += r * r
+            }
+            return l
+        }
+        // Given r and a, each group's dense factor is a separate one-dimensional fit.
+        func scales(_ logR: Double, _ a: Double) -> (loss: Double, logS: [Double]) {
+            var total = 0.0, out: [Double] = []
+            for g in groups {
+                let low = Swift.max(lo, lo - logR), high = Swift.min(hi, hi - logR)
+                let x = LogSearch.minimize(low: low, high: high, steps: 24) { groupLoss(g, $0, logR, a) }
+                total += groupLoss(g, x, logR, a)
+                out.append(x)
+            }
+            return (total, out)
+        }
+        func bestRatio(_ a: Double) -> (loss: Double, logR: Double) {
+            let r = LogSearch.minimize(low: lo, high: hi, steps: 40) { scales($0, a).loss }
+            return (scales(r, a).loss, r)
+        }
+        var best = (a: 1.0, logR: 0.0, loss: Double.infinity)
+        func tryA(_ a: Double) {
+            let b = bestRatio(a)
+            if b.loss < best.loss { best = (a, b.logR, b.loss) }
+        }
+        if fitsA {
+            for a in stride(from: 0.0, through: 1.0001, by: 0.05) { tryA(Swift.min(a, 1)) }
+            let coarse = best.a
+            for a in stride(from: coarse - 0.04, through: coarse + 0.0401, by: 0.01) where a >= 0 && a <= 1 && abs(a - coarse) > 1e-9 { tryA(a) }
+        } else {
+            tryA(1)
+        }
+        let s = scales(best.logR, best.a).logS
+        return PooledFit(otherToDense: exp(best.logR), threadScaling: best.a, fitsThreadScaling: fitsA, dense: s.map { exp($0) })
+    }
+
     public static func run(_ table: PublishedLatencyTable, devices: [DeviceProfile]) throws(CostModelError) -> PublishedValidationResult {
         let resolution = PublishedMapping.resolve(table, devices: devices)
         var prepared: [String: PreparedGraph] = [:]
@@ -228,8 +316,9 @@ public enum PublishedValidation {
         }
         struct Key: Hashable { var device: String; var runtime: String }
         let groups = Dictionary(grouping: resolution.resolved) { Key(device: $0.device.id, runtime: $0.row.runtime) }
-        var rowResults: [PublishedRowResult] = []
-        var groupResults: [PublishedGroupResult] = []
+        // Every group's rows, models and thread ratios first: the CPU groups are fitted together.
+        struct Group { var key: Key; var rows: [ResolvedRow]; var models: [LatencyModel]; var ratios: [Double]; var fitIdx: [Int] }
+        var all: [Group] = []
         for key in groups.keys.sorted(by: { ($0.device, $0.runtime) < ($1.device, $1.runtime) }) {
             let rows = (groups[key] ?? []).sorted { $0.row.id < $1.row.id }
             var models: [LatencyModel] = []
@@ -237,10 +326,32 @@ public enum PublishedValidation {
                 guard let p = prepared[r.zooModel] else { throw CostModelError(message: "no graph for \(r.zooModel)") }
                 models.append(LatencyModel(try baseEstimate(p, r)))
             }
-            let ratios = rows.map(threadRatio)
-            let fitIdx = rows.indices.filter { rows[$0].isFitting }
-            let groupFit = fitIdx.isEmpty ? nil
-                : fit(models: fitIdx.map { models[$0] }, threadRatios: fitIdx.map { ratios[$0] }, measured: fitIdx.map { rows[$0].row.latencyMs })
+            all.append(Group(key: key, rows: rows, models: models, ratios: rows.map(threadRatio), fitIdx: rows.indices.filter { rows[$0].isFitting }))
+        }
+        func fitRows(_ g: Group) -> FitRows {
+            FitRows(models: g.fitIdx.map { g.models[$0] }, threadRatios: g.fitIdx.map { g.ratios[$0] }, measured: g.fitIdx.map { g.rows[$0].row.latencyMs })
+        }
+        let pool = all.indices.filter { i in
+            !all[i].fitIdx.isEmpty && all[i].rows[0].device.unit(named: all[i].rows[0].unit)?.kind == .cpu
+        }
+        let poolRowCount = pool.reduce(0) { $0 + all[$1].fitIdx.count }
+        var fits: [Int: GroupFit] = [:]
+        var pooledRows: [String]?
+        if pool.count >= minimumGroupsForPooledFit, poolRowCount >= minimumRowsForPooledFit {
+            let pooled = fitPooled(pool.map { fitRows(all[$0]) })
+            for (j, i) in pool.enumerated() { fits[i] = pooled.group(j) }
+            pooledRows = pool.flatMap { i in all[i].fitIdx.map { all[i].rows[$0].row.id } }.sorted()
+        }
+        for i in all.indices where fits[i] == nil && !all[i].fitIdx.isEmpty {
+            let f = fitRows(all[i])
+            fits[i] = fit(models: f.models, threadRatios: f.threadRatios, measured: f.measured)
+        }
+
+        var rowResults: [PublishedRowResult] = []
+        var groupResults: [PublishedGroupResult] = []
+        for (gi, g) in all.enumerated() {
+            let rows = g.rows, models = g.models, ratios = g.ratios, fitIdx = g.fitIdx, key = g.key
+            let groupFit = fits[gi]
             var held: [PredictionPair] = [], heldUncal: [PredictionPair] = []
             for (i, r) in rows.enumerated() {
                 // Uncalibrated: factor 1, linear thread scaling.
@@ -258,11 +369,13 @@ public enum PublishedValidation {
                 }
             }
             let first = rows[0]
+            let isPooled = pooledRows != nil && pool.contains(gi)
             groupResults.append(PublishedGroupResult(
                 device: key.device, deviceFile: first.device.file, runtime: key.runtime, unit: first.unit,
                 fittingRows: fitIdx.map { rows[$0].row.id }, factor: groupFit?.other,
                 denseFactor: groupFit.flatMap { $0.fitsDenseSeparately ? $0.dense : nil },
-                threadScaling: groupFit.flatMap { $0.fitsThreadScaling ? $0.threadScaling : nil }, heldOutRows: held.count,
+                threadScaling: groupFit.flatMap { $0.fitsThreadScaling ? $0.threadScaling : nil }, pooledRows: isPooled ? pooledRows : nil,
+                heldOutRows: held.count,
                 heldOut: ValidationStatistics.summarize(held, tolerance: PublishedValidationResult.tolerance, worstCount: 3),
                 heldOutUncalibrated: ValidationStatistics.summarize(heldUncal, tolerance: PublishedValidationResult.tolerance, worstCount: 3)))
         }

@@ -50,6 +50,35 @@ struct PublishedValidationTests {
         #expect(abs(fit.other / 0.6 - 1) < 0.02, "other \(fit.other)")
     }
 
+    /// Three CPU groups with their own dense factors (1.5, 2.5, 0.8) and a shared other/dense ratio
+    /// (0.25) and thread exponent (0.5): the pooled fit recovers all five numbers, although two of the
+    /// groups have too few rows (two, one) to separate their dense and other factors alone.
+    @Test func pooledFitRecoversSharedRatioExponentAndPerGroupDenseFactors() {
+        let third = PublishedValidation.LatencyModel(terms: [.init(dense: true, compute: 20, memory: 1, overhead: 0), .init(dense: false, compute: 20, memory: 1, overhead: 0)])
+        let truthRatio = 0.25, truthA = 0.5, truthDense = [1.5, 2.5, 0.8]
+        func group(_ i: Int, _ models: [PublishedValidation.LatencyModel], _ ratios: [Double]) -> PublishedValidation.FitRows {
+            let truth = PublishedValidation.GroupFit(dense: truthDense[i], other: truthDense[i] * truthRatio, threadScaling: truthA,
+                                                     fitsThreadScaling: true, fitsDenseSeparately: true)
+            return .init(models: models, threadRatios: ratios, measured: zip(models, ratios).map { truth.latency($0, threadRatio: $1) })
+        }
+        let groups = [
+            group(0, [Self.resnetLike, Self.mobilenetLike, Self.resnetLike], [1, 1, 0.25]),
+            group(1, [Self.mobilenetLike, third], [0.8, 0.8]),
+            group(2, [Self.resnetLike], [1]),
+        ]
+        let fit = PublishedValidation.fitPooled(groups)
+        #expect(fit.fitsThreadScaling)
+        #expect(abs(fit.otherToDense / truthRatio - 1) < 0.03, "ratio \(fit.otherToDense)")
+        #expect(abs(fit.threadScaling - truthA) < 0.02, "exponent \(fit.threadScaling)")
+        for (got, want) in zip(fit.dense, truthDense) { #expect(abs(got / want - 1) < 0.03, "dense \(got) vs \(want)") }
+        // Each group's fit applies the shared numbers to its own dense factor.
+        let g1 = fit.group(1)
+        #expect(abs(g1.other / (g1.dense * fit.otherToDense) - 1) < 1e-12 && g1.threadScaling == fit.threadScaling)
+        // No group with two thread ratios: the exponent is not fitted (linear scaling).
+        let oneRatio = PublishedValidation.fitPooled([group(1, [Self.mobilenetLike, third], [1, 1]), group(2, [Self.resnetLike], [1])])
+        #expect(!oneRatio.fitsThreadScaling && oneRatio.threadScaling == 1)
+    }
+
     /// A table whose "measured" latencies are the cost model's own prediction for a device twice as
     /// fast as its file: the fit must find ≈ 2 on the fitting rows and score the held-out rows near 0%.
     @Test func runFitsOnEvenRowsAndScoresOnlyOddRows() throws {
