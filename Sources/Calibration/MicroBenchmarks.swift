@@ -68,10 +68,10 @@ public enum MicroBenchmarkSuite {
         // Dense conv / GEMM grid: each shape is tagged with its efficiency class (conv_1x1,
         // conv_winograd, conv_kxk, gemm; `Graph.efficiencyClass`); `conv` is fitted on all of them.
         let convGrid: [(c: Int, hw: Int, k: Int)] = quick
-            ? [(64, 28, 1), (256, 14, 1), (64, 28, 3), (128, 14, 3), (256, 7, 3)]
+            ? [(64, 28, 1), (256, 14, 1), (64, 28, 3), (128, 14, 3), (256, 7, 3), (48, 28, 5)]
             : [(32, 56, 1), (64, 28, 1), (128, 28, 1), (256, 14, 1), (512, 7, 1), (24, 56, 1),
                (32, 56, 3), (64, 28, 3), (128, 14, 3), (96, 14, 3), (64, 56, 3), (128, 28, 3), (256, 14, 3),
-               (256, 7, 3), (512, 7, 3), (48, 28, 5), (64, 14, 7)]
+               (256, 7, 3), (512, 7, 3), (48, 28, 5), (96, 14, 5), (64, 14, 7)]
         for g in convGrid {
             let graph = try convChain("conv\(g.k)_\(g.c)_\(g.hw)", c: g.c, hw: g.hw, k: g.k, count: n)
             out.append(MicroBenchmark(name: "conv\(g.k)x\(g.k)-c\(g.c)-\(g.hw)²", benchmark: "conv/GEMM grid", opClass: graph.efficiencyClass(graph.nodes[0]),

@@ -43,7 +43,9 @@ struct ViewsTests {
             ("grouped", convAttrs(in: 16, out: 16, k: 3, p: 1, g: 2), .convKxK),
             ("dw", convAttrs(in: 16, out: 16, k: 3, p: 1, g: 16), .depthwise),
             ("s2", convAttrs(in: 16, out: 16, k: 3, s: 2, p: 1), .convKxK),
-            ("small", convAttrs(in: 16, out: 16, k: 3, p: 1), .convKxK),         // 7×7 = 49 output pixels
+            ("small", convAttrs(in: 16, out: 16, k: 3, p: 1), .convWinograd),    // 7×7 = 49 output pixels: the smallest Winograd map
+            ("tiny", convAttrs(in: 16, out: 16, k: 3, s: 2, p: 1), .convKxK),     // stride 2 (4×4 out)
+            ("tinys1", convAttrs(in: 16, out: 16, k: 3, p: 1), .convKxK),        // 4×4 = 16 output pixels: below 49
         ]
         var expected: [String: OpClass] = [:]
         for (name, a, cls) in specs {
