@@ -91,7 +91,7 @@ done
 echo
 echo "peak memory (last run of each side, threads $(echo $THREADS | cut -d' ' -f1)); ours: measured arena/scratch sizes and process peak RSS; predicted: cost model; ORT: process peak RSS growth from session creation to the end of the runs (measured)"
 echo
-echo "| model | arena MiB | scratch MiB | packed weights MiB | our peak RSS MiB | predicted act. + weights MiB | ORT peak RSS growth MiB |"
+echo "| model | arena MiB | scratch MiB | model weights MiB | our peak RSS MiB | predicted act. + weights MiB | ORT peak RSS growth MiB |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
 t1=$(echo $THREADS | cut -d' ' -f1)
 for m in $MODELS; do

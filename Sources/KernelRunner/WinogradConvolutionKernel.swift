@@ -23,7 +23,7 @@ final class WinogradConvolutionStep: Step {
     let g: ConvGeometry
     let x: UnsafeMutablePointer<Float>
     let y: UnsafeMutablePointer<Float>
-    /// `U[16][Cout][Cin]`.
+    /// `U[16][Cout][Cin]` for `cblas_sgemm` (empty when `packedU` holds them: no second copy).
     let transformed: AlignedBuffer
     let bias: AlignedBuffer
     let activation: FusedActivation
@@ -57,8 +57,8 @@ final class WinogradConvolutionStep: Step {
         self.activation = activation
         self.threads = threads
         let cin = geometry.inChannels, cout = geometry.outChannels
-        transformed = AlignedBuffer(count: 16 * cout * cin)
-        let u = transformed.pointer
+        let u16 = AlignedBuffer(count: 16 * cout * cin)
+        let u = u16.pointer
         for o in 0..<cout {
             for i in 0..<cin {
                 let k = Array(weights[(o * cin + i) * 9..<(o * cin + i) * 9 + 9])
@@ -83,6 +83,7 @@ final class WinogradConvolutionStep: Step {
         packedU = useC && cin >= Self.packedMinInputChannels ? (0..<16).map { e in
             PackedGemmWeights(u + e * cout * cin, rows: cout, depth: cin, lda: cin)
         } : []
+        transformed = packedU.isEmpty ? u16 : AlignedBuffer(count: 0)
     }
 
     /// `G·g·Gᵀ` for one 3×3 filter (row-major), G = [[1,0,0],[½,½,½],[½,−½,½],[0,0,1]].
