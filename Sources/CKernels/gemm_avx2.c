@@ -255,42 +255,12 @@ CK_INLINE void gemm_packed_t(
     const ptrdiff_t panels = (n + CK_GEMM_MR - 1) / CK_GEMM_MR;
     const ptrdiff_t mp = (m + CK_GEMM_NR - 1) / CK_GEMM_NR * CK_GEMM_NR;
     const ptrdiff_t tile = CK_GEMM_MR * CK_GEMM_NR;
-    if (k > kc) {
-        // Tiles [group][panel] after the pixel panels (panels·MR·kc floats, a multiple of 8, so
-        // still 32-byte aligned); rows past a panel's width and columns past m are never stored.
-        float *tiles = scratch + panels * CK_GEMM_MR * kc;
-        for (ptrdiff_t k0 = 0; k0 < k; k0 += kc) {
-            ptrdiff_t kb = k - k0 < kc ? k - k0 : kc;
-            for (ptrdiff_t q = 0; q < panels; q++) {
-                ptrdiff_t w = n - q * CK_GEMM_MR < CK_GEMM_MR ? n - q * CK_GEMM_MR : CK_GEMM_MR;
-                pack_bt_panel(b + k0 * ldb, ldb, kb, q * CK_GEMM_MR, (int)w, scratch + q * CK_GEMM_MR * kb);
-            }
-            for (ptrdiff_t o = row0; o < row1; o += CK_GEMM_NR) {
-                int nr = (int)(m - o < CK_GEMM_NR ? m - o : CK_GEMM_NR);
-                if (o + nr > row1) nr = (int)(row1 - o);
-                const float *wp = packed_wt + k0 * mp + o * kb;
-                float *gt = tiles + (o - row0) / CK_GEMM_NR * panels * tile;
-                for (ptrdiff_t q = 0; q < panels; q++) {
-                    int mr = (int)(n - q * CK_GEMM_MR < CK_GEMM_MR ? n - q * CK_GEMM_MR : CK_GEMM_MR);
-                    tile_mode mode = {bias ? bias + o : NULL, 1, k0 > 0, k0 + kb >= k, 0};
-                    kernel_6x16(scratch + q * CK_GEMM_MR * kb, wp, kb, gt + q * tile, CK_GEMM_NR, mr, nr, mode, act);
-                }
-            }
-        }
-        for (ptrdiff_t o = row0; o < row1; o += CK_GEMM_NR) {
-            int nr = (int)(m - o < CK_GEMM_NR ? m - o : CK_GEMM_NR);
-            if (o + nr > row1) nr = (int)(row1 - o);
-            const float *gt = tiles + (o - row0) / CK_GEMM_NR * panels * tile;
-            for (ptrdiff_t q = 0; q < panels; q++) {
-                int mr = (int)(n - q * CK_GEMM_MR < CK_GEMM_MR ? n - q * CK_GEMM_MR : CK_GEMM_MR);
-                const float *t = gt + q * tile;
-                float *dst = c + o * ldc + q * CK_GEMM_MR;
-                for (int j = 0; j < nr; j++)
-                    for (int r = 0; r < mr; r++) dst[j * ldc + r] = t[r * CK_GEMM_NR + j];
-            }
-        }
-        return;
-    }
+    // One K block: each tile is written once, transposed, straight into C. Several: tiles
+    // accumulate in natural layout in a buffer [group][panel] after the pixel panels
+    // (panels·MR·kc floats, a multiple of 8, so still 32-byte aligned) and are written out
+    // transposed at the end; rows past a panel's width and columns past m are never stored.
+    const int blocked = k > kc;
+    float *tiles = scratch + panels * CK_GEMM_MR * kc;
     for (ptrdiff_t k0 = 0; k0 < k; k0 += kc) {
         ptrdiff_t kb = k - k0 < kc ? k - k0 : kc;
         // Pixels as the MR-row operand: every pixel panel of this K block.
@@ -303,14 +273,30 @@ CK_INLINE void gemm_packed_t(
             int nr = (int)(m - o < CK_GEMM_NR ? m - o : CK_GEMM_NR);
             if (o + nr > row1) nr = (int)(row1 - o);
             const float *wp = packed_wt + k0 * mp + o * kb;
+            float *gt = tiles + (o - row0) / CK_GEMM_NR * panels * tile;
             for (ptrdiff_t q = 0; q < panels; q++) {
                 int mr = (int)(n - q * CK_GEMM_MR < CK_GEMM_MR ? n - q * CK_GEMM_MR : CK_GEMM_MR);
-                tile_mode mode = {bias ? bias + o : NULL, 1, k0 > 0, k0 + kb >= k, 1};
-                kernel_6x16(scratch + q * CK_GEMM_MR * kb, wp, kb, c + o * ldc + q * CK_GEMM_MR, ldc, mr, nr, mode, act);
+                tile_mode mode = {bias ? bias + o : NULL, 1, k0 > 0, k0 + kb >= k, !blocked};
+                if (blocked) kernel_6x16(scratch + q * CK_GEMM_MR * kb, wp, kb, gt + q * tile, CK_GEMM_NR, mr, nr, mode, act);
+                else kernel_6x16(scratch + q * CK_GEMM_MR * kb, wp, kb, c + o * ldc + q * CK_GEMM_MR, ldc, mr, nr, mode, act);
             }
         }
     }
+    if (!blocked) return;
+    for (ptrdiff_t o = row0; o < row1; o += CK_GEMM_NR) {
+        int nr = (int)(m - o < CK_GEMM_NR ? m - o : CK_GEMM_NR);
+        if (o + nr > row1) nr = (int)(row1 - o);
+        const float *gt = tiles + (o - row0) / CK_GEMM_NR * panels * tile;
+        for (ptrdiff_t q = 0; q < panels; q++) {
+            int mr = (int)(n - q * CK_GEMM_MR < CK_GEMM_MR ? n - q * CK_GEMM_MR : CK_GEMM_MR);
+            const float *t = gt + q * tile;
+            float *dst = c + o * ldc + q * CK_GEMM_MR;
+            for (int j = 0; j < nr; j++)
+                for (int r = 0; r < mr; r++) dst[j * ldc + r] = t[r * CK_GEMM_NR + j];
+        }
+    }
 }
+
 void ck_gemm_packed(const float *packed_a, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k,
                     const float *b, ptrdiff_t ldb, ptrdiff_t n,
                     float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch) {
