@@ -104,21 +104,10 @@ typedef struct {
     int transposed;      // store tile (r, j) at c[j * ldc + r]
 } tile_mode;
 
-/// One 6×16 tile: C[0..mr)[0..nr) = act(A·B + bias) (or += A·B for a later K block).
-CK_INLINE void kernel_6x16s(const float *a, const float *b, ptrdiff_t bstride, ptrdiff_t k,
-                                                               float *c, ptrdiff_t ldc, int mr, int nr, tile_mode mode,
-                                                               ck_activation act);
-
-/// One 6×16 tile over a packed B panel ([k][16]).
-CK_INLINE void kernel_6x16(const float *a, const float *b, ptrdiff_t k, float *c, ptrdiff_t ldc,
-                                                              int mr, int nr, tile_mode mode, ck_activation act) {
-    kernel_6x16s(a, b, CK_GEMM_NR, k, c, ldc, mr, nr, mode, act);
-}
-
-/// One 6×16 tile; B row kk of the tile's 16 columns at b + kk·bstride (16 readable floats).
-CK_INLINE void kernel_6x16s(const float *a, const float *b, ptrdiff_t bstride, ptrdiff_t k,
-                                                               float *c, ptrdiff_t ldc, int mr, int nr, tile_mode mode,
-                                                               ck_activation act) {
+/// One 6×16 tile: C[0..mr)[0..nr) = act(A·B + bias) (or += A·B for a later K block); B row kk
+/// of the tile's 16 columns at b + kk·bstride (16 readable floats).
+CK_INLINE void kernel_6x16s(const float *a, const float *b, ptrdiff_t bstride, ptrdiff_t k, float *c, ptrdiff_t ldc,
+                            int mr, int nr, tile_mode mode, ck_activation act) {
     __m256 t[12];
     const __m256i m0 = ck_mask256(nr < 8 ? nr : 8), m1 = ck_mask256(nr > 8 ? nr - 8 : 0);
     if (mode.accumulate) {
@@ -181,6 +170,12 @@ CK_INLINE void kernel_6x16s(const float *a, const float *b, ptrdiff_t bstride, p
             _mm256_maskstore_ps(c + r * ldc + 8, m1, t[2 * r + 1]);
         }
     }
+}
+
+/// One 6×16 tile over a packed B panel ([k][16]).
+CK_INLINE void kernel_6x16(const float *a, const float *b, ptrdiff_t k, float *c, ptrdiff_t ldc, int mr, int nr,
+                           tile_mode mode, ck_activation act) {
+    kernel_6x16s(a, b, CK_GEMM_NR, k, c, ldc, mr, nr, mode, act);
 }
 
 CK_INLINE void gemm_packed(

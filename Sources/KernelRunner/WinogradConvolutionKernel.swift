@@ -123,17 +123,15 @@ final class WinogradConvolutionStep: Step {
                 } else {
                     inputTransform(scratch, ty0..<ty1, into: v)
                 }
-                if !packedU.isEmpty {
-                    let gemmScratch = m + 16 * g.outChannels * blockColumns
-                    for e in 0..<16 {
-                        packedU[e].multiply(rows: 0..<g.outChannels, b: v + e * g.inChannels * blockColumns, ldb: blockColumns, columns: tiles,
-                                            c: m + e * g.outChannels * blockColumns, ldc: blockColumns, bias: nil, .none, scratch: gemmScratch)
+                for e in 0..<16 {
+                    let ve = v + e * g.inChannels * blockColumns, me = m + e * g.outChannels * blockColumns
+                    if packedU.isEmpty {
+                        gemm(rows: g.outChannels, columns: tiles, depth: g.inChannels, a: transformed.pointer + e * g.outChannels * g.inChannels,
+                             b: ve, ldb: blockColumns, c: me, ldc: blockColumns)
+                    } else {
+                        packedU[e].multiply(rows: 0..<g.outChannels, b: ve, ldb: blockColumns, columns: tiles, c: me, ldc: blockColumns,
+                                            bias: nil, .none, scratch: m + 16 * g.outChannels * blockColumns)
                     }
-                } else {
-                  for e in 0..<16 {
-                    gemm(rows: g.outChannels, columns: tiles, depth: g.inChannels, a: transformed.pointer + e * g.outChannels * g.inChannels,
-                         b: v + e * g.inChannels * blockColumns, ldb: blockColumns, c: m + e * g.outChannels * blockColumns, ldc: blockColumns)
-                  }
                 }
                 if useC {
                     ck_winograd_output(m, blockColumns, g.outChannels, ty0, ty1, tilesX, bias.pointer, yn, g.outHeight, g.outWidth, activation.ck)

@@ -196,15 +196,8 @@ public enum PublishedValidation {
         // ratio r < 1, factor × r^a is all the rows see).
         let fitsA = Set(threadRatios).count >= 2
         let fitsDense = models.count >= minimumRowsForDenseFactor
-        func loss(_ d: Double, _ o: Double, _ a: Double) -> Double {
-            var l = 0.0
-            for i in models.indices {
-                let t = pow(threadRatios[i], a)
-                let r = log(models[i].latency(dense: exp(d) * t, other: exp(o) * t) / measured[i])
-                l += r * r
-            }
-            return l
-        }
+        let rows = FitRows(models: models, threadRatios: threadRatios, measured: measured)
+        func loss(_ d: Double, _ o: Double, _ a: Double) -> Double { rows.loss(logDense: d, logOther: o, threadScaling: a) }
         func search(_ f: (Double) -> Double) -> Double { LogSearch.minimize(low: log(0.05), high: log(20.0), steps: 120, f) }
         var best = (d: 0.0, o: 0.0, a: 1.0, loss: Double.infinity)
         for a in fitsA ? stride(from: 0.0, through: 1.0001, by: 0.02).map({ $0 }) : [1.0] {
@@ -231,6 +224,17 @@ public enum PublishedValidation {
             self.models = models
             self.threadRatios = threadRatios
             self.measured = measured
+        }
+
+        /// Σ log(predicted/measured)² with factors e^logDense, e^logOther scaled by (threads/cores)^a.
+        public func loss(logDense: Double, logOther: Double, threadScaling a: Double) -> Double {
+            var l = 0.0
+            for i in models.indices {
+                let t = pow(threadRatios[i], a)
+                let r = log(models[i].latency(dense: exp(logDense) * t, other: exp(logOther) * t) / measured[i])
+                l += r * r
+            }
+            return l
         }
     }
 
@@ -266,13 +270,7 @@ public enum PublishedValidation {
         let fitsA = groups.contains { Set($0.threadRatios).count >= 2 }
         let lo = log(0.05), hi = log(20.0)
         func groupLoss(_ g: FitRows, _ logS: Double, _ logR: Double, _ a: Double) -> Double {
-            var l = 0.0
-            for i in g.models.indices {
-                let t = pow(g.threadRatios[i], a)
-                let r = log(g.models[i].latency(dense: exp(logS) * t, other: exp(logS + logR) * t) / g.measured[i])
-                l += r * r
-            }
-            return l
+            g.loss(logDense: logS, logOther: logS + logR, threadScaling: a)
         }
         // Given r and a, each group's dense factor is a separate one-dimensional fit.
         func scales(_ logR: Double, _ a: Double) -> (loss: Double, logS: [Double]) {
