@@ -2,8 +2,9 @@ import Foundation
 import Synchronization
 
 /// A fixed set of threads that run the parallel parts of our kernels: the caller plus
-/// `threadCount - 1` persistent workers. Hand-off is an atomic generation counter that idle
-/// workers spin on briefly before sleeping, because a model run has ~50–150 parallel regions
+/// `threadCount - 1` persistent workers. Hand-off is an atomic word (generation, task count,
+/// next task) that idle workers spin on briefly before sleeping; the caller takes tasks too and
+/// waits only for tasks a worker has claimed, because a model run has ~50–150 parallel regions
 /// and waking a sleeping thread per region (as `DispatchQueue.concurrentPerform` does when
 /// its threads have parked) costs tens of microseconds each.
 ///
@@ -35,7 +36,17 @@ public final class WorkerPool: @unchecked Sendable {
             return
         }
         withoutActuallyEscaping(body) { escapable in
-            state.dispatch(count: count, workers: threadCount - 1, escapable)
+            var start = 0
+            while start < count {
+                let n = Swift.min(count - start, PoolState.maxTasks)
+                if start == 0 {
+                    state.dispatch(count: n, escapable)
+                } else {
+                    let offset = start
+                    state.dispatch(count: n) { i, thread in escapable(offset + i, thread) }
+                }
+                start += n
+            }
         }
     }
 
@@ -58,61 +69,85 @@ public final class WorkerPool: @unchecked Sendable {
 }
 
 /// Shared between the pool and its threads (the threads must not own the pool).
+///
+/// One 64-bit word carries a dispatch's generation, task count and next unclaimed task, so a
+/// task is claimed with a compare-exchange that fails if a newer dispatch has started. The
+/// dispatcher waits only for tasks that were *claimed*: a worker that is still asleep or was
+/// preempted before it claimed anything costs nothing (the caller runs its share), which is
+/// what keeps a descheduled vCPU from stalling every layer's join on a busy machine.
 private final class PoolState: @unchecked Sendable {
-    private let generation = Atomic<Int>(0)
-    private let remaining = Atomic<Int>(0)
-    private let nextTask = Atomic<Int>(0)
+    private static let indexBits = 20
+    private static let indexMask = (1 << indexBits) - 1
+    /// Tasks per dispatch; larger counts are run as several dispatches.
+    static let maxTasks = indexMask
+
+    /// `generation << 40 | count << 20 | next`.
+    private let word = Atomic<Int>(0)
+    private let done = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
     private let condition = NSCondition()
     /// Guarded by `condition`.
     private var sleepers = 0
-    /// Written by the dispatching thread before the generation is published (release), read by
-    /// workers after they observe it (acquire).
+    /// Written by the dispatching thread before the word is published (release); read by a
+    /// worker only after it claimed a task of that dispatch (acquire), which keeps the
+    /// dispatcher from replacing it until that task is done.
     private var job: ((Int, Int) -> Void)?
-    private var taskCount = 0
+    private var generation = 0
     /// ~50–100 µs of spinning before a worker parks.
     private let spinLimit = 200_000
 
-    func dispatch(count: Int, workers: Int, _ body: @escaping (Int, Int) -> Void) {
+    private static func generation(_ w: Int) -> Int { w >> (2 * indexBits) }
+    private static func count(_ w: Int) -> Int { (w >> indexBits) & indexMask }
+    private static func next(_ w: Int) -> Int { w & indexMask }
+
+    func dispatch(count: Int, _ body: @escaping (Int, Int) -> Void) {
+        precondition(count <= Self.maxTasks)
         job = body
-        taskCount = count
-        nextTask.store(0, ordering: .relaxed)
-        remaining.store(workers, ordering: .relaxed)
+        done.store(0, ordering: .relaxed)
+        generation = (generation + 1) & ((1 << 23) - 1)
+        let g = generation
         condition.lock()
-        generation.add(1, ordering: .releasing)
+        word.store(g << (2 * Self.indexBits) | count << Self.indexBits, ordering: .releasing)
         if sleepers > 0 { condition.broadcast() }
         condition.unlock()
-        drain(body, thread: 0)
+        runClaimed(generation: g, thread: 0)
         var spins = 0
-        while remaining.load(ordering: .acquiring) > 0 {
+        while done.load(ordering: .acquiring) < count {
             spins += 1
             if spins > 1_000_000 { sched_yield() }
         }
         job = nil
     }
 
-    private func drain(_ body: (Int, Int) -> Void, thread: Int) {
-        let n = taskCount
-        while true {
-            let i = nextTask.wrappingAdd(1, ordering: .relaxed).oldValue
-            if i >= n { return }
-            body(i, thread)
+    /// Claims and runs tasks of dispatch `generation` until none is left (or a newer dispatch
+    /// has started, which means this one is finished).
+    private func runClaimed(generation g: Int, thread: Int) {
+        var w = word.load(ordering: .acquiring)
+        while Self.generation(w) == g && Self.next(w) < Self.count(w) {
+            let (claimed, current) = word.compareExchange(expected: w, desired: w + 1, ordering: .acquiring)
+            if claimed {
+                job!(Self.next(w), thread)
+                done.add(1, ordering: .releasing)
+                w = word.load(ordering: .acquiring)
+            } else {
+                w = current
+            }
         }
     }
 
     func workerLoop(index: Int) {
         // Generation 0 is the pool's state at creation: a worker that starts late must still
-        // see the first dispatch as new (reading the counter here would miss it and deadlock).
+        // see the first dispatch as new.
         var seen = 0
         while true {
             var spins = 0
-            var g = generation.load(ordering: .acquiring)
+            var g = Self.generation(word.load(ordering: .acquiring))
             while g == seen {
                 if stopping.load(ordering: .relaxed) { return }
                 spins += 1
                 if spins > spinLimit {
                     condition.lock()
-                    while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .relaxed) {
+                    while Self.generation(word.load(ordering: .acquiring)) == seen && !stopping.load(ordering: .relaxed) {
                         sleepers += 1
                         condition.wait()
                         sleepers -= 1
@@ -120,12 +155,11 @@ private final class PoolState: @unchecked Sendable {
                     condition.unlock()
                     spins = 0
                 }
-                g = generation.load(ordering: .acquiring)
+                g = Self.generation(word.load(ordering: .acquiring))
             }
             seen = g
             if stopping.load(ordering: .relaxed) { return }
-            if let job { drain(job, thread: index) }
-            remaining.subtract(1, ordering: .releasing)
+            runClaimed(generation: g, thread: index)
         }
     }
 

@@ -1,0 +1,54 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import KernelRunner
+
+@Suite struct WorkerPoolTests {
+    /// Every task of every dispatch runs exactly once, on a valid thread index, across many
+    /// back-to-back dispatches of varying size (the claim word must not let a late worker run a
+    /// task of a newer dispatch twice or skip one).
+    @Test(arguments: [2, 3, 4])
+    func everyTaskRunsExactlyOnce(threads: Int) {
+        let pool = WorkerPool(threads: threads)
+        for round in 0..<2_000 {
+            let count = [1, 2, 3, 7, 64, 257][round % 6]
+            let hits = Mutex([Int](repeating: 0, count: count))
+            let badThread = Atomic<Int>(0)
+            pool.parallelFor(count) { task, thread in
+                hits.withLock { $0[task] += 1 }
+                if thread < 0 || thread >= threads { badThread.add(1, ordering: .relaxed) }
+            }
+            let counts = hits.withLock { $0 }
+            let wrong = counts.indices.filter { counts[$0] != 1 }
+            #expect(wrong.isEmpty, "round \(round), count \(count): tasks \(wrong.prefix(5)) ran ≠ 1 times")
+            #expect(badThread.load(ordering: .relaxed) == 0)
+            if !wrong.isEmpty { return }
+        }
+    }
+
+    /// Counts above one dispatch's capacity (2^20 − 1 tasks) are run as several dispatches.
+    @Test func countsAboveOneDispatchAreCovered() {
+        let pool = WorkerPool(threads: 2)
+        let count = (1 << 20) + 5
+        let sum = Atomic<Int>(0)
+        let calls = Atomic<Int>(0)
+        pool.parallelFor(count) { task, _ in
+            sum.add(task, ordering: .relaxed)
+            calls.add(1, ordering: .relaxed)
+        }
+        #expect(calls.load(ordering: .relaxed) == count)
+        #expect(sum.load(ordering: .relaxed) == count * (count - 1) / 2)
+    }
+
+    /// parallelRanges tiles 0..<total with disjoint, contiguous ranges.
+    @Test func rangesTileTheInterval() {
+        let pool = WorkerPool(threads: 2)
+        for total in [1, 5, 100, 12_345] {
+            let hits = Mutex([Int](repeating: 0, count: total))
+            pool.parallelRanges(total, grain: 3, chunksPerThread: 4) { r, _ in
+                hits.withLock { for i in r { $0[i] += 1 } }
+            }
+            #expect(hits.withLock { $0 }.allSatisfy { $0 == 1 }, "total \(total)")
+        }
+    }
+}
