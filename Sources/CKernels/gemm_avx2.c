@@ -148,9 +148,14 @@ CK_INLINE void kernel_6x16s(const float *a, const float *b, ptrdiff_t bstride, p
     if (mode.last && act.kind != CK_ACT_NONE) {
         // All twelve in registers (rows past mr are discarded): a loop over t[0..2·mr) would
         // spill the tile to the stack.
-        c00 = ck_act256(c00, act); c01 = ck_act256(c01, act); c10 = ck_act256(c10, act); c11 = ck_act256(c11, act);
-        c20 = ck_act256(c20, act); c21 = ck_act256(c21, act); c30 = ck_act256(c30, act); c31 = ck_act256(c31, act);
-        c40 = ck_act256(c40, act); c41 = ck_act256(c41, act); c50 = ck_act256(c50, act); c51 = ck_act256(c51, act);
+        // The right half only when the tile has columns there (a narrow tile, e.g. a 1×1 map,
+        // would pay for twice the activation work it keeps).
+        c00 = ck_act256(c00, act); c10 = ck_act256(c10, act); c20 = ck_act256(c20, act);
+        c30 = ck_act256(c30, act); c40 = ck_act256(c40, act); c50 = ck_act256(c50, act);
+        if (nr > 8) {
+            c01 = ck_act256(c01, act); c11 = ck_act256(c11, act); c21 = ck_act256(c21, act);
+            c31 = ck_act256(c31, act); c41 = ck_act256(c41, act); c51 = ck_act256(c51, act);
+        }
     }
     t[0] = c00; t[1] = c01; t[2] = c10; t[3] = c11; t[4] = c20; t[5] = c21;
     t[6] = c30; t[7] = c31; t[8] = c40; t[9] = c41; t[10] = c50; t[11] = c51;
@@ -178,6 +183,63 @@ CK_INLINE void kernel_6x16(const float *a, const float *b, ptrdiff_t k, float *c
     kernel_6x16s(a, b, CK_GEMM_NR, k, c, ldc, mr, nr, mode, act);
 }
 
+/// One output column (a 1×1 conv on a 1×1 map: squeeze-excitation) from weights packed in
+/// `width`-row panels ([k blocks of kc][panel][kb][width]): a matrix-vector product, one 8-lane
+/// vector per half panel and one activation per vector, instead of 6×16 tiles that compute and
+/// activate 16 (or 6) columns to keep one. Rows [row0, row1), row0 a multiple of `width`.
+CK_INLINE void gemv_panels(const float *packed, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k, ptrdiff_t kc, int width,
+                           const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, const float *bias, ck_activation act) {
+    const ptrdiff_t mp = (m + width - 1) / width * width;
+    const int wide = width > 8;                       // two 8-lane halves per panel row (16), else one (6)
+    const __m256i lm = ck_mask256(wide ? 8 : width);
+    for (ptrdiff_t r = row0; r < row1; r += width) {
+        const int rows = (int)(row1 - r < width ? row1 - r : width);
+        // Four independent FMA chains: (half 0, half 1) × (even, odd k) when wide, else k mod 4.
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (ptrdiff_t k0 = 0; k0 < k; k0 += kc) {
+            const ptrdiff_t kb = k - k0 < kc ? k - k0 : kc;
+            const float *pa = packed + k0 * mp + r * kb;
+            const float *pb = b + k0 * ldb;
+            ptrdiff_t kk = 0;
+            if (wide) {
+                for (; kk + 2 <= kb; kk += 2) {
+                    const __m256 x0 = _mm256_broadcast_ss(pb + kk * ldb), x1 = _mm256_broadcast_ss(pb + (kk + 1) * ldb);
+                    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa + kk * 16), x0, a0);
+                    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(pa + kk * 16 + 8), x0, a1);
+                    a2 = _mm256_fmadd_ps(_mm256_loadu_ps(pa + kk * 16 + 16), x1, a2);
+                    a3 = _mm256_fmadd_ps(_mm256_loadu_ps(pa + kk * 16 + 24), x1, a3);
+                }
+                if (kk < kb) {
+                    const __m256 x0 = _mm256_broadcast_ss(pb + kk * ldb);
+                    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa + kk * 16), x0, a0);
+                    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(pa + kk * 16 + 8), x0, a1);
+                }
+            } else {
+                for (; kk + 4 <= kb; kk += 4) {
+                    a0 = _mm256_fmadd_ps(_mm256_maskload_ps(pa + kk * width, lm), _mm256_broadcast_ss(pb + kk * ldb), a0);
+                    a1 = _mm256_fmadd_ps(_mm256_maskload_ps(pa + (kk + 1) * width, lm), _mm256_broadcast_ss(pb + (kk + 1) * ldb), a1);
+                    a2 = _mm256_fmadd_ps(_mm256_maskload_ps(pa + (kk + 2) * width, lm), _mm256_broadcast_ss(pb + (kk + 2) * ldb), a2);
+                    a3 = _mm256_fmadd_ps(_mm256_maskload_ps(pa + (kk + 3) * width, lm), _mm256_broadcast_ss(pb + (kk + 3) * ldb), a3);
+                }
+                for (; kk < kb; kk++)
+                    a0 = _mm256_fmadd_ps(_mm256_maskload_ps(pa + kk * width, lm), _mm256_broadcast_ss(pb + kk * ldb), a0);
+            }
+        }
+        __m256 v[2];
+        if (wide) { v[0] = _mm256_add_ps(a0, a2); v[1] = _mm256_add_ps(a1, a3); }
+        else v[0] = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
+        for (int h = 0; h * 8 < rows; h++) {
+            const int live = rows - h * 8 < 8 ? rows - h * 8 : 8;
+            __m256 y = v[h];
+            if (bias) y = _mm256_add_ps(y, _mm256_maskload_ps(bias + r + h * 8, ck_mask256(live)));
+            if (act.kind != CK_ACT_NONE) y = ck_act256(y, act);
+            float out[8] __attribute__((aligned(32)));
+            _mm256_store_ps(out, y);
+            for (int i = 0; i < live; i++) c[(r + h * 8 + i) * ldc] = out[i];
+        }
+    }
+}
+
 CK_INLINE void gemm_packed(
     const float *packed_a, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k, const float *b, ptrdiff_t ldb,
     ptrdiff_t n, float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch) {
@@ -188,6 +250,10 @@ CK_INLINE void gemm_packed(
     // Rows of A per L2 block: MC × kc floats ≈ 96 KiB.
     ptrdiff_t mc = (24576 / (kc > 0 ? kc : 1)) / CK_GEMM_MR * CK_GEMM_MR;
     const ptrdiff_t mp = (m + CK_GEMM_MR - 1) / CK_GEMM_MR * CK_GEMM_MR;
+    if (n == 1) {
+        gemv_panels(packed_a, m, row0, row1, k, kc, CK_GEMM_MR, b, ldb, c, ldc, bias, act);
+        return;
+    }
     if (mc < CK_GEMM_MR) mc = CK_GEMM_MR;
     for (ptrdiff_t j0 = 0; j0 < n; j0 += nc) {
         ptrdiff_t nb = n - j0 < nc ? n - j0 : nc;
@@ -247,6 +313,10 @@ CK_INLINE void gemm_packed_t(
     if (row1 > m) row1 = m;
     if (row0 >= row1 || n <= 0) return;
     const ptrdiff_t kc = t_block_depth(k);
+    if (n == 1) {
+        gemv_panels(packed_wt, m, row0, row1, k, kc, CK_GEMM_NR, b, ldb, c, ldc, bias, act);
+        return;
+    }
     const ptrdiff_t panels = (n + CK_GEMM_MR - 1) / CK_GEMM_MR;
     const ptrdiff_t mp = (m + CK_GEMM_NR - 1) / CK_GEMM_NR * CK_GEMM_NR;
     const ptrdiff_t tile = CK_GEMM_MR * CK_GEMM_NR;

@@ -38,13 +38,25 @@ final class BinaryStep: Step, EpilogueKernelSet {
     var algorithm: String { "broadcast \(op.rawValue)" }
     var scratchFloats: Int { 0 }
 
+    /// Elements per parallel task along the innermost dim: a same-shape op collapses to one
+    /// long row, which is split so every thread streams a share of it.
+    static let piece = 16_384
+    /// Elements per pass inside a task: the op and its fused activation run on one L1-sized
+    /// block before moving on, so the activation does not re-read the row from memory.
+    static let block = 2_048
+
     func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
         let inner = dims.last ?? 1
         let outer = total / Swift.max(1, inner)
         let ia = stridesA.last ?? 0, ib = stridesB.last ?? 0
-        let grain = Swift.max(1, 16384 / Swift.max(1, inner))
-        pool.parallelRanges(outer, grain: grain) { range, _ in
-            for o in range {
+        let piece = Swift.min(inner, Self.piece)
+        let pieces = (inner + piece - 1) / Swift.max(1, piece)
+        let grain = Swift.max(1, Self.piece / Swift.max(1, piece))
+        pool.parallelRanges(outer * pieces, grain: grain) { range, _ in
+            for t in range {
+                let o = t / pieces
+                let lo = (t % pieces) * piece
+                let n = Swift.min(piece, inner - lo)
                 var offA = 0, offB = 0
                 var rem = o
                 for axis in stride(from: dims.count - 2, through: 0, by: -1) {
@@ -53,9 +65,14 @@ final class BinaryStep: Step, EpilogueKernelSet {
                     offA += idx * stridesA[axis]
                     offB += idx * stridesB[axis]
                 }
-                let dst = y + o * inner
-                binaryLoop(op, a + offA, ia, b + offB, ib, dst, inner)
-                if activation != .none { Epilogue.apply(dst, inner, bias: 0, activation, kernels) }
+                var i = 0
+                while i < n {
+                    let m = Swift.min(Self.block, n - i)
+                    let dst = y + o * inner + lo + i
+                    binaryLoop(op, a + offA + (lo + i) * ia, ia, b + offB + (lo + i) * ib, ib, dst, m)
+                    if activation != .none { Epilogue.apply(dst, m, bias: 0, activation, kernels) }
+                    i += m
+                }
             }
         }
     }

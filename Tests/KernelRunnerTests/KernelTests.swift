@@ -85,6 +85,12 @@ struct KernelTests {
         // over 9 rows), and stride-2 depthwise on narrow rows (14 and 13 columns: the 8-wide and pair copies).
         ConvCase(cin: 64, cout: 96, h: 7, w: 7, k: 1, activation: .silu),
         ConvCase(cin: 48, cout: 96, h: 1, w: 1, k: 1, activation: .sigmoid),
+        // One output column (matrix-vector path on both packed layouts): rows not a multiple of the
+        // panel height, odd and deep (> 2048, several K blocks) depths.
+        ConvCase(cin: 7, cout: 13, h: 1, w: 1, k: 1, activation: .relu),
+        ConvCase(cin: 1153, cout: 50, h: 1, w: 1, k: 1, activation: .silu),
+        ConvCase(cin: 2305, cout: 21, h: 1, w: 1, k: 1),
+        ConvCase(cin: 30, cout: 1163, h: 1, w: 1, k: 1, activation: .sigmoid),
         ConvCase(cin: 8, cout: 240, h: 28, w: 28, k: 1, activation: .silu),
         ConvCase(cin: 4, cout: 4, h: 7, w: 7, k: 3, pads: [1, 1, 1, 1], groups: 4, activation: .silu),
         ConvCase(cin: 3, cout: 3, h: 9, w: 13, k: 5, pads: [2, 2, 2, 2], groups: 3, activation: .sigmoid),
@@ -248,7 +254,9 @@ struct KernelTests {
 
     @Test(arguments: BinaryOp.allCases)
     func broadcastingBinary(_ op: BinaryOp) throws {
-        let shapes: [([Int], [Int])] = [([2, 3, 4, 5], [3, 1, 5]), ([1, 6, 4, 4], [1, 6, 1, 1]), ([2, 1, 5], [1, 4, 1]), ([3, 17], [3, 17]), ([4, 1], [1, 9])]
+        let shapes: [([Int], [Int])] = [([2, 3, 4, 5], [3, 1, 5]), ([1, 6, 4, 4], [1, 6, 1, 1]), ([2, 1, 5], [1, 4, 1]), ([3, 17], [3, 17]), ([4, 1], [1, 9]),
+                                         // One long same-shape row split into pieces and blocks (27 300 = 16 384 + 10 916).
+                                         ([1, 3, 130, 70], [1, 3, 130, 70]), ([2, 3, 9000], [3, 1])]
         func f(_ a: Double, _ b: Double) -> Double {
             switch op {
             case .add: a + b
@@ -284,7 +292,7 @@ struct KernelTests {
 
     @Test func addWithFusedActivationAndScalarConstant() throws {
         var b = GraphBuilder(name: "add-relu")
-        let x = b.input("a", shape: [1, 8, 5, 5]), y = b.input("b", shape: [1, 8, 5, 5])
+        let x = b.input("a", shape: [1, 8, 60, 60]), y = b.input("b", shape: [1, 8, 60, 60])
         let s = try b.add1("add", .binary(.add), inputs: [x, y])
         let r = try b.add1("relu", .activation(.relu), inputs: [s])
         _ = try b.add1("scale", .binary(.mul), inputs: [r], params: [ParamInfo(name: "k", shape: [])])
@@ -292,7 +300,7 @@ struct KernelTests {
         #expect(g.fusionGroups[0].kind == "add-relu")
         var w = WeightStore()
         w["k"] = [0.25]
-        let ia = randomInput([1, 8, 5, 5], seed: 1), ib = randomInput([1, 8, 5, 5], seed: 2)
+        let ia = randomInput([1, 8, 60, 60], seed: 1), ib = randomInput([1, 8, 60, 60], seed: 2)
         let want = zip(ia.values, ib.values).map { Swift.max($0 + $1, 0) * 0.25 }
         for got in try runBoth(g, w, [ia, ib]) { expectClose(got[0].values, want, "add-relu-mul") }
     }
