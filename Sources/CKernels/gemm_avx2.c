@@ -215,14 +215,17 @@ CK_INLINE void gemv_panels(const float *packed, ptrdiff_t m, ptrdiff_t row0, ptr
                     a1 = _mm256_fmadd_ps(_mm256_loadu_ps(pa + kk * 16 + 8), x0, a1);
                 }
             } else {
-                for (; kk + 4 <= kb; kk += 4) {
-                    a0 = _mm256_fmadd_ps(_mm256_maskload_ps(pa + kk * width, lm), _mm256_broadcast_ss(pb + kk * ldb), a0);
-                    a1 = _mm256_fmadd_ps(_mm256_maskload_ps(pa + (kk + 1) * width, lm), _mm256_broadcast_ss(pb + (kk + 1) * ldb), a1);
-                    a2 = _mm256_fmadd_ps(_mm256_maskload_ps(pa + (kk + 2) * width, lm), _mm256_broadcast_ss(pb + (kk + 2) * ldb), a2);
-                    a3 = _mm256_fmadd_ps(_mm256_maskload_ps(pa + (kk + 3) * width, lm), _mm256_broadcast_ss(pb + (kk + 3) * ldb), a3);
+                // Plain 8-float loads of a 6-float panel row: lanes 6–7 pick up the next row and
+                // are never stored; the block's last row is masked so nothing past it is read.
+                for (; kk + 4 < kb; kk += 4) {
+                    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa + kk * width), _mm256_broadcast_ss(pb + kk * ldb), a0);
+                    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(pa + (kk + 1) * width), _mm256_broadcast_ss(pb + (kk + 1) * ldb), a1);
+                    a2 = _mm256_fmadd_ps(_mm256_loadu_ps(pa + (kk + 2) * width), _mm256_broadcast_ss(pb + (kk + 2) * ldb), a2);
+                    a3 = _mm256_fmadd_ps(_mm256_loadu_ps(pa + (kk + 3) * width), _mm256_broadcast_ss(pb + (kk + 3) * ldb), a3);
                 }
-                for (; kk < kb; kk++)
-                    a0 = _mm256_fmadd_ps(_mm256_maskload_ps(pa + kk * width, lm), _mm256_broadcast_ss(pb + kk * ldb), a0);
+                for (; kk + 1 < kb; kk++)
+                    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa + kk * width), _mm256_broadcast_ss(pb + kk * ldb), a0);
+                if (kk < kb) a0 = _mm256_fmadd_ps(_mm256_maskload_ps(pa + kk * width, lm), _mm256_broadcast_ss(pb + kk * ldb), a0);
             }
         }
         __m256 v[2];

@@ -11,6 +11,9 @@ public struct CalibrationSample: Sendable, Hashable, Codable {
         case bandwidth(level: Int)
         /// A kernel that fits its op class's efficiency.
         case compute
+        /// A memory-bound kernel of a class whose achieved share of the level bandwidths
+        /// (`memory_efficiency`) it fits: gathers, copies, reductions, binary ops.
+        case streaming
     }
 
     public var name: String
@@ -57,6 +60,9 @@ public struct CalibrationFit: Sendable, Hashable, Codable {
     /// Per level of the unit's path (innermost first); nil = no benchmark covered the level.
     public var bandwidths: [Double?]
     public var efficiency: [OpClass: Double]
+    /// `memory_efficiency` per class with streaming kernels: the share of the fitted bandwidths they reach.
+    public var memoryEfficiency: [OpClass: Double] = [:]
+    public var memoryEfficiencyBenchmarks: [OpClass: [String]] = [:]
     /// Benchmarks each value came from.
     public var overheadBenchmarks: [String]
     public var bandwidthBenchmarks: [[String]]
@@ -71,12 +77,18 @@ public enum CalibrationFitter {
     public static let efficiencyRange = (low: 0.002, high: 1.0)
 
     public static func predict(_ s: CalibrationSample, peak: Double, overhead: Double, bandwidths: [Double], efficiency: Double,
-                               otherEfficiency: (OpClass) -> Double = { _ in 1 }) -> Double {
-        var memory = 0.0
-        for (i, b) in s.levelBytes.enumerated() where b > 0 && i < bandwidths.count { memory = Swift.max(memory, b / bandwidths[i]) }
+                               memoryEfficiency: Double = 1, otherEfficiency: (OpClass) -> Double = { _ in 1 }) -> Double {
+        let memory = memoryTime(s, bandwidths: bandwidths) / memoryEfficiency
         var compute = s.flops / (peak * efficiency)
         for (cls, f) in s.otherFlops.sorted(by: { $0.key.rawValue < $1.key.rawValue }) { compute += f / (peak * otherEfficiency(cls)) }
         return overhead + Swift.max(compute, memory)
+    }
+
+    /// The slowest level's bytes / bandwidth (the memory term of the cost model at full bandwidth).
+    static func memoryTime(_ s: CalibrationSample, bandwidths: [Double]) -> Double {
+        var memory = 0.0
+        for (i, b) in s.levelBytes.enumerated() where b > 0 && i < bandwidths.count { memory = Swift.max(memory, b / bandwidths[i]) }
+        return memory
     }
 
     /// 1. overhead = median time of the elementwise overhead kernels, and per other class with
@@ -112,6 +124,19 @@ public enum CalibrationFitter {
         }
         let usable = (0..<levels).map { bandwidths[$0] ?? fallbackBandwidths[$0] }
 
+        // Memory efficiency per class with streaming kernels: median of (memory time at the fitted
+        // bandwidths) / (measured − the class's overhead), in [0.02, 1].
+        var memoryEfficiency: [OpClass: Double] = [:]
+        var memBenchmarks: [OpClass: [String]] = [:]
+        let streaming = samples.filter { $0.role == .streaming }
+        for cls in Set(streaming.map(\.opClass)) {
+            let s = streaming.filter { $0.opClass == cls }
+            let ratios = s.map { x in memoryTime(x, bandwidths: usable) / Swift.max(x.measured - overheadFor(cls), x.measured * 0.05) }
+            if let m = ValidationStatistics.median(ratios) { memoryEfficiency[cls] = Swift.min(1, Swift.max(0.02, m)) }
+            memBenchmarks[cls] = Array(Set(s.map(\.benchmark))).sorted()
+        }
+        func memoryEfficiencyFor(_ c: OpClass) -> Double { memoryEfficiency[c] ?? memoryEfficiency[c.coarse] ?? 1 }
+
         var efficiency: [OpClass: Double] = [:]
         var effBenchmarks: [OpClass: [String]] = [:]
         let compute = samples.filter { $0.role == .compute }
@@ -134,7 +159,7 @@ public enum CalibrationFitter {
             func loss(_ logE: Double) -> Double {
                 s.reduce(0) { acc, x in
                     let r = log(predict(x, peak: peak, overhead: overheadFor(x.opClass), bandwidths: usable, efficiency: exp(logE),
-                                        otherEfficiency: otherEfficiency) / x.measured)
+                                        memoryEfficiency: memoryEfficiencyFor(x.opClass), otherEfficiency: otherEfficiency) / x.measured)
                     return acc + r * r
                 }
             }
@@ -145,6 +170,7 @@ public enum CalibrationFitter {
             effBenchmarks[cls] = Array(Set(s.map(\.benchmark))).sorted()
         }
         return CalibrationFit(overhead: overhead, classOverheads: classOverheads, bandwidths: bandwidths, efficiency: efficiency,
+                              memoryEfficiency: memoryEfficiency, memoryEfficiencyBenchmarks: memBenchmarks,
                               overheadBenchmarks: Array(Set(overheadSamples.map(\.benchmark))).sorted(),
                               bandwidthBenchmarks: bwBenchmarks, efficiencyBenchmarks: effBenchmarks)
     }

@@ -28,6 +28,16 @@ public enum MicroBenchmarkSuite {
         return try b.finish()
     }
 
+    /// `x = relu(input)` read by `count` copies of one kernel (outputs all kept): for kernels that
+    /// cannot chain (a global pool's output is 1×1, a concat doubles its input). The middle kernels
+    /// read an activation that the cost model places in a cache level, as in a network.
+    static func fanOut(_ name: String, input: TensorShape, count: Int, _ layer: (inout GraphBuilder, String, Int) throws(GraphError) -> Int) throws(GraphError) -> Graph {
+        var b = GraphBuilder(name: name)
+        let x = try b.add1("\(name).src", .activation(.relu), inputs: [b.input("x", shape: input)])
+        for i in 0..<count { b.markOutput(try layer(&b, "\(name).\(i)", x)) }
+        return try b.finish()
+    }
+
     static func convChain(_ name: String, c: Int, hw: Int, k: Int, groups: Int = 1, count: Int) throws(GraphError) -> Graph {
         try chain(name, input: [1, c, hw, hw], count: count) { (b: inout GraphBuilder, n: String, x: Int) throws(GraphError) -> Int in
             let a = ConvAttributes(inChannels: c, outChannels: c, kernel: [k, k], pads: Array(repeating: k / 2, count: 4), groups: groups, hasBias: true)
@@ -99,11 +109,38 @@ public enum MicroBenchmarkSuite {
             out.append(MicroBenchmark(name: "\(act.rawValue)-\(shape.dims.map(String.init).joined(separator: "x"))", benchmark: "activation grid",
                                       opClass: graph.efficiencyClass(graph.nodes[0]), role: .compute, graph: graph))
         }
+        // Streaming kernels (`memory_efficiency` per class): binary ops (same shape, and the per-channel
+        // scale of squeeze-excitation), global pooling, and data movement (concat, transpose, channel shuffle).
         for (c, hw) in quick ? [(64, 28)] : [(64, 28), (32, 112)] {
             let g = try chain("add\(c)_\(hw)", input: [1, c, hw, hw], count: n) { (b: inout GraphBuilder, name: String, x: Int) throws(GraphError) -> Int in
                 try b.add1(name, .binary(.add), inputs: [x, x])
             }
-            out.append(MicroBenchmark(name: "add-1x\(c)x\(hw)x\(hw)", benchmark: "activation grid", opClass: .elementwise, role: .compute, graph: g))
+            out.append(MicroBenchmark(name: "add-1x\(c)x\(hw)x\(hw)", benchmark: "streaming grid", opClass: .elementwise, role: .streaming, graph: g))
+        }
+        for (c, hw) in quick ? [(144, 28)] : [(144, 28), (480, 14)] {
+            let g = try chain("scale\(c)_\(hw)", input: [1, c, hw, hw], count: n) { (b: inout GraphBuilder, name: String, x: Int) throws(GraphError) -> Int in
+                try b.add1(name, .binary(.mul), inputs: [x], params: [ParamInfo(name: "\(name).s", shape: [1, c, 1, 1])])
+            }
+            out.append(MicroBenchmark(name: "mul-1x\(c)x\(hw)x\(hw)-by-channel", benchmark: "streaming grid", opClass: .elementwise, role: .streaming, graph: g))
+        }
+        for (c, hw) in quick ? [(144, 28)] : [(144, 28), (96, 56), (480, 14)] {
+            out.append(MicroBenchmark(name: "globalavgpool-c\(c)-\(hw)²", benchmark: "streaming grid", opClass: .pooling, role: .streaming,
+                                      graph: try fanOut("gap\(c)_\(hw)", input: [1, c, hw, hw], count: n) { (b: inout GraphBuilder, name: String, x: Int) throws(GraphError) -> Int in
+                                          try b.add1(name, .globalAvgPool, inputs: [x])
+                                      }))
+        }
+        for (c, hw) in quick ? [(58, 28)] : [(58, 28), (116, 14)] {
+            // x → concat(x, x) doubles the channels per step: three steps, the middle one is timed.
+            out.append(MicroBenchmark(name: "concat-2x\(2 * c)-\(hw)²", benchmark: "streaming grid", opClass: .dataMovement, role: .streaming,
+                                      graph: try chain("cat\(c)_\(hw)", input: [1, c, hw, hw], count: 3) { (b: inout GraphBuilder, name: String, x: Int) throws(GraphError) -> Int in
+                                          try b.add1(name, .concat(axis: 1), inputs: [x, x])
+                                      }))
+            out.append(MicroBenchmark(name: "channelshuffle-\(2 * c)-\(hw)²", benchmark: "streaming grid", opClass: .dataMovement, role: .streaming,
+                                      graph: try unaryChain("shuffle\(c)_\(hw)", .channelShuffle(groups: 2), shape: [1, 2 * c, hw, hw], count: n)))
+        }
+        for (t, h, d) in quick ? [(197, 3, 64)] : [(197, 3, 64), (50, 6, 64)] {
+            out.append(MicroBenchmark(name: "transpose-\(t)x\(h)x\(d)", benchmark: "streaming grid", opClass: .dataMovement, role: .streaming,
+                                      graph: try unaryChain("tr\(t)_\(h)", .transpose(perm: [0, 2, 1, 3]), shape: [1, t, h, d], count: n)))
         }
         // Pooling 3×3 stride 1.
         for (c, hw) in quick ? [(64, 56)] : [(64, 56), (192, 28)] {

@@ -104,6 +104,8 @@ public enum AnalyticalModel {
             let totalOut = outputBytes.reduce(0, +)
             let flops = Double(k.counts.flops)
 
+            // The class's share of the stream bandwidths (gathers, copies and reductions reach less).
+            let memoryEfficiency = unit.memoryEfficiency(for: k.efficiencyClass)
             var traffic: [LevelTraffic] = []
             traffic.reserveCapacity(levels.count)
             var memoryEnergy = zeroMemory
@@ -126,7 +128,7 @@ public enum AnalyticalModel {
                 }
                 var writes = 0.0
                 for j in 0..<outputBytes.count where i <= outputResidence[j] { writes += outputBytes[j] }
-                let time = Bytes(reads + writes) / bandwidths[i]
+                let time = Bytes(reads + writes) / (bandwidths[i] * memoryEfficiency)
                 let energy = Bytes(reads) * readEnergies[i] + Bytes(writes) * writeEnergies[i]
                 traffic.append(LevelTraffic(level: levelNames[i], readBytes: Bytes(reads), writeBytes: Bytes(writes), time: time, energy: energy))
                 memoryEnergy[levelNames[i]] = energy

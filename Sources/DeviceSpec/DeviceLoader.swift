@@ -124,7 +124,7 @@ public enum DeviceLoader {
         return level
     }
 
-    /// Op classes a device file may key values by (`efficiency`, `efficiency_factor`, `class_overhead`).
+    /// Op classes a device file may key values by (`efficiency`, `efficiency_factor`, `class_overhead`, `memory_efficiency`).
     static let keyedOpClasses = OpClass.allCases.filter { $0 != .view && $0 != .unsupported }
 
     /// The op class a mapping key names, or a located error with did-you-mean; `extra` lists other
@@ -140,7 +140,7 @@ public enum DeviceLoader {
 
     static func parseComputeUnit(_ node: SpecNode, levels: [String]) throws(SpecError) -> ComputeUnit {
         let m = try node.mapping(allowed: ["name", "kind", "cores", "frequency", "peak", "precision", "efficiency", "layer_overhead",
-                                           "class_overhead", "energy_per_op", "register_bytes", "memory_path", "active_power", "pe_array"])
+                                           "class_overhead", "memory_efficiency", "energy_per_op", "register_bytes", "memory_path", "active_power", "pe_array"])
         let cores = try sourcedNumber(m.required("cores")) { n throws(SpecError) in
             let v = try n.int()
             guard v > 0 else { throw n.error("must be positive, got \(v)") }
@@ -221,6 +221,17 @@ public enum DeviceLoader {
             }
         }
 
+        var memoryEfficiency: [OpClass: Sourced<Double>] = [:]
+        if let meNode = m["memory_efficiency"] {
+            for (key, value) in try meNode.anyMapping() {
+                memoryEfficiency[try opClassKey(key, value)] = try sourcedNumber(value) { n throws(SpecError) in
+                    let e = try n.double()
+                    guard e > 0, e <= 1 else { throw n.error("memory efficiency must be in (0, 1] (a fraction of the level bandwidths), got \(e)") }
+                    return e
+                }
+            }
+        }
+
         var unit = ComputeUnit(
             name: try m.required("name").string(),
             kind: try m.required("kind").oneOf(ComputeKind.self),
@@ -234,6 +245,7 @@ public enum DeviceLoader {
             activePower: try m["active_power"].map { n throws(SpecError) in try sourced(n, .power).map(Watts.init) },
             peArray: pe)
         unit.classOverhead = classOverhead
+        unit.memoryEfficiency = memoryEfficiency
         return unit
     }
 

@@ -86,6 +86,15 @@ public struct ComputeUnit: Sendable, Hashable, Codable {
     public func overhead(for cls: OpClass) -> Seconds {
         classOverhead[cls]?.value ?? classOverhead[cls.coarse]?.value ?? layerOverhead.value
     }
+    /// Optional fraction of each memory level's bandwidth a class's kernels reach
+    /// (`memory_efficiency:`, in (0, 1]): the level bandwidths come from a contiguous stream,
+    /// and gathers (transpose, channel shuffle), multi-input copies (concat) and reductions move
+    /// bytes more slowly. A class without an entry falls back to its coarse class, then to 1.
+    public var memoryEfficiency: [OpClass: Sourced<Double>] = [:]
+
+    public func memoryEfficiency(for cls: OpClass) -> Double {
+        memoryEfficiency[cls]?.value ?? memoryEfficiency[cls.coarse]?.value ?? 1
+    }
     /// Energy per arithmetic operation, per precision.
     public var energyPerOp: [Precision: Sourced<JoulesPerOp>]
     /// Bytes of operand storage inside the unit (vector registers, PE register files):

@@ -122,6 +122,18 @@ public enum CalibrateWorkflow {
                                       before: unit.classOverhead[cls].map { "\(formatFixed($0.value.value * 1e6, decimals: 2)) us" } ?? "(layer_overhead)",
                                       after: value, source: source))
         }
+        for cls in fit.memoryEfficiency.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
+            guard let e = fit.memoryEfficiency[cls] else { continue }
+            let names = samples.filter { $0.role == .streaming && $0.opClass == cls }.map(\.name)
+            let value = formatFixed(e, decimals: 4)
+            let source = "measured \(date) (\(mode): streaming grid \(names.joined(separator: ", ")); median of bytes/bandwidth over (time − class overhead) "
+                + "with the fitted bandwidths, \(threads) thread(s))"
+            do {
+                try editor.setInMapping(unitPath, mapKey: "memory_efficiency", key: cls.rawValue, after: "layer_overhead", value: value, source: source)
+            } catch { throw .spec(error) }
+            values.append(FittedValue(parameter: "\(unit.name).memory_efficiency.\(cls.rawValue)",
+                                      before: unit.memoryEfficiency[cls].map { formatFixed($0.value, decimals: 3) } ?? "(1)", after: value, source: source))
+        }
         for cls in fit.efficiency.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
             guard let e = fit.efficiency[cls] else { continue }
             let direct = samples.filter { $0.role == .compute && $0.opClass == cls }.count
@@ -166,6 +178,7 @@ public enum CalibrateWorkflow {
             SampleRow(name: s.name, opClass: s.opClass.rawValue, role: "\(s.role)", measuredS: s.measured,
                       fittedS: CalibrationFitter.predict(s, peak: peak.value, overhead: fit.overhead(for: s.opClass), bandwidths: usable,
                                                          efficiency: fit.efficiency[s.opClass] ?? unit.efficiency(for: s.opClass),
+                                                         memoryEfficiency: fit.memoryEfficiency[s.opClass] ?? fit.memoryEfficiency[s.opClass.coarse] ?? 1,
                                                          otherEfficiency: { fit.efficiency[$0] ?? unit.efficiency(for: $0) }))
         }
         return Result(output: r.output, date: date, threads: threads, seconds: Date().timeIntervalSince(started), passes: passes, loadAverage: load.text,

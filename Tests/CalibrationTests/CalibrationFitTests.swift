@@ -89,6 +89,34 @@ struct CalibrationFitTests {
         #expect(abs(fit.efficiency[.transcendental, default: 0] / 0.02 - 1) < 0.01)
     }
 
+    /// Streaming kernels of a class that reaches only part of the stream bandwidths (a gather, a
+    /// reduction) recover that share as `memory_efficiency`, per class; the pooling compute fit then
+    /// prices its memory term with it, so a memory-bound pooling kernel does not bend the efficiency.
+    @Test func memoryEfficiencyIsRecoveredPerClass() throws {
+        let truth: [OpClass: Double] = [.dataMovement: 0.4, .pooling: 0.7]
+        var samples = Self.samples()
+        var i = 100
+        for (cls, e) in truth.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            for b in [300_000.0, 900_000, 2_000_000] {
+                var s = CalibrationSample(name: "\(cls.rawValue)\(Int(b))", benchmark: "streaming", role: .streaming, opClass: cls, flops: 0,
+                                          levelBytes: [b, b, b, 0], measured: 0)
+                s.measured = CalibrationFitter.predict(s, peak: Self.peak, overhead: Self.overhead, bandwidths: Self.bandwidths, efficiency: 1,
+                                                       memoryEfficiency: e) * Self.noise(i)
+                i += 1
+                samples.append(s)
+            }
+        }
+        let fit = CalibrationFitter.fit(samples, peak: Self.peak, fallbackBandwidths: [1e9, 1e9, 1e9, 1e9])
+        for (cls, e) in truth {
+            let got = try #require(fit.memoryEfficiency[cls])
+            #expect(abs(got / e - 1) < 0.06, "\(cls): \(got) vs \(e)")
+        }
+        #expect(fit.memoryEfficiency[.elementwise] == nil, "no streaming kernels of that class")
+        #expect(fit.memoryEfficiencyBenchmarks[.pooling] == ["streaming"])
+        let pool = try #require(fit.efficiency[.pooling])
+        #expect(abs(pool / Self.efficiency[.pooling]! - 1) < 0.06, "pooling efficiency \(pool)")
+    }
+
     @Test func classOverheadsComeFromTheirOwnTinyKernels() throws {
         let tiny = [(OpClass.elementwise, 1e-7), (.elementwise, 1.2e-7), (.conv, 3e-6), (.conv, 3.2e-6), (.conv, 2.9e-6), (.depthwise, 8e-6)]
         var samples = tiny.enumerated().map { i, t in

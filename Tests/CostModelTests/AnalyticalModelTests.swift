@@ -231,6 +231,30 @@ struct EfficiencyClassTests {
         #expect(other.overhead.value == 10e-6)   // layer_overhead of the test device
     }
 
+    /// `memory_efficiency` divides a class's memory term (every level) and nothing else.
+    @Test func memoryEfficiencyStretchesOnlyItsClassesMemoryTime() throws {
+        var b = GraphBuilder(name: "transpose")
+        let x = b.input("x", shape: [1, 64, 32, 32])
+        let r = try b.add1("relu", .activation(.relu), inputs: [x])
+        let t = try b.add1("tr", .transpose(perm: [0, 1, 3, 2]), inputs: [r])
+        b.markOutput(try b.add1("relu2", .activation(.relu), inputs: [t]))
+        let g = try b.finish()
+        var device = try testDevice()
+        let plain = try AnalyticalModel.estimate(g, on: device)
+        device.computeUnits[0].memoryEfficiency[.dataMovement] = Sourced(0.25, source: "test")
+        let slow = try AnalyticalModel.estimate(g, on: device)
+        let before = try #require(plain.layers.first { $0.nodes == ["tr"] })
+        let after = try #require(slow.layers.first { $0.nodes == ["tr"] })
+        #expect(before.traffic.contains { $0.time.value > 0 })
+        for (p, q) in zip(before.traffic, after.traffic) where p.time.value > 0 {
+            #expect(abs(q.time.value / p.time.value - 4) < 1e-9, "\(p.level)")
+            #expect(q.readBytes == p.readBytes && q.writeBytes == p.writeBytes)
+        }
+        #expect(after.latency.value > before.latency.value)
+        let relu0 = try #require(plain.layers.first { $0.nodes == ["relu"] }), relu1 = try #require(slow.layers.first { $0.nodes == ["relu"] })
+        #expect(relu0.latency == relu1.latency, "other classes unchanged")
+    }
+
     @Test func contiguousSplitCostsNothing() throws {
         var b = GraphBuilder(name: "split")
         let x = b.input("x", shape: [1, 8, 16, 16])

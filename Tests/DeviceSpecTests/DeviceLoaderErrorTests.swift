@@ -219,6 +219,17 @@ struct DeviceLoaderErrorTests {
         #expect(e.keyPath == "compute_units[0].efficiency.conv_winograd")
     }
 
+    @Test func memoryEfficiencyIsOptionalAndAFraction() throws {
+        let ok = Self.document(inserting: "    memory_efficiency: {data_movement: {value: 0.5, source: \"measured: test\"}}", after: 16)
+        let d = try DeviceLoader.load(yaml: ok, file: Self.file)
+        #expect(d.computeUnits[0].memoryEfficiency(for: .dataMovement) == 0.5)
+        #expect(d.computeUnits[0].memoryEfficiency(for: .conv) == 1)
+        let e = try #require(Self.loadError(Self.document(inserting: "    memory_efficiency: {pooling: {value: 1.5, source: \"measured: test\"}}", after: 16)))
+        #expect(e.line == 17, "\(e.description)")
+        #expect(e.keyPath == "compute_units[0].memory_efficiency.pooling")
+        #expect(e.message.hasPrefix("memory efficiency must be in (0, 1]"), "\(e.message)")
+    }
+
     @Test func efficiencyZero() throws {
         let e = try #require(Self.loadError(Self.document(line: 12, "      conv: {value: 0, source: \"assumed: test\"}")))
         #expect(e.message == "efficiency must be in (0, 1], got 0.0")
