@@ -8,11 +8,12 @@ public enum PublishedValidateWorkflow {
     public static let defaultCSV = "data/published-latency.csv"
     public static let defaultDevicesDirectory = "devices"
 
-    public static func run(csv: String, devicesDirectory: String) throws(EdgeProfError) -> PublishedValidationResult {
+    /// `leaveOneOut`: also refit once per fitting row without it and predict it (`LeaveOneOutResult`).
+    public static func run(csv: String, devicesDirectory: String, leaveOneOut: Bool = false) throws(EdgeProfError) -> PublishedValidationResult {
         let table: PublishedLatencyTable
         do { table = try PublishedLatencyTable.load(file: csv) } catch { throw .spec(error) }
         let devices = try loadDeviceDirectory(devicesDirectory)
-        do { return try PublishedValidation.run(table, devices: devices) } catch { throw .costModel(error) }
+        do { return try PublishedValidation.run(table, devices: devices, leaveOneOut: leaveOneOut) } catch { throw .costModel(error) }
     }
 
     public static func loadDeviceDirectory(_ dir: String) throws(EdgeProfError) -> [DeviceProfile] {

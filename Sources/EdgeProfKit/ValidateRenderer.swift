@@ -19,6 +19,15 @@ public enum ValidateRenderer {
         out += "\(target); achieved \(pct(h.medianAbsoluteError)) on \(h.count) unflagged held-out rows "
             + "(\(r.meetsTarget ? "met" : "NOT met")); all \(r.heldOut.count) held-out rows: median \(pct(r.heldOut.medianAbsoluteError)), "
             + "within ±25% \(pct(r.heldOut.shareWithinTolerance)); without factors: median \(pct(r.heldOutUncalibrated.medianAbsoluteError))\n\n"
+        if let f = r.fittingRMSLogError {
+            let fitRows = r.rows.filter { $0.fitting && $0.calibratedMs != nil }.count
+            out += "fitting rows: RMS log error \(formatFixed(f, decimals: 3)) on \(fitRows) rows"
+            if let l = r.leaveOneOut {
+                out += "; leave-one-out: median abs error \(pct(l.summary.medianAbsoluteError)), within ±25% \(pct(l.summary.shareWithinTolerance)), "
+                    + "RMS log error \(formatFixed(l.rmsLogError, decimals: 3)) on \(l.summary.count) rows"
+            }
+            out += "\n\n"
+        }
 
         var groups = TextTable(headers: ["device", "runtime", "unit", "fit rows", "factor", "dense factor", "thread exp.", "held-out", "median |err|", "within ±25%", "uncalibrated median"],
                                aligns: [.left, .left, .left, .left, .right, .right, .right, .right, .right, .right, .right])

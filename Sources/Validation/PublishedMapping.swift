@@ -95,6 +95,22 @@ public enum PublishedMapping {
         "squeezenet_v1_1": "squeezenet1_1",
     ]
 
+    /// Per source (`source_key`): CSV model name → the zoo model the source actually ran, where it differs
+    /// from the torchvision architecture of the same name. `S-NCNN` rows are ncnn's `benchncnn` runs of the
+    /// Caffe models in Tencent/ncnn `benchmark/*.param`: its resnet50 is ResNet-50 v1 (stride on the first
+    /// 1×1 of a down-sampling bottleneck, 3.86 G MACs, not torchvision's v1.5 4.09 G), its resnet18 has a
+    /// projection shortcut in the first block, its mobilenet_v2 (shicai/MobileNet-Caffe) keeps a 1×1
+    /// expansion in the first block (314 M MACs). Its mobilenet, shufflenet_v2 and efficientnet_b0 are the
+    /// zoo's architectures.
+    public static let sourceModelAliases: [String: [String: String]] = [
+        "S-NCNN": ["resnet18": "resnet18_caffe", "resnet50": "resnet50_caffe", "mobilenet_v2": "mobilenet_v2_caffe"],
+    ]
+
+    /// The zoo model name for a row: its source's model (`sourceModelAliases`), else `modelAliases`, else the CSV name.
+    public static func zooName(for row: PublishedRow) -> String {
+        sourceModelAliases[row.sourceKey]?[row.model] ?? modelAliases[row.model] ?? row.model
+    }
+
     /// CSV names that could mean more than one zoo model; skipped rather than guessed.
     public static let ambiguousModels: [String: String] = [
         "mobilenet_v3": "ncnn's benchmark names no width (large or small)",
@@ -112,7 +128,7 @@ public enum PublishedMapping {
 
     public static func zooModel(for row: PublishedRow) -> Result<ZooModel, SkipReason> {
         if let why = ambiguousModels[row.model] { return .failure(.ambiguousModel(row.model, why)) }
-        guard let zoo = ModelZoo.model(named: modelAliases[row.model] ?? row.model) else { return .failure(.modelNotInZoo(row.model)) }
+        guard let zoo = ModelZoo.model(named: zooName(for: row)) else { return .failure(.modelNotInZoo(row.model)) }
         let zooHW = zoo.inputShape.dims.last ?? 0
         guard row.inputHW == zooHW else { return .failure(.inputSize(row: row.inputHW, zoo: zooHW)) }
         return .success(zoo)

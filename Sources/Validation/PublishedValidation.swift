@@ -68,6 +68,18 @@ public struct PublishedValidationResult: Sendable, Hashable, Codable {
     /// Unflagged held-out rows only (data/README.md: flagged rows stay out of pass/fail checks).
     public var heldOutUnflagged: ErrorSummary
     public var meetsTarget: Bool
+    /// √(mean log(fitted/measured)²) over the fitting rows (what the fit minimises); nil = no fitted row.
+    public var fittingRMSLogError: Double? = nil
+    /// Leave-one-out over the fitting rows (`PublishedValidation.leaveOneOut`); nil = not computed (`validate --published --loo`).
+    public var leaveOneOut: LeaveOneOutResult? = nil
+}
+
+/// Each fitting row predicted by the fit of all other fitting rows.
+public struct LeaveOneOutResult: Sendable, Hashable, Codable {
+    public var summary: ErrorSummary
+    /// √(mean log(predicted/measured)²) over the left-out predictions.
+    public var rmsLogError: Double
+    public var rows: [PredictionPair]
 }
 
 public struct SkippedRowResult: Sendable, Hashable, Codable {
@@ -144,24 +156,48 @@ public enum PublishedValidation {
                 self.overhead = overhead
             }
         }
-        public var terms: [Term]
-        public init(terms: [Term]) { self.terms = terms }
+        public var terms: [Term] { didSet { pack() } }
+        /// Per kernel: milliseconds of compute divided by the dense factor, by the other factor, and the
+        /// memory time; plus the summed overheads. `latency` runs once per step of every fit's search
+        /// (and once more per left-out row), so it reads these flat arrays rather than `terms`.
+        private var perDense: [Double] = [], perOther: [Double] = [], memory: [Double] = [], overheadSum = 0.0
+        public init(terms: [Term]) {
+            self.terms = terms
+            pack()
+        }
+
+        private mutating func pack() {
+            perDense = terms.map { $0.dense ? $0.compute : 0 }
+            perOther = terms.map { ($0.dense ? 0 : $0.compute) + $0.otherCompute }
+            memory = terms.map(\.memory)
+            overheadSum = terms.reduce(0) { $0 + $1.overhead }
+        }
 
         /// Milliseconds, from an estimate made without runtime factors.
         public init(_ e: DeviceEstimate) {
             // A kernel's compute splits by class: a conv's part takes the dense factor, a fused
             // activation's part the other one (as the cost model applies runtime factors per part).
-            terms = e.layers.map { l in
+            let terms: [Term] = e.layers.map { l in
                 let parts = l.computeByClass.isEmpty ? [l.opClass: l.computeTime] : l.computeByClass
                 let dense = parts.filter { PublishedValidation.denseClasses.contains($0.key) }.reduce(0.0) { $0 + $1.value.value }
                 let other = parts.filter { !PublishedValidation.denseClasses.contains($0.key) }.reduce(0.0) { $0 + $1.value.value }
                 return Term(dense: PublishedValidation.denseClasses.contains(l.opClass), compute: dense * 1000, otherCompute: other * 1000,
                             memory: (l.traffic.map(\.time.value).max() ?? 0) * 1000, overhead: l.overhead.value * 1000)
             }
+            self.init(terms: terms)
         }
 
         public func latency(dense: Double, other: Double) -> Double {
-            terms.reduce(0) { $0 + Swift.max($1.compute / ($1.dense ? dense : other) + $1.otherCompute / other, $1.memory) + $1.overhead }
+            let invD = 1 / dense, invO = 1 / other
+            var total = overheadSum
+            perDense.withUnsafeBufferPointer { d in
+                perOther.withUnsafeBufferPointer { o in
+                    memory.withUnsafeBufferPointer { m in
+                        for i in 0..<d.count { total += Swift.max(d[i] * invD + o[i] * invO, m[i]) }
+                    }
+                }
+            }
+            return total
         }
     }
 
@@ -303,7 +339,68 @@ public enum PublishedValidation {
         return PooledFit(otherToDense: exp(best.logR), threadScaling: best.a, fitsThreadScaling: fitsA, dense: s.map { exp($0) })
     }
 
-    public static func run(_ table: PublishedLatencyTable, devices: [DeviceProfile]) throws(CostModelError) -> PublishedValidationResult {
+    struct GroupKey: Hashable { var device: String; var runtime: String }
+
+    /// One device × runtime group as the fit sees it: its rows (sorted by id), their latency
+    /// models and thread ratios.
+    struct GroupData {
+        var key: GroupKey
+        var rows: [ResolvedRow]
+        var models: [LatencyModel]
+        var ratios: [Double]
+        var isCPU: Bool
+    }
+
+    /// Fits every group that has fitting rows (`fitIdx[g]` = indices into group g's rows): the CPU
+    /// groups together (`fitPooled`) when there are enough of them, every other group alone (`fit`).
+    static func fitGroups(_ all: [GroupData], fitIdx: [[Int]]) -> (fits: [Int: GroupFit], pool: [Int], pooledRows: [String]?) {
+        func fitRows(_ i: Int) -> FitRows {
+            let g = all[i], idx = fitIdx[i]
+            return FitRows(models: idx.map { g.models[$0] }, threadRatios: idx.map { g.ratios[$0] }, measured: idx.map { g.rows[$0].row.latencyMs })
+        }
+        let pool = all.indices.filter { !fitIdx[$0].isEmpty && all[$0].isCPU }
+        let poolRowCount = pool.reduce(0) { $0 + fitIdx[$1].count }
+        var fits: [Int: GroupFit] = [:]
+        var pooledRows: [String]?
+        if pool.count >= minimumGroupsForPooledFit, poolRowCount >= minimumRowsForPooledFit {
+            let pooled = fitPooled(pool.map(fitRows))
+            for (j, i) in pool.enumerated() { fits[i] = pooled.group(j) }
+            pooledRows = pool.flatMap { i in fitIdx[i].map { all[i].rows[$0].row.id } }.sorted()
+        }
+        for i in all.indices where fits[i] == nil && !fitIdx[i].isEmpty {
+            let f = fitRows(i)
+            fits[i] = fit(models: f.models, threadRatios: f.threadRatios, measured: f.measured)
+        }
+        return (fits, pooledRows == nil ? [] : pool, pooledRows)
+    }
+
+    /// Leave-one-out over the fitting rows (the check for choosing between model or fit variants
+    /// without looking at held-out rows): each fitting row is left out in turn, every group is refitted
+    /// from the remaining fitting rows exactly as `run` fits them, and the left-out row is predicted
+    /// (with the device file's plain efficiencies when its group has no other fitting row).
+    static func leaveOneOut(_ all: [GroupData], fitIdx: [[Int]]) -> [PredictionPair] {
+        var out: [PredictionPair] = []
+        for (gi, idx) in fitIdx.enumerated() {
+            for leave in idx {
+                var reduced = fitIdx
+                reduced[gi] = idx.filter { $0 != leave }
+                let fits = fitGroups(all, fitIdx: reduced).fits
+                let g = all[gi]
+                let predicted = fits[gi].map { $0.latency(g.models[leave], threadRatio: g.ratios[leave]) }
+                    ?? g.models[leave].latency(dense: g.ratios[leave], other: g.ratios[leave])
+                if let p = try? PredictionPair(label: g.rows[leave].row.id, predicted: predicted, measured: g.rows[leave].row.latencyMs) { out.append(p) }
+            }
+        }
+        return out.sorted { $0.label < $1.label }
+    }
+
+    /// √(mean log(predicted/measured)²): the quantity the fit minimises, over the given pairs.
+    public static func rmsLogError(_ pairs: [PredictionPair]) -> Double {
+        guard !pairs.isEmpty else { return 0 }
+        return (pairs.reduce(0.0) { $0 + pow(log($1.predicted / $1.measured), 2) } / Double(pairs.count)).squareRoot()
+    }
+
+    public static func run(_ table: PublishedLatencyTable, devices: [DeviceProfile], leaveOneOut computeLOO: Bool = false) throws(CostModelError) -> PublishedValidationResult {
         let resolution = PublishedMapping.resolve(table, devices: devices)
         var prepared: [String: PreparedGraph] = [:]
         for r in resolution.resolved where prepared[r.zooModel] == nil {
@@ -312,11 +409,9 @@ public enum PublishedValidation {
                 throw CostModelError(message: "zoo model \(r.zooModel) failed to build: \(error)")
             }
         }
-        struct Key: Hashable { var device: String; var runtime: String }
-        let groups = Dictionary(grouping: resolution.resolved) { Key(device: $0.device.id, runtime: $0.row.runtime) }
+        let groups = Dictionary(grouping: resolution.resolved) { GroupKey(device: $0.device.id, runtime: $0.row.runtime) }
         // Every group's rows, models and thread ratios first: the CPU groups are fitted together.
-        struct Group { var key: Key; var rows: [ResolvedRow]; var models: [LatencyModel]; var ratios: [Double]; var fitIdx: [Int] }
-        var all: [Group] = []
+        var all: [GroupData] = []
         for key in groups.keys.sorted(by: { ($0.device, $0.runtime) < ($1.device, $1.runtime) }) {
             let rows = (groups[key] ?? []).sorted { $0.row.id < $1.row.id }
             var models: [LatencyModel] = []
@@ -324,31 +419,17 @@ public enum PublishedValidation {
                 guard let p = prepared[r.zooModel] else { throw CostModelError(message: "no graph for \(r.zooModel)") }
                 models.append(LatencyModel(try baseEstimate(p, r)))
             }
-            all.append(Group(key: key, rows: rows, models: models, ratios: rows.map(threadRatio), fitIdx: rows.indices.filter { rows[$0].isFitting }))
+            all.append(GroupData(key: key, rows: rows, models: models, ratios: rows.map(threadRatio),
+                                 isCPU: rows[0].device.unit(named: rows[0].unit)?.kind == .cpu))
         }
-        func fitRows(_ g: Group) -> FitRows {
-            FitRows(models: g.fitIdx.map { g.models[$0] }, threadRatios: g.fitIdx.map { g.ratios[$0] }, measured: g.fitIdx.map { g.rows[$0].row.latencyMs })
-        }
-        let pool = all.indices.filter { i in
-            !all[i].fitIdx.isEmpty && all[i].rows[0].device.unit(named: all[i].rows[0].unit)?.kind == .cpu
-        }
-        let poolRowCount = pool.reduce(0) { $0 + all[$1].fitIdx.count }
-        var fits: [Int: GroupFit] = [:]
-        var pooledRows: [String]?
-        if pool.count >= minimumGroupsForPooledFit, poolRowCount >= minimumRowsForPooledFit {
-            let pooled = fitPooled(pool.map { fitRows(all[$0]) })
-            for (j, i) in pool.enumerated() { fits[i] = pooled.group(j) }
-            pooledRows = pool.flatMap { i in all[i].fitIdx.map { all[i].rows[$0].row.id } }.sorted()
-        }
-        for i in all.indices where fits[i] == nil && !all[i].fitIdx.isEmpty {
-            let f = fitRows(all[i])
-            fits[i] = fit(models: f.models, threadRatios: f.threadRatios, measured: f.measured)
-        }
+        let fitIdxAll = all.map { g in g.rows.indices.filter { g.rows[$0].isFitting } }
+        let fitted = fitGroups(all, fitIdx: fitIdxAll)
+        let fits = fitted.fits, pool = fitted.pool, pooledRows = fitted.pooledRows
 
         var rowResults: [PublishedRowResult] = []
         var groupResults: [PublishedGroupResult] = []
         for (gi, g) in all.enumerated() {
-            let rows = g.rows, models = g.models, ratios = g.ratios, fitIdx = g.fitIdx, key = g.key
+            let rows = g.rows, models = g.models, ratios = g.ratios, fitIdx = fitIdxAll[gi], key = g.key
             let groupFit = fits[gi]
             var held: [PredictionPair] = [], heldUncal: [PredictionPair] = []
             for (i, r) in rows.enumerated() {
@@ -387,7 +468,15 @@ public enum PublishedValidation {
         let tol = PublishedValidationResult.tolerance
         let heldOut = ValidationStatistics.summarize(pairs(heldRows, calibrated: true), tolerance: tol, worstCount: 10)
         let unflagged = ValidationStatistics.summarize(pairs(heldRows.filter { !$0.flagged }, calibrated: true), tolerance: tol, worstCount: 10)
-        return PublishedValidationResult(
+        let fittedPairs = rowResults.filter(\.fitting).compactMap { r in
+            r.calibratedMs.flatMap { try? PredictionPair(label: r.id, predicted: $0, measured: r.measuredMs) }
+        }
+        var loo: LeaveOneOutResult?
+        if computeLOO {
+            let pairs = leaveOneOut(all, fitIdx: fitIdxAll)
+            loo = LeaveOneOutResult(summary: ValidationStatistics.summarize(pairs, tolerance: tol, worstCount: 5), rmsLogError: rmsLogError(pairs), rows: pairs)
+        }
+        var result = PublishedValidationResult(
             file: table.file, split: PublishedSplit.description, factorScheme: factorScheme, totalRows: table.rows.count,
             rows: rowResults, groups: groupResults,
             skipped: resolution.skipped.map { SkippedRowResult(id: $0.row.id, model: $0.row.model, device: $0.row.device, runtime: $0.row.runtime,
@@ -395,5 +484,8 @@ public enum PublishedValidation {
             skippedCounts: resolution.skippedCounts.map { SkipCount(reason: $0.category, count: $0.count) },
             heldOut: heldOut, heldOutUncalibrated: ValidationStatistics.summarize(pairs(heldRows, calibrated: false), tolerance: tol, worstCount: 10),
             heldOutUnflagged: unflagged, meetsTarget: unflagged.count > 0 && unflagged.medianAbsoluteError <= PublishedValidationResult.targetMedianError)
+        result.fittingRMSLogError = fittedPairs.isEmpty ? nil : rmsLogError(fittedPairs)
+        result.leaveOneOut = loo
+        return result
     }
 }

@@ -18,6 +18,8 @@ struct Validate: ParsableCommand {
     @Argument(help: "Published-latency CSV (with --published; default data/published-latency.csv).") var csv: String?
     @Option(name: .long, help: "Directory of device files for --published.") var devices: String = PublishedValidateWorkflow.defaultDevicesDirectory
     @Flag(name: .long, help: "With --published: write the fitted runtime factors into the device files (atomically).") var writeDevices = false
+    @Flag(name: .long, help: "With --published: also score leave-one-out on the fitting rows (each fitting row predicted by a refit without it).")
+    var loo = false
     @Flag(name: .long, help: "With --published: also score the scaled estimate (rows' models measured on this host × device/host prediction).")
     var scaled = false
     @Option(name: .long, help: "With --scaled: profile of this host, the scaling denominator (default: devices/host.yaml).") var host: String = MeasureWorkflow.defaultDeviceFile
@@ -34,6 +36,7 @@ struct Validate: ParsableCommand {
     func validate() throws {
         if csv != nil && !published { throw ValidationError("a CSV file is only read with --published (edgeprof validate --published FILE.csv)") }
         if writeDevices && !published { throw ValidationError("--write-devices needs --published") }
+        if loo && !published { throw ValidationError("--loo needs --published") }
         if scaled && !published { throw ValidationError("--scaled needs --published (host mode already compares with measurements)") }
         if published && (quick || !model.isEmpty || threads != nil || rounds != nil || device != MeasureWorkflow.defaultDeviceFile) {
             throw ValidationError("--quick, --model, --threads, --rounds and --device are host-mode flags; --published scores the files in --devices")
@@ -51,7 +54,7 @@ struct Validate: ParsableCommand {
 
     func runPublished() throws {
         let result = try runReportingErrors { () throws(EdgeProfError) -> PublishedValidationResult in
-            try PublishedValidateWorkflow.run(csv: csv ?? PublishedValidateWorkflow.defaultCSV, devicesDirectory: devices)
+            try PublishedValidateWorkflow.run(csv: csv ?? PublishedValidateWorkflow.defaultCSV, devicesDirectory: devices, leaveOneOut: loo)
         }
         if scaled {
             let file = csv ?? PublishedValidateWorkflow.defaultCSV

@@ -64,7 +64,9 @@ import Testing
         let rows = try #require(json["rows"] as? [[String: Any]])
         let n08 = try #require(rows.first { ($0["id"] as? String) == "N08" })
         let fitted = try #require(n08["calibratedMs"] as? Double)
-        let p = try CLI.run(["profile", "resnet18", "--device", "devices/raspberry-pi-4.yaml", "--format", "json"])
+        // N08 is ncnn's benchmark ResNet-18 (source S-NCNN → the zoo's resnet18_caffe, PublishedMapping.sourceModelAliases).
+        #expect((n08["model"] as? String) == "resnet18")
+        let p = try CLI.run(["profile", "resnet18_caffe", "--device", "devices/raspberry-pi-4.yaml", "--format", "json"])
         let profile = try #require(try JSONSerialization.jsonObject(with: Data(p.stdout.utf8)) as? [String: Any])
         let device = try #require((profile["devices"] as? [[String: Any]])?.first)
         #expect((device["unit"] as? String) == "cpu · ncnn_cpu")

@@ -31,7 +31,8 @@ private func kindHistogram(_ g: Graph) -> [String: Int] {
 struct ZooTests {
     @Test func registryHasTheExpectedModels() throws {
         #expect(ModelZoo.names == ["mobilenet_v1", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "shufflenet_v2_x1_0",
-                                   "squeezenet1_1", "resnet18", "resnet50", "efficientnet_b0", "vit_tiny", "gcn_cora"])
+                                   "squeezenet1_1", "resnet18", "resnet50", "efficientnet_b0", "mobilenet_v2_caffe", "resnet18_caffe",
+                                   "resnet50_caffe", "vit_tiny", "gcn_cora"])
         #expect(Set(ModelZoo.names).count == ModelZoo.names.count)
     }
 
@@ -199,6 +200,36 @@ struct ZooArchitectureTests {
         #expect(a1.strides == [1, 1] && a1.kernel == [1, 1])
         #expect(a2.strides == [2, 2] && a2.kernel == [3, 3])
         #expect(g.tensors[conv2.outputs[0]].shape == [1, 128, 28, 28])
+    }
+
+    /// ncnn's benchmark ResNet-50 (Caffe, v1): the stride sits on the 1×1 (res3a_branch2a `3=2`, 28×28 out),
+    /// the 3×3 runs at stride 1 on 28×28; 3 × ¾ · 56² · 256 · 128 = 231,211,008 MACs fewer than v1.5, same weights.
+    @Test func resnet50CaffeStrideSitsOnTheOneByOne() throws {
+        let g = try build("resnet50_caffe")
+        let conv1 = try #require(g.nodes.first { $0.name == "layer2.0.conv1" })
+        let conv2 = try #require(g.nodes.first { $0.name == "layer2.0.conv2" })
+        guard case .conv(let a1) = conv1.op, case .conv(let a2) = conv2.op else { Issue.record("not convs"); return }
+        #expect(a1.strides == [2, 2] && a1.kernel == [1, 1] && a1.pads == [0, 0, 0, 0])
+        #expect(a2.strides == [1, 1] && a2.kernel == [3, 3])
+        #expect(g.tensors[conv1.outputs[0]].shape == [1, 128, 28, 28])
+        let v15 = try build("resnet50").totalCounts(), v1 = g.totalCounts()
+        #expect(v15.macs - v1.macs == 231_211_008)
+        #expect(v15.params == v1.params)
+    }
+
+    /// ncnn's benchmark ResNet-18 and MobileNet v2 (Caffe) add one 1×1 conv on a 56×56×64 / 112×112×32 map
+    /// (res2a_branch1; conv2_1/expand): 56²·64·64 = 112²·32·32 = 12,845,056 MACs each.
+    @Test func caffeResNet18AndMobileNetV2AddOneOneByOneConv() throws {
+        let r18 = try build("resnet18").totalCounts(), r18c = try build("resnet18_caffe").totalCounts()
+        #expect(r18c.macs - r18.macs == 12_845_056)
+        #expect(try build("resnet18_caffe").nodes.contains { $0.name == "layer1.0.downsample.0" })
+        let m2 = try build("mobilenet_v2").totalCounts(), m2c = try build("mobilenet_v2_caffe").totalCounts()
+        #expect(m2c.macs - m2.macs == 12_845_056)
+        let g = try build("mobilenet_v2_caffe")
+        let expand = try #require(g.nodes.first { $0.name == "features.1.conv.0.0" })
+        guard case .conv(let a) = expand.op else { Issue.record("not a conv"); return }
+        #expect(a.kernel == [1, 1] && a.inChannels == 32 && a.outChannels == 32 && a.groups == 1)
+        #expect(!g.nodes.contains { if case .activation(.relu6) = $0.op { true } else { false } })
     }
 
     @Test func resnet18StageShapes() throws {

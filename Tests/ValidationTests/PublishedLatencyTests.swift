@@ -108,4 +108,22 @@ struct PublishedLatencyTests {
         #expect(counts["ambiguous model name"] == 1)
         #expect(counts["device has no unit for the runtime"] == 1)
     }
+
+    /// ncnn's benchmark rows (source S-NCNN) ran the Caffe models of Tencent/ncnn benchmark/*.param, not
+    /// torchvision's: resnet18/resnet50/mobilenet_v2 map to the zoo's Caffe variants for that source only.
+    @Test func ncnnBenchmarkRowsMapToTheCaffeModelsNcnnRuns() throws {
+        func row(_ model: String, _ source: String) -> PublishedRow {
+            PublishedRow(id: "X2", model: model, inputHW: 224, precision: .fp32, device: "raspberry_pi_4b", runtime: "ncnn_cpu", threads: 4, batch: 1,
+                         latencyMs: 1, latencyMinMs: nil, latencyMaxMs: nil, flags: [], sourceKey: source, sourceURL: "", line: 0)
+        }
+        #expect(try PublishedMapping.zooModel(for: row("resnet50", "S-NCNN")).get().name == "resnet50_caffe")
+        #expect(try PublishedMapping.zooModel(for: row("resnet18", "S-NCNN")).get().name == "resnet18_caffe")
+        #expect(try PublishedMapping.zooModel(for: row("mobilenet_v2", "S-NCNN")).get().name == "mobilenet_v2_caffe")
+        // ncnn's mobilenet (v1), shufflenet_v2 and efficientnet_b0 are the zoo's architectures.
+        #expect(try PublishedMapping.zooModel(for: row("mobilenet_v1", "S-NCNN")).get().name == "mobilenet_v1")
+        #expect(try PublishedMapping.zooModel(for: row("shufflenet_v2", "S-NCNN")).get().name == "shufflenet_v2_x1_0")
+        // Other sources (torchvision models, e.g. the PyTorch tutorial or torch2trt) keep torchvision's.
+        #expect(try PublishedMapping.zooModel(for: row("resnet50", "S-PT-RPI")).get().name == "resnet50")
+        #expect(try PublishedMapping.zooModel(for: row("mobilenet_v2", "S-T2T")).get().name == "mobilenet_v2")
+    }
 }

@@ -96,8 +96,13 @@ struct PublishedValidationTests {
         }
         lines.append("T11,googlenet,224,fp32,raspberry_pi_4b,ncnn_cpu,4,1,100,,,,S,u")
         let table = try PublishedLatencyTable.parse(csv: lines.joined(separator: "\n") + "\n", file: "synthetic.csv")
-        let r = try PublishedValidation.run(table, devices: [device])
+        let r = try PublishedValidation.run(table, devices: [device], leaveOneOut: true)
         let g = try #require(r.groups.first)
+        // The fitting rows are fitted exactly, and each is predicted as well by a fit of the other one alone.
+        #expect((r.fittingRMSLogError ?? 1) < 0.01)
+        let loo = try #require(r.leaveOneOut)
+        #expect(loo.rows.map(\.label) == ["T02", "T04"])
+        #expect(loo.summary.medianAbsoluteError < 0.02 && loo.rmsLogError < 0.02)
         #expect(r.groups.count == 1)
         #expect(g.fittingRows == ["T02", "T04"])
         // Two fitting rows: one factor for every class.
@@ -110,5 +115,30 @@ struct PublishedValidationTests {
         #expect(r.heldOutUncalibrated.medianSignedError > 0.3)
         #expect(r.skippedCounts == [SkipCount(reason: "model not in the zoo", count: 1)])
         #expect(r.meetsTarget)
+        // Without --loo the left-out fits are not computed.
+        #expect(try PublishedValidation.run(table, devices: [device]).leaveOneOut == nil)
+    }
+
+    /// Leave-one-out refits without the left-out row: a row that disagrees with the others is
+    /// predicted from them (large error) although the full fit, which includes it, splits the difference.
+    @Test func leaveOneOutPredictsEachFittingRowFromTheOthers() throws {
+        let device = try DeviceLoader.load(file: Self.packageRoot.appendingPathComponent("devices/raspberry-pi-4.yaml").path)
+        let header = PublishedLatencyTable.columns.joined(separator: ",")
+        var lines = [header]
+        for (id, model, factor) in [("T02", "resnet18", 2.0), ("T04", "resnet18", 2.0), ("T06", "resnet18", 1.0)] {
+            let row = PublishedRow(id: id, model: model, inputHW: 224, precision: .fp32, device: "raspberry_pi_4b", runtime: "ncnn_cpu", threads: 4,
+                                   batch: 1, latencyMs: 1, latencyMinMs: nil, latencyMaxMs: nil, flags: [], sourceKey: "", sourceURL: "", line: 0)
+            let zoo = try PublishedMapping.zooModel(for: row).get()
+            let resolved = ResolvedRow(row: row, zooModel: zoo.name, device: device, unit: "cpu", isFitting: true)
+            let ms = PublishedValidation.LatencyModel(try PublishedValidation.baseEstimate(PreparedGraph(zoo.build()), resolved)).latency(dense: factor, other: factor)
+            lines.append("\(id),\(model),224,fp32,raspberry_pi_4b,ncnn_cpu,4,1,\(ms),,,,S,u")
+        }
+        let table = try PublishedLatencyTable.parse(csv: lines.joined(separator: "\n") + "\n", file: "synthetic.csv")
+        let loo = try #require(try PublishedValidation.run(table, devices: [device], leaveOneOut: true).leaveOneOut)
+        let err = Dictionary(uniqueKeysWithValues: loo.rows.map { ($0.label, $0.relativeError) })
+        // T06 (factor 1) predicted by T02 + T04 (factor 2): about half its measured latency.
+        #expect(abs((err["T06"] ?? 0) + 0.5) < 0.05, "T06 \(err["T06"] ?? 0)")
+        // T02 predicted by T04 (2) and T06 (1): between, so too slow.
+        #expect((err["T02"] ?? 0) > 0.1)
     }
 }

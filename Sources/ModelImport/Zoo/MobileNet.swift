@@ -48,23 +48,36 @@ enum MobileNetV2 {
         published: torchvisionCounts("MobileNet_V2_Weights", gmacs: 0.301, params: 3_504_872),
         build: { () throws(GraphError) -> Graph in try build() })
 
+    /// ncnn's benchmark MobileNet v2 (Tencent/ncnn benchmark/mobilenet_v2.param, the Caffe model of
+    /// shicai/MobileNet-Caffe): the t = 1 first block keeps its 1×1 expansion conv (conv2_1/expand,
+    /// 32 → 32 on 112×112: +12.8 M MACs), and the activations are ReLU, not ReLU6.
+    static let caffe = ZooModel(
+        name: "mobilenet_v2_caffe",
+        summary: "MobileNet v2 1.0 as in ncnn's benchmark (Caffe): a 1×1 expansion (32→32) in the first block too, ReLU",
+        inputShape: [1, 3, 224, 224],
+        published: nil,
+        build: { () throws(GraphError) -> Graph in try build(caffe: true) })
+
     /// t (expansion), c (output channels), n (repeats), s (first stride).
     static let settings: [(t: Int, c: Int, n: Int, s: Int)] = [
         (1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1),
     ]
 
-    static func build() throws(GraphError) -> Graph {
-        var b = LayerBuilder(name: "mobilenet_v2")
+    /// `caffe`: ncnn's benchmark model (`caffe` above) instead of torchvision's.
+    static func build(caffe: Bool = false) throws(GraphError) -> Graph {
+        var b = LayerBuilder(name: caffe ? "mobilenet_v2_caffe" : "mobilenet_v2")
+        let act: Activation = caffe ? .relu : .relu6
         var x = b.input(shape: [1, 3, 224, 224])
-        x = try b.convBNAct("features.0", x, out: 32, kernel: 3, stride: 2, activation: .relu6)
+        x = try b.convBNAct("features.0", x, out: 32, kernel: 3, stride: 2, activation: act)
         var index = 1
         for setting in settings {
             for i in 0..<setting.n {
-                x = try invertedResidual(&b, "features.\(index)", x, out: setting.c, stride: i == 0 ? setting.s : 1, expandRatio: setting.t)
+                x = try invertedResidual(&b, "features.\(index)", x, out: setting.c, stride: i == 0 ? setting.s : 1, expandRatio: setting.t,
+                                         activation: act, alwaysExpand: caffe)
                 index += 1
             }
         }
-        x = try b.convBNAct("features.\(index)", x, out: 1280, kernel: 1, activation: .relu6)
+        x = try b.convBNAct("features.\(index)", x, out: 1280, kernel: 1, activation: act)
         x = try b.globalAvgPool("avgpool", x)
         x = try b.flatten(x)
         // classifier.0 is Dropout (identity at inference, absent from exports); classifier.1 is the Linear.
@@ -73,16 +86,16 @@ enum MobileNetV2 {
     }
 
     private static func invertedResidual(_ b: inout LayerBuilder, _ p: String, _ x: Int, out: Int, stride: Int,
-                                         expandRatio: Int) throws(GraphError) -> Int {
+                                         expandRatio: Int, activation: Activation = .relu6, alwaysExpand: Bool = false) throws(GraphError) -> Int {
         let inp = b.channels(x)
         let hidden = inp * expandRatio
         var y = x
         var layer = 0
-        if expandRatio != 1 {
-            y = try b.convBNAct("\(p).conv.\(layer)", y, out: hidden, kernel: 1, activation: .relu6)
+        if expandRatio != 1 || alwaysExpand {
+            y = try b.convBNAct("\(p).conv.\(layer)", y, out: hidden, kernel: 1, activation: activation)
             layer += 1
         }
-        y = try b.convBNAct("\(p).conv.\(layer)", y, out: hidden, kernel: 3, stride: stride, groups: hidden, activation: .relu6)
+        y = try b.convBNAct("\(p).conv.\(layer)", y, out: hidden, kernel: 3, stride: stride, groups: hidden, activation: activation)
         y = try b.conv("\(p).conv.\(layer + 1)", y, out: out, kernel: 1)
         y = try b.batchNorm("\(p).conv.\(layer + 2)", y)
         if stride == 1 && inp == out { y = try b.add("\(p).add", x, y) }

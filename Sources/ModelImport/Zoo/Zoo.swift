@@ -48,6 +48,9 @@ public enum ModelZoo {
         ResNet.resnet18,
         ResNet.resnet50,
         EfficientNet.b0,
+        MobileNetV2.caffe,
+        ResNet.resnet18Caffe,
+        ResNet.resnet50Caffe,
         VisionTransformer.tiny,
         GCN.cora,
     ]
