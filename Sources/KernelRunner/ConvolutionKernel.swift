@@ -233,10 +233,24 @@ final class ConvolutionStep: Step {
                     } else {
                         var o = out + (lo - ox0)
                         var src = row + lo * sw + base
-                        for _ in lo..<hi {
+                        var x = lo
+                        if sw == 2 {
+                            // Stride 2 (the stem convs): 16 loaded, the 8 even lanes kept, while the
+                            // 16-float load stays inside the input row.
+                            let rowEnd = row + g.width
+                            while x + 8 <= hi && src + 16 <= rowEnd {
+                                let v = UnsafeRawPointer(src).loadUnaligned(as: SIMD16<Float>.self)
+                                UnsafeMutableRawPointer(o).storeBytes(of: v.evenHalf, as: SIMD8<Float>.self)
+                                o += 8
+                                src += 16
+                                x += 8
+                            }
+                        }
+                        while x < hi {
                             o.pointee = src.pointee
                             o += 1
                             src += sw
+                            x += 1
                         }
                     }
                     if ox1 > hi { (out + (hi - ox0)).update(repeating: 0, count: ox1 - hi) }

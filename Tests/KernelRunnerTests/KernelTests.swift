@@ -62,6 +62,8 @@ struct KernelTests {
         ConvCase(cin: 5, cout: 5, h: 12, w: 12, k: 3, pads: [2, 2, 2, 2], dilation: 2, groups: 5),
         ConvCase(cin: 4, cout: 4, h: 9, w: 9, k: 3, stride: 3, pads: [1, 1, 1, 1], groups: 4, activation: .hardswish),
         ConvCase(batch: 2, cin: 3, cout: 16, h: 20, w: 20, k: 7, stride: 2, pads: [3, 3, 3, 3], activation: .relu),
+        // Stride-2 im2col with 8-column vector gathers (rows of 45: vectors while a 16-float load fits the row, then scalar).
+        ConvCase(cin: 3, cout: 8, h: 9, w: 45, k: 3, stride: 2, pads: [1, 1, 1, 1], activation: .relu6),
         ConvCase(cin: 32, cout: 8, h: 40, w: 40, k: 3, pads: [1, 1, 1, 1], activation: .sigmoid),
         ConvCase(cin: 16, cout: 96, h: 5, w: 5, k: 3, pads: [1, 1, 1, 1], activation: .gelu),
         ConvCase(cin: 16, cout: 96, h: 6, w: 6, k: 1, activation: .tanh),
