@@ -104,6 +104,11 @@ public enum AnalyticalModel {
             let totalOut = outputBytes.reduce(0, +)
             let flops = Double(k.counts.flops)
 
+            // A Winograd F(2×2,3×3) kernel multiplies 16 transformed values per 2×2 output tile
+            // where the direct conv multiplies 36: its tiled products re-fetch operands for
+            // 16/36 of the counted (direct) MACs.
+            let winograd = k.winogradTransformFlops > 0 && unit.efficiency[.convWinograd] != nil
+            let reuseMACs = Double(k.counts.macs) * (winograd ? 16.0 / 36.0 : 1)
             // The class's share of the stream bandwidths (gathers, copies and reductions reach less).
             let memoryEfficiency = unit.memoryEfficiency(for: k.efficiencyClass)
             var traffic: [LevelTraffic] = []
@@ -123,7 +128,7 @@ public enum AnalyticalModel {
                 var reads = compulsory
                 if k.reuse, totalIn + weightBytes + totalOut > capacityAbove {
                     let words = Swift.max(capacityAbove / width, 1)
-                    let refetch = 2 * Double(k.counts.macs) * width / words.squareRoot()
+                    let refetch = 2 * reuseMACs * width / words.squareRoot()
                     reads = Swift.max(compulsory, refetch)
                 }
                 var writes = 0.0
@@ -143,7 +148,7 @@ public enum AnalyticalModel {
             var computeByClass: [OpClass: Seconds] = [:]
             var computeFlopsByClass: [OpClass: Double] = [:]
             var parts = k.computeParts
-            if k.winogradTransformFlops > 0, unit.efficiency[.convWinograd] != nil {
+            if winograd {
                 if let j = parts.firstIndex(where: { $0.cls == .elementwise }) { parts[j].flops += k.winogradTransformFlops }
                 else { parts.append((.elementwise, k.winogradTransformFlops)) }
             }

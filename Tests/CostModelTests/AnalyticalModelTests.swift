@@ -231,6 +231,21 @@ struct EfficiencyClassTests {
         #expect(other.overhead.value == 10e-6)   // layer_overhead of the test device
     }
 
+    /// A Winograd conv re-fetches operands for the 16/36 of its counted MACs it performs.
+    @Test func winogradRefetchCountsTheProductsItPerforms() throws {
+        let g = try convGraph(channels: 64, outChannels: 64, size: 28)
+        let direct = try AnalyticalModel.estimate(g, on: try testDevice())
+        var device = try testDevice()
+        device.computeUnits[0].efficiency[.convWinograd] = Sourced(0.9, source: "test")
+        let wino = try AnalyticalModel.estimate(g, on: device)
+        let d = try #require(direct.layers.first { $0.opClass == .conv }), w = try #require(wino.layers.first { $0.opClass == .conv })
+        // Innermost level: register-tile re-fetch dominates the compulsory bytes for this shape.
+        let macs = Double(d.counts.macs)
+        let words = 2048.0 / 4   // the test device's register_bytes
+        #expect(abs(d.traffic[0].readBytes.value - 2 * macs * 4 / words.squareRoot()) < 1)
+        #expect(abs(w.traffic[0].readBytes.value - 2 * macs * 16 / 36 * 4 / words.squareRoot()) < 1)
+    }
+
     /// `memory_efficiency` divides a class's memory term (every level) and nothing else.
     @Test func memoryEfficiencyStretchesOnlyItsClassesMemoryTime() throws {
         var b = GraphBuilder(name: "transpose")
