@@ -249,14 +249,14 @@ CK_INLINE void gemm_packed(
     if (row1 > m) row1 = m;
     if (row0 >= row1 || n <= 0) return;
     const ptrdiff_t kc = k < CK_GEMM_KC ? k : CK_GEMM_KC;
-    const ptrdiff_t nc = block_columns(kc);
-    // Rows of A per L2 block: MC × kc floats ≈ 96 KiB.
-    ptrdiff_t mc = (24576 / (kc > 0 ? kc : 1)) / CK_GEMM_MR * CK_GEMM_MR;
-    const ptrdiff_t mp = (m + CK_GEMM_MR - 1) / CK_GEMM_MR * CK_GEMM_MR;
     if (n == 1) {
         gemv_panels(packed_a, m, row0, row1, k, kc, CK_GEMM_MR, b, ldb, c, ldc, bias, act);
         return;
     }
+    const ptrdiff_t nc = block_columns(kc);
+    // Rows of A per L2 block: MC × kc floats ≈ 96 KiB.
+    ptrdiff_t mc = (24576 / (kc > 0 ? kc : 1)) / CK_GEMM_MR * CK_GEMM_MR;
+    const ptrdiff_t mp = (m + CK_GEMM_MR - 1) / CK_GEMM_MR * CK_GEMM_MR;
     if (mc < CK_GEMM_MR) mc = CK_GEMM_MR;
     for (ptrdiff_t j0 = 0; j0 < n; j0 += nc) {
         ptrdiff_t nb = n - j0 < nc ? n - j0 : nc;

@@ -58,18 +58,12 @@ final class BinaryStep: Step, EpilogueKernelSet {
                 let lo = (t % pieces) * piece
                 let n = Swift.min(piece, inner - lo)
                 var offA = 0, offB = 0
-                if dims.count == 2 {
-                    // [outer, inner] (a per-channel scale, a row broadcast): no division per row.
-                    offA = o * stridesA[0]
-                    offB = o * stridesB[0]
-                } else {
-                    var rem = o
-                    for axis in stride(from: dims.count - 2, through: 0, by: -1) {
-                        let idx = rem % dims[axis]
-                        rem /= dims[axis]
-                        offA += idx * stridesA[axis]
-                        offB += idx * stridesB[axis]
-                    }
+                var rem = o
+                for axis in stride(from: dims.count - 2, through: 0, by: -1) {
+                    let idx = rem % dims[axis]
+                    rem /= dims[axis]
+                    offA += idx * stridesA[axis]
+                    offB += idx * stridesB[axis]
                 }
                 var i = 0
                 while i < n {

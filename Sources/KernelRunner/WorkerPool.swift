@@ -92,7 +92,6 @@ private final class PoolState: @unchecked Sendable {
     /// worker only after it claimed a task of that dispatch (acquire), which keeps the
     /// dispatcher from replacing it until that task is done.
     private var job: ((Int, Int) -> Void)?
-    private var generation = 0
     /// ~50–100 µs of spinning before a worker parks.
     private let spinLimit = 200_000
 
@@ -104,8 +103,8 @@ private final class PoolState: @unchecked Sendable {
         precondition(count <= Self.maxTasks)
         job = body
         done.store(0, ordering: .relaxed)
-        generation = (generation + 1) & ((1 << 23) - 1)
-        let g = generation
+        // Only the dispatcher writes the generation bits (workers' claims add to `next`).
+        let g = (Self.generation(word.load(ordering: .relaxed)) + 1) & ((1 << 23) - 1)
         condition.lock()
         word.store(g << (2 * Self.indexBits) | count << Self.indexBits, ordering: .releasing)
         if sleepers > 0 { condition.broadcast() }
