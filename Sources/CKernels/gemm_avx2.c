@@ -105,9 +105,11 @@ typedef struct {
 } tile_mode;
 
 /// One 6×16 tile: C[0..mr)[0..nr) = act(A·B + bias) (or += A·B for a later K block); B row kk
-/// of the tile's 16 columns at b + kk·bstride (16 readable floats).
-CK_INLINE void kernel_6x16s(const float *a, const float *b, ptrdiff_t bstride, ptrdiff_t k, float *c, ptrdiff_t ldc,
-                            int mr, int nr, tile_mode mode, ck_activation act) {
+/// of the tile's 16 columns at b + kk·bstride (16 readable floats). Each k step also prefetches
+/// the cache line at pf + 64·kk into L2 (the next weight panel; pass a line the tile reads
+/// anyway when there is nothing to fetch).
+CK_INLINE void kernel_6x16p(const float *a, const float *b, ptrdiff_t bstride, ptrdiff_t k, float *c, ptrdiff_t ldc,
+                            int mr, int nr, tile_mode mode, ck_activation act, const char *pf, ptrdiff_t pf_step) {
     __m256 t[12];
     const __m256i m0 = ck_mask256(nr < 8 ? nr : 8), m1 = ck_mask256(nr > 8 ? nr - 8 : 0);
     if (mode.accumulate) {
@@ -142,6 +144,8 @@ CK_INLINE void kernel_6x16s(const float *a, const float *b, ptrdiff_t bstride, p
         av = _mm256_broadcast_ss(a + 3); c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31);
         av = _mm256_broadcast_ss(a + 4); c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41);
         av = _mm256_broadcast_ss(a + 5); c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51);
+        _mm_prefetch(pf, _MM_HINT_T1);
+        pf += pf_step;
         a += CK_GEMM_MR;
         b += bstride;
     }
@@ -175,6 +179,11 @@ CK_INLINE void kernel_6x16s(const float *a, const float *b, ptrdiff_t bstride, p
             _mm256_maskstore_ps(c + r * ldc + 8, m1, t[2 * r + 1]);
         }
     }
+}
+
+CK_INLINE void kernel_6x16s(const float *a, const float *b, ptrdiff_t bstride, ptrdiff_t k, float *c, ptrdiff_t ldc,
+                            int mr, int nr, tile_mode mode, ck_activation act) {
+    kernel_6x16p(a, b, bstride, k, c, ldc, mr, nr, mode, act, (const char *)b, 0);
 }
 
 /// One 6×16 tile over a packed B panel ([k][16]).
@@ -292,8 +301,12 @@ CK_INLINE void gemm_packed(
                     for (ptrdiff_t r = m0; r < m1; r += CK_GEMM_MR) {
                         int mr = (int)(m - r < CK_GEMM_MR ? m - r : CK_GEMM_MR);
                         tile_mode mode = {bias ? bias + r : NULL, 0, k0 > 0, k0 + kb >= k, 0};
-                        kernel_6x16(packed_a + k0 * mp + r * kb, bp, kb,
-                                    c + r * ldc + j0 + p, ldc, mr, nr, mode, act);
+                        // The first column panel pulls the next weight panel into L2 (24 bytes per
+                        // k step): weights are cold in every inference, the B panel is not.
+                        const float *ap = packed_a + k0 * mp + r * kb;
+                        const int fetch = p == 0 && r + CK_GEMM_MR < m1;
+                        kernel_6x16p(ap, bp, CK_GEMM_NR, kb, c + r * ldc + j0 + p, ldc, mr, nr, mode, act,
+                                     (const char *)(fetch ? ap + CK_GEMM_MR * kb : ap), fetch ? 24 : 0);
                     }
                 }
             }
@@ -345,8 +358,14 @@ CK_INLINE void gemm_packed_t(
             for (ptrdiff_t q = 0; q < panels; q++) {
                 int mr = (int)(n - q * CK_GEMM_MR < CK_GEMM_MR ? n - q * CK_GEMM_MR : CK_GEMM_MR);
                 tile_mode mode = {bias ? bias + o : NULL, 1, k0 > 0, k0 + kb >= k, !blocked};
-                if (blocked) kernel_6x16(scratch + q * CK_GEMM_MR * kb, wp, kb, gt + q * tile, CK_GEMM_NR, mr, nr, mode, act);
-                else kernel_6x16(scratch + q * CK_GEMM_MR * kb, wp, kb, c + o * ldc + q * CK_GEMM_MR, ldc, mr, nr, mode, act);
+                // The first pixel panel of each weight panel pulls the next weight panel into L2
+                // (one 64-byte line per k step: a panel row is 16 floats), so later panels do
+                // not stall on weights that are cold in every inference.
+                const int fetch = q == 0 && o + CK_GEMM_NR < row1;
+                const char *pf = fetch ? (const char *)(wp + CK_GEMM_NR * kb) : (const char *)wp;
+                const ptrdiff_t step = fetch ? 64 : 0;
+                if (blocked) kernel_6x16p(scratch + q * CK_GEMM_MR * kb, wp, CK_GEMM_NR, kb, gt + q * tile, CK_GEMM_NR, mr, nr, mode, act, pf, step);
+                else kernel_6x16p(scratch + q * CK_GEMM_MR * kb, wp, CK_GEMM_NR, kb, c + o * ldc + q * CK_GEMM_MR, ldc, mr, nr, mode, act, pf, step);
             }
         }
     }
