@@ -152,8 +152,108 @@ static void pad_copy(const float *src, ptrdiff_t height, ptrdiff_t width, ptrdif
     }
 }
 
+// Narrow maps (at most 8 output columns: 7×7, 4×4): one vector per output row, every tap read
+// straight from the input plane with a masked load (lanes outside the input row are zero, the
+// padding), so no bordered copy is built. On these maps the copy cost more than the taps: a
+// 7×7 plane is 49 outputs against a 9×16 bordered plane written and then read back at once.
+// Stride 2 loads 16 columns and keeps the even lanes.
+#define CK_DW_NARROW(K, SH, SW)                                                                        \
+    CK_INLINE void dwn_body_##K##_##SH##_##SW(const float *x, ptrdiff_t height, ptrdiff_t width,       \
+        ptrdiff_t pad_top, const ptrdiff_t *doff, const __m256i *mlo, const __m256i *mhi,               \
+        const __m256 *wv, __m256 vb, ptrdiff_t out_h, ptrdiff_t out_w, float *out, ck_activation act) { \
+        const __m256i last_mask = ck_mask256(out_w);                                                   \
+        for (ptrdiff_t oy = 0; oy < out_h; oy++) {                                                     \
+            __m256 acc0 = vb, acc1 = _mm256_setzero_ps();                                              \
+            const ptrdiff_t iy0 = oy * (SH) - pad_top;                                                 \
+            for (int ky = 0; ky < (K); ky++) {                                                         \
+                const ptrdiff_t iy = iy0 + ky;                                                         \
+                if ((size_t)iy >= (size_t)height) continue;                                            \
+                const float *row = x + iy * width;                                                     \
+                for (int kx = 0; kx < (K); kx++) {                                                     \
+                    __m256 v;                                                                          \
+                    if ((SW) == 1) v = _mm256_maskload_ps(row + doff[kx], mlo[kx]);                    \
+                    else {                                                                             \
+                        __m256 a = _mm256_maskload_ps(row + doff[kx], mlo[kx]);                        \
+                        __m256 b = _mm256_maskload_ps(row + doff[kx] + 8, mhi[kx]);                    \
+                        v = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)); /* a0 a2 b0 b2 | a4 a6 b4 b6 */ \
+                        v = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), _MM_SHUFFLE(3, 1, 2, 0))); \
+                    }                                                                                  \
+                    if (ky & 1) acc1 = _mm256_fmadd_ps(wv[ky * (K) + kx], v, acc1);                   \
+                    else acc0 = _mm256_fmadd_ps(wv[ky * (K) + kx], v, acc0);                           \
+                }                                                                                      \
+            }                                                                                          \
+            __m256 r = ck_act256(_mm256_add_ps(acc0, acc1), act);                                      \
+            /* a full store spills into the next row, which is written after it */                     \
+            if (out_w == 8 || oy + 1 < out_h) _mm256_storeu_ps(out + oy * out_w, r);                   \
+            else _mm256_maskstore_ps(out + oy * out_w, last_mask, r);                                  \
+        }                                                                                              \
+    }                                                                                                  \
+    static void dwn_##K##_##SH##_##SW(const float *x, ptrdiff_t height, ptrdiff_t width, ptrdiff_t pad_top, \
+        const ptrdiff_t *doff, const __m256i *mlo, const __m256i *mhi, const __m256 *wv, __m256 vb,     \
+        ptrdiff_t out_h, ptrdiff_t out_w, float *out, ck_activation act) {                             \
+        CK_WITH_CONST_ACT(act, dwn_body_##K##_##SH##_##SW(x, height, width, pad_top, doff, mlo, mhi, wv, vb, \
+                                                          out_h, out_w, out, act_c));                  \
+    }
+
+CK_DW_NARROW(3, 1, 1)
+CK_DW_NARROW(3, 2, 2)
+CK_DW_NARROW(3, 1, 2)
+CK_DW_NARROW(3, 2, 1)
+CK_DW_NARROW(5, 1, 1)
+CK_DW_NARROW(5, 2, 2)
+CK_DW_NARROW(5, 1, 2)
+CK_DW_NARROW(5, 2, 1)
+
+/// Lane mask for a load of 8 floats at column `first` of a row of `width` floats: lane l is live
+/// when column first + l lies in [0, width) (dead lanes read as zero: the padding).
+static __m256i row_mask(ptrdiff_t first, ptrdiff_t width) {
+    int m[8];
+    for (int l = 0; l < 8; l++) m[l] = (first + l >= 0 && first + l < width) ? -1 : 0;
+    return _mm256_loadu_si256((const __m256i *)m);
+}
+
+static void depthwise_narrow(const float *x, float *y, const float *w, const float *bias, ck_dw_geometry g,
+                             ptrdiff_t p0, ptrdiff_t p1, ck_activation act) {
+    const ptrdiff_t in_plane = g.height * g.width, out_plane = g.out_h * g.out_w;
+    const ptrdiff_t multiplier = g.out_channels / g.in_channels;
+    const int k = g.k;
+    ptrdiff_t doff[5];
+    __m256i mlo[5], mhi[5];
+    for (int kx = 0; kx < k; kx++) {
+        doff[kx] = kx - g.pad_left;   // column of lane 0's tap
+        mlo[kx] = row_mask(doff[kx], g.width);
+        mhi[kx] = row_mask(doff[kx] + 8, g.width);
+    }
+    const int key = k * 100 + g.sh * 10 + g.sw;
+    for (ptrdiff_t p = p0; p < p1; p++) {
+        ptrdiff_t n = p / g.out_channels, c = p % g.out_channels;
+        const float *src = x + (n * g.in_channels + c / multiplier) * in_plane;
+        __m256 wv[25];
+        for (int i = 0; i < k * k; i++) wv[i] = _mm256_set1_ps(w[c * k * k + i]);
+        const __m256 vb = _mm256_set1_ps(bias[c]);
+        float *out = y + p * out_plane;
+#define CK_DWN_CALL(K, SH, SW) dwn_##K##_##SH##_##SW(src, g.height, g.width, g.pad_top, doff, mlo, mhi, wv, vb, g.out_h, g.out_w, out, act)
+        switch (key) {
+        case 311: CK_DWN_CALL(3, 1, 1); break;
+        case 322: CK_DWN_CALL(3, 2, 2); break;
+        case 312: CK_DWN_CALL(3, 1, 2); break;
+        case 321: CK_DWN_CALL(3, 2, 1); break;
+        case 511: CK_DWN_CALL(5, 1, 1); break;
+        case 522: CK_DWN_CALL(5, 2, 2); break;
+        case 512: CK_DWN_CALL(5, 1, 2); break;
+        case 521: CK_DWN_CALL(5, 2, 1); break;
+        default: break;
+        }
+#undef CK_DWN_CALL
+    }
+}
+
 void ck_depthwise_planes(const float *x, float *y, const float *w, const float *bias, ck_dw_geometry g,
                          ptrdiff_t p0, ptrdiff_t p1, ck_activation act, float *plane) {
+    if (g.out_w <= 8) {
+        depthwise_narrow(x, y, w, bias, g, p0, p1, act);
+        return;
+    }
     const ptrdiff_t in_plane = g.height * g.width, out_plane = g.out_h * g.out_w;
     const ptrdiff_t multiplier = g.out_channels / g.in_channels;
     const ptrdiff_t kk = (ptrdiff_t)g.k * g.k;

@@ -10,7 +10,9 @@ import NNGraph
 /// shuffles). 3×3 and 5×5 kernels with stride 1 or 2 use an unrolled loop computing 16 output
 /// pixels per iteration (8 at the row tail) with the bias in the accumulator; the activation
 /// runs on the finished rows (at least 64 values at a time) while they are in L1. Other shapes
-/// use a general loop. Planes are split across the pool.
+/// use a general loop. Planes are split across the pool. On the AVX2 path, maps of at most 8
+/// output columns (7×7, 4×4) build no bordered plane: each output row is one vector whose taps
+/// are masked loads straight from the input (`ck_depthwise_planes`' narrow kernel).
 final class DepthwiseConvolutionStep: Step {
     let g: ConvGeometry
     let x: UnsafeMutablePointer<Float>
@@ -32,6 +34,8 @@ final class DepthwiseConvolutionStep: Step {
     let rowsPerEpilogue: Int
     /// The fast path runs the C AVX2+FMA kernel (bias and activation in registers).
     let useC: Bool
+    /// The C kernel reads taps straight from the input (≤ 8 output columns): no bordered plane.
+    let narrow: Bool
 
     init(geometry: ConvGeometry, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, weights: [Float], bias: [Float],
          activation: FusedActivation, threads: Int, kernels: KernelISA) {
@@ -47,6 +51,7 @@ final class DepthwiseConvolutionStep: Step {
             && (1...2).contains(geometry.strideH) && (1...2).contains(geometry.strideW)
         fastKernel = fast ? k : 0
         useC = fast && kernels == .avx2
+        narrow = useC && geometry.outWidth <= 8
         rowsPerEpilogue = Swift.max(1, (Epilogue.shortRow + geometry.outWidth - 1) / geometry.outWidth)
         paddedHeight = (geometry.outHeight - 1) * geometry.strideH + (geometry.kernelH - 1) * geometry.dilationH + 1
         let vectorWidth = (geometry.outWidth + 7) / 8 * 8
@@ -63,8 +68,10 @@ final class DepthwiseConvolutionStep: Step {
         }
     }
 
-    var algorithm: String { "dw\(g.kernelH)x\(g.kernelW)/s\(g.strideH) \(useC ? "avx2" : "simd")" + (phases == 2 ? " phase-split" : "") }
-    var planeFloats: Int { paddedHeight * phaseWidth * phases }
+    var algorithm: String {
+        "dw\(g.kernelH)x\(g.kernelW)/s\(g.strideH) \(useC ? "avx2" : "simd")" + (narrow ? " narrow" : phases == 2 ? " phase-split" : "")
+    }
+    var planeFloats: Int { narrow ? 0 : paddedHeight * phaseWidth * phases }
     var scratchFloats: Int { planeFloats * threads }
 
     func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {

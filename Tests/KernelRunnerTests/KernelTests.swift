@@ -98,6 +98,15 @@ struct KernelTests {
         ConvCase(cin: 3, cout: 3, h: 9, w: 13, k: 5, pads: [2, 2, 2, 2], groups: 3, activation: .sigmoid),
         ConvCase(cin: 3, cout: 3, h: 14, w: 14, k: 3, stride: 2, pads: [1, 1, 1, 1], groups: 3, activation: .silu),
         ConvCase(cin: 3, cout: 3, h: 13, w: 13, k: 5, stride: 2, pads: [2, 2, 2, 2], groups: 3),
+        // Narrow depthwise (≤ 8 output columns, masked loads from the input, no bordered copy):
+        // exactly 8 columns (full-vector stores, last row too), tall and thin, no left padding at
+        // stride 2 (TF-style "same"), 5×5 with a channel multiplier, one column.
+        ConvCase(cin: 3, cout: 3, h: 8, w: 8, k: 3, pads: [1, 1, 1, 1], groups: 3, activation: .relu6),
+        ConvCase(cin: 2, cout: 2, h: 16, w: 16, k: 3, stride: 2, pads: [1, 1, 1, 1], groups: 2),
+        ConvCase(cin: 2, cout: 2, h: 20, w: 5, k: 5, pads: [2, 2, 2, 2], groups: 2, activation: .silu),
+        ConvCase(cin: 3, cout: 3, h: 15, w: 15, k: 3, stride: 2, pads: [0, 0, 1, 1], groups: 3),
+        ConvCase(cin: 2, cout: 6, h: 7, w: 7, k: 5, pads: [2, 2, 2, 2], groups: 2, activation: .relu),
+        ConvCase(cin: 2, cout: 2, h: 5, w: 1, k: 3, pads: [1, 1, 1, 1], groups: 2),
     ]
 
     @Test(arguments: convCases)

@@ -106,8 +106,9 @@ typedef struct {
 /// `phase_width` floats per column phase (sw phases; padded column j goes to phase j % sw at
 /// j / sw, as KernelRunner's PhaseSplitPlane) whose border the caller zeroed, so tap (ky, kx) of
 /// output (oy, ox) is a contiguous load at (kx % sw)·rows·phase_width + (oy·sh + ky)·phase_width +
-/// ox + kx / sw. out = act(Σ w·tap + bias), 4 rows × 16 columns per block. `w` is
-/// [out_channels][k·k], `bias` [out_channels].
+/// ox + kx / sw. out = act(Σ w·tap + bias), 4 rows × 16 columns per block. Layers with at most
+/// 8 output columns skip the copy (and never touch `plane`): each output row is one vector of
+/// masked loads from the input. `w` is [out_channels][k·k], `bias` [out_channels].
 void ck_depthwise_planes(const float *x, float *y, const float *w, const float *bias, ck_dw_geometry g,
                          ptrdiff_t p0, ptrdiff_t p1, ck_activation act, float *plane);
 
