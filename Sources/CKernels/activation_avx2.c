@@ -4,6 +4,10 @@
 #include "avx2_common.h"
 
 void ck_bias_act(float *p, ptrdiff_t count, float bias, ck_activation act) {
+    if (ck_act_deferred(act)) {
+        ck_act_rows512(p, 0, 1, count, bias, act);
+        return;
+    }
     const __m256 b = _mm256_set1_ps(bias);
     ptrdiff_t i = 0;
     for (; i + 16 <= count; i += 16) {

@@ -45,28 +45,37 @@
 
 // Rows of at most 16 outputs are one chunk: a full-vector store past the row end lands in the
 // next row, which is written after it (masked stores are slow on AMD cores); the last row masks.
+// A deferred activation (`post`, SiLU/sigmoid with AVX-512) runs on each finished 4-row group.
 #define CK_DW_BODY(K, SH, SW)                                                                          \
     const int single_chunk = out_w <= 16;                                                              \
     ptrdiff_t oy = 0;                                                                                  \
-    for (; oy + 4 <= out_h; oy += 4) CK_DW_ROWS(K, SH, SW, 4)                                          \
+    for (; oy + 4 <= out_h; oy += 4) {                                                                 \
+        CK_DW_ROWS(K, SH, SW, 4)                                                                       \
+        if (post.kind != CK_ACT_NONE) ck_act_rows512(out + oy * out_w, 0, 1, 4 * out_w, 0.0f, post);    \
+    }                                                                                                  \
     switch (out_h - oy) {                                                                              \
     case 3: CK_DW_ROWS(K, SH, SW, 3) break;                                                            \
     case 2: CK_DW_ROWS(K, SH, SW, 2) break;                                                            \
     case 1: CK_DW_ROWS(K, SH, SW, 1) break;                                                            \
     default: break;                                                                                    \
-    }
+    }                                                                                                  \
+    if (post.kind != CK_ACT_NONE && oy < out_h)                                                        \
+        ck_act_rows512(out + oy * out_w, 0, 1, (out_h - oy) * out_w, 0.0f, post);
 
 #define CK_DW_CASE(K, SH, SW)                                                                          \
     CK_INLINE void dw_body_##K##_##SH##_##SW(                      \
         const float *padded, ptrdiff_t phase_width, ptrdiff_t phase_plane, const __m256 *wv, __m256 vb, \
-        ptrdiff_t out_h, ptrdiff_t out_w, float *out, ck_activation act) {                             \
+        ptrdiff_t out_h, ptrdiff_t out_w, float *out, ck_activation act, ck_activation post) {         \
         CK_DW_BODY(K, SH, SW)                                                                          \
     }                                                                                                  \
     static void dw_##K##_##SH##_##SW(const float *padded, ptrdiff_t phase_width, ptrdiff_t phase_plane, \
                                      const __m256 *wv, __m256 vb, ptrdiff_t out_h, ptrdiff_t out_w,     \
                                      float *out, ck_activation act) {                                  \
-        CK_WITH_CONST_ACT(act, dw_body_##K##_##SH##_##SW(padded, phase_width, phase_plane, wv, vb,     \
-                                                         out_h, out_w, out, act_c));                   \
+        const ck_activation none = {CK_ACT_NONE, 0, 0};                                                \
+        if (ck_act_deferred(act))                                                                      \
+            dw_body_##K##_##SH##_##SW(padded, phase_width, phase_plane, wv, vb, out_h, out_w, out, none, act); \
+        else CK_WITH_CONST_ACT(act, dw_body_##K##_##SH##_##SW(padded, phase_width, phase_plane, wv, vb, \
+                                                              out_h, out_w, out, act_c, none));        \
     }
 
 CK_DW_CASE(3, 1, 1)
@@ -160,7 +169,8 @@ static void pad_copy(const float *src, ptrdiff_t height, ptrdiff_t width, ptrdif
 #define CK_DW_NARROW(K, SH, SW)                                                                        \
     CK_INLINE void dwn_body_##K##_##SH##_##SW(const float *x, ptrdiff_t height, ptrdiff_t width,       \
         ptrdiff_t pad_top, const ptrdiff_t *doff, const __m256i *mlo, const __m256i *mhi,               \
-        const __m256 *wv, __m256 vb, ptrdiff_t out_h, ptrdiff_t out_w, float *out, ck_activation act) { \
+        const __m256 *wv, __m256 vb, ptrdiff_t out_h, ptrdiff_t out_w, float *out, ck_activation act,   \
+        ck_activation post) {                                                                          \
         const __m256i last_mask = ck_mask256(out_w);                                                   \
         for (ptrdiff_t oy = 0; oy < out_h; oy++) {                                                     \
             __m256 acc0 = vb, acc1 = _mm256_setzero_ps();                                              \
@@ -187,12 +197,16 @@ static void pad_copy(const float *src, ptrdiff_t height, ptrdiff_t width, ptrdif
             if (out_w == 8 || oy + 1 < out_h) _mm256_storeu_ps(out + oy * out_w, r);                   \
             else _mm256_maskstore_ps(out + oy * out_w, last_mask, r);                                  \
         }                                                                                              \
+        if (post.kind != CK_ACT_NONE) ck_act_rows512(out, 0, 1, out_h * out_w, 0.0f, post);            \
     }                                                                                                  \
     static void dwn_##K##_##SH##_##SW(const float *x, ptrdiff_t height, ptrdiff_t width, ptrdiff_t pad_top, \
         const ptrdiff_t *doff, const __m256i *mlo, const __m256i *mhi, const __m256 *wv, __m256 vb,     \
         ptrdiff_t out_h, ptrdiff_t out_w, float *out, ck_activation act) {                             \
-        CK_WITH_CONST_ACT(act, dwn_body_##K##_##SH##_##SW(x, height, width, pad_top, doff, mlo, mhi, wv, vb, \
-                                                          out_h, out_w, out, act_c));                  \
+        const ck_activation none = {CK_ACT_NONE, 0, 0};                                                \
+        if (ck_act_deferred(act))                                                                      \
+            dwn_body_##K##_##SH##_##SW(x, height, width, pad_top, doff, mlo, mhi, wv, vb, out_h, out_w, out, none, act); \
+        else CK_WITH_CONST_ACT(act, dwn_body_##K##_##SH##_##SW(x, height, width, pad_top, doff, mlo, mhi, wv, vb, \
+                                                               out_h, out_w, out, act_c, none));       \
     }
 
 CK_DW_NARROW(3, 1, 1)

@@ -102,6 +102,7 @@ typedef struct {
     int accumulate;      // start from C (a later K block) instead of the bias
     int last;            // last K block: apply the activation
     int transposed;      // store tile (r, j) at c[j * ldc + r]
+    ck_activation post;  // activation applied to the stored tile by ck_act_rows512 (kind NONE: none)
 } tile_mode;
 
 /// One 6×16 tile: C[0..mr)[0..nr) = act(A·B + bias) (or += A·B for a later K block); B row kk
@@ -163,21 +164,26 @@ CK_INLINE void kernel_6x16p(const float *a, const float *b, ptrdiff_t bstride, p
     }
     t[0] = c00; t[1] = c01; t[2] = c10; t[3] = c11; t[4] = c20; t[5] = c21;
     t[6] = c30; t[7] = c31; t[8] = c40; t[9] = c41; t[10] = c50; t[11] = c51;
+    const int post = mode.last && mode.post.kind != CK_ACT_NONE;
     if (mode.transposed) {
         float buf[6][16] __attribute__((aligned(32)));
         for (int r = 0; r < 6; r++) { _mm256_store_ps(buf[r], t[2 * r]); _mm256_store_ps(buf[r] + 8, t[2 * r + 1]); }
+        if (post) ck_act_rows512(&buf[0][0], 16, mr, nr, 0.0f, mode.post);
         for (int j = 0; j < nr; j++)
             for (int r = 0; r < mr; r++) c[j * ldc + r] = buf[r][j];
-    } else if (nr == 16) {
-        for (int r = 0; r < mr; r++) {
-            _mm256_storeu_ps(c + r * ldc, t[2 * r]);
-            _mm256_storeu_ps(c + r * ldc + 8, t[2 * r + 1]);
-        }
     } else {
-        for (int r = 0; r < mr; r++) {
-            _mm256_maskstore_ps(c + r * ldc, m0, t[2 * r]);
-            _mm256_maskstore_ps(c + r * ldc + 8, m1, t[2 * r + 1]);
+        if (nr == 16) {
+            for (int r = 0; r < mr; r++) {
+                _mm256_storeu_ps(c + r * ldc, t[2 * r]);
+                _mm256_storeu_ps(c + r * ldc + 8, t[2 * r + 1]);
+            }
+        } else {
+            for (int r = 0; r < mr; r++) {
+                _mm256_maskstore_ps(c + r * ldc, m0, t[2 * r]);
+                _mm256_maskstore_ps(c + r * ldc + 8, m1, t[2 * r + 1]);
+            }
         }
+        if (post) ck_act_rows512(c, ldc, mr, nr, 0.0f, mode.post);
     }
 }
 
@@ -254,12 +260,12 @@ CK_INLINE void gemv_panels(const float *packed, ptrdiff_t m, ptrdiff_t row0, ptr
 
 CK_INLINE void gemm_packed(
     const float *packed_a, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k, const float *b, ptrdiff_t ldb,
-    ptrdiff_t n, float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch) {
+    ptrdiff_t n, float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch, ck_activation post) {
     if (row1 > m) row1 = m;
     if (row0 >= row1 || n <= 0) return;
     const ptrdiff_t kc = k < CK_GEMM_KC ? k : CK_GEMM_KC;
     if (n == 1) {
-        gemv_panels(packed_a, m, row0, row1, k, kc, CK_GEMM_MR, b, ldb, c, ldc, bias, act);
+        gemv_panels(packed_a, m, row0, row1, k, kc, CK_GEMM_MR, b, ldb, c, ldc, bias, post.kind != CK_ACT_NONE ? post : act);
         return;
     }
     const ptrdiff_t nc = block_columns(kc);
@@ -280,7 +286,7 @@ CK_INLINE void gemm_packed(
                 if (full < nb) pack_b(b + k0 * ldb, ldb, kb, j0 + full, nb - full, scratch);
                 for (ptrdiff_t r = row0; r < row1; r += CK_GEMM_MR) {
                     int mr = (int)(m - r < CK_GEMM_MR ? m - r : CK_GEMM_MR);
-                    tile_mode mode = {bias ? bias + r : NULL, 0, 0, 1, 0};
+                    tile_mode mode = {bias ? bias + r : NULL, 0, 0, 1, 0, post};
                     ptrdiff_t p = 0;
                     for (; p < full; p += CK_GEMM_NR)
                         kernel_6x16s(packed_a + r * kb, b + j0 + p, ldb, kb, c + r * ldc + j0 + p, ldc, mr, CK_GEMM_NR, mode, act);
@@ -300,7 +306,7 @@ CK_INLINE void gemm_packed(
                     const float *bp = scratch + (p / CK_GEMM_NR) * CK_GEMM_NR * kb;
                     for (ptrdiff_t r = m0; r < m1; r += CK_GEMM_MR) {
                         int mr = (int)(m - r < CK_GEMM_MR ? m - r : CK_GEMM_MR);
-                        tile_mode mode = {bias ? bias + r : NULL, 0, k0 > 0, k0 + kb >= k, 0};
+                        tile_mode mode = {bias ? bias + r : NULL, 0, k0 > 0, k0 + kb >= k, 0, post};
                         // The first column panel pulls the next weight panel into L2 (24 bytes per
                         // k step): weights are cold in every inference, the B panel is not.
                         const float *ap = packed_a + k0 * mp + r * kb;
@@ -325,12 +331,12 @@ static void pack_bt_panel(const float *b, ptrdiff_t ldb, ptrdiff_t kb, ptrdiff_t
 
 CK_INLINE void gemm_packed_t(
     const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k, const float *b, ptrdiff_t ldb,
-    ptrdiff_t n, float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch) {
+    ptrdiff_t n, float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch, ck_activation post) {
     if (row1 > m) row1 = m;
     if (row0 >= row1 || n <= 0) return;
     const ptrdiff_t kc = t_block_depth(k);
     if (n == 1) {
-        gemv_panels(packed_wt, m, row0, row1, k, kc, CK_GEMM_NR, b, ldb, c, ldc, bias, act);
+        gemv_panels(packed_wt, m, row0, row1, k, kc, CK_GEMM_NR, b, ldb, c, ldc, bias, post.kind != CK_ACT_NONE ? post : act);
         return;
     }
     const ptrdiff_t panels = (n + CK_GEMM_MR - 1) / CK_GEMM_MR;
@@ -357,7 +363,7 @@ CK_INLINE void gemm_packed_t(
             float *gt = tiles + (o - row0) / CK_GEMM_NR * panels * tile;
             for (ptrdiff_t q = 0; q < panels; q++) {
                 int mr = (int)(n - q * CK_GEMM_MR < CK_GEMM_MR ? n - q * CK_GEMM_MR : CK_GEMM_MR);
-                tile_mode mode = {bias ? bias + o : NULL, 1, k0 > 0, k0 + kb >= k, !blocked};
+                tile_mode mode = {bias ? bias + o : NULL, 1, k0 > 0, k0 + kb >= k, !blocked, post};
                 // The first pixel panel of each weight panel pulls the next weight panel into L2
                 // (one 64-byte line per k step: a panel row is 16 floats), so later panels do
                 // not stall on weights that are cold in every inference.
@@ -387,13 +393,17 @@ CK_INLINE void gemm_packed_t(
 void ck_gemm_packed(const float *packed_a, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k,
                     const float *b, ptrdiff_t ldb, ptrdiff_t n,
                     float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch) {
-    CK_WITH_CONST_ACT(act, gemm_packed(packed_a, m, row0, row1, k, b, ldb, n, c, ldc, bias, act_c, scratch));
+    const ck_activation none = {CK_ACT_NONE, 0, 0};
+    if (ck_act_deferred(act)) gemm_packed(packed_a, m, row0, row1, k, b, ldb, n, c, ldc, bias, none, scratch, act);
+    else CK_WITH_CONST_ACT(act, gemm_packed(packed_a, m, row0, row1, k, b, ldb, n, c, ldc, bias, act_c, scratch, none));
 }
 
 void ck_gemm_packed_t(const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k,
                       const float *b, ptrdiff_t ldb, ptrdiff_t n,
                       float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch) {
-    CK_WITH_CONST_ACT(act, gemm_packed_t(packed_wt, m, row0, row1, k, b, ldb, n, c, ldc, bias, act_c, scratch));
+    const ck_activation none = {CK_ACT_NONE, 0, 0};
+    if (ck_act_deferred(act)) gemm_packed_t(packed_wt, m, row0, row1, k, b, ldb, n, c, ldc, bias, none, scratch, act);
+    else CK_WITH_CONST_ACT(act, gemm_packed_t(packed_wt, m, row0, row1, k, b, ldb, n, c, ldc, bias, act_c, scratch, none));
 }
 #pragma clang attribute pop
 #else

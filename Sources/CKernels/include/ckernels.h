@@ -45,6 +45,14 @@ typedef struct {
 /// p[i] = act(p[i] + bias) for i < count.
 void ck_bias_act(float *p, ptrdiff_t count, float bias, ck_activation act);
 
+/// Whether the AVX2 kernels leave `act` to `ck_act_rows512` on their finished output (SiLU and
+/// sigmoid on a CPU with AVX-512F: the 16-lane version is 1.7× faster than the in-register one).
+int ck_act_deferred(ck_activation act);
+
+/// c[r·ldc + j] = act(c[r·ldc + j] + bias) for r < rows, j < cols, act SiLU or sigmoid; AVX-512F
+/// only (call it when `ck_act_deferred` says so).
+void ck_act_rows512(float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t cols, float bias, ck_activation act);
+
 /// y[i] = erf(x[i]) for i < count (|error| ≤ 1e-7; x and y may be the same array).
 void ck_erf(const float *x, float *y, ptrdiff_t count);
 
