@@ -102,7 +102,6 @@ typedef struct {
     int accumulate;      // start from C (a later K block) instead of the bias
     int last;            // last K block: apply the activation
     int transposed;      // store tile (r, j) at c[j * ldc + r]
-    ck_activation post;  // activation applied to the stored tile by ck_act_rows512 (kind NONE: none)
 } tile_mode;
 
 /// One 6×16 tile: C[0..mr)[0..nr) = act(A·B + bias) (or += A·B for a later K block); B row kk
@@ -164,26 +163,21 @@ CK_INLINE void kernel_6x16p(const float *a, const float *b, ptrdiff_t bstride, p
     }
     t[0] = c00; t[1] = c01; t[2] = c10; t[3] = c11; t[4] = c20; t[5] = c21;
     t[6] = c30; t[7] = c31; t[8] = c40; t[9] = c41; t[10] = c50; t[11] = c51;
-    const int post = mode.last && mode.post.kind != CK_ACT_NONE;
     if (mode.transposed) {
         float buf[6][16] __attribute__((aligned(32)));
         for (int r = 0; r < 6; r++) { _mm256_store_ps(buf[r], t[2 * r]); _mm256_store_ps(buf[r] + 8, t[2 * r + 1]); }
-        if (post) ck_act_rows512(&buf[0][0], 16, mr, nr, 0.0f, mode.post);
         for (int j = 0; j < nr; j++)
             for (int r = 0; r < mr; r++) c[j * ldc + r] = buf[r][j];
-    } else {
-        if (nr == 16) {
-            for (int r = 0; r < mr; r++) {
-                _mm256_storeu_ps(c + r * ldc, t[2 * r]);
-                _mm256_storeu_ps(c + r * ldc + 8, t[2 * r + 1]);
-            }
-        } else {
-            for (int r = 0; r < mr; r++) {
-                _mm256_maskstore_ps(c + r * ldc, m0, t[2 * r]);
-                _mm256_maskstore_ps(c + r * ldc + 8, m1, t[2 * r + 1]);
-            }
+    } else if (nr == 16) {
+        for (int r = 0; r < mr; r++) {
+            _mm256_storeu_ps(c + r * ldc, t[2 * r]);
+            _mm256_storeu_ps(c + r * ldc + 8, t[2 * r + 1]);
         }
-        if (post) ck_act_rows512(c, ldc, mr, nr, 0.0f, mode.post);
+    } else {
+        for (int r = 0; r < mr; r++) {
+            _mm256_maskstore_ps(c + r * ldc, m0, t[2 * r]);
+            _mm256_maskstore_ps(c + r * ldc + 8, m1, t[2 * r + 1]);
+        }
     }
 }
 
@@ -286,14 +280,20 @@ CK_INLINE void gemm_packed(
                 if (full < nb) pack_b(b + k0 * ldb, ldb, kb, j0 + full, nb - full, scratch);
                 for (ptrdiff_t r = row0; r < row1; r += CK_GEMM_MR) {
                     int mr = (int)(m - r < CK_GEMM_MR ? m - r : CK_GEMM_MR);
-                    tile_mode mode = {bias ? bias + r : NULL, 0, 0, 1, 0, post};
-                    ptrdiff_t p = 0;
-                    for (; p < full; p += CK_GEMM_NR)
-                        kernel_6x16s(packed_a + r * kb, b + j0 + p, ldb, kb, c + r * ldc + j0 + p, ldc, mr, CK_GEMM_NR, mode, act);
+                    tile_mode mode = {bias ? bias + r : NULL, 0, 0, 1};
+                    ptrdiff_t p = 0, done = 0;
                     for (; p < nb; p += CK_GEMM_NR) {
                         int nr = (int)(nb - p < CK_GEMM_NR ? nb - p : CK_GEMM_NR);
-                        kernel_6x16(packed_a + r * kb, scratch + ((p - full) / CK_GEMM_NR) * CK_GEMM_NR * kb, kb,
-                                    c + r * ldc + j0 + p, ldc, mr, nr, mode, act);
+                        if (p < full)
+                            kernel_6x16s(packed_a + r * kb, b + j0 + p, ldb, kb, c + r * ldc + j0 + p, ldc, mr, CK_GEMM_NR, mode, act);
+                        else
+                            kernel_6x16(packed_a + r * kb, scratch + ((p - full) / CK_GEMM_NR) * CK_GEMM_NR * kb, kb,
+                                        c + r * ldc + j0 + p, ldc, mr, nr, mode, act);
+                        // A deferred activation runs on every 8 finished tiles (6 × 128 floats, in L1).
+                        if (post.kind != CK_ACT_NONE && (p + nr - done >= 8 * CK_GEMM_NR || p + nr >= nb)) {
+                            ck_act_rows512(c + r * ldc + j0 + done, ldc, mr, p + nr - done, 0.0f, post);
+                            done = p + nr;
+                        }
                     }
                 }
                 continue;
@@ -306,7 +306,7 @@ CK_INLINE void gemm_packed(
                     const float *bp = scratch + (p / CK_GEMM_NR) * CK_GEMM_NR * kb;
                     for (ptrdiff_t r = m0; r < m1; r += CK_GEMM_MR) {
                         int mr = (int)(m - r < CK_GEMM_MR ? m - r : CK_GEMM_MR);
-                        tile_mode mode = {bias ? bias + r : NULL, 0, k0 > 0, k0 + kb >= k, 0, post};
+                        tile_mode mode = {bias ? bias + r : NULL, 0, k0 > 0, k0 + kb >= k};
                         // The first column panel pulls the next weight panel into L2 (24 bytes per
                         // k step): weights are cold in every inference, the B panel is not.
                         const float *ap = packed_a + k0 * mp + r * kb;
@@ -314,6 +314,10 @@ CK_INLINE void gemm_packed(
                         kernel_6x16p(ap, bp, CK_GEMM_NR, kb, c + r * ldc + j0 + p, ldc, mr, nr, mode, act,
                                      (const char *)(fetch ? ap + CK_GEMM_MR * kb : ap), fetch ? 24 : 0);
                     }
+                    // A deferred activation runs on the finished column panel of this row block
+                    // (≤ 96 × 16 floats, in L1): one call instead of one per tile.
+                    if (post.kind != CK_ACT_NONE && k0 + kb >= k)
+                        ck_act_rows512(c + m0 * ldc + j0 + p, ldc, m1 - m0, nr, 0.0f, post);
                 }
             }
         }
@@ -327,6 +331,12 @@ static void pack_bt_panel(const float *b, ptrdiff_t ldb, ptrdiff_t kb, ptrdiff_t
         const float *src = b + kk * ldb + j0;
         for (int i = 0; i < CK_GEMM_MR; i++) dst[kk * CK_GEMM_MR + i] = i < w ? src[i] : 0.0f;
     }
+}
+
+/// The deferred activation on `rows` finished output rows of n floats (one run when contiguous).
+static void t_post(float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t n, ck_activation post) {
+    if (ldc == n) ck_act_rows512(c, 0, 1, rows * n, 0.0f, post);
+    else ck_act_rows512(c, ldc, rows, n, 0.0f, post);
 }
 
 CK_INLINE void gemm_packed_t(
@@ -363,7 +373,7 @@ CK_INLINE void gemm_packed_t(
             float *gt = tiles + (o - row0) / CK_GEMM_NR * panels * tile;
             for (ptrdiff_t q = 0; q < panels; q++) {
                 int mr = (int)(n - q * CK_GEMM_MR < CK_GEMM_MR ? n - q * CK_GEMM_MR : CK_GEMM_MR);
-                tile_mode mode = {bias ? bias + o : NULL, 1, k0 > 0, k0 + kb >= k, !blocked, post};
+                tile_mode mode = {bias ? bias + o : NULL, 1, k0 > 0, k0 + kb >= k, !blocked};
                 // The first pixel panel of each weight panel pulls the next weight panel into L2
                 // (one 64-byte line per k step: a panel row is 16 floats), so later panels do
                 // not stall on weights that are cold in every inference.
@@ -373,6 +383,8 @@ CK_INLINE void gemm_packed_t(
                 if (blocked) kernel_6x16p(scratch + q * CK_GEMM_MR * kb, wp, CK_GEMM_NR, kb, gt + q * tile, CK_GEMM_NR, mr, nr, mode, act, pf, step);
                 else kernel_6x16p(scratch + q * CK_GEMM_MR * kb, wp, CK_GEMM_NR, kb, c + o * ldc + q * CK_GEMM_MR, ldc, mr, nr, mode, act, pf, step);
             }
+            // A deferred activation runs once on the panel's finished nr channels × n pixels.
+            if (!blocked && post.kind != CK_ACT_NONE) t_post(c + o * ldc, ldc, nr, n, post);
         }
     }
     if (!blocked) return;
@@ -387,6 +399,7 @@ CK_INLINE void gemm_packed_t(
             for (int j = 0; j < nr; j++)
                 for (int r = 0; r < mr; r++) dst[j * ldc + r] = t[r * CK_GEMM_NR + j];
         }
+        if (post.kind != CK_ACT_NONE) t_post(c + o * ldc, ldc, nr, n, post);
     }
 }
 
