@@ -1,3 +1,4 @@
+import Calibration
 import Foundation
 import KernelRunner
 import Validation
@@ -16,6 +17,24 @@ public struct HostModelResult: Sendable, Hashable, Codable {
     public var layerSpearman: Double?
     /// End-to-end median of every round (ms), in run order; the scored one is the fastest (nil in runs stored before rounds existed).
     public var roundMs: [Double]?
+    /// Machine drift (probe) of the scored round, and the error of the prediction × that drift (nil without a probe).
+    public var drift: Double?
+    public var driftAdjustedError: Double?
+}
+
+/// The drift probe's reading before each round and the errors with predictions × the scored
+/// round's drift: a diagnostic that separates machine-state changes from cost-model error. The
+/// targets are judged on the raw predictions.
+public struct HostDriftResult: Sendable, Hashable, Codable {
+    public static let note = "drift probe: right before each model measurement, \(DriftProbe.names.count) of calibrate's micro-benchmarks (compute, depthwise, stream) "
+        + "measured and predicted; drift = their median measured/predicted (> 1: the machine runs slower than the device file says). "
+        + "Drift-adjusted = prediction × the drift read before the measurement scored for that model; a diagnostic, the targets use the raw prediction"
+    /// Per round, in run order: the median of the drifts read in that round.
+    public var roundDrift: [Double]
+    /// Every probe item of the run's first reading (name, measured, predicted), to show the spread.
+    public var firstItems: [DriftProbe.Item]
+    public var endToEnd: ErrorSummary
+    public var layers: ErrorSummary
 }
 
 /// Per fused-kernel kind (conv-bn-relu, add, ...): how well layers of that kind are predicted.
@@ -45,6 +64,8 @@ public struct HostValidationResult: Sendable, Hashable, Codable {
     public var skippedModels: [String]
     public var meetsModelTarget: Bool
     public var meetsLayerTarget: Bool
+    /// nil when run without the probe (`--no-probe`) or stored before it existed.
+    public var drift: HostDriftResult? = nil
 }
 
 /// `edgeprof validate` (host mode): measure models with the real kernels and score the cost
@@ -68,14 +89,17 @@ public enum HostValidateWorkflow {
         /// rounds run one after another (so a model's rounds are spread over the whole run), and
         /// the round with the fastest end-to-end median is scored — see `roundsNote`.
         public var rounds: Int?
+        /// Run the drift probe before each round (about a second each).
+        public var probe: Bool
         public var progress: @Sendable (String) -> Void
         public init(deviceFile: String, models: [String] = [], threads: Int? = nil, quick: Bool = false, rounds: Int? = nil,
-                    progress: @escaping @Sendable (String) -> Void = { _ in }) {
+                    probe: Bool = true, progress: @escaping @Sendable (String) -> Void = { _ in }) {
             self.deviceFile = deviceFile
             self.models = models
             self.threads = threads
             self.quick = quick
             self.rounds = rounds
+            self.probe = probe
             self.progress = progress
         }
     }
@@ -112,9 +136,26 @@ public enum HostValidateWorkflow {
         var roundMedians: [[Double]] = Array(repeating: [], count: models.count)
         // Per layer, the fastest of its per-layer medians over the rounds (per-layer runs are separate from end-to-end runs).
         var layerMin: [[Double]] = Array(repeating: [], count: models.count)
+        var bestDrift: [Double?] = Array(repeating: nil, count: models.count)
+        var roundDrift: [Double] = []
+        var firstItems: [DriftProbe.Item] = []
+        let probeBenches: [MicroBenchmark]
+        do { probeBenches = request.probe ? try DriftProbe.benchmarks() : [] } catch { throw .graph(model: "drift probe", error) }
         for round in 0..<rounds {
+            var drifts: [Double] = []
             for (i, m) in models.enumerated() {
-                request.progress("[round \(round + 1)/\(rounds)] [\(i + 1)/\(models.count)] measuring \(m)")
+                var drift: Double?
+                if request.probe {
+                    let reading: DriftProbe.Reading
+                    do { reading = try DriftProbe.read(probeBenches, device: device, unit: nil, threads: request.threads) } catch {
+                        throw .importFailed("drift probe failed: \(error)")
+                    }
+                    if firstItems.isEmpty { firstItems = reading.items }
+                    drift = reading.drift
+                    drifts.append(reading.drift)
+                }
+                request.progress("[round \(round + 1)/\(rounds)] [\(i + 1)/\(models.count)] measuring \(m)"
+                                 + (drift.map { " (drift probe: \(formatFixed($0, decimals: 2))×)" } ?? ""))
                 let r = try MeasureWorkflow.run(.init(model: m, threads: request.threads, deviceFile: request.deviceFile, timing: timing))
                 let p50 = r.totals.measuredLatencyS.p50
                 roundMedians[i].append(p50 * 1000)
@@ -122,12 +163,17 @@ public enum HostValidateWorkflow {
                 layerMin[i] = layerMin[i].isEmpty ? layerP50 : zip(layerMin[i], layerP50).map { Swift.min($0, $1) }
                 if let b = best[i], b.totals.measuredLatencyS.p50 <= p50 { continue }
                 best[i] = r
+                bestDrift[i] = drift
             }
+            if !drifts.isEmpty { roundDrift.append(DriftProbe.median(drifts)) }
         }
+        var e2eAdjusted: [PredictionPair] = []
+        var layersAdjusted: [PredictionPair] = []
         for (i, b) in best.enumerated() {
             guard let r = b else { continue }
             threads = r.settings.threads
             guard let predicted = r.totals.predictedLatencyS else { throw .usage("\(request.deviceFile): no prediction for \(models[i])") }
+            let drift = bestDrift[i]
             var layerPairs: [PredictionPair] = []
             for (li, l) in r.layers.enumerated() {
                 // Views cost nothing in the model and (almost) nothing in the runner: not scored.
@@ -136,16 +182,21 @@ public enum HostValidateWorkflow {
                 guard let pair = try? PredictionPair(label: "\(r.model.name)/\(l.name)", predicted: p, measured: measuredLayer) else { continue }
                 layerPairs.append(pair)
                 byKind[l.kind, default: []].append(pair)
+                if let d = drift, let adjusted = try? PredictionPair(label: pair.label, predicted: p * d, measured: measuredLayer) {
+                    layersAdjusted.append(adjusted)
+                }
             }
             allLayers += layerPairs
             let measured = r.totals.measuredLatencyS.p50
             guard let pair = try? PredictionPair(label: r.model.name, predicted: predicted, measured: measured) else { continue }
             e2e.append(pair)
+            let adjusted = drift.flatMap { try? PredictionPair(label: r.model.name, predicted: predicted * $0, measured: measured) }
+            if let a = adjusted { e2eAdjusted.append(a) }
             results.append(HostModelResult(
                 model: r.model.name, source: r.model.source, measuredMs: measured * 1000, measuredCoV: r.totals.measuredLatencyS.cov,
                 predictedMs: predicted * 1000, relativeError: pair.relativeError, layers: layerPairs.count,
                 layerMAPE: ValidationStatistics.meanAbsoluteError(layerPairs), layerSpearman: ValidationStatistics.spearman(layerPairs),
-                roundMs: roundMedians[i]))
+                roundMs: roundMedians[i], drift: drift, driftAdjustedError: adjusted?.relativeError))
             request.progress("      measured \(formatFixed(measured * 1000, decimals: 2)) ms, predicted \(formatFixed(predicted * 1000, decimals: 2)) ms "
                              + "(\(formatPercent(pair.relativeError)))")
         }
@@ -166,7 +217,11 @@ public enum HostValidateWorkflow {
             models: results, endToEnd: endToEnd, layers: layers, layerPairs: allLayers, kinds: kinds,
             skippedModels: missing.map { "\($0) (fixture not found; run scripts/make-fixtures.sh)" },
             meetsModelTarget: endToEnd.count > 0 && endToEnd.shareWithinTolerance >= HostValidationResult.targetModelShare,
-            meetsLayerTarget: layers.count > 0 && layers.meanAbsoluteError <= HostValidationResult.targetLayerMAPE)
+            meetsLayerTarget: layers.count > 0 && layers.meanAbsoluteError <= HostValidationResult.targetLayerMAPE,
+            drift: roundDrift.isEmpty ? nil : HostDriftResult(
+                roundDrift: roundDrift, firstItems: firstItems,
+                endToEnd: ValidationStatistics.summarize(e2eAdjusted, tolerance: HostValidationResult.endToEndTolerance, worstCount: 5),
+                layers: ValidationStatistics.summarize(layersAdjusted, tolerance: HostValidationResult.endToEndTolerance, worstCount: 5)))
     }
 }
 
@@ -182,13 +237,24 @@ extension ValidateRenderer {
             + "Spearman \(e.spearman.map { formatFixed($0, decimals: 3) } ?? "-")\n"
         out += (md ? "\n" : "") + "target: per-layer MAPE ≤ \(pct(HostValidationResult.targetLayerMAPE)); achieved \(pct(l.meanAbsoluteError)) over \(l.count) layers "
             + "(\(r.meetsLayerTarget ? "met" : "NOT met")); median \(pct(l.medianAbsoluteError)), within ±10% \(pct(l.shareWithinTolerance)), "
-            + "Spearman \(l.spearman.map { formatFixed($0, decimals: 3) } ?? "-")\n\n"
-        var models = TextTable(headers: ["model", "measured ms", "CoV", "rounds ms", "predicted ms", "error", "layers", "layer MAPE", "layer Spearman"],
-                               aligns: [.left, .right, .right, .right, .right, .right, .right, .right, .right])
+            + "Spearman \(l.spearman.map { formatFixed($0, decimals: 3) } ?? "-")\n"
+        if let d = r.drift {
+            out += (md ? "\n" : "") + "machine drift, median per round (probe, measured/predicted): "
+                + d.roundDrift.map { formatFixed($0, decimals: 2) + "×" }.joined(separator: ", ")
+                + "; drift-adjusted (diagnostic): within ±10% \(pct(d.endToEnd.shareWithinTolerance)) of \(d.endToEnd.count) models, "
+                + "end-to-end MAPE \(pct(d.endToEnd.meanAbsoluteError)), per-layer MAPE \(pct(d.layers.meanAbsoluteError)) "
+                + "(median \(pct(d.layers.medianAbsoluteError)))\n" + (md ? "\n" : "") + HostDriftResult.note + "\n"
+        }
+        out += "\n"
+        let withDrift = r.drift != nil
+        var models = TextTable(headers: ["model", "measured ms", "CoV", "rounds ms", "predicted ms", "error", "layers", "layer MAPE", "layer Spearman"]
+                                   + (withDrift ? ["drift", "adjusted error"] : []),
+                               aligns: [.left, .right, .right, .right, .right, .right, .right, .right, .right] + (withDrift ? [.right, .right] : []))
         for m in r.models {
             models.add([m.model, ms(m.measuredMs), pct(m.measuredCoV), (m.roundMs ?? []).map { formatFixed($0, decimals: 2) }.joined(separator: " / "),
                         ms(m.predictedMs), pct(m.relativeError), "\(m.layers)", pct(m.layerMAPE),
-                        m.layerSpearman.map { formatFixed($0, decimals: 3) } ?? "-"])
+                        m.layerSpearman.map { formatFixed($0, decimals: 3) } ?? "-"]
+                       + (withDrift ? [m.drift.map { formatFixed($0, decimals: 2) + "×" } ?? "-", m.driftAdjustedError.map(pct) ?? "-"] : []))
         }
         out += (md ? "### End to end\n\n" : "End to end\n") + table(models, style) + "\n"
         var kinds = TextTable(headers: ["kernel kind", "layers", "time share", "MAPE", "median |err|", "median signed"],

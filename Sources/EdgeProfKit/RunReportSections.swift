@@ -258,9 +258,15 @@ public enum RunReportSections {
                           note: "target ≥ \(formatPercent(HostValidationResult.targetModelShare)) (\(h.meetsModelTarget ? "met" : "NOT met")), \(e.count) models"),
                      Card(label: "per-layer MAPE", value: formatPercent(l.meanAbsoluteError),
                           note: "target ≤ \(formatPercent(HostValidationResult.targetLayerMAPE)) (\(h.meetsLayerTarget ? "met" : "NOT met")), median \(formatPercent(l.medianAbsoluteError))")]
+        var cardsWithDrift = cards
+        if let d = h.drift {
+            cardsWithDrift.append(Card(label: "drift-adjusted within ±10%", value: formatPercent(d.endToEnd.shareWithinTolerance),
+                                       note: "diagnostic: prediction × probe drift (median per round \(d.roundDrift.map { formatFixed($0, decimals: 2) + "×" }.joined(separator: ", "))); "
+                                           + "per-layer MAPE \(formatPercent(d.layers.meanAbsoluteError))"))
+        }
         var points = h.models.map { ScatterChart.Point(label: $0.model, x: $0.measuredMs / 1000, y: $0.predictedMs / 1000, group: "end to end") }
         points += h.layerPairs.map { ScatterChart.Point(label: $0.label, x: $0.measured, y: $0.predicted, group: "layer") }
-        let blocks: [ReportBlock] = [
+        var blocks: [ReportBlock] = [
             .paragraph("\(h.calibrationNote). \(h.machineNote). End to end: \(formatPercent(e.shareWithinTolerance)) of \(e.count) models within ±10%, "
                        + "MAPE \(formatPercent(e.meanAbsoluteError)); per layer: MAPE \(formatPercent(l.meanAbsoluteError)) over \(l.count) layers, "
                        + "median \(formatPercent(l.medianAbsoluteError)), Spearman \(l.spearman.map { formatFixed($0, decimals: 3) } ?? "-")."),
@@ -276,7 +282,13 @@ public enum RunReportSections {
             table(["worst layer", "measured", "predicted", "error"], numeric: [false, true, true, true],
                   l.worst.map { [ReportCell($0.label), cell($0.measured), cell($0.predicted), ReportCell(signed($0.relativeError), sortKey: $0.relativeError)] }),
         ]
-        return (cards, [ReportSection(id: "validation-host", title: "Validation on this host (predicted vs measured)", blocks: blocks)])
+        if let d = h.drift {
+            blocks.insert(.paragraph("Machine drift (median per round): \(d.roundDrift.map { formatFixed($0, decimals: 2) + "×" }.joined(separator: ", ")). "
+                                     + "Drift-adjusted: \(formatPercent(d.endToEnd.shareWithinTolerance)) of \(d.endToEnd.count) models within ±10%, "
+                                     + "end-to-end MAPE \(formatPercent(d.endToEnd.meanAbsoluteError)), per-layer MAPE \(formatPercent(d.layers.meanAbsoluteError)). "
+                                     + HostDriftResult.note + "."), at: 1)
+        }
+        return (cardsWithDrift, [ReportSection(id: "validation-host", title: "Validation on this host (predicted vs measured)", blocks: blocks)])
     }
 
     static func publishedValidation(_ v: PublishedValidationResult) -> ([Card], [ReportSection]) {

@@ -28,6 +28,8 @@ struct Validate: ParsableCommand {
     @Option(name: .long, help: "Host mode: threads (default: all cores).") var threads: Int?
     @Flag(name: .long, help: "Host mode: fewer models and shorter timing (about a minute).") var quick = false
     @Option(name: .long, help: "Host mode: rounds over the model set; the fastest round of each model is scored (default 3, --quick 1).") var rounds: Int?
+    @Flag(name: .long, help: "Host mode: skip the drift probe (calibration micro-benchmarks measured before each round to tell machine-speed drift from cost-model error).")
+    var noProbe = false
     @Option(name: .long, help: "Output format: table, json or markdown.") var format: OutputFormat = .table
     @Option(name: [.short, .long], help: "Write the output to FILE (atomically) instead of stdout.") var output: String?
     @OptionGroup var recording: RecordingOptions
@@ -37,6 +39,7 @@ struct Validate: ParsableCommand {
         if csv != nil && !published { throw ValidationError("a CSV file is only read with --published (edgeprof validate --published FILE.csv)") }
         if writeDevices && !published { throw ValidationError("--write-devices needs --published") }
         if loo && !published { throw ValidationError("--loo needs --published") }
+        if noProbe && published { throw ValidationError("--no-probe is a host-mode flag (the published mode measures nothing)") }
         if scaled && !published { throw ValidationError("--scaled needs --published (host mode already compares with measurements)") }
         if published && (quick || !model.isEmpty || threads != nil || rounds != nil || device != MeasureWorkflow.defaultDeviceFile) {
             throw ValidationError("--quick, --model, --threads, --rounds and --device are host-mode flags; --published scores the files in --devices")
@@ -79,7 +82,7 @@ struct Validate: ParsableCommand {
 
     func runHost() throws {
         let result = try runReportingErrors { () throws(EdgeProfError) -> HostValidationResult in
-            try HostValidateWorkflow.run(.init(deviceFile: device, models: model, threads: threads, quick: quick, rounds: rounds) { line in
+            try HostValidateWorkflow.run(.init(deviceFile: device, models: model, threads: threads, quick: quick, rounds: rounds, probe: !noProbe) { line in
                 FileHandle.standardError.write(Data((line + "\n").utf8))
             })
         }

@@ -93,5 +93,8 @@ import Testing
         let r = try CLI.run(["validate", "data/published-latency.csv"])
         #expect(r.status != 0)
         #expect(r.stderr.contains("only read with --published"))
+        let probe = try CLI.run(["validate", "--published", "--no-probe"])
+        #expect(probe.status != 0)
+        #expect(probe.stderr.contains("--no-probe is a host-mode flag"), "\(probe.stderr)")
     }
 }

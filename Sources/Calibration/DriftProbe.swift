@@ -1,0 +1,67 @@
+import CostModel
+import DeviceSpec
+import Foundation
+import KernelRunner
+import NNGraph
+
+/// How fast this machine runs right now relative to what a device file predicts: a handful of
+/// `calibrate`'s own micro-benchmarks, measured with the real kernels and predicted by the cost
+/// model. On a shared VM the whole machine changes speed for minutes at a time (measured here: the
+/// fitted stream bandwidth 74.8 vs 99.1 GB/s in two calibrations the same day, a model's rounds
+/// 6.3 vs 12.2 ms); a probe right before each model measurement tells that drift apart from
+/// cost-model error. Compute, depthwise and streaming kernels, so a drift of one resource shows in the spread.
+public enum DriftProbe {
+    public struct Item: Sendable, Hashable, Codable {
+        public var name: String
+        public var measured: Double
+        public var predicted: Double
+        /// measured / predicted.
+        public var ratio: Double { measured / predicted }
+    }
+
+    public struct Reading: Sendable, Hashable, Codable {
+        public var items: [Item]
+        /// Median of the items' measured/predicted ratios: > 1 means the machine runs slower now
+        /// than the device file describes.
+        public var drift: Double
+    }
+
+    /// Benchmarks of the quick calibration suite used as the probe.
+    public static let names: Set<String> = ["conv1x1-c256-14²", "conv3x3-c64-28²", "conv3x3-c128-14²", "gemm-197x192x192",
+                                            "dwconv3x3-c144-28²", "stream-relu-1024KiB", "add-1x64x28x28"]
+
+    public static func benchmarks() throws(GraphError) -> [MicroBenchmark] {
+        try MicroBenchmarkSuite.suite(quick: true).filter { names.contains($0.name) }
+    }
+
+    /// Measures every probe benchmark once (short time budget) and predicts it for `device` with
+    /// as many active cores as the runner uses, as `measure` predicts a model.
+    public static func read(_ benches: [MicroBenchmark], device: DeviceProfile, unit: String?, threads: Int?,
+                            timing: TimingOptions = TimingOptions(warmup: 2, iterations: nil, timeBudget: 0.06, minIterations: 3)) throws -> Reading {
+        var items: [Item] = []
+        for bench in benches {
+            let compiled = try CompiledModel(graph: bench.graph, weights: SeededWeights.generate(for: bench.graph), threads: threads)
+            let inputs = compiled.inputShapes.enumerated().map { i, s in HostTensor.random(shape: s, seed: 7 &+ UInt64(i)) }
+            let m = try TimingHarness.measure(compiled, inputs: inputs, options: timing)
+            let target = device.activatingCores(compiled.threads, unit: unit)
+            let estimate = try AnalyticalModel.estimate(compiled.graph, on: target, unit: unit)
+            let count = compiled.layers.count
+            guard estimate.layers.count == count, count >= 1 else {
+                throw CostModelError(message: "\(bench.name): the cost model's kernels do not line up with the runner's")
+            }
+            // The middle kernel of the chain (activations where a network's live), as calibrate reads it.
+            let mid = count / 2
+            let predicted = estimate.layers[mid].latency.value
+            let measured = m.layers[mid].p50
+            guard predicted > 0, measured > 0 else { continue }
+            items.append(Item(name: bench.name, measured: measured, predicted: predicted))
+        }
+        return Reading(items: items, drift: median(items.map(\.ratio)))
+    }
+
+    public static func median(_ v: [Double]) -> Double {
+        guard !v.isEmpty else { return 1 }
+        let s = v.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+}
