@@ -56,8 +56,7 @@ public enum PublishedValidateWorkflow {
         var lines = [beginMarker]
         lines.append("# Efficiency factors per runtime (conv/attention and all other classes; CPU runtimes of all devices fitted")
         lines.append("# together, sharing the other/dense ratio, and the thread exponent unless a runtime's own rows ran at two or")
-        lines.append("# more thread counts), fitted on the even-id rows of")
-        lines.append("# \((csv as NSString).lastPathComponent), scored on the odd-id rows.")
+        lines.append("# more thread counts), fitted on the even-id rows of \((csv as NSString).lastPathComponent), scored on the odd-id rows.")
         if let d = onDefault.first?.runtime ?? existingDefault { lines.append("default_runtime: \(d)") }
         lines.append("runtimes:")
         for g in groups {

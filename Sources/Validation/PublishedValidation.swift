@@ -42,17 +42,16 @@ public struct PublishedGroupResult: Sendable, Hashable, Codable {
     /// Fitting rows of every group in this group's CPU pool (`PublishedValidation.fitPooled`): the
     /// dense/other ratio and the shared thread exponent were fitted on all of them; nil = fitted alone.
     public var pooledRows: [String]? = nil
-    /// The pool's shared thread exponent (pooled groups only; `threadScaling` is this group's own when
+    public var heldOutRows: Int
+    /// Held-out rows with the fitted factor (the uncalibrated device where there is no factor).
+    public var heldOut: ErrorSummary
+    /// Held-out rows, device file without runtime factors.
+    public var heldOutUncalibrated: ErrorSummary    /// The pool's shared thread exponent (pooled groups only; `threadScaling` is this group's own when
     /// `ownThreadScaling`).
     public var pooledThreadScaling: Double? = nil
     /// `threadScaling` was fitted on this group's own rows (they ran at two or more thread counts)
     /// rather than shared with the pool.
     public var ownThreadScaling: Bool = false
-    public var heldOutRows: Int
-    /// Held-out rows with the fitted factor (the uncalibrated device where there is no factor).
-    public var heldOut: ErrorSummary
-    /// Held-out rows, device file without runtime factors.
-    public var heldOutUncalibrated: ErrorSummary
 }
 
 public struct PublishedValidationResult: Sendable, Hashable, Codable {
@@ -500,10 +499,10 @@ public enum PublishedValidation {
                 fittingRows: fitIdx.map { rows[$0].row.id }, factor: groupFit?.other,
                 denseFactor: groupFit.flatMap { $0.fitsDenseSeparately ? $0.dense : nil },
                 threadScaling: groupFit.flatMap { $0.fitsThreadScaling ? $0.threadScaling : nil }, pooledRows: isPooled ? pooledRows : nil,
-                pooledThreadScaling: isPooled ? fitted.pooledThreadScaling : nil, ownThreadScaling: fitted.ownThreadScaling.contains(gi),
                 heldOutRows: held.count,
                 heldOut: ValidationStatistics.summarize(held, tolerance: PublishedValidationResult.tolerance, worstCount: 3),
-                heldOutUncalibrated: ValidationStatistics.summarize(heldUncal, tolerance: PublishedValidationResult.tolerance, worstCount: 3)))
+                heldOutUncalibrated: ValidationStatistics.summarize(heldUncal, tolerance: PublishedValidationResult.tolerance, worstCount: 3),
+                pooledThreadScaling: isPooled ? fitted.pooledThreadScaling : nil, ownThreadScaling: fitted.ownThreadScaling.contains(gi)))
         }
         func pairs(_ rows: [PublishedRowResult], calibrated: Bool) -> [PredictionPair] {
             rows.compactMap { r in
