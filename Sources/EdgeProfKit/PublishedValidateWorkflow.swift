@@ -55,8 +55,8 @@ public enum PublishedValidateWorkflow {
         let onDefault = groups.filter { $0.unit == defaultUnit && $0.fittingRows.count >= 2 }.sorted { ($0.fittingRows.count, $1.runtime) > ($1.fittingRows.count, $0.runtime) }
         var lines = [beginMarker]
         lines.append("# Efficiency factors per runtime (conv/attention and all other classes; CPU runtimes of all devices fitted")
-        lines.append("# together, sharing the other/dense ratio and the thread exponent), fitted on the even-id rows of")
-        lines.append("# \((csv as NSString).lastPathComponent), scored on the odd-id rows.")
+        lines.append("# together, sharing the other/dense ratio, and the thread exponent unless a runtime's own rows ran at two or")
+        lines.append("# more thread counts), fitted on the even-id rows of \((csv as NSString).lastPathComponent), scored on the odd-id rows.")
         if let d = onDefault.first?.runtime ?? existingDefault { lines.append("default_runtime: \(d)") }
         lines.append("runtimes:")
         for g in groups {
@@ -69,13 +69,16 @@ public enum PublishedValidateWorkflow {
             lines.append("    efficiency_factor:")
             let rowsNote = "fitted \(date) on published rows \(g.fittingRows.joined(separator: ", ")) (edgeprof validate --published)"
             // Pooled CPU groups: the ratio to the dense factor and the thread exponent come from every CPU group's rows.
-            let poolNote = g.pooledRows.map { " with the other/dense ratio and the thread exponent shared by the CPU groups (rows \($0.joined(separator: ", ")))" } ?? ""
+            let sharedParts = g.ownThreadScaling ? "the other/dense ratio" : "the other/dense ratio and the thread exponent"
+            let poolNote = g.pooledRows.map { " with \(sharedParts) shared by the CPU groups (rows \($0.joined(separator: ", ")))" } ?? ""
             lines.append("      all: {value: \(formatFixed(f, decimals: 3)), source: \"\(rowsNote)\(poolNote); \(held)\"}")
             if let d = g.denseFactor {
                 for cls in ["attention", "conv"] { lines.append("      \(cls): {value: \(formatFixed(d, decimals: 3)), source: \"\(rowsNote) (dense-class factor)\"}") }
             }
             if let a = g.threadScaling {
-                let aNote = g.pooledRows.map { "fitted \(date) on published rows \($0.joined(separator: ", ")) (edgeprof validate --published; shared by the CPU groups)" } ?? rowsNote
+                let aNote = g.ownThreadScaling
+                    ? "fitted \(date) on published rows \(g.fittingRows.joined(separator: ", ")) (edgeprof validate --published; this runtime's own exponent: its rows ran at two or more thread counts)"
+                    : g.pooledRows.map { "fitted \(date) on published rows \($0.joined(separator: ", ")) (edgeprof validate --published; shared by the CPU groups)" } ?? rowsNote
                 lines.append("    thread_scaling: {value: \(formatFixed(a, decimals: 2)), source: \"\(aNote)\"}")
             }
         }

@@ -40,9 +40,13 @@ public enum ValidateRenderer {
         }
         out += (md ? "### Per device × runtime (held-out rows only)\n\n" : "Per device × runtime (held-out rows only)\n") + table(groups, style) + "\n\n"
         if let g = r.groups.first(where: { $0.pooledRows != nil }), let rows = g.pooledRows, let f = g.factor, let d = g.denseFactor {
-            let a = g.threadScaling.map { formatFixed($0, decimals: 2) } ?? "1 (not fitted)"
+            let a = g.pooledThreadScaling.map { formatFixed($0, decimals: 2) } ?? "1 (not fitted)"
+            let own = r.groups.filter { $0.pooledRows != nil && $0.ownThreadScaling }.compactMap { o in
+                o.threadScaling.map { "\(o.device) \(o.runtime) \(formatFixed($0, decimals: 2))" }
+            }
             out += "CPU groups fitted together on rows \(rows.joined(separator: " ")): shared other/dense factor ratio "
-                + "\(formatFixed(f / d, decimals: 3)), shared thread exponent \(a)\n\n"
+                + "\(formatFixed(f / d, decimals: 3)), shared thread exponent \(a)"
+                + (own.isEmpty ? "" : "; own thread exponent (rows at two or more thread counts): \(own.joined(separator: ", "))") + "\n\n"
         }
 
         var worst = TextTable(headers: ["row", "measured ms", "predicted ms", "error"], aligns: [.left, .right, .right, .right])

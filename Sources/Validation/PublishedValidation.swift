@@ -40,13 +40,18 @@ public struct PublishedGroupResult: Sendable, Hashable, Codable {
     /// Fitted thread-scaling exponent; nil = not fitted (no fitting row ran on fewer threads than cores).
     public var threadScaling: Double?
     /// Fitting rows of every group in this group's CPU pool (`PublishedValidation.fitPooled`): the
-    /// dense/other ratio and the thread exponent were fitted on all of them; nil = fitted alone.
+    /// dense/other ratio and the shared thread exponent were fitted on all of them; nil = fitted alone.
     public var pooledRows: [String]? = nil
     public var heldOutRows: Int
     /// Held-out rows with the fitted factor (the uncalibrated device where there is no factor).
     public var heldOut: ErrorSummary
     /// Held-out rows, device file without runtime factors.
-    public var heldOutUncalibrated: ErrorSummary
+    public var heldOutUncalibrated: ErrorSummary    /// The pool's shared thread exponent (pooled groups only; `threadScaling` is this group's own when
+    /// `ownThreadScaling`).
+    public var pooledThreadScaling: Double? = nil
+    /// `threadScaling` was fitted on this group's own rows (they ran at two or more thread counts)
+    /// rather than shared with the pool.
+    public var ownThreadScaling: Bool = false
 }
 
 public struct PublishedValidationResult: Sendable, Hashable, Codable {
@@ -107,7 +112,8 @@ public enum PublishedValidation {
     .attention) and one on every other op class of the runtime's compute unit (efficiency_factor.all); groups on CPU units \
     are fitted together: each has its own dense factor, while the ratio of the other factor to the dense one and the \
     thread-scaling exponent a (compute peak × (threads/cores)^a; fitted when some CPU group's rows ran at two or more \
-    thread counts, else a = 1) are shared by all CPU groups; other groups alone: one factor for all classes, a separate \
+    thread counts, else a = 1) are shared by all CPU groups, except that a CPU group whose own fitting rows ran at two \
+    or more thread counts then refits its dense factor and its own a (the shared ratio fixed); other groups alone: one factor for all classes, a separate \
     dense factor with 3 or more fitting rows, a from their own rows at two or more thread counts; all fitted by least \
     squares on log(predicted/measured) over the fitting rows (factors 0.05-20, a 0-1); groups without fitting rows \
     keep the device file's plain efficiencies
@@ -282,9 +288,19 @@ public enum PublishedValidation {
         public var fitsThreadScaling: Bool
         /// Dense factor per group (in the order given to `fitPooled`).
         public var dense: [Double]
+        /// Per group: its own thread exponent (its fitting rows ran at two or more thread counts), else
+        /// nil (the shared `threadScaling`).
+        public var ownThreadScaling: [Double?]
+        public init(otherToDense: Double, threadScaling: Double, fitsThreadScaling: Bool, dense: [Double], ownThreadScaling: [Double?]? = nil) {
+            self.otherToDense = otherToDense
+            self.threadScaling = threadScaling
+            self.fitsThreadScaling = fitsThreadScaling
+            self.dense = dense
+            self.ownThreadScaling = ownThreadScaling ?? Array(repeating: nil, count: dense.count)
+        }
         public func group(_ i: Int) -> GroupFit {
-            GroupFit(dense: dense[i], other: dense[i] * otherToDense, threadScaling: threadScaling, fitsThreadScaling: fitsThreadScaling,
-                     fitsDenseSeparately: true)
+            GroupFit(dense: dense[i], other: dense[i] * otherToDense, threadScaling: ownThreadScaling[i] ?? threadScaling,
+                     fitsThreadScaling: fitsThreadScaling, fitsDenseSeparately: true)
         }
     }
 
@@ -302,6 +318,12 @@ public enum PublishedValidation {
     /// dense factor s (its overall speed) and shares r = other/dense and the thread exponent a.
     /// Factors in [0.05, 20] (s and r·s), a ∈ {0, 0.05, …, 1} refined to 0.01 when some group has
     /// rows at two or more thread ratios (else a = 1).
+    ///
+    /// Then each group whose own rows ran at two or more thread ratios refits its s and its own a
+    /// (same grid) with r fixed: how throughput drops on fewer threads is a property of the board's
+    /// shared caches, memory and clocks (the Pi 4's A72 cluster gains 1.6-2× from 4 threads, the Orin
+    /// Nano's A78AE cluster 3.5× from 6), identifiable from that group's own rows; the shared a stays
+    /// for groups whose rows ran at one thread count (there a only scales the factors).
     public static func fitPooled(_ groups: [FitRows]) -> PooledFit {
         let fitsA = groups.contains { Set($0.threadRatios).count >= 2 }
         let lo = log(0.05), hi = log(20.0)
@@ -335,8 +357,24 @@ public enum PublishedValidation {
         } else {
             tryA(1)
         }
-        let s = scales(best.logR, best.a).logS
-        return PooledFit(otherToDense: exp(best.logR), threadScaling: best.a, fitsThreadScaling: fitsA, dense: s.map { exp($0) })
+        var s = scales(best.logR, best.a).logS
+        var own: [Double?] = Array(repeating: nil, count: groups.count)
+        for (i, g) in groups.enumerated() where Set(g.threadRatios).count >= 2 {
+            let low = Swift.max(lo, lo - best.logR), high = Swift.min(hi, hi - best.logR)
+            var b = (a: best.a, logS: s[i], loss: Double.infinity)
+            func tryOwn(_ a: Double) {
+                let x = LogSearch.minimize(low: low, high: high, steps: 24) { groupLoss(g, $0, best.logR, a) }
+                let l = groupLoss(g, x, best.logR, a)
+                if l < b.loss { b = (a, x, l) }
+            }
+            for a in stride(from: 0.0, through: 1.0001, by: 0.05) { tryOwn(Swift.min(a, 1)) }
+            let coarse = b.a
+            for a in stride(from: coarse - 0.04, through: coarse + 0.0401, by: 0.01) where a >= 0 && a <= 1 && abs(a - coarse) > 1e-9 { tryOwn(a) }
+            own[i] = b.a
+            s[i] = b.logS
+        }
+        return PooledFit(otherToDense: exp(best.logR), threadScaling: best.a, fitsThreadScaling: fitsA, dense: s.map { exp($0) },
+                         ownThreadScaling: own)
     }
 
     struct GroupKey: Hashable { var device: String; var runtime: String }
@@ -353,7 +391,8 @@ public enum PublishedValidation {
 
     /// Fits every group that has fitting rows (`fitIdx[g]` = indices into group g's rows): the CPU
     /// groups together (`fitPooled`) when there are enough of them, every other group alone (`fit`).
-    static func fitGroups(_ all: [GroupData], fitIdx: [[Int]]) -> (fits: [Int: GroupFit], pool: [Int], pooledRows: [String]?) {
+    static func fitGroups(_ all: [GroupData], fitIdx: [[Int]])
+        -> (fits: [Int: GroupFit], pool: [Int], pooledRows: [String]?, pooledThreadScaling: Double?, ownThreadScaling: Set<Int>) {
         func fitRows(_ i: Int) -> FitRows {
             let g = all[i], idx = fitIdx[i]
             return FitRows(models: idx.map { g.models[$0] }, threadRatios: idx.map { g.ratios[$0] }, measured: idx.map { g.rows[$0].row.latencyMs })
@@ -362,16 +401,22 @@ public enum PublishedValidation {
         let poolRowCount = pool.reduce(0) { $0 + fitIdx[$1].count }
         var fits: [Int: GroupFit] = [:]
         var pooledRows: [String]?
+        var pooledA: Double?
+        var ownA: Set<Int> = []
         if pool.count >= minimumGroupsForPooledFit, poolRowCount >= minimumRowsForPooledFit {
             let pooled = fitPooled(pool.map(fitRows))
-            for (j, i) in pool.enumerated() { fits[i] = pooled.group(j) }
+            for (j, i) in pool.enumerated() {
+                fits[i] = pooled.group(j)
+                if pooled.ownThreadScaling[j] != nil { ownA.insert(i) }
+            }
+            if pooled.fitsThreadScaling { pooledA = pooled.threadScaling }
             pooledRows = pool.flatMap { i in fitIdx[i].map { all[i].rows[$0].row.id } }.sorted()
         }
         for i in all.indices where fits[i] == nil && !fitIdx[i].isEmpty {
             let f = fitRows(i)
             fits[i] = fit(models: f.models, threadRatios: f.threadRatios, measured: f.measured)
         }
-        return (fits, pooledRows == nil ? [] : pool, pooledRows)
+        return (fits, pooledRows == nil ? [] : pool, pooledRows, pooledA, ownA)
     }
 
     /// Leave-one-out over the fitting rows (the check for choosing between model or fit variants
@@ -456,7 +501,8 @@ public enum PublishedValidation {
                 threadScaling: groupFit.flatMap { $0.fitsThreadScaling ? $0.threadScaling : nil }, pooledRows: isPooled ? pooledRows : nil,
                 heldOutRows: held.count,
                 heldOut: ValidationStatistics.summarize(held, tolerance: PublishedValidationResult.tolerance, worstCount: 3),
-                heldOutUncalibrated: ValidationStatistics.summarize(heldUncal, tolerance: PublishedValidationResult.tolerance, worstCount: 3)))
+                heldOutUncalibrated: ValidationStatistics.summarize(heldUncal, tolerance: PublishedValidationResult.tolerance, worstCount: 3),
+                pooledThreadScaling: isPooled ? fitted.pooledThreadScaling : nil, ownThreadScaling: fitted.ownThreadScaling.contains(gi)))
         }
         func pairs(_ rows: [PublishedRowResult], calibrated: Bool) -> [PredictionPair] {
             rows.compactMap { r in

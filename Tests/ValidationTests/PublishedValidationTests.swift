@@ -79,6 +79,42 @@ struct PublishedValidationTests {
         #expect(!oneRatio.fitsThreadScaling && oneRatio.threadScaling == 1)
     }
 
+    /// Two CPU groups whose boards lose throughput on fewer threads differently (exponents 0.3 and
+    /// 0.8; rows at two thread counts each) and a third with rows at one thread count: the first two
+    /// get their own exponents back, with their dense factors; the third keeps the pool's shared one.
+    @Test func pooledFitGivesAGroupWithTwoThreadCountsItsOwnExponent() {
+        let third = PublishedValidation.LatencyModel(terms: [.init(dense: true, compute: 20, memory: 1, overhead: 0), .init(dense: false, compute: 20, memory: 1, overhead: 0)])
+        let truthRatio = 0.25, truthA = [0.3, 0.8, 0.5], truthDense = [1.5, 2.5, 0.8]
+        func group(_ i: Int, _ models: [PublishedValidation.LatencyModel], _ ratios: [Double]) -> PublishedValidation.FitRows {
+            let truth = PublishedValidation.GroupFit(dense: truthDense[i], other: truthDense[i] * truthRatio, threadScaling: truthA[i],
+                                                     fitsThreadScaling: true, fitsDenseSeparately: true)
+            return .init(models: models, threadRatios: ratios, measured: zip(models, ratios).map { truth.latency($0, threadRatio: $1) })
+        }
+        let groups = [
+            group(0, [Self.resnetLike, Self.mobilenetLike, third, Self.resnetLike], [1, 1, 1, 0.25]),
+            group(1, [Self.mobilenetLike, third, Self.resnetLike], [1, 1, 1.0 / 6]),
+            group(2, [Self.resnetLike, third], [0.8, 0.8]),
+        ]
+        let fit = PublishedValidation.fitPooled(groups)
+        // The shared ratio comes from the fit with one exponent for every group, so it is a few percent
+        // off when the groups' exponents differ this much (6% here); the own exponents absorb the rest.
+        #expect(abs(fit.otherToDense / truthRatio - 1) < 0.1, "ratio \(fit.otherToDense)")
+        for i in 0..<2 {
+            let own = fit.ownThreadScaling[i]
+            #expect(own.map { abs($0 - truthA[i]) < 0.03 } == true, "group \(i) exponent \(own ?? -1) vs \(truthA[i])")
+            #expect(abs(fit.dense[i] / truthDense[i] - 1) < 0.05, "group \(i) dense \(fit.dense[i])")
+            #expect(fit.group(i).threadScaling == own)
+        }
+        // One thread count: no exponent of its own; the shared one (between the two fitted ones) applies.
+        #expect(fit.ownThreadScaling[2] == nil && fit.group(2).threadScaling == fit.threadScaling)
+        #expect(fit.threadScaling > 0.3 && fit.threadScaling < 0.8, "shared exponent \(fit.threadScaling)")
+        // The single-count group's factors carry its thread loss (0.8^a folds into the dense factor).
+        let g2 = fit.group(2)
+        for (m, want) in zip(groups[2].models, groups[2].measured) {
+            #expect(abs(g2.latency(m, threadRatio: 0.8) / want - 1) < 0.05)
+        }
+    }
+
     /// A table whose "measured" latencies are the cost model's own prediction for a device twice as
     /// fast as its file: the fit must find ≈ 2 on the fitting rows and score the held-out rows near 0%.
     @Test func runFitsOnEvenRowsAndScoresOnlyOddRows() throws {
