@@ -5,22 +5,23 @@
 // AVX2 kernels hand these kinds to `ck_act_rows` after storing a tile instead of evaluating them
 // in registers, where their dozen constants also spill the tile.
 #include "ckernels.h"
+#include "exp_poly.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 #pragma clang attribute push(__attribute__((target("avx512f"))), apply_to = function)
 
-/// exp(x) on [-87, 87] (clamped): the constants of ck_exp256, scaled by 2^n with vscalefps.
+/// exp(x) on [-87, 87] (clamped), constants in exp_poly.h; 2^n applied with vscalefps.
 static inline __m512 exp512(__m512 x) {
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(87.0f));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.69314718f), x);
-    __m512 p = _mm512_set1_ps(0.008297612f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.041915309f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.16667575f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.49998894f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.99999970f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0000001f));
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-CK_EXP_CLAMP)), _mm512_set1_ps(CK_EXP_CLAMP));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(CK_EXP_LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(CK_EXP_LN2), x);
+    __m512 p = _mm512_set1_ps(CK_EXP_P5);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_EXP_P4));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_EXP_P3));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_EXP_P2));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_EXP_P1));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_EXP_P0));
     return _mm512_scalef_ps(p, n);
 }
 

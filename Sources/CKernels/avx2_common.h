@@ -5,6 +5,7 @@
 #include <immintrin.h>
 #include <math.h>
 #include "ckernels.h"
+#include "exp_poly.h"
 
 /// Forced inlining in optimised builds (the kernels rely on it to keep tiles in registers and to
 /// fold constants). Unoptimised (debug) builds inline `always_inline` functions too but keep
@@ -16,20 +17,19 @@
 #define CK_INLINE static inline
 #endif
 
-/// exp(x) on [-87, 87] (clamped): range reduction by ln 2 and a degree-5 polynomial on
-/// [-ln2/2, ln2/2], ≤ 7e-7 relative — the same constants as KernelRunner's `logisticExp`.
+/// exp(x) on [-87, 87] (clamped), constants in exp_poly.h.
 CK_INLINE __m256 ck_exp256(__m256 x) {
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(87.0f));
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-CK_EXP_CLAMP)), _mm256_set1_ps(CK_EXP_CLAMP));
     const __m256 magic = _mm256_set1_ps(12582912.0f);
-    __m256 k = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504f), magic);
+    __m256 k = _mm256_fmadd_ps(x, _mm256_set1_ps(CK_EXP_LOG2E), magic);
     __m256 n = _mm256_sub_ps(k, magic);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.69314718f), x);
-    __m256 p = _mm256_set1_ps(0.008297612f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.041915309f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.16667575f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.49998894f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.99999970f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0000001f));
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(CK_EXP_LN2), x);
+    __m256 p = _mm256_set1_ps(CK_EXP_P5);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(CK_EXP_P4));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(CK_EXP_P3));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(CK_EXP_P2));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(CK_EXP_P1));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(CK_EXP_P0));
     __m256i bits = _mm256_slli_epi32(_mm256_sub_epi32(_mm256_castps_si256(k), _mm256_set1_epi32(0x4B400000 - 127)), 23);
     return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
 }

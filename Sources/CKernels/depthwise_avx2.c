@@ -7,6 +7,9 @@
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
 #include "avx2_common.h"
 
+/// The specialised shapes (kernel, vertical stride, horizontal stride): X(K, SH, SW) each.
+#define CK_DW_SHAPES(X) X(3, 1, 1) X(3, 2, 2) X(3, 1, 2) X(3, 2, 1) X(5, 1, 1) X(5, 2, 2) X(5, 1, 2) X(5, 2, 1)
+
 // R output rows × V vectors of 8 columns per block: R·V independent FMA chains (a single
 // chain of k² dependent FMAs would wait on the FMA latency).
 #define CK_DW_BLOCK(K, SH, SW, R, V)                                                                   \
@@ -76,14 +79,7 @@
                                                          out_h, out_w, out, act_c, post));             \
     }
 
-CK_DW_CASE(3, 1, 1)
-CK_DW_CASE(3, 2, 2)
-CK_DW_CASE(3, 1, 2)
-CK_DW_CASE(3, 2, 1)
-CK_DW_CASE(5, 1, 1)
-CK_DW_CASE(5, 2, 2)
-CK_DW_CASE(5, 1, 2)
-CK_DW_CASE(5, 2, 1)
+CK_DW_SHAPES(CK_DW_CASE)
 
 /// One channel over its bordered plane (layout in ck_depthwise_planes' comment).
 static void depthwise_plane(const float *padded, ptrdiff_t phase_width, ptrdiff_t phase_plane,
@@ -92,18 +88,14 @@ static void depthwise_plane(const float *padded, ptrdiff_t phase_width, ptrdiff_
     __m256 wv[25];
     for (int i = 0; i < k * k && i < 25; i++) wv[i] = _mm256_set1_ps(w[i]);
     __m256 vb = _mm256_set1_ps(bias);
-    int key = k * 100 + sh * 10 + sw;
+    const int key = k * 100 + sh * 10 + sw;
+#define CK_DW_CALL(K, SH, SW) \
+    case K * 100 + SH * 10 + SW: dw_##K##_##SH##_##SW(padded, phase_width, phase_plane, wv, vb, out_h, out_w, out, act, post); break;
     switch (key) {
-    case 311: dw_3_1_1(padded, phase_width, phase_plane, wv, vb, out_h, out_w, out, act, post); break;
-    case 322: dw_3_2_2(padded, phase_width, phase_plane, wv, vb, out_h, out_w, out, act, post); break;
-    case 312: dw_3_1_2(padded, phase_width, phase_plane, wv, vb, out_h, out_w, out, act, post); break;
-    case 321: dw_3_2_1(padded, phase_width, phase_plane, wv, vb, out_h, out_w, out, act, post); break;
-    case 511: dw_5_1_1(padded, phase_width, phase_plane, wv, vb, out_h, out_w, out, act, post); break;
-    case 522: dw_5_2_2(padded, phase_width, phase_plane, wv, vb, out_h, out_w, out, act, post); break;
-    case 512: dw_5_1_2(padded, phase_width, phase_plane, wv, vb, out_h, out_w, out, act, post); break;
-    case 521: dw_5_2_1(padded, phase_width, phase_plane, wv, vb, out_h, out_w, out, act, post); break;
+    CK_DW_SHAPES(CK_DW_CALL)
     default: break;
     }
+#undef CK_DW_CALL
 }
 
 /// Copies the input rows of one plane into the bordered plane (phase-split for stride 2); border
@@ -202,14 +194,7 @@ static void pad_copy(const float *src, ptrdiff_t height, ptrdiff_t width, ptrdif
                                                           out_h, out_w, out, act_c));                  \
     }
 
-CK_DW_NARROW(3, 1, 1)
-CK_DW_NARROW(3, 2, 2)
-CK_DW_NARROW(3, 1, 2)
-CK_DW_NARROW(3, 2, 1)
-CK_DW_NARROW(5, 1, 1)
-CK_DW_NARROW(5, 2, 2)
-CK_DW_NARROW(5, 1, 2)
-CK_DW_NARROW(5, 2, 1)
+CK_DW_SHAPES(CK_DW_NARROW)
 
 /// Lane mask for a load of 8 floats at column `first` of a row of `width` floats: lane l is live
 /// when column first + l lies in [0, width) (dead lanes read as zero: the padding).
@@ -239,16 +224,11 @@ static void depthwise_narrow(const float *x, float *y, const float *w, const flo
         for (int i = 0; i < k * k; i++) wv[i] = _mm256_set1_ps(w[c * k * k + i]);
         const __m256 vb = _mm256_set1_ps(bias[c]);
         float *out = y + p * out_plane;
-#define CK_DWN_CALL(K, SH, SW) dwn_##K##_##SH##_##SW(src, g.height, g.width, g.pad_top, doff, mlo, mhi, wv, vb, g.out_h, g.out_w, out, act)
+#define CK_DWN_CALL(K, SH, SW) \
+        case K * 100 + SH * 10 + SW: \
+            dwn_##K##_##SH##_##SW(src, g.height, g.width, g.pad_top, doff, mlo, mhi, wv, vb, g.out_h, g.out_w, out, act); break;
         switch (key) {
-        case 311: CK_DWN_CALL(3, 1, 1); break;
-        case 322: CK_DWN_CALL(3, 2, 2); break;
-        case 312: CK_DWN_CALL(3, 1, 2); break;
-        case 321: CK_DWN_CALL(3, 2, 1); break;
-        case 511: CK_DWN_CALL(5, 1, 1); break;
-        case 522: CK_DWN_CALL(5, 2, 2); break;
-        case 512: CK_DWN_CALL(5, 1, 2); break;
-        case 521: CK_DWN_CALL(5, 2, 1); break;
+        CK_DW_SHAPES(CK_DWN_CALL)
         default: break;
         }
 #undef CK_DWN_CALL
