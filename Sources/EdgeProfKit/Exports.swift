@@ -8,3 +8,4 @@
 @_exported import Validation
 @_exported import Accelerator
 @_exported import enum KernelRunner.KernelISA
+@_exported import enum Calibration.DriftProbe

@@ -89,6 +89,37 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 
+    /// Host mode on one small model, one round: the drift probe's reading is applied exactly as
+    /// documented (prediction × the drift read before the scored measurement), and --no-probe
+    /// leaves it out. Timing values themselves are not asserted.
+    @Test func hostModeDriftProbeArithmetic() throws {
+        let r = try CLI.run(["validate", "--model", "squeezenet1_1", "--quick", "--threads", "1", "--format", "json", "--no-store"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("(drift probe: "), "\(r.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let model = try #require((json["models"] as? [[String: Any]])?.first)
+        let drift = try #require(json["drift"] as? [String: Any])
+        let rounds = try #require(drift["roundDrift"] as? [Double])
+        #expect(rounds.count == 1)
+        let d = try #require(model["drift"] as? Double)
+        #expect(d == rounds[0])   // one model in the round: its reading is the round's median
+        #expect(d > 0)
+        let measured = try #require(model["measuredMs"] as? Double), predicted = try #require(model["predictedMs"] as? Double)
+        let adjusted = try #require(model["driftAdjustedError"] as? Double)
+        #expect(abs(adjusted - (predicted * d / measured - 1)) < 1e-9)
+        let e2e = try #require(drift["endToEnd"] as? [String: Any])
+        #expect((e2e["count"] as? Int) == 1)
+        #expect(abs((e2e["meanAbsoluteError"] as? Double ?? -1) - abs(adjusted)) < 1e-9)
+        let items = try #require(drift["firstItems"] as? [[String: Any]])
+        #expect(items.count == DriftProbe.names.count)
+
+        let plain = try CLI.run(["validate", "--model", "squeezenet1_1", "--quick", "--threads", "1", "--format", "json", "--no-store", "--no-probe"])
+        #expect(plain.status == 0, "\(plain.stderr)")
+        let plainJSON = try #require(try JSONSerialization.jsonObject(with: Data(plain.stdout.utf8)) as? [String: Any])
+        #expect(plainJSON["drift"] == nil)
+        #expect(!plain.stderr.contains("drift probe"))
+    }
+
     @Test func usageErrors() throws {
         let r = try CLI.run(["validate", "data/published-latency.csv"])
         #expect(r.status != 0)
