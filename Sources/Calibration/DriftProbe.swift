@@ -40,17 +40,10 @@ public enum DriftProbe {
                             timing: TimingOptions = TimingOptions(warmup: 2, iterations: nil, timeBudget: 0.06, minIterations: 3)) throws -> Reading {
         var items: [Item] = []
         for bench in benches {
-            let compiled = try CompiledModel(graph: bench.graph, weights: SeededWeights.generate(for: bench.graph), threads: threads)
-            let inputs = compiled.inputShapes.enumerated().map { i, s in HostTensor.random(shape: s, seed: 7 &+ UInt64(i)) }
-            let m = try TimingHarness.measure(compiled, inputs: inputs, options: timing)
-            let target = device.activatingCores(compiled.threads, unit: unit)
-            let estimate = try AnalyticalModel.estimate(compiled.graph, on: target, unit: unit)
-            let count = compiled.layers.count
-            guard estimate.layers.count == count, count >= 1 else {
-                throw CostModelError(message: "\(bench.name): the cost model's kernels do not line up with the runner's")
-            }
+            let (m, estimate) = try MicroBenchmarkRunner.measureAndEstimate(
+                bench, device: { device.activatingCores($0, unit: unit) }, unit: unit, threads: threads, timing: timing)
             // The middle kernel of the chain (activations where a network's live), as calibrate reads it.
-            let mid = count / 2
+            let mid = estimate.layers.count / 2
             let predicted = estimate.layers[mid].latency.value
             let measured = m.layers[mid].p50
             guard predicted > 0, measured > 0 else { continue }

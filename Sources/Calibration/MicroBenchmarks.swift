@@ -182,15 +182,23 @@ public enum MicroBenchmarkRunner {
         }
     }
 
-    public static func run(_ bench: MicroBenchmark, template: DeviceProfile, unit: String?, options: Options) throws -> CalibrationSample {
-        let compiled = try CompiledModel(graph: bench.graph, weights: SeededWeights.generate(for: bench.graph), threads: options.threads)
+    /// Runs a benchmark's chain with the real kernels (seeded weights and inputs) and estimates it
+    /// with the cost model on `device(threads the runner used)`; the two line up kernel by kernel.
+    static func measureAndEstimate(_ bench: MicroBenchmark, device: (Int) -> DeviceProfile, unit: String?, threads: Int?,
+                                   timing: TimingOptions) throws -> (measured: ModelMeasurement, estimate: DeviceEstimate) {
+        let compiled = try CompiledModel(graph: bench.graph, weights: SeededWeights.generate(for: bench.graph), threads: threads)
         let inputs = compiled.inputShapes.enumerated().map { i, s in HostTensor.random(shape: s, seed: 7 &+ UInt64(i)) }
-        let m = try TimingHarness.measure(compiled, inputs: inputs, options: options.timing)
-        let estimate = try AnalyticalModel.estimate(compiled.graph, on: template, unit: unit)
-        let count = compiled.layers.count
-        guard estimate.layers.count == count, count >= 1 else {
+        let m = try TimingHarness.measure(compiled, inputs: inputs, options: timing)
+        let estimate = try AnalyticalModel.estimate(compiled.graph, on: device(compiled.threads), unit: unit)
+        guard estimate.layers.count == compiled.layers.count, compiled.layers.count >= 1 else {
             throw CostModelError(message: "\(bench.name): the cost model's kernels do not line up with the runner's")
         }
+        return (m, estimate)
+    }
+
+    public static func run(_ bench: MicroBenchmark, template: DeviceProfile, unit: String?, options: Options) throws -> CalibrationSample {
+        let (m, estimate) = try measureAndEstimate(bench, device: { _ in template }, unit: unit, threads: options.threads, timing: options.timing)
+        let count = estimate.layers.count
         // Middle kernels (all but first and last when there are ≥ 3): activations resident in a cache level.
         let middle = count >= 3 ? Array(1..<(count - 1)) : Array(0..<count)
         let times = middle.map { m.layers[$0].p50 }.sorted()

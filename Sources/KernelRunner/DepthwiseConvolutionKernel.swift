@@ -51,7 +51,7 @@ final class DepthwiseConvolutionStep: Step {
             && (1...2).contains(geometry.strideH) && (1...2).contains(geometry.strideW)
         fastKernel = fast ? k : 0
         useC = fast && kernels == .avx2
-        narrow = useC && geometry.outWidth <= 8
+        narrow = useC && geometry.outWidth <= Int(CK_DW_NARROW_COLUMNS)
         rowsPerEpilogue = Swift.max(1, (Epilogue.shortRow + geometry.outWidth - 1) / geometry.outWidth)
         paddedHeight = (geometry.outHeight - 1) * geometry.strideH + (geometry.kernelH - 1) * geometry.dilationH + 1
         let vectorWidth = (geometry.outWidth + 7) / 8 * 8

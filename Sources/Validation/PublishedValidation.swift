@@ -46,7 +46,8 @@ public struct PublishedGroupResult: Sendable, Hashable, Codable {
     /// Held-out rows with the fitted factor (the uncalibrated device where there is no factor).
     public var heldOut: ErrorSummary
     /// Held-out rows, device file without runtime factors.
-    public var heldOutUncalibrated: ErrorSummary    /// The pool's shared thread exponent (pooled groups only; `threadScaling` is this group's own when
+    public var heldOutUncalibrated: ErrorSummary
+    /// The pool's shared thread exponent (pooled groups only; `threadScaling` is this group's own when
     /// `ownThreadScaling`).
     public var pooledThreadScaling: Double? = nil
     /// `threadScaling` was fitted on this group's own rows (they ran at two or more thread counts)
@@ -324,6 +325,14 @@ public enum PublishedValidation {
     /// shared caches, memory and clocks (the Pi 4's A72 cluster gains 1.6-2× from 4 threads, the Orin
     /// Nano's A78AE cluster 3.5× from 6), identifiable from that group's own rows; the shared a stays
     /// for groups whose rows ran at one thread count (there a only scales the factors).
+    /// Visits the thread-exponent grid: a ∈ {0, 0.05, …, 1}, then ±0.04 in steps of 0.01 around
+    /// `best()` (the best a after the coarse pass).
+    static func exponentGrid(_ visit: (Double) -> Void, best: () -> Double) {
+        for a in stride(from: 0.0, through: 1.0001, by: 0.05) { visit(Swift.min(a, 1)) }
+        let coarse = best()
+        for a in stride(from: coarse - 0.04, through: coarse + 0.0401, by: 0.01) where a >= 0 && a <= 1 && abs(a - coarse) > 1e-9 { visit(a) }
+    }
+
     public static func fitPooled(_ groups: [FitRows]) -> PooledFit {
         let fitsA = groups.contains { Set($0.threadRatios).count >= 2 }
         let lo = log(0.05), hi = log(20.0)
@@ -351,9 +360,7 @@ public enum PublishedValidation {
             if b.loss < best.loss { best = (a, b.logR, b.loss) }
         }
         if fitsA {
-            for a in stride(from: 0.0, through: 1.0001, by: 0.05) { tryA(Swift.min(a, 1)) }
-            let coarse = best.a
-            for a in stride(from: coarse - 0.04, through: coarse + 0.0401, by: 0.01) where a >= 0 && a <= 1 && abs(a - coarse) > 1e-9 { tryA(a) }
+            exponentGrid(tryA) { best.a }
         } else {
             tryA(1)
         }
@@ -367,9 +374,7 @@ public enum PublishedValidation {
                 let l = groupLoss(g, x, best.logR, a)
                 if l < b.loss { b = (a, x, l) }
             }
-            for a in stride(from: 0.0, through: 1.0001, by: 0.05) { tryOwn(Swift.min(a, 1)) }
-            let coarse = b.a
-            for a in stride(from: coarse - 0.04, through: coarse + 0.0401, by: 0.01) where a >= 0 && a <= 1 && abs(a - coarse) > 1e-9 { tryOwn(a) }
+            exponentGrid(tryOwn) { b.a }
             own[i] = b.a
             s[i] = b.logS
         }

@@ -100,6 +100,10 @@ void ck_winograd_input(const float *padded, ptrdiff_t plane_floats, ptrdiff_t pa
 void ck_winograd_output(const float *m, ptrdiff_t ld, ptrdiff_t channels, ptrdiff_t ty0, ptrdiff_t ty1, ptrdiff_t tiles_x,
                         const float *bias, float *y, ptrdiff_t out_h, ptrdiff_t out_w, ck_activation act);
 
+/// Depthwise layers with at most this many output columns take the narrow kernel (no bordered copy,
+/// `plane` unused).
+enum { CK_DW_NARROW_COLUMNS = 8 };
+
 /// Geometry of a depthwise layer for `ck_depthwise_planes` (NCHW, one batch entry at a time).
 typedef struct {
     ptrdiff_t in_channels, out_channels;   // out = in × multiplier
