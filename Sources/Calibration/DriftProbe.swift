@@ -42,8 +42,9 @@ public enum DriftProbe {
         for bench in benches {
             let (m, estimate) = try MicroBenchmarkRunner.measureAndEstimate(
                 bench, device: { device.activatingCores($0, unit: unit) }, unit: unit, threads: threads, timing: timing)
-            // The middle kernel of the chain (activations where a network's live), as calibrate reads it.
-            let mid = estimate.layers.count / 2
+            // The middle one of the kernels calibrate scores the benchmark on.
+            let timed = MicroBenchmarkRunner.timedLayers(bench, estimate)
+            let mid = timed[timed.count / 2]
             let predicted = estimate.layers[mid].latency.value
             let measured = m.layers[mid].p50
             guard predicted > 0, measured > 0 else { continue }

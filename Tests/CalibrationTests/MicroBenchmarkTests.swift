@@ -42,4 +42,27 @@ struct MicroBenchmarkTests {
         #expect(s.levelBytes[0] == 8192)
         #expect(s.measured > 0 && l.measured > s.measured)
     }
+
+    @Test func inContextBenchmarksScoreOnlyTheirStreamingKernels() throws {
+        let device = try DeviceLoader.load(file: Self.host)
+        let suite = try MicroBenchmarkSuite.suite(quick: true)
+        let add = try #require(suite.first { $0.name == "add-1x64x28x28" })
+        // Producer convs interleave the adds; only the adds of the inner units are timed.
+        let timed = try #require(add.timed)
+        #expect(timed.count >= 2)
+        let anchors = Set(add.graph.nodes.map(\.name))
+        #expect(timed.isSubset(of: anchors))
+        #expect(add.graph.nodes.contains { if case .conv = $0.op { true } else { false } })
+        for name in timed {
+            let node = try #require(add.graph.nodes.first { $0.name == name })
+            #expect(node.op == .binary(.add))
+        }
+        let options = MicroBenchmarkRunner.Options(threads: 1, timing: TimingOptions(warmup: 0, iterations: 1))
+        let s = try MicroBenchmarkRunner.run(add, template: device, unit: nil, options: options)
+        // The sample is the add's counting (1 FLOP per element; two inputs and one output of
+        // 64×28² floats at L1), not the conv's.
+        #expect(s.role == .streaming)
+        #expect(s.flops == 64 * 28 * 28)
+        #expect(s.levelBytes[0] == Double(3 * 64 * 28 * 28 * 4))
+    }
 }
