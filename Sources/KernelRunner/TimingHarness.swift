@@ -10,13 +10,19 @@ public struct TimingOptions: Sendable, Hashable {
     public var timeBudget: Double
     public var minIterations: Int
     public var maxIterations: Int
+    /// Bytes of an unrelated buffer read between timed runs (outside the timed region), so every
+    /// run starts with cold caches and TLB as one inference of a model larger than the caches
+    /// does (0 = none). Calibration uses it for kernels whose fixed cost depends on cold weights.
+    public var evictBytes: Int = 0
 
-    public init(warmup: Int = 5, iterations: Int? = nil, timeBudget: Double = 2, minIterations: Int = 10, maxIterations: Int = 100_000) {
+    public init(warmup: Int = 5, iterations: Int? = nil, timeBudget: Double = 2, minIterations: Int = 10, maxIterations: Int = 100_000,
+                evictBytes: Int = 0) {
         self.warmup = warmup
         self.iterations = iterations
         self.timeBudget = timeBudget
         self.minIterations = minIterations
         self.maxIterations = maxIterations
+        self.evictBytes = evictBytes
     }
 }
 
@@ -44,6 +50,7 @@ public enum TimingHarness {
     public static func measure(_ model: CompiledModel, inputs: [HostTensor], options: TimingOptions = TimingOptions()) throws(RunnerError) -> ModelMeasurement {
         try model.setInputs(inputs)
         for _ in 0..<options.warmup { model.execute() }
+        let evict = Evictor(bytes: options.evictBytes)
 
         func runs(_ elapsedSoFar: Double, _ done: Int) -> Bool {
             if let n = options.iterations { return done < n }
@@ -56,6 +63,7 @@ public enum TimingHarness {
         var e2e: [Double] = []
         var elapsed = 0.0
         while runs(elapsed, e2e.count) {
+            evict.run()
             let t0 = monotonicNanoseconds()
             model.execute()
             let dt = Double(monotonicNanoseconds() - t0) * 1e-9
@@ -73,6 +81,7 @@ public enum TimingHarness {
         var ns = [UInt64](repeating: 0, count: model.layers.count)
         elapsed = 0
         while runs(elapsed, layered.count) {
+            evict.run()
             model.executeTimed(into: &ns)
             var total = 0.0
             for (i, v) in ns.enumerated() {
@@ -86,5 +95,34 @@ public enum TimingHarness {
         return ModelMeasurement(endToEnd: LatencyStatistics(seconds: e2e), layers: perLayer.map { LatencyStatistics(seconds: $0) },
                                 layeredEndToEnd: LatencyStatistics(seconds: layered), energyPerInferenceJ: energy,
                                 warmup: options.warmup, threads: model.threads)
+    }
+}
+
+/// Reads one float per cache line of a private buffer (0 bytes: does nothing), evicting what a
+/// timed run left in the caches and TLB.
+final class Evictor {
+    private let buffer: UnsafeMutablePointer<Float>?
+    private let count: Int
+    private(set) var sink: Float = 0
+
+    init(bytes: Int) {
+        count = bytes / MemoryLayout<Float>.stride
+        if count > 0 {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
+            p.initialize(repeating: 1, count: count)
+            buffer = p
+        } else {
+            buffer = nil
+        }
+    }
+
+    deinit { buffer?.deallocate() }
+
+    func run() {
+        guard let buffer else { return }
+        var s: Float = 0
+        var i = 0
+        while i < count { s += buffer[i]; i += 16 }
+        sink += s
     }
 }

@@ -65,4 +65,26 @@ struct MicroBenchmarkTests {
         #expect(s.flops == 64 * 28 * 28)
         #expect(s.levelBytes[0] == Double(3 * 64 * 28 * 28 * 4))
     }
+
+    @Test func seConvOverheadIsMeasuredInContextWithColdCaches() throws {
+        let device = try DeviceLoader.load(file: Self.host)
+        let suite = try MicroBenchmarkSuite.suite(quick: true)
+        let se = try #require(suite.first { $0.name == "tiny-conv1x1-c64-1²-se" })
+        #expect(se.cold && se.role == .overhead && se.opClass == .conv)
+        #expect(MicroBenchmark.evictBytes >= 16 << 20)
+        // Timed: the 64→64 1×1 convs on the pooled 1×1 map, not the depthwise producers or the pools.
+        let timed = try #require(se.timed)
+        #expect(timed.count >= 2)
+        for name in timed {
+            let node = try #require(se.graph.nodes.first { $0.name == name })
+            guard case .conv(let a) = node.op else { Issue.record("\(name) is not a conv"); continue }
+            #expect(a.isPointwise && !a.isDepthwise)
+            #expect(se.graph.tensors[node.outputs[0]].shape == [1, 64, 1, 1])
+        }
+        // Runs (each run after the eviction read) and gives the conv's FLOPs: 2 × 64 × 64 + bias.
+        let options = MicroBenchmarkRunner.Options(threads: 1, timing: TimingOptions(warmup: 0, iterations: 2))
+        let s = try MicroBenchmarkRunner.run(se, template: device, unit: nil, options: options)
+        #expect(s.role == .overhead && s.measured > 0)
+        #expect(s.flops >= Double(2 * 64 * 64) && s.flops < Double(3 * 64 * 64))
+    }
 }
