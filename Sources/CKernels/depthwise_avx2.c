@@ -269,6 +269,10 @@ static void depthwise_planes(const float *x, float *y, const float *w, const flo
         depthwise_narrow(x, y, w, bias, g, p0, p1, act);
         return;
     }
+    if (g.direct) {
+        ck_depthwise_s2_avx512(x, y, w, bias, g, p0, p1, act, post);
+        return;
+    }
     const ptrdiff_t in_plane = g.height * g.width, out_plane = g.out_h * g.out_w;
     const ptrdiff_t multiplier = g.out_channels / g.in_channels;
     const ptrdiff_t kk = (ptrdiff_t)g.k * g.k;

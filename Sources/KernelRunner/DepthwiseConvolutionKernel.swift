@@ -12,7 +12,9 @@ import NNGraph
 /// runs on the finished rows (at least 64 values at a time) while they are in L1. Other shapes
 /// use a general loop. Planes are split across the pool. On the AVX2 path, maps of at most 8
 /// output columns (7×7, 4×4) build no bordered plane: each output row is one vector whose taps
-/// are masked loads straight from the input (`ck_depthwise_planes`' narrow kernel).
+/// are masked loads straight from the input (`ck_depthwise_planes`' narrow kernel); on a CPU with
+/// AVX-512F, wider stride-2 maps build none either: 16 outputs per vector, each tap de-interleaved
+/// from masked input loads in registers (`ck_depthwise_direct`).
 final class DepthwiseConvolutionStep: Step {
     let g: ConvGeometry
     let x: UnsafeMutablePointer<Float>
@@ -36,9 +38,11 @@ final class DepthwiseConvolutionStep: Step {
     let useC: Bool
     /// The C kernel reads taps straight from the input (≤ 8 output columns): no bordered plane.
     let narrow: Bool
+    /// The C AVX-512 stride-2 kernel reads taps straight from the input: no bordered plane.
+    let direct: Bool
 
     init(geometry: ConvGeometry, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, weights: [Float], bias: [Float],
-         activation: FusedActivation, threads: Int, kernels: KernelISA) {
+         activation: FusedActivation, threads: Int, kernels: KernelISA, allowDirect: Bool = true) {
         g = geometry
         self.x = x
         self.y = y
@@ -52,6 +56,9 @@ final class DepthwiseConvolutionStep: Step {
         fastKernel = fast ? k : 0
         useC = fast && kernels == .avx2
         narrow = useC && geometry.outWidth <= Int(CK_DW_NARROW_COLUMNS)
+        // `allowDirect: false` keeps the AVX2 copy path on an AVX-512 CPU (tests cover both).
+        direct = useC && !narrow && allowDirect
+            && ck_depthwise_direct(Int32(k), Int32(geometry.strideH), Int32(geometry.strideW), geometry.outWidth) != 0
         rowsPerEpilogue = Swift.max(1, (Epilogue.shortRow + geometry.outWidth - 1) / geometry.outWidth)
         paddedHeight = (geometry.outHeight - 1) * geometry.strideH + (geometry.kernelH - 1) * geometry.dilationH + 1
         let vectorWidth = (geometry.outWidth + 7) / 8 * 8
@@ -69,9 +76,10 @@ final class DepthwiseConvolutionStep: Step {
     }
 
     var algorithm: String {
-        "dw\(g.kernelH)x\(g.kernelW)/s\(g.strideH) \(useC ? "avx2" : "simd")" + (narrow ? " narrow" : phases == 2 ? " phase-split" : "")
+        "dw\(g.kernelH)x\(g.kernelW)/s\(g.strideH) \(direct ? "avx512 direct" : useC ? "avx2" : "simd")"
+            + (narrow ? " narrow" : direct ? "" : phases == 2 ? " phase-split" : "")
     }
-    var planeFloats: Int { narrow ? 0 : paddedHeight * phaseWidth * phases }
+    var planeFloats: Int { narrow || direct ? 0 : paddedHeight * phaseWidth * phases }
     var scratchFloats: Int { planeFloats * threads }
 
     func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
@@ -84,7 +92,7 @@ final class DepthwiseConvolutionStep: Step {
             let geometry = ck_dw_geometry(in_channels: g.inChannels, out_channels: g.outChannels, height: g.height, width: g.width,
                                           out_h: g.outHeight, out_w: g.outWidth, pad_top: g.padTop, pad_left: g.padLeft,
                                           k: Int32(fastKernel), sh: Int32(g.strideH), sw: Int32(g.strideW),
-                                          rows: paddedHeight, phase_width: phaseWidth)
+                                          rows: paddedHeight, phase_width: phaseWidth, direct: direct ? 1 : 0)
             let act = activation.ck
             pool.parallelRanges(planes, grain: 8, chunksPerThread: 4) { r, thread in
                 ck_depthwise_planes(x, y, weights.pointer, bias.pointer, geometry, r.lowerBound, r.upperBound, act,

@@ -1,5 +1,6 @@
+import CKernels
 import Foundation
-import KernelRunner
+@testable import KernelRunner
 import NNGraph
 import Testing
 
@@ -107,7 +108,54 @@ struct KernelTests {
         ConvCase(cin: 3, cout: 3, h: 15, w: 15, k: 3, stride: 2, pads: [0, 0, 1, 1], groups: 3),
         ConvCase(cin: 2, cout: 6, h: 7, w: 7, k: 5, pads: [2, 2, 2, 2], groups: 2, activation: .relu),
         ConvCase(cin: 2, cout: 2, h: 5, w: 1, k: 3, pads: [1, 1, 1, 1], groups: 2),
+    ] + strideTwoDepthwiseCases
+
+    /// Stride-2 depthwise on rows of more than 8 outputs (the AVX-512 direct kernel where the CPU has
+    /// AVX-512F, else the phase-split copy): 9–10 and 33–35 output columns (one vector with a masked
+    /// tail, three plus a tail), odd and even input widths, left padding 0, 1 and 2, 3×3 and 5×5,
+    /// channel multiplier 2, fused ReLU6 and deferred SiLU, a 4-row block plus 1–3 leftover rows.
+    static let strideTwoDepthwiseCases: [ConvCase] = [
+        ConvCase(cin: 2, cout: 2, h: 9, w: 19, k: 3, stride: 2, pads: [1, 1, 1, 1], groups: 2, activation: .relu6),
+        ConvCase(cin: 2, cout: 4, h: 11, w: 70, k: 5, stride: 2, pads: [2, 2, 2, 2], groups: 2, activation: .silu),
+        ConvCase(cin: 3, cout: 3, h: 13, w: 67, k: 3, stride: 2, pads: [0, 0, 1, 1], groups: 3),
+        ConvCase(cin: 2, cout: 2, h: 10, w: 18, k: 5, stride: 2, pads: [1, 1, 2, 2], groups: 2, activation: .silu),
+        ConvCase(cin: 2, cout: 4, h: 12, w: 40, k: 3, stride: 2, pads: [1, 2, 1, 0], groups: 2, activation: .relu6),
+        ConvCase(batch: 2, cin: 3, cout: 3, h: 16, w: 21, k: 5, stride: 2, pads: [2, 0, 2, 2], groups: 3, activation: .relu),
     ]
+
+    /// The same stride-2 depthwise cases on the C kernels' step with the AVX-512 direct kernel allowed and
+    /// not (the AVX2 phase-split copy it replaces), so both paths stay tested on an AVX-512 CPU.
+    @Test(arguments: strideTwoDepthwiseCases)
+    func strideTwoDepthwiseDirectAndCopyPaths(_ c: ConvCase) throws {
+        guard KernelISA.supported == .avx2 else { return }
+        let attrs = ConvAttributes(inChannels: c.cin, outChannels: c.cout, kernel: [c.k, c.k], strides: [c.stride, c.stride], pads: c.pads,
+                                   dilations: [1, 1], groups: c.groups, hasBias: true)
+        let outH = (c.h + c.pads[0] + c.pads[2] - c.k) / c.stride + 1, outW = (c.w + c.pads[1] + c.pads[3] - c.k) / c.stride + 1
+        let inShape: TensorShape = [c.batch, c.cin, c.h, c.w], outShape: TensorShape = [c.batch, c.cout, outH, outW]
+        let w = randomInput([c.cout, 1, c.k, c.k], seed: 11).values, b = randomInput([c.cout], seed: 12).values
+        let input = randomInput(inShape)
+        var want = Reference.conv(input.values, inShape, w, b, attrs, out: outShape)
+        if let a = c.activation { want = want.map { Reference.activation($0, a) } }
+        let fused = c.activation.flatMap { FusedActivation(.activation($0)) } ?? FusedActivation.none
+        let x = UnsafeMutablePointer<Float>.allocate(capacity: input.values.count)
+        let y = UnsafeMutablePointer<Float>.allocate(capacity: want.count)
+        defer { x.deallocate(); y.deallocate() }
+        x.initialize(from: input.values, count: input.values.count)
+        for allowDirect in [true, false] {
+            for threads in [1, 2] {
+                let step = DepthwiseConvolutionStep(geometry: ConvGeometry(attrs, input: inShape, output: outShape), x: x, y: y,
+                                                    weights: w, bias: b, activation: fused, threads: threads, kernels: .avx2,
+                                                    allowDirect: allowDirect)
+                #expect(step.direct == (allowDirect && ck_isa() >= Int32(CK_ISA_AVX512)), "\(step.algorithm)")
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, step.scratchFloats))
+                defer { scratch.deallocate() }
+                y.update(repeating: .nan, count: want.count)
+                step.run(pool: WorkerPool(threads: threads), scratch: scratch)
+                expectClose(Array(UnsafeBufferPointer(start: y, count: want.count)), want,
+                            "\(c.testDescription) \(step.algorithm) threads \(threads)")
+            }
+        }
+    }
 
     @Test(arguments: convCases)
     func convolutionWithFoldedBatchNormAndActivation(_ c: ConvCase) throws {
