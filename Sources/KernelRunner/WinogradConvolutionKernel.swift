@@ -36,6 +36,17 @@ final class WinogradConvolutionStep: Step {
     let blockCount: Int
     let blockRows: Int
     let blockColumns: Int
+    /// Few tiles under many weights (the 7×7 maps of deep layers): with blocks of tile
+    /// rows every thread streams all 16 transformed weight matrices for its own few tiles, so two
+    /// threads read U twice and ran no faster than one (resnet18 layer4 3×3, 512 channels on 7×7:
+    /// 1.56–1.62 ms at 1 thread, 1.66–1.71 ms at 2; split as below: 1.25–1.28 ms at 2). Then one
+    /// block holds every tile, and the threads split the GEMMs' output channels (each reads only
+    /// its rows of U) and the output transform's tile rows.
+    let splitChannels: Bool
+    /// Most tiles (per image) for `splitChannels`: 7×7 and 8×8 maps (16 tiles). On 14×14 maps
+    /// (49 tiles; 256 channels: U is 4 MiB, shared in L3) the split was slower: 1.08–1.11 ms
+    /// against 0.89–0.93 ms for two blocks of tile rows (resnet18 layer3, 2 threads).
+    static let splitMaxTiles = 16
 
     /// Transforms run in C (AVX2+FMA, activation in registers) with the avx2 kernel set.
     let useC: Bool
@@ -77,7 +88,8 @@ final class WinogradConvolutionStep: Step {
         let rows = Swift.max(1, (1 << 20) / Swift.max(1, perTile * tilesX))
         var count = (tilesY + rows - 1) / rows
         if threads > 1 { count = (Swift.max(count, threads) + threads - 1) / threads * threads }
-        blockCount = Swift.min(count, tilesY)
+        splitChannels = threads > 1 && tilesX * tilesY <= Self.splitMaxTiles && cout >= 16 * threads
+        blockCount = splitChannels ? 1 : Swift.min(count, tilesY)
         blockRows = (tilesY + blockCount - 1) / blockCount
         blockColumns = blockRows * tilesX + 8
         packedU = useC && cin >= Self.packedMinInputChannels ? (0..<16).map { e in
@@ -102,7 +114,10 @@ final class WinogradConvolutionStep: Step {
     /// V and M of one block, then the C GEMM's packing scratch.
     var blockFloats: Int { 16 * (g.inChannels + g.outChannels) * blockColumns + gemmScratchFloats }
     var gemmScratchFloats: Int { packedU.first?.scratchFloats(columns: blockRows * tilesX) ?? 0 }
-    var scratchFloats: Int { inputFloats + blockFloats * threads }
+    var scratchFloats: Int {
+        splitChannels ? inputFloats + 16 * (g.inChannels + g.outChannels) * blockColumns + (gemmScratchFloats + 8) * threads
+                      : inputFloats + blockFloats * threads
+    }
 
     func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
         let blocks = blockCount
@@ -111,6 +126,10 @@ final class WinogradConvolutionStep: Step {
             let yn = y + n * g.outChannels * g.outPlane
             pool.parallelRanges(g.inChannels, grain: 4) { channels, _ in
                 for c in channels { padPlane(xn + c * g.inPlane, into: scratch + c * planeFloats) }
+            }
+            if splitChannels {
+                runSplitChannels(pool: pool, scratch: scratch, yn: yn)
+                continue
             }
             pool.parallelFor(blocks) { blk, thread in
                 let v = scratch + inputFloats + thread * blockFloats
@@ -138,6 +157,48 @@ final class WinogradConvolutionStep: Step {
                 } else {
                     outputTransform(m, ty0..<ty1, into: yn)
                 }
+            }
+        }
+    }
+
+    /// One block of every tile: the 16 GEMMs split by output channels, the output transform by tile rows.
+    func runSplitChannels(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>, yn: UnsafeMutablePointer<Float>) {
+        let v = scratch + inputFloats
+        let m = v + 16 * g.inChannels * blockColumns
+        let gemmScratch = m + 16 * g.outChannels * blockColumns
+        let tiles = tilesY * tilesX
+        // Column t of V and M is tile t of the image. The input transform runs on this thread: it
+        // stores 8 tiles at a time, so a tile row shorter than 8 tiles spills into the next row's
+        // columns, which only a later row of the same call may overwrite.
+        if useC {
+            ck_winograd_input(scratch, planeFloats, paddedWidth, g.inChannels, 0, tilesY, tilesX, v, blockColumns)
+        } else {
+            inputTransform(scratch, 0..<tilesY, into: v)
+        }
+        let unit = packedU.first?.rowUnit ?? 8
+        let parts = Swift.min(threads, (g.outChannels + unit - 1) / unit)
+        pool.parallelFor(parts) { part, thread in
+            let r0 = g.outChannels * part / parts / unit * unit
+            let r1 = part == parts - 1 ? g.outChannels : g.outChannels * (part + 1) / parts / unit * unit
+            guard r1 > r0 else { return }
+            for e in 0..<16 {
+                let ve = v + e * g.inChannels * blockColumns, me = m + e * g.outChannels * blockColumns
+                if packedU.isEmpty {
+                    gemm(rows: r1 - r0, columns: tiles, depth: g.inChannels, a: transformed.pointer + (e * g.outChannels + r0) * g.inChannels,
+                         b: ve, ldb: blockColumns, c: me + r0 * blockColumns, ldc: blockColumns)
+                } else {
+                    packedU[e].multiply(rows: r0..<r1, b: ve, ldb: blockColumns, columns: tiles, c: me, ldc: blockColumns,
+                                        bias: nil, .none, scratch: gemmScratch + thread * (gemmScratchFloats + 8))
+                }
+            }
+        }
+        pool.parallelRanges(tilesY) { rows, _ in
+            let off = rows.lowerBound * tilesX
+            if useC {
+                ck_winograd_output(m + off, blockColumns, g.outChannels, rows.lowerBound, rows.upperBound, tilesX, bias.pointer, yn,
+                                   g.outHeight, g.outWidth, activation.ck)
+            } else {
+                outputTransform(m + off, rows, into: yn)
             }
         }
     }

@@ -82,6 +82,12 @@ struct KernelTests {
         ConvCase(batch: 2, cin: 8, cout: 8, h: 16, w: 40, k: 3, pads: [0, 1, 2, 1], activation: .silu),
         // Winograd with fewer tile rows than a block budget: two threads get blocks of 1 and 2 tile rows.
         ConvCase(cin: 8, cout: 8, h: 6, w: 40, k: 3, pads: [1, 1, 1, 1], activation: .sigmoid),
+        // Winograd on few tiles (≤ 16) with 2 threads: one block, GEMMs split by output channels — cblas path
+        // (shallow), packed path (≥ 192 input channels; 50 rows: the last part ends off the 6-row panel),
+        // partial tiles on a 7×8 map with batch 2.
+        ConvCase(cin: 16, cout: 40, h: 7, w: 7, k: 3, pads: [1, 1, 1, 1], activation: .relu),
+        ConvCase(cin: 200, cout: 50, h: 7, w: 7, k: 3, pads: [1, 1, 1, 1]),
+        ConvCase(batch: 2, cin: 8, cout: 36, h: 7, w: 8, k: 3, pads: [1, 1, 1, 1], activation: .silu),
         // Short rows with an exponential activation run it as one span over several rows: 1×1 on a 7×7 map
         // (pixel tile = whole plane with 1 thread, output-channel split with 2), a serial squeeze-excitation FC
         // on a 1×1 map, balanced 1×1 pixel tiles (784 pixels), depthwise on 7×7 and on 13-wide rows (5-row chunks
