@@ -24,7 +24,7 @@ public struct MicroBenchmark: Sendable {
 
     /// Bytes read between runs of a `cold` benchmark: 4× the 8 MiB last-level cache of the
     /// machine this was written on, and as large as the L3 of most single-socket servers.
-    static let evictBytes = 32 << 20
+    public static let evictBytes = 32 << 20
 
     /// The same benchmark with cold caches at the start of every run.
     func coldCaches() -> MicroBenchmark {
