@@ -45,16 +45,6 @@ public enum MicroBenchmarkSuite {
         return try b.finish()
     }
 
-    /// `x = relu(input)` read by `count` copies of one kernel (outputs all kept): for kernels that
-    /// cannot chain (a global pool's output is 1×1, a concat doubles its input). The middle kernels
-    /// read an activation that the cost model places in a cache level, as in a network.
-    static func fanOut(_ name: String, input: TensorShape, count: Int, _ layer: (inout GraphBuilder, String, Int) throws(GraphError) -> Int) throws(GraphError) -> Graph {
-        var b = GraphBuilder(name: name)
-        let x = try b.add1("\(name).src", .activation(.relu), inputs: [b.input("x", shape: input)])
-        for i in 0..<count { b.markOutput(try layer(&b, "\(name).\(i)", x)) }
-        return try b.finish()
-    }
-
     /// The producer kernel of an in-context benchmark unit.
     enum Producer { case conv1x1, depthwise3x3, gemm }
     /// What an in-context unit hands to the next unit: the timed kernel's output, or the producer's.
@@ -284,7 +274,7 @@ public enum MicroBenchmarkRunner {
         let inputs = compiled.inputShapes.enumerated().map { i, s in HostTensor.random(shape: s, seed: 7 &+ UInt64(i)) }
         var timing = timing
         if bench.cold {
-            // At most 400 runs, each preceded by the eviction (~1 ms).
+            // At most 400 runs, each preceded by the eviction (1–3 ms at 10–30 GB/s).
             timing.evictBytes = MicroBenchmark.evictBytes
             timing.maxIterations = Swift.min(timing.maxIterations, 400)
         }
@@ -296,8 +286,9 @@ public enum MicroBenchmarkRunner {
         return (m, estimate)
     }
 
-    /// Indices of the kernels a benchmark is scored on: its `timed` kernels, else the middle kernels
-    /// of the chain (all but first and last when there are ≥ 3: activations resident in a cache level).
+    /// Indices of the kernels a benchmark is scored on: its `timed` kernels (each the anchor of its
+    /// own fused kernel; the suite's test checks it), else the middle kernels of the chain (all but
+    /// first and last when there are ≥ 3: activations resident in a cache level).
     static func timedLayers(_ bench: MicroBenchmark, _ estimate: DeviceEstimate) -> [Int] {
         if let timed = bench.timed {
             let picked = estimate.layers.indices.filter { timed.contains(estimate.layers[$0].name) }

@@ -87,4 +87,18 @@ struct MicroBenchmarkTests {
         #expect(s.role == .overhead && s.measured > 0)
         #expect(s.flops >= Double(2 * 64 * 64) && s.flops < Double(3 * 64 * 64))
     }
+
+    /// Every timed kernel of an in-context benchmark anchors its own fused kernel (so the runner and
+    /// the cost model report it by that name), in both suites.
+    @Test func timedKernelsAnchorTheirOwnFusedKernels() throws {
+        for quick in [true, false] {
+            for bench in try MicroBenchmarkSuite.suite(quick: quick) {
+                guard let timed = bench.timed else { continue }
+                var g = bench.graph
+                g.fuse()
+                let anchors = Set(g.fusionGroups.map { g.nodes[$0.nodes[0]].name })
+                #expect(!timed.isEmpty && timed.isSubset(of: anchors), "\(bench.name): \(timed.subtracting(anchors).sorted())")
+            }
+        }
+    }
 }
