@@ -16,12 +16,7 @@ static inline __m512 exp512(__m512 x) {
     x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-CK_EXP_CLAMP)), _mm512_set1_ps(CK_EXP_CLAMP));
     __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(CK_EXP_LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(CK_EXP_LN2), x);
-    __m512 p = _mm512_set1_ps(CK_EXP_P5);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_EXP_P4));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_EXP_P3));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_EXP_P2));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_EXP_P1));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_EXP_P0));
+    __m512 p = CK_EXP_POLY(_mm512_fmadd_ps, _mm512_set1_ps, r);
     return _mm512_scalef_ps(p, n);
 }
 

@@ -24,12 +24,7 @@ CK_INLINE __m256 ck_exp256(__m256 x) {
     __m256 k = _mm256_fmadd_ps(x, _mm256_set1_ps(CK_EXP_LOG2E), magic);
     __m256 n = _mm256_sub_ps(k, magic);
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(CK_EXP_LN2), x);
-    __m256 p = _mm256_set1_ps(CK_EXP_P5);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(CK_EXP_P4));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(CK_EXP_P3));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(CK_EXP_P2));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(CK_EXP_P1));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(CK_EXP_P0));
+    __m256 p = CK_EXP_POLY(_mm256_fmadd_ps, _mm256_set1_ps, r);
     __m256i bits = _mm256_slli_epi32(_mm256_sub_epi32(_mm256_castps_si256(k), _mm256_set1_epi32(0x4B400000 - 127)), 23);
     return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
 }

@@ -12,4 +12,9 @@
 #define CK_EXP_P2 0.49998894f
 #define CK_EXP_P1 0.99999970f
 #define CK_EXP_P0 1.0000001f
+/// P(r) = P5·r⁵ + … + P0 by Horner, for any vector width: FMADD(a, b, c) = a·b + c and SET1
+/// broadcasts a float (e.g. _mm256_fmadd_ps, _mm256_set1_ps).
+#define CK_EXP_POLY(FMADD, SET1, r)                                                                  \
+    FMADD(FMADD(FMADD(FMADD(FMADD(SET1(CK_EXP_P5), (r), SET1(CK_EXP_P4)), (r), SET1(CK_EXP_P3)),        \
+                      (r), SET1(CK_EXP_P2)), (r), SET1(CK_EXP_P1)), (r), SET1(CK_EXP_P0))
 #endif
