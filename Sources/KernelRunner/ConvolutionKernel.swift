@@ -54,14 +54,21 @@ final class ConvolutionStep: Step {
     /// Per-group weights packed for the C GEMM (`KernelISA.avx2`: bias and activation fused in
     /// registers); nil = OpenBLAS `cblas_sgemm` plus a separate epilogue pass.
     let packed: [PackedGemmWeights]?
+    /// Stem layers (≤ 4 input channels, 3×3, stride 2) on an AVX-512F CPU: the direct kernel
+    /// `ck_conv_stem_s2_avx512` over the row-major weights, no im2col, no packing.
+    let stem: Bool
 
     init(geometry: ConvGeometry, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, weights: [Float], bias: [Float],
          activation: FusedActivation, threads: Int, tileBytes: Int = RunnerOptions.defaultIm2colTileBytes,
-         kernels: KernelISA) {
+         kernels: KernelISA, allowDirect: Bool = true) {
         g = geometry
         self.x = x
         self.y = y
-        let packAtLoad = kernels == .avx2
+        // `allowDirect: false` keeps im2col + GEMM on an AVX-512 CPU (tests cover both).
+        stem = kernels == .avx2 && allowDirect
+            && ck_conv_stem_direct(geometry.inChannels, Int32(geometry.kernelH), Int32(geometry.kernelW), Int32(geometry.strideH),
+                                   Int32(geometry.strideW), Int32(geometry.dilationH), Int32(geometry.dilationW), geometry.groups) != 0
+        let packAtLoad = kernels == .avx2 && !stem
         // The C GEMM keeps only its packed copy (the row-major weights are dropped after packing).
         self.weights = packAtLoad ? AlignedBuffer(count: 0) : AlignedBuffer(weights)
         self.bias = AlignedBuffer(bias)
@@ -88,7 +95,7 @@ final class ConvolutionStep: Step {
             // Aim for `tileBytes` (default 256 KiB) of columns per tile, at least 64 pixels.
             byCache = Swift.max(64, (tileBytes / 4) / Swift.max(1, geometry.depth))
         }
-        tile = serial ? p : ConvolutionStep.balancedTile(pixels: p, atMost: byCache, threads: threads)
+        tile = serial || stem ? p : ConvolutionStep.balancedTile(pixels: p, atMost: byCache, threads: threads)
         if packAtLoad {
             let k = geometry.depth
             let t = PackedGemmWeights.prefersTransposed(columns: p, depth: k)
@@ -108,7 +115,7 @@ final class ConvolutionStep: Step {
 
     /// Floats of im2col scratch (before the per-thread GEMM scratch).
     var im2colFloats: Int {
-        if g.isPointwise { return 0 }
+        if g.isPointwise || stem { return 0 }
         if splitRows { return g.depth * g.outPlane }
         return g.depth * tile * threads
     }
@@ -128,6 +135,7 @@ final class ConvolutionStep: Step {
     }
 
     var algorithm: String {
+        if stem { return "direct3x3/s2 stem avx512" }
         let gemmName = packed == nil ? "sgemm" : packed?.first?.transposed == true ? "gemm6x16T" : "gemm6x16"
         return (g.isPointwise ? "\(gemmName) 1x1" : "im2col+\(gemmName) \(g.kernelH)x\(g.kernelW)") + (g.groups > 1 ? " g\(g.groups)" : "")
             + (splitRows ? " split-cout" : "")
@@ -139,6 +147,19 @@ final class ConvolutionStep: Step {
         let p = g.outPlane
         let m = g.outChannelsPerGroup
         let k = g.depth
+        if stem {
+            let geometry = ck_stem_geometry(in_channels: g.inChannels, out_channels: g.outChannels, height: g.height, width: g.width,
+                                            out_h: g.outHeight, out_w: g.outWidth, pad_top: g.padTop, pad_left: g.padLeft)
+            for n in 0..<g.batch {
+                let xn = x + n * g.inChannels * g.inPlane, yn = y + n * g.outChannels * p
+                // Output rows in parallel: 2 rows per task at least (a 112-wide row of 32
+                // channels is ~2 µs of work).
+                pool.parallelRanges(g.outHeight, grain: 2) { rows, _ in
+                    ck_conv_stem_s2_avx512(xn, yn, weights.pointer, bias.pointer, geometry, rows.lowerBound, rows.upperBound, activation.ck)
+                }
+            }
+            return
+        }
         for n in 0..<g.batch {
             for grp in 0..<g.groups {
                 let xg = x + (n * g.inChannels + grp * g.inChannelsPerGroup) * g.inPlane

@@ -163,6 +163,52 @@ struct KernelTests {
         }
     }
 
+    /// Stem-shaped convolutions (≤ 4 input channels, 3×3, stride 2) for the AVX-512F direct kernel:
+    /// 8-channel blocks with 1–8 live channels (5, 8, 20, 24), output widths that are a multiple of
+    /// 16 and not (tails of 1–15 columns), even and odd input sizes, padding 0–1 per side (asymmetric
+    /// too), fused ReLU6, deferred SiLU, batch 2.
+    static let stemCases: [ConvCase] = [
+        ConvCase(cin: 3, cout: 24, h: 64, w: 64, k: 3, stride: 2, pads: [1, 1, 1, 1], activation: .relu6),
+        ConvCase(cin: 3, cout: 20, h: 37, w: 75, k: 3, stride: 2, pads: [1, 1, 1, 1], activation: .silu),
+        ConvCase(cin: 4, cout: 8, h: 36, w: 74, k: 3, stride: 2),
+        ConvCase(cin: 1, cout: 5, h: 9, w: 40, k: 3, stride: 2, pads: [0, 1, 0, 1], activation: .relu),
+        ConvCase(batch: 2, cin: 2, cout: 13, h: 17, w: 33, k: 3, stride: 2, pads: [1, 0, 0, 1]),
+    ]
+
+    /// The stem cases on the convolution step with the direct kernel allowed and not (im2col + the C
+    /// GEMM), at 1 and 2 threads, against the naive reference.
+    @Test(arguments: stemCases)
+    func stemDirectAndIm2colPaths(_ c: ConvCase) throws {
+        guard KernelISA.supported == .avx2 else { return }
+        let attrs = ConvAttributes(inChannels: c.cin, outChannels: c.cout, kernel: [c.k, c.k], strides: [c.stride, c.stride], pads: c.pads,
+                                   dilations: [1, 1], groups: 1, hasBias: true)
+        let outH = (c.h + c.pads[0] + c.pads[2] - c.k) / c.stride + 1, outW = (c.w + c.pads[1] + c.pads[3] - c.k) / c.stride + 1
+        let inShape: TensorShape = [c.batch, c.cin, c.h, c.w], outShape: TensorShape = [c.batch, c.cout, outH, outW]
+        let w = randomInput([c.cout, c.cin, c.k, c.k], seed: 13).values, b = randomInput([c.cout], seed: 14).values
+        let input = randomInput(inShape)
+        var want = Reference.conv(input.values, inShape, w, b, attrs, out: outShape)
+        if let a = c.activation { want = want.map { Reference.activation($0, a) } }
+        let fused = c.activation.flatMap { FusedActivation(.activation($0)) } ?? FusedActivation.none
+        let x = UnsafeMutablePointer<Float>.allocate(capacity: input.values.count)
+        let y = UnsafeMutablePointer<Float>.allocate(capacity: want.count)
+        defer { x.deallocate(); y.deallocate() }
+        x.initialize(from: input.values, count: input.values.count)
+        for allowDirect in [true, false] {
+            for threads in [1, 2] {
+                let step = ConvolutionStep(geometry: ConvGeometry(attrs, input: inShape, output: outShape), x: x, y: y,
+                                           weights: w, bias: b, activation: fused, threads: threads, kernels: .avx2,
+                                           allowDirect: allowDirect)
+                #expect(step.stem == (allowDirect && ck_isa() >= Int32(CK_ISA_AVX512)), "\(step.algorithm)")
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, step.scratchFloats))
+                defer { scratch.deallocate() }
+                y.update(repeating: .nan, count: want.count)
+                step.run(pool: WorkerPool(threads: threads), scratch: scratch)
+                expectClose(Array(UnsafeBufferPointer(start: y, count: want.count)), want,
+                            "\(c.testDescription) \(step.algorithm) threads \(threads)")
+            }
+        }
+    }
+
     @Test(arguments: convCases)
     func convolutionWithFoldedBatchNormAndActivation(_ c: ConvCase) throws {
         var b = GraphBuilder(name: "conv")

@@ -138,6 +138,23 @@ void ck_depthwise_s2_avx512(const float *x, float *y, const float *w, const floa
 void ck_depthwise_planes(const float *x, float *y, const float *w, const float *bias, ck_dw_geometry g,
                          ptrdiff_t p0, ptrdiff_t p1, ck_activation act, float *plane);
 
+/// Geometry of a direct stem convolution for `ck_conv_stem_s2_avx512` (NCHW, one batch entry).
+typedef struct {
+    ptrdiff_t in_channels, out_channels;
+    ptrdiff_t height, width, out_h, out_w;
+    ptrdiff_t pad_top, pad_left;
+} ck_stem_geometry;
+
+/// Whether a convolution takes the direct stem kernel: at most 4 input channels, 3×3, stride 2,
+/// dilation 1, one group, a CPU with AVX-512F.
+int ck_conv_stem_direct(ptrdiff_t in_channels, int kh, int kw, int sh, int sw, int dh, int dw, ptrdiff_t groups);
+
+/// Output rows [oy0, oy1) of every output channel of a direct stem convolution:
+/// y = act(Σ w·x + bias). `w` is [out_channels][in_channels][3][3], `bias` [out_channels]. Every
+/// input load is masked to the tensor (no bordered copy, no scratch). AVX-512F only.
+void ck_conv_stem_s2_avx512(const float *x, float *y, const float *w, const float *bias, ck_stem_geometry g,
+                            ptrdiff_t oy0, ptrdiff_t oy1, ck_activation act);
+
 #ifdef __cplusplus
 }
 #endif
