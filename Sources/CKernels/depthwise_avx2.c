@@ -270,7 +270,7 @@ static void depthwise_planes(const float *x, float *y, const float *w, const flo
         return;
     }
     if (g.direct) {
-        ck_depthwise_s2_avx512(x, y, w, bias, g, p0, p1, act, post);
+        ck_depthwise_direct_avx512(x, y, w, bias, g, p0, p1, act, post);
         return;
     }
     const ptrdiff_t in_plane = g.height * g.width, out_plane = g.out_h * g.out_w;

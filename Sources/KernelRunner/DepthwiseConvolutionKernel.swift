@@ -13,8 +13,9 @@ import NNGraph
 /// use a general loop. Planes are split across the pool. On the AVX2 path, maps of at most 8
 /// output columns (7×7, 4×4) build no bordered plane: each output row is one vector whose taps
 /// are masked loads straight from the input (`ck_depthwise_planes`' narrow kernel); on a CPU with
-/// AVX-512F, wider stride-2 maps build none either: 16 outputs per vector, each tap de-interleaved
-/// from masked input loads in registers (`ck_depthwise_direct`).
+/// AVX-512F, wider maps at stride 1 or horizontal stride 2 build none either: 16 outputs per
+/// vector, each tap taken (stride 1: shifted; stride 2: de-interleaved) from masked input loads in
+/// registers (`ck_depthwise_direct`).
 final class DepthwiseConvolutionStep: Step {
     let g: ConvGeometry
     let x: UnsafeMutablePointer<Float>

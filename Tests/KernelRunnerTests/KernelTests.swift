@@ -114,25 +114,32 @@ struct KernelTests {
         ConvCase(cin: 3, cout: 3, h: 15, w: 15, k: 3, stride: 2, pads: [0, 0, 1, 1], groups: 3),
         ConvCase(cin: 2, cout: 6, h: 7, w: 7, k: 5, pads: [2, 2, 2, 2], groups: 2, activation: .relu),
         ConvCase(cin: 2, cout: 2, h: 5, w: 1, k: 3, pads: [1, 1, 1, 1], groups: 2),
-    ] + strideTwoDepthwiseCases
+    ] + directDepthwiseCases
 
-    /// Stride-2 depthwise on rows of more than 8 outputs (the AVX-512 direct kernel where the CPU has
-    /// AVX-512F, else the phase-split copy): 9–10 and 33–35 output columns (one vector with a masked
+    /// Depthwise on rows of more than 8 outputs (the AVX-512 direct kernel where the CPU has AVX-512F,
+    /// else the bordered / phase-split copy). Stride 2: 9–10 and 33–35 output columns (one vector with a masked
     /// tail, three plus a tail), odd and even input widths, left padding 0, 1 and 2, 3×3 and 5×5,
     /// channel multiplier 2, fused ReLU6 and deferred SiLU, a 4-row block plus 1–3 leftover rows.
-    static let strideTwoDepthwiseCases: [ConvCase] = [
+    static let directDepthwiseCases: [ConvCase] = [
         ConvCase(cin: 2, cout: 2, h: 9, w: 19, k: 3, stride: 2, pads: [1, 1, 1, 1], groups: 2, activation: .relu6),
         ConvCase(cin: 2, cout: 4, h: 11, w: 70, k: 5, stride: 2, pads: [2, 2, 2, 2], groups: 2, activation: .silu),
         ConvCase(cin: 3, cout: 3, h: 13, w: 67, k: 3, stride: 2, pads: [0, 0, 1, 1], groups: 3),
         ConvCase(cin: 2, cout: 2, h: 10, w: 18, k: 5, stride: 2, pads: [1, 1, 2, 2], groups: 2, activation: .silu),
         ConvCase(cin: 2, cout: 4, h: 12, w: 40, k: 3, stride: 2, pads: [1, 2, 1, 0], groups: 2, activation: .relu6),
         ConvCase(batch: 2, cin: 3, cout: 3, h: 16, w: 21, k: 5, stride: 2, pads: [2, 0, 2, 2], groups: 3, activation: .relu),
+        // Stride 1 (the direct kernel's shifted taps): 9, 16, 17 and 37 output columns, padding 0–2 per side
+        // (asymmetric too), 3×3 and 5×5, multiplier 2, ReLU6, deferred SiLU, 1–3 leftover rows, batch 2.
+        ConvCase(cin: 2, cout: 2, h: 9, w: 9, k: 3, pads: [1, 1, 1, 1], groups: 2, activation: .relu6),
+        ConvCase(cin: 2, cout: 4, h: 14, w: 16, k: 5, pads: [2, 2, 2, 2], groups: 2, activation: .silu),
+        ConvCase(cin: 3, cout: 3, h: 11, w: 19, k: 3, pads: [0, 0, 0, 0], groups: 3),
+        ConvCase(cin: 2, cout: 2, h: 10, w: 37, k: 5, pads: [1, 2, 1, 2], groups: 2, activation: .relu),
+        ConvCase(batch: 2, cin: 3, cout: 3, h: 7, w: 17, k: 3, pads: [1, 0, 0, 1], groups: 3, activation: .silu),
     ]
 
-    /// The same stride-2 depthwise cases on the C kernels' step with the AVX-512 direct kernel allowed and
-    /// not (the AVX2 phase-split copy it replaces), so both paths stay tested on an AVX-512 CPU.
-    @Test(arguments: strideTwoDepthwiseCases)
-    func strideTwoDepthwiseDirectAndCopyPaths(_ c: ConvCase) throws {
+    /// The same depthwise cases on the C kernels' step with the AVX-512 direct kernel allowed and not
+    /// (the AVX2 bordered / phase-split copy it replaces), so both paths stay tested on an AVX-512 CPU.
+    @Test(arguments: directDepthwiseCases)
+    func depthwiseDirectAndCopyPaths(_ c: ConvCase) throws {
         guard KernelISA.supported == .avx2 else { return }
         let attrs = ConvAttributes(inChannels: c.cin, outChannels: c.cout, kernel: [c.k, c.k], strides: [c.stride, c.stride], pads: c.pads,
                                    dilations: [1, 1], groups: c.groups, hasBias: true)

@@ -114,15 +114,15 @@ typedef struct {
     int direct;                            // 1: the AVX-512 stride-2 kernel (ck_depthwise_direct), no plane
 } ck_dw_geometry;
 
-/// Whether a depthwise layer takes the AVX-512F stride-2 kernel that reads its taps straight from
-/// the input (horizontal stride 2, more than CK_DW_NARROW_COLUMNS output columns, k ∈ {3, 5}, a CPU
-/// with AVX-512F): no bordered plane, so `ck_depthwise_planes` never touches `plane` (set
-/// ck_dw_geometry.direct to the answer).
+/// Whether a depthwise layer takes the AVX-512F kernel that reads its taps straight from the input
+/// (horizontal stride 2 with vertical stride 1 or 2, or stride 1 × 1; more than
+/// CK_DW_NARROW_COLUMNS output columns, k ∈ {3, 5}, a CPU with AVX-512F): no bordered plane, so
+/// `ck_depthwise_planes` never touches `plane` (set ck_dw_geometry.direct to the answer).
 int ck_depthwise_direct(int k, int sh, int sw, ptrdiff_t out_w);
 
 /// ck_depthwise_planes' direct kernel (g.direct set): out = act(Σ w·tap + bias), then `post`
-/// (kind NONE: none) on every finished 4-row block. AVX-512F only.
-void ck_depthwise_s2_avx512(const float *x, float *y, const float *w, const float *bias, ck_dw_geometry g,
+/// (kind NONE: none) on every finished 4-row block. AVX-512F only; strides as ck_depthwise_direct.
+void ck_depthwise_direct_avx512(const float *x, float *y, const float *w, const float *bias, ck_dw_geometry g,
                             ptrdiff_t p0, ptrdiff_t p1, ck_activation act, ck_activation post);
 
 /// Output planes [p0, p1) (p = n·out_channels + c) of a depthwise layer, k ∈ {3, 5}, strides 1–2,
@@ -132,8 +132,8 @@ void ck_depthwise_s2_avx512(const float *x, float *y, const float *w, const floa
 /// output (oy, ox) is a contiguous load at (kx % sw)·rows·phase_width + (oy·sh + ky)·phase_width +
 /// ox + kx / sw. out = act(Σ w·tap + bias), 4 rows × 16 columns per block. Layers with at most
 /// 8 output columns skip the copy (and never touch `plane`): each output row is one vector of
-/// masked loads from the input; so do wider stride-2 layers with g.direct set (AVX-512F: 16
-/// outputs per vector, de-interleaved from the input in registers). `w` is [out_channels][k·k],
+/// masked loads from the input; so do wider layers with g.direct set (AVX-512F: 16 outputs per
+/// vector, taps shifted or de-interleaved from the input in registers). `w` is [out_channels][k·k],
 /// `bias` [out_channels].
 void ck_depthwise_planes(const float *x, float *y, const float *w, const float *bias, ck_dw_geometry g,
                          ptrdiff_t p0, ptrdiff_t p1, ck_activation act, float *plane);
