@@ -101,6 +101,14 @@ struct KernelTests {
         ConvCase(cin: 2305, cout: 21, h: 1, w: 1, k: 1),
         ConvCase(cin: 30, cout: 1163, h: 1, w: 1, k: 1, activation: .sigmoid),
         ConvCase(cin: 8, cout: 240, h: 28, w: 28, k: 1, activation: .silu),
+        // Few output channels with a deep product (m ≤ 64, k > 64: B read in place, not packed): two K blocks
+        // (depth 300 > 256) accumulating in C, a partial last 16-column panel (130 pixels), deferred SiLU
+        // on the last block only.
+        ConvCase(cin: 300, cout: 40, h: 10, w: 13, k: 1, activation: .silu),
+        // The transposed product (≤ 64 pixels, depth ≥ 128): 70 channels (a partial 16-channel panel),
+        // 49 pixels (a partial 6-pixel panel, vector-packed), and depth 2100 (> 2048: K blocks in a tile buffer).
+        ConvCase(cin: 160, cout: 70, h: 7, w: 7, k: 1, activation: .relu),
+        ConvCase(cin: 2100, cout: 20, h: 5, w: 5, k: 1),
         ConvCase(cin: 4, cout: 4, h: 7, w: 7, k: 3, pads: [1, 1, 1, 1], groups: 4, activation: .silu),
         ConvCase(cin: 3, cout: 3, h: 9, w: 13, k: 5, pads: [2, 2, 2, 2], groups: 3, activation: .sigmoid),
         ConvCase(cin: 3, cout: 3, h: 14, w: 14, k: 3, stride: 2, pads: [1, 1, 1, 1], groups: 3, activation: .silu),
