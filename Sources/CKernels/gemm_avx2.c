@@ -67,7 +67,9 @@ size_t ck_gemm_t_scratch_floats(ptrdiff_t m, ptrdiff_t k, ptrdiff_t n) {
     const ptrdiff_t panels = (n + CK_GEMM_MR - 1) / CK_GEMM_MR;
     size_t floats = (size_t)(panels * CK_GEMM_MR * (kc > 0 ? kc : 1));
     if (k > kc) floats += (size_t)((m + CK_GEMM_NR - 1) / CK_GEMM_NR * panels * CK_GEMM_MR * CK_GEMM_NR);
-    return floats;
+    // The 7-pixel AVX-512 kernel packs n / 7 panels of [k][8].
+    const size_t t7 = ck_gemm_t7_eligible(n, k) ? (size_t)(n / 7 * 8 * k) : 0;
+    return floats > t7 ? floats : t7;
 }
 
 #if defined(__x86_64__)
@@ -425,6 +427,10 @@ void ck_gemm_packed(const float *packed_a, ptrdiff_t m, ptrdiff_t row0, ptrdiff_
 void ck_gemm_packed_t(const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k,
                       const float *b, ptrdiff_t ldb, ptrdiff_t n,
                       float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch) {
+    if (ck_gemm_t7_eligible(n, k)) {
+        ck_gemm_t7_avx512(packed_wt, m, row0, row1, k, b, ldb, n, c, ldc, bias, act, scratch);
+        return;
+    }
     const ck_activation none = {CK_ACT_NONE, 0, 0};
     if (ck_act_deferred(act)) gemm_packed_t(packed_wt, m, row0, row1, k, b, ldb, n, c, ldc, bias, none, scratch, act);
     else CK_WITH_CONST_ACT(act, gemm_packed_t(packed_wt, m, row0, row1, k, b, ldb, n, c, ldc, bias, act_c, scratch, none));

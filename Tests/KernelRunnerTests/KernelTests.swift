@@ -109,6 +109,12 @@ struct KernelTests {
         // 49 pixels (a partial 6-pixel panel, vector-packed), and depth 2100 (> 2048: K blocks in a tile buffer).
         ConvCase(cin: 160, cout: 70, h: 7, w: 7, k: 1, activation: .relu),
         ConvCase(cin: 2100, cout: 20, h: 5, w: 5, k: 1),
+        // Pixel counts that are a multiple of 7 (the AVX-512 7-pixel kernel where the CPU has AVX-512F):
+        // 14 pixels with deferred SiLU and a partial channel panel (33), 63 pixels with hardswish in
+        // registers, 49 pixels without bias, batch 2.
+        ConvCase(cin: 130, cout: 33, h: 2, w: 7, k: 1, activation: .silu),
+        ConvCase(cin: 144, cout: 48, h: 7, w: 9, k: 1, activation: .hardswish),
+        ConvCase(batch: 2, cin: 200, cout: 17, h: 7, w: 7, k: 1, bias: false),
         ConvCase(cin: 4, cout: 4, h: 7, w: 7, k: 3, pads: [1, 1, 1, 1], groups: 4, activation: .silu),
         ConvCase(cin: 3, cout: 3, h: 9, w: 13, k: 5, pads: [2, 2, 2, 2], groups: 3, activation: .sigmoid),
         ConvCase(cin: 3, cout: 3, h: 14, w: 14, k: 3, stride: 2, pads: [1, 1, 1, 1], groups: 3, activation: .silu),

@@ -88,6 +88,15 @@ void ck_gemm_packed_t(const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrdi
                       const float *b, ptrdiff_t ldb, ptrdiff_t n,
                       float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch);
 
+/// Whether `ck_gemm_packed_t` takes the AVX-512F kernel on 7-pixel panels: n a multiple of 7 up to
+/// 63 (7×7 maps), depth ≤ 2048 (one K block), a CPU with AVX-512F.
+int ck_gemm_t7_eligible(ptrdiff_t n, ptrdiff_t k);
+
+/// `ck_gemm_packed_t` on 7-pixel panels (ck_gemm_t7_eligible): same operands, scratch and result.
+void ck_gemm_t7_avx512(const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k,
+                       const float *b, ptrdiff_t ldb, ptrdiff_t n,
+                       float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch);
+
 /// Winograd F(2×2,3×3) input transform of tile rows [ty0, ty1) (tiles_x tiles per row) of
 /// `channels` zero-bordered planes (plane_floats apart, rows padded_width floats, readable 18
 /// floats past 2·tiles_x rounded up to 16): V[e][ci][t] at v[(e·channels + ci)·ld + t], t counted
