@@ -419,6 +419,10 @@ CK_INLINE void gemm_packed_t(
 void ck_gemm_packed(const float *packed_a, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k,
                     const float *b, ptrdiff_t ldb, ptrdiff_t n,
                     float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch) {
+    if (row0 == 0 && row1 >= m && ck_gemm16_eligible(m, k, n)) {
+        ck_gemm16_avx512(packed_a, m, k, b, ldb, n, c, ldc, bias, act);
+        return;
+    }
     const ck_activation none = {CK_ACT_NONE, 0, 0};
     if (ck_act_deferred(act)) gemm_packed(packed_a, m, row0, row1, k, b, ldb, n, c, ldc, bias, none, scratch, act);
     else CK_WITH_CONST_ACT(act, gemm_packed(packed_a, m, row0, row1, k, b, ldb, n, c, ldc, bias, act_c, scratch, none));

@@ -115,6 +115,13 @@ struct KernelTests {
         ConvCase(cin: 130, cout: 33, h: 2, w: 7, k: 1, activation: .silu),
         ConvCase(cin: 144, cout: 48, h: 7, w: 9, k: 1, activation: .hardswish),
         ConvCase(batch: 2, cin: 200, cout: 17, h: 7, w: 7, k: 1, bias: false),
+        // 13–16 output channels with one K block (the AVX-512 16-row kernel where the CPU has AVX-512F):
+        // 16 channels with ReLU6 on 460 pixels (a partial 16-column tile), 14 with deferred SiLU on 279
+        // pixels (the SiLU pass over 8-tile groups and a partial last group), 13 at depth 256 (the K-block
+        // limit) without bias.
+        ConvCase(cin: 32, cout: 16, h: 20, w: 23, k: 1, activation: .relu6),
+        ConvCase(cin: 40, cout: 14, h: 9, w: 31, k: 1, activation: .silu),
+        ConvCase(cin: 256, cout: 13, h: 6, w: 11, k: 1, bias: false),
         ConvCase(cin: 4, cout: 4, h: 7, w: 7, k: 3, pads: [1, 1, 1, 1], groups: 4, activation: .silu),
         ConvCase(cin: 3, cout: 3, h: 9, w: 13, k: 5, pads: [2, 2, 2, 2], groups: 3, activation: .sigmoid),
         ConvCase(cin: 3, cout: 3, h: 14, w: 14, k: 3, stride: 2, pads: [1, 1, 1, 1], groups: 3, activation: .silu),

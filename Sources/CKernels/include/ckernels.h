@@ -76,6 +76,15 @@ void ck_gemm_packed(const float *packed_a, ptrdiff_t m, ptrdiff_t row0, ptrdiff_
                     const float *b, ptrdiff_t ldb, ptrdiff_t n,
                     float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch);
 
+/// Whether `ck_gemm_packed` over all rows takes the AVX-512F 16-row kernel: 13–16 rows, one K block
+/// (depth ≤ CK_GEMM_KC), more than one column, a CPU with AVX-512F.
+int ck_gemm16_eligible(ptrdiff_t m, ptrdiff_t k, ptrdiff_t n);
+
+/// `ck_gemm_packed` over rows [0, m) with the 16-row kernel (ck_gemm16_eligible): B read in place,
+/// no scratch.
+void ck_gemm16_avx512(const float *packed_a, ptrdiff_t m, ptrdiff_t k, const float *b, ptrdiff_t ldb, ptrdiff_t n,
+                      float *c, ptrdiff_t ldc, const float *bias, ck_activation act);
+
 /// The same product for few columns (small feature maps): computed as Cᵀ = Bᵀ·Aᵀ, with the
 /// columns (pixels) as the 6-row operand and the rows (channels) as the 16-wide operand, so a
 /// 7×7 map (49 columns) wastes 5 of 54 lanes instead of 15 of 64. A is packed by
