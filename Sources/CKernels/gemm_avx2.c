@@ -419,13 +419,19 @@ CK_INLINE void gemm_packed_t(
 void ck_gemm_packed(const float *packed_a, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k,
                     const float *b, ptrdiff_t ldb, ptrdiff_t n,
                     float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch) {
-    if (row0 == 0 && row1 >= m && ck_gemm16_eligible(m, k, n)) {
-        ck_gemm16_avx512(packed_a, m, k, b, ldb, n, c, ldc, bias, act);
-        return;
-    }
     const ck_activation none = {CK_ACT_NONE, 0, 0};
     if (ck_act_deferred(act)) gemm_packed(packed_a, m, row0, row1, k, b, ldb, n, c, ldc, bias, none, scratch, act);
     else CK_WITH_CONST_ACT(act, gemm_packed(packed_a, m, row0, row1, k, b, ldb, n, c, ldc, bias, act_c, scratch, none));
+}
+
+void ck_gemm_rows16(const float *packed, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k,
+                    const float *b, ptrdiff_t ldb, ptrdiff_t n,
+                    float *c, ptrdiff_t ldc, const float *bias, ck_activation act) {
+    if (row1 > m) row1 = m;
+    if (row0 >= row1 || n <= 0) return;
+    // One column: the matrix-vector path over the 16-row panels (as the transposed product's).
+    if (n == 1) gemv_panels(packed, m, row0, row1, k, t_block_depth(k), CK_GEMM_NR, b, ldb, c, ldc, bias, act);
+    else ck_gemm_rows16_avx512(packed, m, row0, row1, k, t_block_depth(k), b, ldb, n, c, ldc, bias, act);
 }
 
 void ck_gemm_packed_t(const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k,
@@ -441,6 +447,11 @@ void ck_gemm_packed_t(const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrdi
 }
 #pragma clang attribute pop
 #else
+void ck_gemm_rows16(const float *packed, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k,
+                    const float *b, ptrdiff_t ldb, ptrdiff_t n,
+                    float *c, ptrdiff_t ldc, const float *bias, ck_activation act) {
+    (void)packed; (void)m; (void)row0; (void)row1; (void)k; (void)b; (void)ldb; (void)n; (void)c; (void)ldc; (void)bias; (void)act;
+}
 void ck_gemm_packed(const float *packed_a, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k,
                     const float *b, ptrdiff_t ldb, ptrdiff_t n,
                     float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch) {

@@ -137,7 +137,7 @@ final class ConvolutionStep: Step {
     var algorithm: String {
         if stem { return "direct3x3/s2 stem avx512" }
         let t7 = packed?.first?.transposed == true && ck_gemm_t7_eligible(splitRows ? g.outPlane : tile, g.depth) != 0
-        let gemmName = packed == nil ? "sgemm" : t7 ? "gemm7x16T avx512" : packed?.first?.transposed == true ? "gemm6x16T" : "gemm6x16"
+        let gemmName = t7 ? "gemm7x16T avx512" : packed?.first?.kernelName ?? "sgemm"
         return (g.isPointwise ? "\(gemmName) 1x1" : "im2col+\(gemmName) \(g.kernelH)x\(g.kernelW)") + (g.groups > 1 ? " g\(g.groups)" : "")
             + (splitRows ? " split-cout" : "")
     }

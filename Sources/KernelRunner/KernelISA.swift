@@ -54,44 +54,65 @@ extension FusedActivation {
     }
 }
 
-/// Weights pre-packed for the C GEMM, 64-byte aligned: 6-row panels for `ck_gemm_packed`, or
-/// (`transposed`) 16-row panels for `ck_gemm_packed_t`, which computes the product transposed
-/// so few output columns (7×7 maps: 49 pixels) waste fewer vector lanes.
+/// Weights pre-packed for the C GEMM, 64-byte aligned: 6-row panels for `ck_gemm_packed`, 16-row
+/// panels for `ck_gemm_rows16` (AVX-512F CPUs, row counts that are a multiple of 16: one 16 × 16
+/// tile of zmm accumulators per step, the other operand read in place), or (`transposed`) 16-row
+/// panels for `ck_gemm_packed_t`, which computes the product transposed so few output columns
+/// (7×7 maps: 49 pixels) waste fewer vector lanes.
 final class PackedGemmWeights: @unchecked Sendable {
+    enum Layout { case rows6, rows16, transposed }
     let rows: Int, depth: Int
-    let transposed: Bool
+    let layout: Layout
     let pointer: UnsafeMutablePointer<Float>
     let count: Int
+
+    var transposed: Bool { layout == .transposed }
 
     /// Packs `rows` × `depth` row-major weights starting at `a` (row stride `lda`).
     init(_ a: UnsafePointer<Float>, rows: Int, depth: Int, lda: Int, transposed: Bool = false) {
         self.rows = rows
         self.depth = depth
-        self.transposed = transposed
-        count = transposed ? ck_gemm_packed_wt_floats(rows, depth) : ck_gemm_packed_a_floats(rows, depth)
+        layout = transposed ? .transposed : ck_gemm_rows16_eligible(rows) != 0 ? .rows16 : .rows6
+        count = layout == .rows6 ? ck_gemm_packed_a_floats(rows, depth) : ck_gemm_packed_wt_floats(rows, depth)
         let raw = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(1, count) * 4, alignment: 64)
         pointer = raw.bindMemory(to: Float.self, capacity: Swift.max(1, count))
-        if transposed { ck_gemm_pack_wt(a, rows, depth, lda, pointer) } else { ck_gemm_pack_a(a, rows, depth, lda, pointer) }
+        if layout == .rows6 { ck_gemm_pack_a(a, rows, depth, lda, pointer) } else { ck_gemm_pack_wt(a, rows, depth, lda, pointer) }
     }
 
     deinit { pointer.deallocate() }
 
     /// Row blocks of a thread split must be multiples of this.
-    var rowUnit: Int { transposed ? Int(CK_GEMM_NR) : Int(CK_GEMM_MR) }
+    var rowUnit: Int { layout == .rows6 ? Int(CK_GEMM_MR) : Int(CK_GEMM_NR) }
+
+    /// The kernel's name in `algorithm` columns.
+    var kernelName: String {
+        switch layout {
+        case .rows6: "gemm6x16"
+        case .rows16: "gemm16x16 avx512"
+        case .transposed: "gemm6x16T"
+        }
+    }
 
     /// Scratch floats one call over `columns` columns needs, plus 8 floats of slack for `multiply`'s 32-byte alignment.
     func scratchFloats(columns: Int) -> Int {
-        (transposed ? ck_gemm_t_scratch_floats(rows, depth, columns) : ck_gemm_scratch_floats(depth, columns)) + 8
+        switch layout {
+        case .rows6: ck_gemm_scratch_floats(depth, columns) + 8
+        case .rows16: 8
+        case .transposed: ck_gemm_t_scratch_floats(rows, depth, columns) + 8
+        }
     }
 
     /// C[rows r0..<r1][0..<columns] = act(W·B + bias); `scratch` need not be aligned (it is aligned here).
     func multiply(rows r: Range<Int>, b: UnsafePointer<Float>, ldb: Int, columns: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
                   bias: UnsafePointer<Float>?, _ act: FusedActivation, scratch: UnsafeMutablePointer<Float>) {
         let aligned = UnsafeMutablePointer<Float>(bitPattern: (Int(bitPattern: scratch) + 31) & ~31)!
-        if transposed {
-            ck_gemm_packed_t(pointer, rows, r.lowerBound, r.upperBound, depth, b, ldb, columns, c, ldc, bias, act.ck, aligned)
-        } else {
+        switch layout {
+        case .rows6:
             ck_gemm_packed(pointer, rows, r.lowerBound, r.upperBound, depth, b, ldb, columns, c, ldc, bias, act.ck, aligned)
+        case .rows16:
+            ck_gemm_rows16(pointer, rows, r.lowerBound, r.upperBound, depth, b, ldb, columns, c, ldc, bias, act.ck)
+        case .transposed:
+            ck_gemm_packed_t(pointer, rows, r.lowerBound, r.upperBound, depth, b, ldb, columns, c, ldc, bias, act.ck, aligned)
         }
     }
 

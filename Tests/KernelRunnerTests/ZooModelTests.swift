@@ -52,7 +52,11 @@ struct AlgorithmClassAgreementTests {
             switch cls {
             case .convWinograd: #expect(layer.algorithm.contains("winograd"), "\(name)/\(layer.name): \(layer.algorithm) but the cost model says conv_winograd")
             case .conv1x1: #expect(layer.algorithm.hasSuffix(" 1x1") && !layer.algorithm.hasPrefix("im2col"), "\(name)/\(layer.name): \(layer.algorithm) but the cost model says conv_1x1")
-            case .convKxK: #expect(layer.algorithm.hasPrefix("im2col"), "\(name)/\(layer.name): \(layer.algorithm) but the cost model says conv_kxk")
+            case .convKxK:
+                // conv_kxk prices im2col + GEMM and, on AVX-512F CPUs, the direct stem kernel (≤ 4 input
+                // channels, 3×3 stride 2) too: the model has no class of its own for it yet (README).
+                #expect(layer.algorithm.hasPrefix("im2col") || layer.algorithm.hasPrefix("direct3x3/s2 stem"),
+                        "\(name)/\(layer.name): \(layer.algorithm) but the cost model says conv_kxk")
             default: break
             }
             let allViews = group.nodes.allSatisfy { g.isZeroCopyView(g.nodes[$0]) }

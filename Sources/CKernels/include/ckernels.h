@@ -76,14 +76,20 @@ void ck_gemm_packed(const float *packed_a, ptrdiff_t m, ptrdiff_t row0, ptrdiff_
                     const float *b, ptrdiff_t ldb, ptrdiff_t n,
                     float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch);
 
-/// Whether `ck_gemm_packed` over all rows takes the AVX-512F 16-row kernel: 13–16 rows, one K block
-/// (depth ≤ CK_GEMM_KC), more than one column, a CPU with AVX-512F.
-int ck_gemm16_eligible(ptrdiff_t m, ptrdiff_t k, ptrdiff_t n);
+/// Whether an m-row product takes 16-row panels (`ck_gemm_rows16`): m a multiple of 16 or 13–15,
+/// on a CPU with AVX-512F.
+int ck_gemm_rows16_eligible(ptrdiff_t m);
 
-/// `ck_gemm_packed` over rows [0, m) with the 16-row kernel (ck_gemm16_eligible): B read in place,
-/// no scratch.
-void ck_gemm16_avx512(const float *packed_a, ptrdiff_t m, ptrdiff_t k, const float *b, ptrdiff_t ldb, ptrdiff_t n,
-                      float *c, ptrdiff_t ldc, const float *bias, ck_activation act);
+/// The product of `ck_gemm_packed` with A packed by `ck_gemm_pack_wt` (16-row panels) and B read
+/// in place (no scratch); rows [row0, row1) are multiples of 16 except at m. AVX-512F only.
+void ck_gemm_rows16(const float *packed, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k,
+                    const float *b, ptrdiff_t ldb, ptrdiff_t n,
+                    float *c, ptrdiff_t ldc, const float *bias, ck_activation act);
+
+/// ck_gemm_rows16's kernel for more than one column; `kc` = the packing's K block depth.
+void ck_gemm_rows16_avx512(const float *packed, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k, ptrdiff_t kc,
+                           const float *b, ptrdiff_t ldb, ptrdiff_t n, float *c, ptrdiff_t ldc, const float *bias,
+                           ck_activation act);
 
 /// The same product for few columns (small feature maps): computed as Cᵀ = Bᵀ·Aᵀ, with the
 /// columns (pixels) as the 6-row operand and the rows (channels) as the 16-wide operand, so a
