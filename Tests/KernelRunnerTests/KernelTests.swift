@@ -122,6 +122,9 @@ struct KernelTests {
         ConvCase(cin: 32, cout: 16, h: 20, w: 23, k: 1, activation: .relu6),
         ConvCase(cin: 40, cout: 14, h: 9, w: 31, k: 1, activation: .silu),
         ConvCase(cin: 256, cout: 13, h: 6, w: 11, k: 1, bias: false),
+        // 16-row panels over several K blocks (depth 2100 > 2048: later blocks accumulate in C, the activation
+        // only after the last), 81 pixels (not the transposed path).
+        ConvCase(cin: 2100, cout: 32, h: 9, w: 9, k: 1, activation: .relu),
         ConvCase(cin: 4, cout: 4, h: 7, w: 7, k: 3, pads: [1, 1, 1, 1], groups: 4, activation: .silu),
         ConvCase(cin: 3, cout: 3, h: 9, w: 13, k: 5, pads: [2, 2, 2, 2], groups: 3, activation: .sigmoid),
         ConvCase(cin: 3, cout: 3, h: 14, w: 14, k: 3, stride: 2, pads: [1, 1, 1, 1], groups: 3, activation: .silu),
