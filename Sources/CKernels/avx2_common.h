@@ -131,6 +131,22 @@ CK_INLINE __m256 ck_act256(__m256 v, ck_activation act) {
     } while (0)
 #endif
 
+/// Runs `call` with `act_c`, the activation a kernel applies in registers (a constant per kind, as
+/// CK_WITH_CONST_ACT), and `post_c`, the one it leaves to `ck_act_rows512` on finished output: SiLU
+/// and sigmoid go to `post_c` where `ck_act_deferred` says so, everything else to `act_c`.
+#define CK_WITH_SPLIT_ACT(act, call)                                                                   \
+    do {                                                                                               \
+        const ck_activation ck_split_in_ = (act);                                                      \
+        const ck_activation ck_split_none_ = {CK_ACT_NONE, 0, 0};                                      \
+        if (ck_act_deferred(ck_split_in_)) {                                                           \
+            const ck_activation act_c = ck_split_none_, post_c = ck_split_in_;                         \
+            call;                                                                                      \
+        } else {                                                                                       \
+            const ck_activation post_c = ck_split_none_;                                               \
+            CK_WITH_CONST_ACT(ck_split_in_, call);                                                     \
+        }                                                                                              \
+    } while (0)
+
 /// Mask selecting the first `n` (0…8) lanes, for maskload/maskstore.
 CK_INLINE __m256i ck_mask256(ptrdiff_t n) {
     static const int table[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};

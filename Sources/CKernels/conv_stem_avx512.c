@@ -12,28 +12,7 @@
 
 #if defined(__x86_64__)
 #pragma clang attribute push(__attribute__((target("avx512f,avx2,fma"))), apply_to = function)
-#include "avx2_common.h"
-
-/// Lanes l of a 16-float load at column c of a row of `width` floats with 0 ≤ c + l < width.
-CK_INLINE __mmask16 stem_mask(ptrdiff_t c, ptrdiff_t width) {
-    ptrdiff_t lo = c < 0 ? -c : 0, hi = width - c < 16 ? width - c : 16;
-    if (hi <= lo) return 0;
-    return (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
-}
-
-/// act(v) on 16 lanes: ReLU and clip natively, the other kinds on two 8-lane halves.
-CK_INLINE __m512 stem_act(__m512 v, ck_activation act) {
-    switch (act.kind) {
-    case CK_ACT_NONE: return v;
-    case CK_ACT_RELU: return _mm512_max_ps(v, _mm512_setzero_ps());
-    case CK_ACT_CLIP: return _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(act.lo)), _mm512_set1_ps(act.hi));
-    default: {
-        __m256 lo = ck_act256(_mm512_castps512_ps256(v), act);
-        __m256 hi = ck_act256(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)), act);
-        return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)), _mm256_castps_pd(hi), 1));
-    }
-    }
-}
+#include "avx512_common.h"
 
 // OCB output channels (from oc0; `live` of them real, the rest compute on the last real
 // channel's weights and are not stored) × 16 columns at (oy, ox). 8 accumulators of 3 chained
@@ -41,8 +20,8 @@ CK_INLINE __m512 stem_act(__m512 v, ck_activation act) {
 #define CK_STEM_BLOCK(OCB)                                                                             \
     do {                                                                                               \
         const ptrdiff_t c0 = 2 * ox - g.pad_left;                                                      \
-        const __mmask16 m0 = stem_mask(c0, g.width), m1 = stem_mask(c0 + 16, g.width);                 \
-        const __mmask16 m2 = stem_mask(c0 + 32, g.width) & (__mmask16)1;                               \
+        const __mmask16 m0 = ck_col_mask16(c0, g.width), m1 = ck_col_mask16(c0 + 16, g.width);                 \
+        const __mmask16 m2 = ck_col_mask16(c0 + 32, g.width) & (__mmask16)1;                               \
         __m512 acc[OCB];                                                                               \
         const float *wo[OCB];                                                                          \
         for (int o = 0; o < (OCB); o++) {                                                              \
@@ -71,7 +50,7 @@ CK_INLINE __m512 stem_act(__m512 v, ck_activation act) {
         const ptrdiff_t left = g.out_w - ox;                                                           \
         const __mmask16 sm = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);           \
         for (int o = 0; o < live; o++)                                                                 \
-            _mm512_mask_storeu_ps(y + (oc0 + o) * out_plane + oy * g.out_w + ox, sm, stem_act(acc[o], act)); \
+            _mm512_mask_storeu_ps(y + (oc0 + o) * out_plane + oy * g.out_w + ox, sm, ck_act512(acc[o], act)); \
     } while (0)
 
 CK_INLINE void stem_body(const float *x, float *y, const float *w, const float *bias, ck_stem_geometry g,
@@ -97,9 +76,7 @@ CK_INLINE void stem_body(const float *x, float *y, const float *w, const float *
 
 void ck_conv_stem_s2_avx512(const float *x, float *y, const float *w, const float *bias, ck_stem_geometry g,
                             ptrdiff_t oy0, ptrdiff_t oy1, ck_activation act) {
-    const ck_activation none = {CK_ACT_NONE, 0, 0};
-    if (ck_act_deferred(act)) stem_body(x, y, w, bias, g, oy0, oy1, none, act);
-    else CK_WITH_CONST_ACT(act, stem_body(x, y, w, bias, g, oy0, oy1, act_c, none));
+    CK_WITH_SPLIT_ACT(act, stem_body(x, y, w, bias, g, oy0, oy1, act_c, post_c));
 }
 #pragma clang attribute pop
 #else

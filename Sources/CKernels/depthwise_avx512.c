@@ -16,28 +16,7 @@
 
 #if defined(__x86_64__)
 #pragma clang attribute push(__attribute__((target("avx512f,avx2,fma"))), apply_to = function)
-#include "avx2_common.h"
-
-/// Lanes l of a 16-float load at column c of a row of `width` floats with 0 ≤ c + l < width.
-CK_INLINE __mmask16 col_mask(ptrdiff_t c, ptrdiff_t width) {
-    ptrdiff_t lo = c < 0 ? -c : 0, hi = width - c < 16 ? width - c : 16;
-    if (hi <= lo) return 0;
-    return (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
-}
-
-/// act(v) on 16 lanes: ReLU and clip natively, the rarer kinds on two 8-lane halves.
-CK_INLINE __m512 act512(__m512 v, ck_activation act) {
-    switch (act.kind) {
-    case CK_ACT_NONE: return v;
-    case CK_ACT_RELU: return _mm512_max_ps(v, _mm512_setzero_ps());
-    case CK_ACT_CLIP: return _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(act.lo)), _mm512_set1_ps(act.hi));
-    default: {
-        __m256 lo = ck_act256(_mm512_castps512_ps256(v), act);
-        __m256 hi = ck_act256(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)), act);
-        return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)), _mm256_castps_pd(hi), 1));
-    }
-    }
-}
+#include "avx512_common.h"
 
 /// The specialised shapes (kernel, vertical stride, horizontal stride): X(K, SH, SW) each.
 #define CK_DWD_SHAPES(X) X(3, 1, 2) X(3, 2, 2) X(5, 1, 2) X(5, 2, 2) X(3, 1, 1) X(5, 1, 1)
@@ -48,9 +27,9 @@ CK_INLINE __m512 act512(__m512 v, ck_activation act) {
 #define CK_DWD_BLOCK(K, SH, SW, R)                                                                      \
     do {                                                                                               \
         const ptrdiff_t c0 = (SW) * ox - pad_left;                                                     \
-        const __mmask16 m0 = col_mask(c0, width);                                                      \
-        const __mmask16 m1 = col_mask(c0 + 16, width) & (__mmask16)((SW) == 2 ? 0xFFFF : (1u << ((K) - 1)) - 1); \
-        const __mmask16 m2 = (SW) == 2 ? col_mask(c0 + 32, width) & (__mmask16)((1u << ((K) - 2)) - 1) : 0; \
+        const __mmask16 m0 = ck_col_mask16(c0, width);                                                      \
+        const __mmask16 m1 = ck_col_mask16(c0 + 16, width) & (__mmask16)((SW) == 2 ? 0xFFFF : (1u << ((K) - 1)) - 1); \
+        const __mmask16 m2 = (SW) == 2 ? ck_col_mask16(c0 + 32, width) & (__mmask16)((1u << ((K) - 2)) - 1) : 0; \
         __m512 acc[R][2];                                                                              \
         for (int r = 0; r < (R); r++) acc[r][0] = vb, acc[r][1] = _mm512_setzero_ps();                 \
         for (int t = 0; t < ((R) - 1) * (SH) + (K); t++) {                                             \
@@ -79,7 +58,7 @@ CK_INLINE __m512 act512(__m512 v, ck_activation act) {
         }                                                                                              \
         const ptrdiff_t left = out_w - ox;                                                             \
         for (int r = 0; r < (R); r++) {                                                                \
-            __m512 v = act512(_mm512_add_ps(acc[r][0], acc[r][1]), act);                               \
+            __m512 v = ck_act512(_mm512_add_ps(acc[r][0], acc[r][1]), act);                               \
             float *dst = out + (oy + r) * out_w + ox;                                                  \
             if (left >= 16) _mm512_storeu_ps(dst, v);                                                  \
             else _mm512_mask_storeu_ps(dst, (__mmask16)((1u << left) - 1), v);                         \

@@ -10,21 +10,7 @@
 
 #if defined(__x86_64__)
 #pragma clang attribute push(__attribute__((target("avx512f,avx2,fma"))), apply_to = function)
-#include "avx2_common.h"
-
-/// act(v) on 16 lanes: ReLU and clip natively, the other kinds on two 8-lane halves.
-CK_INLINE __m512 g16_act(__m512 v, ck_activation act) {
-    switch (act.kind) {
-    case CK_ACT_NONE: return v;
-    case CK_ACT_RELU: return _mm512_max_ps(v, _mm512_setzero_ps());
-    case CK_ACT_CLIP: return _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(act.lo)), _mm512_set1_ps(act.hi));
-    default: {
-        __m256 lo = ck_act256(_mm512_castps512_ps256(v), act);
-        __m256 hi = ck_act256(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)), act);
-        return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)), _mm256_castps_pd(hi), 1));
-    }
-    }
-}
+#include "avx512_common.h"
 
 // The accumulators stay in registers only while every access to them has a constant index:
 // loops over them run to 16 and test the live row count inside (a loop to a variable count
@@ -56,7 +42,7 @@ CK_INLINE void g16_body(const float *packed, ptrdiff_t m, ptrdiff_t row0, ptrdif
                     a += 16;
                 }
                 for (int r = 0; r < 16; r++)
-                    if (r < mr) _mm512_mask_storeu_ps(co + r * ldc + j, cm, last ? g16_act(acc[r], act) : acc[r]);
+                    if (r < mr) _mm512_mask_storeu_ps(co + r * ldc + j, cm, last ? ck_act512(acc[r], act) : acc[r]);
                 // A deferred activation (SiLU, sigmoid) on every 8 finished tiles' rows, in L1.
                 if (last && post.kind != CK_ACT_NONE && ((j / 16) % 8 == 7 || j + 16 >= n)) {
                     const ptrdiff_t j0 = j / 128 * 128, j1 = j + 16 < n ? j + 16 : n;
@@ -70,9 +56,7 @@ CK_INLINE void g16_body(const float *packed, ptrdiff_t m, ptrdiff_t row0, ptrdif
 void ck_gemm_rows16_avx512(const float *packed, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k, ptrdiff_t kc,
                            const float *b, ptrdiff_t ldb, ptrdiff_t n, float *c, ptrdiff_t ldc, const float *bias,
                            ck_activation act) {
-    const ck_activation none = {CK_ACT_NONE, 0, 0};
-    if (ck_act_deferred(act)) g16_body(packed, m, row0, row1, k, kc, b, ldb, n, c, ldc, bias, none, act);
-    else CK_WITH_CONST_ACT(act, g16_body(packed, m, row0, row1, k, kc, b, ldb, n, c, ldc, bias, act_c, none));
+    CK_WITH_SPLIT_ACT(act, g16_body(packed, m, row0, row1, k, kc, b, ldb, n, c, ldc, bias, act_c, post_c));
 }
 #pragma clang attribute pop
 #else

@@ -419,9 +419,7 @@ CK_INLINE void gemm_packed_t(
 void ck_gemm_packed(const float *packed_a, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k,
                     const float *b, ptrdiff_t ldb, ptrdiff_t n,
                     float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch) {
-    const ck_activation none = {CK_ACT_NONE, 0, 0};
-    if (ck_act_deferred(act)) gemm_packed(packed_a, m, row0, row1, k, b, ldb, n, c, ldc, bias, none, scratch, act);
-    else CK_WITH_CONST_ACT(act, gemm_packed(packed_a, m, row0, row1, k, b, ldb, n, c, ldc, bias, act_c, scratch, none));
+    CK_WITH_SPLIT_ACT(act, gemm_packed(packed_a, m, row0, row1, k, b, ldb, n, c, ldc, bias, act_c, scratch, post_c));
 }
 
 void ck_gemm_rows16(const float *packed, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k,
@@ -441,9 +439,7 @@ void ck_gemm_packed_t(const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrdi
         ck_gemm_t7_avx512(packed_wt, m, row0, row1, k, b, ldb, n, c, ldc, bias, act, scratch);
         return;
     }
-    const ck_activation none = {CK_ACT_NONE, 0, 0};
-    if (ck_act_deferred(act)) gemm_packed_t(packed_wt, m, row0, row1, k, b, ldb, n, c, ldc, bias, none, scratch, act);
-    else CK_WITH_CONST_ACT(act, gemm_packed_t(packed_wt, m, row0, row1, k, b, ldb, n, c, ldc, bias, act_c, scratch, none));
+    CK_WITH_SPLIT_ACT(act, gemm_packed_t(packed_wt, m, row0, row1, k, b, ldb, n, c, ldc, bias, act_c, scratch, post_c));
 }
 #pragma clang attribute pop
 #else

@@ -9,23 +9,9 @@
 
 #if defined(__x86_64__)
 #pragma clang attribute push(__attribute__((target("avx512f,avx2,fma"))), apply_to = function)
-#include "avx2_common.h"
+#include "avx512_common.h"
 
 enum { T7 = 7, T7_STRIDE = 8 };
-
-/// act(v) on 16 lanes: ReLU and clip natively, the other kinds on two 8-lane halves.
-CK_INLINE __m512 t7_act(__m512 v, ck_activation act) {
-    switch (act.kind) {
-    case CK_ACT_NONE: return v;
-    case CK_ACT_RELU: return _mm512_max_ps(v, _mm512_setzero_ps());
-    case CK_ACT_CLIP: return _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(act.lo)), _mm512_set1_ps(act.hi));
-    default: {
-        __m256 lo = ck_act256(_mm512_castps512_ps256(v), act);
-        __m256 hi = ck_act256(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)), act);
-        return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)), _mm256_castps_pd(hi), 1));
-    }
-    }
-}
 
 /// Packs pixels [j0, j0 + 7) of B's k rows (stride ldb) as [k][8] (lane 7 zero): one masked
 /// 8-lane load and one store per row.
@@ -72,13 +58,13 @@ CK_INLINE void t7_body(const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrd
             // Pixel r's 16 channels → C[o + j][q·7 + r]: through a buffer, 7 consecutive floats
             // per channel row.
             float buf[T7][16] __attribute__((aligned(64)));
-            _mm512_store_ps(buf[0], t7_act(a0, act));
-            _mm512_store_ps(buf[1], t7_act(a1, act));
-            _mm512_store_ps(buf[2], t7_act(a2, act));
-            _mm512_store_ps(buf[3], t7_act(a3, act));
-            _mm512_store_ps(buf[4], t7_act(a4, act));
-            _mm512_store_ps(buf[5], t7_act(a5, act));
-            _mm512_store_ps(buf[6], t7_act(a6, act));
+            _mm512_store_ps(buf[0], ck_act512(a0, act));
+            _mm512_store_ps(buf[1], ck_act512(a1, act));
+            _mm512_store_ps(buf[2], ck_act512(a2, act));
+            _mm512_store_ps(buf[3], ck_act512(a3, act));
+            _mm512_store_ps(buf[4], ck_act512(a4, act));
+            _mm512_store_ps(buf[5], ck_act512(a5, act));
+            _mm512_store_ps(buf[6], ck_act512(a6, act));
             float *dst = c + o * ldc + q * T7;
             for (int j = 0; j < nr; j++)
                 for (int r = 0; r < T7; r++) dst[j * ldc + r] = buf[r][j];
@@ -96,9 +82,7 @@ void ck_gemm_t7_avx512(const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrd
                        const float *bias, ck_activation act, float *scratch) {
     if (row1 > m) row1 = m;
     if (row0 >= row1 || n <= 0) return;
-    const ck_activation none = {CK_ACT_NONE, 0, 0};
-    if (ck_act_deferred(act)) t7_body(packed_wt, m, row0, row1, k, b, ldb, n, c, ldc, bias, none, scratch, act);
-    else CK_WITH_CONST_ACT(act, t7_body(packed_wt, m, row0, row1, k, b, ldb, n, c, ldc, bias, act_c, scratch, none));
+    CK_WITH_SPLIT_ACT(act, t7_body(packed_wt, m, row0, row1, k, b, ldb, n, c, ldc, bias, act_c, scratch, post_c));
 }
 #pragma clang attribute pop
 #else

@@ -165,11 +165,25 @@ struct KernelTests {
     @Test(arguments: directDepthwiseCases)
     func depthwiseDirectAndCopyPaths(_ c: ConvCase) throws {
         guard KernelISA.supported == .avx2 else { return }
+        try Self.directAndFallback(c, groups: c.groups, weightShape: [c.cout, 1, c.k, c.k], seed: 11) { geometry, x, y, w, b, act, threads, allow in
+            let step = DepthwiseConvolutionStep(geometry: geometry, x: x, y: y, weights: w, bias: b, activation: act, threads: threads,
+                                                kernels: .avx2, allowDirect: allow)
+            return (step, step.direct)
+        }
+    }
+
+    /// Runs case `c` on a C-kernel step built by `make` with its direct AVX-512 kernel allowed and not, at 1 and
+    /// 2 threads, against the naive reference; the step must report the direct kernel exactly when allowed on
+    /// an AVX-512F CPU (`make` returns the step and whether it took the direct kernel).
+    static func directAndFallback(
+        _ c: ConvCase, groups: Int, weightShape: TensorShape, seed: UInt64,
+        make: (ConvGeometry, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, [Float], [Float], FusedActivation, Int, Bool) -> (any Step, Bool)
+    ) throws {
         let attrs = ConvAttributes(inChannels: c.cin, outChannels: c.cout, kernel: [c.k, c.k], strides: [c.stride, c.stride], pads: c.pads,
-                                   dilations: [1, 1], groups: c.groups, hasBias: true)
+                                   dilations: [1, 1], groups: groups, hasBias: true)
         let outH = (c.h + c.pads[0] + c.pads[2] - c.k) / c.stride + 1, outW = (c.w + c.pads[1] + c.pads[3] - c.k) / c.stride + 1
         let inShape: TensorShape = [c.batch, c.cin, c.h, c.w], outShape: TensorShape = [c.batch, c.cout, outH, outW]
-        let w = randomInput([c.cout, 1, c.k, c.k], seed: 11).values, b = randomInput([c.cout], seed: 12).values
+        let w = randomInput(weightShape, seed: seed).values, b = randomInput([c.cout], seed: seed + 1).values
         let input = randomInput(inShape)
         var want = Reference.conv(input.values, inShape, w, b, attrs, out: outShape)
         if let a = c.activation { want = want.map { Reference.activation($0, a) } }
@@ -180,10 +194,8 @@ struct KernelTests {
         x.initialize(from: input.values, count: input.values.count)
         for allowDirect in [true, false] {
             for threads in [1, 2] {
-                let step = DepthwiseConvolutionStep(geometry: ConvGeometry(attrs, input: inShape, output: outShape), x: x, y: y,
-                                                    weights: w, bias: b, activation: fused, threads: threads, kernels: .avx2,
-                                                    allowDirect: allowDirect)
-                #expect(step.direct == (allowDirect && ck_isa() >= Int32(CK_ISA_AVX512)), "\(step.algorithm)")
+                let (step, direct) = make(ConvGeometry(attrs, input: inShape, output: outShape), x, y, w, b, fused, threads, allowDirect)
+                #expect(direct == (allowDirect && ck_isa() >= Int32(CK_ISA_AVX512)), "\(step.algorithm)")
                 let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, step.scratchFloats))
                 defer { scratch.deallocate() }
                 y.update(repeating: .nan, count: want.count)
@@ -211,32 +223,10 @@ struct KernelTests {
     @Test(arguments: stemCases)
     func stemDirectAndIm2colPaths(_ c: ConvCase) throws {
         guard KernelISA.supported == .avx2 else { return }
-        let attrs = ConvAttributes(inChannels: c.cin, outChannels: c.cout, kernel: [c.k, c.k], strides: [c.stride, c.stride], pads: c.pads,
-                                   dilations: [1, 1], groups: 1, hasBias: true)
-        let outH = (c.h + c.pads[0] + c.pads[2] - c.k) / c.stride + 1, outW = (c.w + c.pads[1] + c.pads[3] - c.k) / c.stride + 1
-        let inShape: TensorShape = [c.batch, c.cin, c.h, c.w], outShape: TensorShape = [c.batch, c.cout, outH, outW]
-        let w = randomInput([c.cout, c.cin, c.k, c.k], seed: 13).values, b = randomInput([c.cout], seed: 14).values
-        let input = randomInput(inShape)
-        var want = Reference.conv(input.values, inShape, w, b, attrs, out: outShape)
-        if let a = c.activation { want = want.map { Reference.activation($0, a) } }
-        let fused = c.activation.flatMap { FusedActivation(.activation($0)) } ?? FusedActivation.none
-        let x = UnsafeMutablePointer<Float>.allocate(capacity: input.values.count)
-        let y = UnsafeMutablePointer<Float>.allocate(capacity: want.count)
-        defer { x.deallocate(); y.deallocate() }
-        x.initialize(from: input.values, count: input.values.count)
-        for allowDirect in [true, false] {
-            for threads in [1, 2] {
-                let step = ConvolutionStep(geometry: ConvGeometry(attrs, input: inShape, output: outShape), x: x, y: y,
-                                           weights: w, bias: b, activation: fused, threads: threads, kernels: .avx2,
-                                           allowDirect: allowDirect)
-                #expect(step.stem == (allowDirect && ck_isa() >= Int32(CK_ISA_AVX512)), "\(step.algorithm)")
-                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, step.scratchFloats))
-                defer { scratch.deallocate() }
-                y.update(repeating: .nan, count: want.count)
-                step.run(pool: WorkerPool(threads: threads), scratch: scratch)
-                expectClose(Array(UnsafeBufferPointer(start: y, count: want.count)), want,
-                            "\(c.testDescription) \(step.algorithm) threads \(threads)")
-            }
+        try Self.directAndFallback(c, groups: 1, weightShape: [c.cout, c.cin, c.k, c.k], seed: 13) { geometry, x, y, w, b, act, threads, allow in
+            let step = ConvolutionStep(geometry: geometry, x: x, y: y, weights: w, bias: b, activation: act, threads: threads,
+                                       kernels: .avx2, allowDirect: allow)
+            return (step, step.stem)
         }
     }
 
