@@ -147,6 +147,12 @@ CK_INLINE __m256 ck_act256(__m256 v, ck_activation act) {
         }                                                                                              \
     } while (0)
 
+/// The deferred activation on `rows` finished output rows of n floats (one run when contiguous).
+CK_INLINE void ck_post_rows(float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t n, ck_activation post) {
+    if (ldc == n) ck_act_rows512(c, 0, 1, rows * n, 0.0f, post);
+    else ck_act_rows512(c, ldc, rows, n, 0.0f, post);
+}
+
 /// Mask selecting the first `n` (0…8) lanes, for maskload/maskstore.
 CK_INLINE __m256i ck_mask256(ptrdiff_t n) {
     static const int table[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};

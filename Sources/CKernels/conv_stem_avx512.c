@@ -47,8 +47,7 @@
                 }                                                                                      \
             }                                                                                          \
         }                                                                                              \
-        const ptrdiff_t left = g.out_w - ox;                                                           \
-        const __mmask16 sm = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);           \
+        const __mmask16 sm = ck_col_mask16(ox, g.out_w);                                               \
         for (int o = 0; o < live; o++)                                                                 \
             _mm512_mask_storeu_ps(y + (oc0 + o) * out_plane + oy * g.out_w + ox, sm, ck_act512(acc[o], act)); \
     } while (0)

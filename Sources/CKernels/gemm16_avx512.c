@@ -27,8 +27,7 @@ CK_INLINE void g16_body(const float *packed, ptrdiff_t m, ptrdiff_t row0, ptrdif
             const float *panel = packed + k0 * mp + o * kb;
             float *co = c + o * ldc;
             for (ptrdiff_t j = 0; j < n; j += 16) {
-                const ptrdiff_t left = n - j;
-                const __mmask16 cm = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+                const __mmask16 cm = ck_col_mask16(j, n);
                 __m512 acc[16];
                 for (int r = 0; r < 16; r++) {
                     if (!first) acc[r] = r < mr ? _mm512_maskz_loadu_ps(cm, co + r * ldc + j) : _mm512_setzero_ps();

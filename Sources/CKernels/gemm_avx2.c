@@ -346,12 +346,6 @@ static void pack_bt_panel(const float *b, ptrdiff_t ldb, ptrdiff_t kb, ptrdiff_t
     if (kk < kb) _mm256_maskstore_ps(dst + kk * CK_GEMM_MR, six, _mm256_maskload_ps(src + kk * ldb, m));
 }
 
-/// The deferred activation on `rows` finished output rows of n floats (one run when contiguous).
-static void t_post(float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t n, ck_activation post) {
-    if (ldc == n) ck_act_rows512(c, 0, 1, rows * n, 0.0f, post);
-    else ck_act_rows512(c, ldc, rows, n, 0.0f, post);
-}
-
 CK_INLINE void gemm_packed_t(
     const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k, const float *b, ptrdiff_t ldb,
     ptrdiff_t n, float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch, ck_activation post) {
@@ -397,7 +391,7 @@ CK_INLINE void gemm_packed_t(
                 else kernel_6x16p(scratch + q * CK_GEMM_MR * kb, wp, CK_GEMM_NR, kb, c + o * ldc + q * CK_GEMM_MR, ldc, mr, nr, mode, act, pf, step);
             }
             // A deferred activation runs once on the panel's finished nr channels × n pixels.
-            if (!blocked && post.kind != CK_ACT_NONE) t_post(c + o * ldc, ldc, nr, n, post);
+            if (!blocked && post.kind != CK_ACT_NONE) ck_post_rows(c + o * ldc, ldc, nr, n, post);
         }
     }
     if (!blocked) return;
@@ -412,7 +406,7 @@ CK_INLINE void gemm_packed_t(
             for (int j = 0; j < nr; j++)
                 for (int r = 0; r < mr; r++) dst[j * ldc + r] = t[r * CK_GEMM_NR + j];
         }
-        if (post.kind != CK_ACT_NONE) t_post(c + o * ldc, ldc, nr, n, post);
+        if (post.kind != CK_ACT_NONE) ck_post_rows(c + o * ldc, ldc, nr, n, post);
     }
 }
 

@@ -28,7 +28,7 @@ CK_INLINE void t7_body(const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrd
     for (ptrdiff_t o = row0; o < row1; o += CK_GEMM_NR) {
         int nr = (int)(m - o < CK_GEMM_NR ? m - o : CK_GEMM_NR);
         if (o + nr > row1) nr = (int)(row1 - o);
-        const __mmask16 live = (__mmask16)((1u << nr) - 1);
+        const __mmask16 live = ck_col_mask16(0, nr);
         const float *wp = packed_wt + o * k;   // one K block: the weights are [m/16][k][16]
         const __m512 vb = bias ? _mm512_maskz_loadu_ps(live, bias + o) : _mm512_setzero_ps();
         // The first pixel panel pulls the next weight panel into L2, one 64-byte line (a k row of
@@ -70,10 +70,7 @@ CK_INLINE void t7_body(const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrd
                 for (int r = 0; r < T7; r++) dst[j * ldc + r] = buf[r][j];
         }
         // A deferred activation (SiLU, sigmoid) on the panel's finished nr channels × n pixels.
-        if (post.kind != CK_ACT_NONE) {
-            if (ldc == n) ck_act_rows512(c + o * ldc, 0, 1, nr * n, 0.0f, post);
-            else ck_act_rows512(c + o * ldc, ldc, nr, n, 0.0f, post);
-        }
+        if (post.kind != CK_ACT_NONE) ck_post_rows(c + o * ldc, ldc, nr, n, post);
     }
 }
 

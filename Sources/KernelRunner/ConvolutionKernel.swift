@@ -136,8 +136,7 @@ final class ConvolutionStep: Step {
 
     var algorithm: String {
         if stem { return "direct3x3/s2 stem avx512" }
-        let t7 = packed?.first?.transposed == true && ck_gemm_t7_eligible(splitRows ? g.outPlane : tile, g.depth) != 0
-        let gemmName = t7 ? "gemm7x16T avx512" : packed?.first?.kernelName ?? "sgemm"
+        let gemmName = packed?.first?.kernelName(columns: splitRows ? g.outPlane : tile) ?? "sgemm"
         return (g.isPointwise ? "\(gemmName) 1x1" : "im2col+\(gemmName) \(g.kernelH)x\(g.kernelW)") + (g.groups > 1 ? " g\(g.groups)" : "")
             + (splitRows ? " split-cout" : "")
     }

@@ -84,12 +84,13 @@ final class PackedGemmWeights: @unchecked Sendable {
     /// Row blocks of a thread split must be multiples of this.
     var rowUnit: Int { layout == .rows6 ? Int(CK_GEMM_MR) : Int(CK_GEMM_NR) }
 
-    /// The kernel's name in `algorithm` columns.
-    var kernelName: String {
+    /// The kernel's name in `algorithm` columns for calls over `columns` columns (the transposed
+    /// product takes 7-pixel panels where `ck_gemm_t7_eligible` says so).
+    func kernelName(columns: Int) -> String {
         switch layout {
         case .rows6: "gemm6x16"
         case .rows16: "gemm16x16 avx512"
-        case .transposed: "gemm6x16T"
+        case .transposed: ck_gemm_t7_eligible(columns, depth) != 0 ? "gemm7x16T avx512" : "gemm6x16T"
         }
     }
 
