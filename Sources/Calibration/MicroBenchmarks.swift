@@ -172,15 +172,17 @@ public enum MicroBenchmarkSuite {
         // pixel columns, a streaming kernel splits channel rows or runs on one thread), so with
         // several threads part of each operand sits in another core's cache. Measured on this VM at
         // 2 threads, the same add or per-channel mul takes 1.5–2.3× longer after a conv than in a
-        // chain of itself, whose operands every thread left in its own cache. Binary ops (a
-        // residual add after a 1×1 conv, the per-channel scale of squeeze-excitation after a
+        // chain of itself, whose operands every thread left in its own cache. Binary ops (an add
+        // after a depthwise conv, the per-channel scale of squeeze-excitation after a
         // depthwise conv), global pooling after a conv, data movement (concat of a conv output and
         // the block input, channel shuffle after a conv, attention's head transpose after a GEMM).
         // Only the streaming kernels are timed, and only those that neither read a graph input nor
-        // write a graph output (first and last unit).
+        // write a graph output (first and last unit). The add follows a depthwise conv: after a
+        // dense conv it would fuse into the conv (`FusionRules.canAbsorbResidual`), and the adds a
+        // network still runs as kernels of their own are the ones no dense conv produced.
         for (c, hw) in quick ? [(64, 28)] : [(64, 28), (32, 112)] {
             out.append(try inContext("add-1x\(c)x\(hw)x\(hw)", opClass: .elementwise, input: [1, c, hw, hw], count: n,
-                                     producer: .conv1x1) { (b: inout GraphBuilder, name: String, p: Int, prev: Int) throws(GraphError) -> Int in
+                                     producer: .depthwise3x3) { (b: inout GraphBuilder, name: String, p: Int, prev: Int) throws(GraphError) -> Int in
                 try b.add1(name, .binary(.add), inputs: [p, prev])
             })
         }

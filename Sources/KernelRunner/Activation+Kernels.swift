@@ -212,3 +212,22 @@ extension Epilogue {
         if act != .none { apply(p, count, bias: 0, act, kernels) }
     }
 }
+
+extension Epilogue {
+    /// A residual add fused into the conv that just wrote `rows` × `length` values of `p` (row
+    /// stride `stride`): `p = act(p + shortcut)`, `shortcut` laid out like `p`. Runs on each
+    /// output tile inside the conv's task, while the tile is still in cache.
+    @inline(__always)
+    static func addResidual(_ p: UnsafeMutablePointer<Float>, _ shortcut: UnsafePointer<Float>, rows: Int, length: Int, stride: Int,
+                            _ act: FusedActivation, _ kernels: KernelISA = .generic) {
+        if kernels == .avx2 && act.hasCKernel {
+            ck_add_rows(p, stride, shortcut, stride, rows, length, act.ck)
+            return
+        }
+        for r in 0..<rows {
+            let row = p + r * stride, s = shortcut + r * stride
+            for i in 0..<length { row[i] += s[i] }
+            if act != .none { apply(row, length, bias: 0, act, kernels) }
+        }
+    }
+}

@@ -46,7 +46,13 @@ final class ConvolutionStep: Step {
     let y: UnsafeMutablePointer<Float>
     let weights: AlignedBuffer   // [Cout, K]
     let bias: AlignedBuffer      // [Cout]
+    /// The activation applied inside the GEMM (none when a residual add follows the conv).
     let activation: FusedActivation
+    /// A fused residual add (`FusionRules.canAbsorbResidual`): the shortcut tensor, laid out like
+    /// `y`, added to each output tile right after the GEMM wrote it, then `residualActivation`.
+    let residual: UnsafeMutablePointer<Float>?
+    let residualActivation: FusedActivation
+    let kernels: KernelISA
     let threads: Int
     /// Pixel tile width for the column split (im2col scratch per thread = K × tile).
     let tile: Int
@@ -60,19 +66,22 @@ final class ConvolutionStep: Step {
 
     init(geometry: ConvGeometry, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, weights: [Float], bias: [Float],
          activation: FusedActivation, threads: Int, tileBytes: Int = RunnerOptions.defaultIm2colTileBytes,
-         kernels: KernelISA, allowDirect: Bool = true) {
+         kernels: KernelISA, allowDirect: Bool = true, residual: UnsafeMutablePointer<Float>? = nil) {
         g = geometry
         self.x = x
         self.y = y
+        self.residual = residual
+        self.kernels = kernels
         // `allowDirect: false` keeps im2col + GEMM on an AVX-512 CPU (tests cover both).
-        stem = kernels == .avx2 && allowDirect
+        stem = kernels == .avx2 && allowDirect && residual == nil
             && ck_conv_stem_direct(geometry.inChannels, Int32(geometry.kernelH), Int32(geometry.kernelW), Int32(geometry.strideH),
                                    Int32(geometry.strideW), Int32(geometry.dilationH), Int32(geometry.dilationW), geometry.groups) != 0
         let packAtLoad = kernels == .avx2 && !stem
         // The C GEMM keeps only its packed copy (the row-major weights are dropped after packing).
         self.weights = packAtLoad ? AlignedBuffer(count: 0) : AlignedBuffer(weights)
         self.bias = AlignedBuffer(bias)
-        self.activation = activation
+        self.activation = residual == nil ? activation : .none
+        self.residualActivation = residual == nil ? .none : activation
         self.threads = threads
         let p = geometry.outPlane
         let m = geometry.outChannelsPerGroup
@@ -138,7 +147,7 @@ final class ConvolutionStep: Step {
         if stem { return "direct3x3/s2 stem avx512" }
         let gemmName = packed?.first?.kernelName(columns: splitRows ? g.outPlane : tile) ?? "sgemm"
         return (g.isPointwise ? "\(gemmName) 1x1" : "im2col+\(gemmName) \(g.kernelH)x\(g.kernelW)") + (g.groups > 1 ? " g\(g.groups)" : "")
-            + (splitRows ? " split-cout" : "")
+            + (splitRows ? " split-cout" : "") + (residual != nil ? " +residual" : "")
     }
 
     var scratchFloats: Int { im2colFloats + gemmScratchPerThread * threads }
@@ -166,6 +175,7 @@ final class ConvolutionStep: Step {
                 let yg = y + (n * g.outChannels + grp * m) * p
                 let wg = weights.pointer + grp * m * k
                 let bg = bias.pointer + grp * m
+                let rg = residual.map { $0 + (n * g.outChannels + grp * m) * p }
                 if splitRows {
                     let cols: UnsafeMutablePointer<Float>
                     if g.isPointwise {
@@ -187,6 +197,9 @@ final class ConvolutionStep: Step {
                         } else {
                             gemm(rows: r1 - r0, columns: p, depth: k, a: wg + r0 * k, b: cols, ldb: p, c: yg + r0 * p, ldc: p)
                             Epilogue.applyRows(yg + r0 * p, rows: r1 - r0, length: p, stride: p, bias: bg + r0, activation)
+                        }
+                        if let rg {
+                            Epilogue.addResidual(yg + r0 * p, rg + r0 * p, rows: r1 - r0, length: p, stride: p, residualActivation, kernels)
                         }
                     }
                 } else {
@@ -211,6 +224,9 @@ final class ConvolutionStep: Step {
                         } else {
                             gemm(rows: m, columns: width, depth: k, a: wg, b: b, ldb: ldb, c: yg + c0, ldc: p)
                             Epilogue.applyRows(yg + c0, rows: m, length: width, stride: p, bias: bg, activation)
+                        }
+                        if let rg {
+                            Epilogue.addResidual(yg + c0, rg + c0, rows: m, length: width, stride: p, residualActivation, kernels)
                         }
                     }
                 }

@@ -113,9 +113,14 @@ struct ModelCompiler {
             let tail = members[members.count - 1]
             var bn: Node?
             var activation = FusedActivation.none
-            for m in members.dropFirst() {
+            // A residual add fused into a conv (`FusionRules.canAbsorbResidual`): its shortcut operand.
+            var shortcut: Int?
+            for (i, m) in members.enumerated().dropFirst() {
                 if case .batchNorm = m.op {
                     bn = m
+                } else if case .binary(.add) = m.op, m.inputs.count == 2 {
+                    let previous = members[i - 1].outputs[0]
+                    shortcut = m.inputs.first { $0 != previous }
                 } else if let a = FusedActivation(m.op) {
                     activation = a
                 } else {
@@ -153,6 +158,12 @@ struct ModelCompiler {
                 }
             }
 
+            if shortcut != nil {
+                guard case .conv(let a) = anchor.op, !a.isDepthwise else {
+                    throw RunnerError(.unsupportedOp, node: anchor.name, "a residual add fuses only into a dense conv")
+                }
+            }
+            let residual = shortcut.map { ref($0).pointer }
             let step: (any Step)?
             switch anchor.op {
             case .conv(let a):
@@ -175,11 +186,11 @@ struct ModelCompiler {
                                                     activation: activation, threads: threads, kernels: kernels)
                 } else if a.isWinogradEligible(outputPixels: geometry.outPlane) {  // the cost model's conv_winograd rule
                     step = WinogradConvolutionStep(geometry: geometry, x: x.pointer, y: y.pointer, weights: w, bias: b,
-                                                   activation: activation, threads: threads, kernels: kernels)
+                                                   activation: activation, threads: threads, kernels: kernels, residual: residual)
                 } else {
                     step = ConvolutionStep(geometry: geometry, x: x.pointer, y: y.pointer, weights: w, bias: b,
                                            activation: activation, threads: threads, tileBytes: im2colTileBytes,
-                                           kernels: kernels)
+                                           kernels: kernels, residual: residual)
                 }
             case .convTranspose(let a):
                 try checkInputs(1)

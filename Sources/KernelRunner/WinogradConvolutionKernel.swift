@@ -26,7 +26,13 @@ final class WinogradConvolutionStep: Step {
     /// `U[16][Cout][Cin]` for `cblas_sgemm` (empty when `packedU` holds them: no second copy).
     let transformed: AlignedBuffer
     let bias: AlignedBuffer
+    /// The activation of the output transform (none when a residual add follows the conv).
     let activation: FusedActivation
+    /// A fused residual add (as in `ConvolutionStep`): added to each block's output rows right
+    /// after the output transform wrote them, then `residualActivation`.
+    let residual: UnsafeMutablePointer<Float>?
+    let residualActivation: FusedActivation
+    let kernels: KernelISA
     let threads: Int
     let tilesX: Int, tilesY: Int
     /// Padded input plane: rows × row length (floats).
@@ -59,13 +65,16 @@ final class WinogradConvolutionStep: Step {
     static let packedMinInputChannels = 192
 
     init(geometry: ConvGeometry, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, weights: [Float], bias: [Float],
-         activation: FusedActivation, threads: Int, kernels: KernelISA) {
+         activation: FusedActivation, threads: Int, kernels: KernelISA, residual: UnsafeMutablePointer<Float>? = nil) {
         useC = kernels == .avx2
         g = geometry
         self.x = x
         self.y = y
         self.bias = AlignedBuffer(bias)
-        self.activation = activation
+        self.residual = residual
+        self.kernels = kernels
+        self.activation = residual == nil ? activation : .none
+        self.residualActivation = residual == nil ? .none : activation
         self.threads = threads
         let cin = geometry.inChannels, cout = geometry.outChannels
         let u16 = AlignedBuffer(count: 16 * cout * cin)
@@ -108,7 +117,7 @@ final class WinogradConvolutionStep: Step {
         return out
     }
 
-    var algorithm: String { "winograd F(2x2,3x3)" + (useC ? " avx2" : "") }
+    var algorithm: String { "winograd F(2x2,3x3)" + (useC ? " avx2" : "") + (residual != nil ? " +residual" : "") }
     var planeFloats: Int { paddedRows * paddedWidth }
     var inputFloats: Int { g.inChannels * planeFloats }
     /// V and M of one block, then the C GEMM's packing scratch.
@@ -127,8 +136,9 @@ final class WinogradConvolutionStep: Step {
             pool.parallelRanges(g.inChannels, grain: 4) { channels, _ in
                 for c in channels { padPlane(xn + c * g.inPlane, into: scratch + c * planeFloats) }
             }
+            let rn = residual.map { $0 + n * g.outChannels * g.outPlane }
             if splitChannels {
-                runSplitChannels(pool: pool, scratch: scratch, yn: yn)
+                runSplitChannels(pool: pool, scratch: scratch, yn: yn, rn: rn)
                 continue
             }
             pool.parallelFor(blocks) { blk, thread in
@@ -157,12 +167,14 @@ final class WinogradConvolutionStep: Step {
                 } else {
                     outputTransform(m, ty0..<ty1, into: yn)
                 }
+                if let rn { addResidual(yn, rn, tileRows: ty0..<ty1) }
             }
         }
     }
 
     /// One block of every tile: the 16 GEMMs split by output channels, the output transform by tile rows.
-    func runSplitChannels(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>, yn: UnsafeMutablePointer<Float>) {
+    func runSplitChannels(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>, yn: UnsafeMutablePointer<Float>,
+                          rn: UnsafeMutablePointer<Float>?) {
         let v = scratch + inputFloats
         let m = v + 16 * g.inChannels * blockColumns
         let gemmScratch = m + 16 * g.outChannels * blockColumns
@@ -200,6 +212,7 @@ final class WinogradConvolutionStep: Step {
             } else {
                 outputTransform(m + off, rows, into: yn)
             }
+            if let rn { addResidual(yn, rn, tileRows: rows) }
         }
     }
 
@@ -256,6 +269,16 @@ final class WinogradConvolutionStep: Step {
                 }
             }
         }
+    }
+
+    /// The fused residual add over the output rows of tile rows `tileRows`, every channel.
+    @inline(__always)
+    func addResidual(_ yn: UnsafeMutablePointer<Float>, _ rn: UnsafeMutablePointer<Float>, tileRows: Range<Int>) {
+        let r0 = 2 * tileRows.lowerBound, r1 = Swift.min(g.outHeight, 2 * tileRows.upperBound)
+        guard r1 > r0 else { return }
+        let offset = r0 * g.outWidth
+        Epilogue.addResidual(yn + offset, rn + offset, rows: g.outChannels, length: (r1 - r0) * g.outWidth, stride: g.outPlane,
+                             residualActivation, kernels)
     }
 
     /// Y = Aᵀ·M·A + bias for the tiles of `rows`, A = [[1,0],[1,1],[1,−1],[0,−1]]; then the activation.

@@ -2,6 +2,14 @@
 /// Mirrors what CPU runtimes (TFLite, ncnn, ONNX Runtime) fuse: conv/gemm + batchnorm +
 /// activation, add + activation. A follower joins only if it is the sole consumer of the
 /// previous node's single output and that output is not a graph output.
+///
+/// Residual adds join the convolution that produces one of their operands (ONNX Runtime's
+/// NCHWc `Conv + Sum (+ Relu)` fusion, TensorRT's conv + elementwise): `conv[-bn]-add[-act]`
+/// reads the shortcut tensor while writing its output, instead of a separate pass that writes
+/// the conv output and reads it back. Only when the add is the conv's sole consumer, nothing
+/// has been activated before it, both operands have the output's shape (no broadcasting), the
+/// conv is dense (not depthwise) and the shortcut is computed before the conv runs (so the
+/// fused kernel keeps the conv's place in the node order).
 public enum FusionRules {
     static func canStart(_ op: Op) -> Bool {
         switch op {
@@ -13,9 +21,11 @@ public enum FusionRules {
     static func canFollow(_ op: Op, after previous: Op, groupSoFar: [Op]) -> Bool {
         let hasActivation = groupSoFar.contains { if case .activation = $0 { true } else if case .clip = $0 { true } else { false } }
         let hasBN = groupSoFar.contains { if case .batchNorm = $0 { true } else { false } }
+        let hasResidual = groupSoFar.contains { if case .binary = $0 { true } else { false } }
         switch op {
         case .batchNorm:
-            guard !hasBN, !hasActivation else { return false }
+            // A batch norm after a residual add normalises the sum: it cannot fold into the conv.
+            guard !hasBN, !hasActivation, !hasResidual else { return false }
             switch groupSoFar[0] {
             case .conv, .convTranspose, .gemm: return true
             default: return false
@@ -25,6 +35,24 @@ public enum FusionRules {
         default:
             return false
         }
+    }
+
+    /// Whether `add` (a two-input node consuming `tensor`, the group's current output) may join
+    /// the group `members` as a residual add (see the type's comment).
+    static func canAbsorbResidual(_ add: Node, consuming tensor: Int, into members: [Node], graph: Graph, producers: [Int?]) -> Bool {
+        guard case .binary(.add) = add.op, add.inputs.count == 2, add.outputs.count == 1,
+              case .conv(let a) = members[0].op, !a.isDepthwise
+        else { return false }
+        let ops = members.map(\.op)
+        guard !ops.contains(where: { if case .activation = $0 { true } else if case .clip = $0 { true } else { false } }) else { return false }
+        guard add.inputs[0] != add.inputs[1], let other = add.inputs.first(where: { $0 != tensor }) else { return false }
+        let shape = graph.tensors[add.outputs[0]].shape
+        guard graph.tensors[tensor].shape == shape, graph.tensors[other].shape == shape,
+              graph.tensors[other].dtype == graph.tensors[tensor].dtype
+        else { return false }
+        // The shortcut must exist when the group runs: a graph input or produced before the anchor.
+        if let p = producers[other] { return p < members[0].id }
+        return true
     }
 
     static func shortName(_ op: Op) -> String {
@@ -39,6 +67,7 @@ extension Graph {
     /// Computes fusion groups (every node belongs to exactly one group).
     public mutating func fuse() {
         let consumers = self.consumers()
+        let producers = self.producers()
         let outputSet = Set(outputs)
         var groupOf = [Int?](repeating: nil, count: nodes.count)
         var groups: [FusionGroup] = []
@@ -50,9 +79,11 @@ extension Graph {
                     let t = current.outputs[0]
                     guard !outputSet.contains(t), consumers[t].count == 1 else { break }
                     let next = nodes[consumers[t][0]]
-                    guard groupOf[next.id] == nil, next.inputs.count == 1,
-                          FusionRules.canFollow(next.op, after: current.op, groupSoFar: members.map { nodes[$0].op })
-                    else { break }
+                    guard groupOf[next.id] == nil else { break }
+                    let joins = next.inputs.count == 1
+                        ? FusionRules.canFollow(next.op, after: current.op, groupSoFar: members.map { nodes[$0].op })
+                        : FusionRules.canAbsorbResidual(next, consuming: t, into: members.map { nodes[$0] }, graph: self, producers: producers)
+                    guard joins else { break }
                     members.append(next.id)
                     current = next
                 }

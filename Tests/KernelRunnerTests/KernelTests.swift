@@ -256,6 +256,52 @@ struct KernelTests {
         }
     }
 
+    /// Residual adds fused into the conv (`conv-bn-add[-act]`), over every conv path that can
+    /// carry one: 1×1 pixel tiles on the 6-row, 16-row and transposed 7-pixel GEMMs, the
+    /// output-channel split of small maps, im2col 3×3 (stride 2, grouped), Winograd by tile
+    /// rows and by channels (7×7 maps), batches; SiLU takes the deferred AVX-512 pass.
+    static let residualCases: [ConvCase] = [
+        ConvCase(cin: 16, cout: 24, h: 20, w: 30, k: 1),
+        ConvCase(cin: 24, cout: 32, h: 17, w: 19, k: 1, activation: .relu),
+        ConvCase(cin: 96, cout: 32, h: 7, w: 7, k: 1, activation: .silu),
+        ConvCase(cin: 32, cout: 96, h: 6, w: 6, k: 1, activation: .relu6),
+        ConvCase(batch: 2, cin: 8, cout: 12, h: 13, w: 11, k: 3, stride: 2, pads: [1, 1, 1, 1], groups: 2, activation: .relu),
+        ConvCase(cin: 16, cout: 16, h: 14, w: 15, k: 3, pads: [1, 1, 1, 1], activation: .relu),
+        ConvCase(cin: 32, cout: 32, h: 7, w: 7, k: 3, pads: [1, 1, 1, 1]),
+        ConvCase(batch: 2, cin: 8, cout: 16, h: 9, w: 9, k: 3, pads: [1, 1, 1, 1], activation: .silu),
+    ]
+
+    @Test(arguments: residualCases)
+    func convolutionWithFusedResidualAdd(_ c: ConvCase) throws {
+        var b = GraphBuilder(name: "residual")
+        let x = b.input("x", shape: [c.batch, c.cin, c.h, c.w])
+        let oh = (c.h + c.pads[0] + c.pads[2] - c.k) / c.stride + 1, ow = (c.w + c.pads[1] + c.pads[3] - c.k) / c.stride + 1
+        let shortcut = b.input("shortcut", shape: [c.batch, c.cout, oh, ow])
+        let attrs = ConvAttributes(inChannels: c.cin, outChannels: c.cout, kernel: [c.k, c.k], strides: [c.stride, c.stride], pads: c.pads,
+                                   dilations: [1, 1], groups: c.groups, hasBias: true)
+        var y = try b.add1("conv", .conv(attrs), inputs: [x],
+                           params: [ParamInfo(name: "w", shape: [c.cout, c.cin / c.groups, c.k, c.k]), ParamInfo(name: "b", shape: [c.cout])])
+        let bnParams = ["g", "beta", "mean", "var"].map { ParamInfo(name: $0, shape: [c.cout]) }
+        y = try b.add1("bn", .batchNorm(epsilon: 1e-5), inputs: [y], params: bnParams)
+        y = try b.add1("add", .binary(.add), inputs: [shortcut, y])
+        if let a = c.activation { y = try b.add1("act", .activation(a), inputs: [y]) }
+        let g = try b.finish()
+        #expect(g.fusionGroups.map(\.kind) == ["conv-bn-add" + (c.activation.map { "-\($0.rawValue)" } ?? "")])
+        let w = SeededWeights.generate(for: g, seed: 5)
+        let input = randomInput(g.tensors[x].shape), s = randomInput(g.tensors[shortcut].shape, seed: 11)
+        let outShape = g.tensors[g.outputs[0]].shape
+        var want = Reference.conv(input.values, input.shape, w["w"]!, w["b"]!, attrs, out: outShape)
+        want = Reference.batchNorm(want, channels: c.cout, inner: outShape[2] * outShape[3], bnParams.map { w[$0.name]! }, eps: 1e-5)
+        want = zip(want, s.values).map { $0 + $1 }
+        if let a = c.activation { want = want.map { Reference.activation($0, a) } }
+        for o in runnerConfigurations {
+            let model = try CompiledModel(graph: g, weights: w, options: o)
+            #expect(model.layers[0].algorithm.hasSuffix("+residual"), "\(model.layers[0].algorithm)")
+            let got = try model.run([input, s])
+            expectClose(got[0].values, want, "\(c.testDescription) threads \(o.threads ?? 0) kernels \(o.kernels)")
+        }
+    }
+
     @Test func convTranspose() throws {
         var b = GraphBuilder(name: "convT")
         let x = b.input("x", shape: [2, 4, 5, 6])

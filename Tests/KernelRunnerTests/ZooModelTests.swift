@@ -45,18 +45,24 @@ struct AlgorithmClassAgreementTests {
         let compiled = try CompiledModel(graph: graph, weights: SeededWeights.generate(for: graph, seed: 0), threads: 1)
         let g = compiled.graph
         var seen: [OpClass: Int] = [:]
+        var residuals = 0
         for (layer, group) in zip(compiled.layers, g.fusionGroups) {
             let anchor = g.nodes[group.nodes[0]]
+            // A fused residual add (`conv-…-add`) is named after the conv algorithm that carries it.
+            let fusesAdd = group.nodes.dropFirst().contains { g.nodes[$0].op == .binary(.add) }
+            #expect(fusesAdd == layer.algorithm.hasSuffix(" +residual"), "\(name)/\(layer.name): \(group.kind) ran as \(layer.algorithm)")
+            if fusesAdd { residuals += 1 }
+            let algorithm = fusesAdd ? String(layer.algorithm.dropLast(" +residual".count)) : layer.algorithm
             let cls = g.efficiencyClass(anchor)
             seen[cls, default: 0] += 1
             switch cls {
-            case .convWinograd: #expect(layer.algorithm.contains("winograd"), "\(name)/\(layer.name): \(layer.algorithm) but the cost model says conv_winograd")
-            case .conv1x1: #expect(layer.algorithm.hasSuffix(" 1x1") && !layer.algorithm.hasPrefix("im2col"), "\(name)/\(layer.name): \(layer.algorithm) but the cost model says conv_1x1")
+            case .convWinograd: #expect(algorithm.contains("winograd"), "\(name)/\(layer.name): \(algorithm) but the cost model says conv_winograd")
+            case .conv1x1: #expect(algorithm.hasSuffix(" 1x1") && !algorithm.hasPrefix("im2col"), "\(name)/\(layer.name): \(algorithm) but the cost model says conv_1x1")
             case .convKxK:
                 // conv_kxk prices im2col + GEMM and, on AVX-512F CPUs, the direct stem kernel (≤ 4 input
                 // channels, 3×3 stride 2) too: the model has no class of its own for it yet (README).
-                #expect(layer.algorithm.hasPrefix("im2col") || layer.algorithm.hasPrefix("direct3x3/s2 stem"),
-                        "\(name)/\(layer.name): \(layer.algorithm) but the cost model says conv_kxk")
+                #expect(algorithm.hasPrefix("im2col") || algorithm.hasPrefix("direct3x3/s2 stem"),
+                        "\(name)/\(layer.name): \(algorithm) but the cost model says conv_kxk")
             default: break
             }
             let allViews = group.nodes.allSatisfy { g.isZeroCopyView(g.nodes[$0]) }
@@ -65,6 +71,7 @@ struct AlgorithmClassAgreementTests {
         if name == "resnet18" {
             #expect(seen[.convWinograd, default: 0] > 0 && seen[.convKxK, default: 0] > 0 && seen[.gemm, default: 0] == 1)
         }
-        if name == "mobilenet_v2" { #expect(seen[.conv1x1, default: 0] >= 30) }
+        if name == "mobilenet_v2" { #expect(seen[.conv1x1, default: 0] >= 30 && residuals == 10) }
+        if name == "resnet18" { #expect(residuals == 8) }
     }
 }

@@ -112,23 +112,26 @@ struct ZooTests {
     @Test(arguments: [
         // stem + 13 pointwise | 13 depthwise
         ("mobilenet_v1", ["conv-bn-relu": 14, "dwconv-bn-relu": 13]),
-        // stem + 16 expansions + last 1×1 | 17 depthwise | 17 projections | 10 residuals
-        ("mobilenet_v2", ["conv-bn-relu6": 18, "dwconv-bn-relu6": 17, "conv-bn": 17, "add": 10]),
+        // stem + 16 expansions + last 1×1 | 17 depthwise | 17 projections, 10 with the residual add fused
+        ("mobilenet_v2", ["conv-bn-relu6": 18, "dwconv-bn-relu6": 17, "conv-bn": 7, "conv-bn-add": 10, "add": 0]),
         // 11 blocks, 9 with SE; block 1 has no expansion; hardswish: stem + 8 expansions (blocks 4–11) + last conv
         ("mobilenet_v3_small", ["conv-bn-hardswish": 10, "conv-bn-relu": 2, "dwconv-bn-relu": 3, "dwconv-bn-hardswish": 8,
-                                "conv-relu": 9, "conv-hardsigmoid": 9, "conv-bn": 11, "mul": 9, "add": 6, "gemm-hardswish": 1]),
+                                "conv-relu": 9, "conv-hardsigmoid": 9, "conv-bn": 5, "conv-bn-add": 6, "mul": 9, "add": 0,
+                                "gemm-hardswish": 1]),
         // 15 blocks, 8 with SE; block 1 has no expansion; hardswish: stem + 9 expansions (blocks 7–15) + last conv
         ("mobilenet_v3_large", ["conv-bn-hardswish": 11, "conv-bn-relu": 5, "dwconv-bn-relu": 6, "dwconv-bn-hardswish": 9,
-                                "conv-relu": 8, "conv-hardsigmoid": 8, "conv-bn": 15, "mul": 8, "add": 10, "gemm-hardswish": 1]),
+                                "conv-relu": 8, "conv-hardsigmoid": 8, "conv-bn": 5, "conv-bn-add": 10, "mul": 8, "add": 0,
+                                "gemm-hardswish": 1]),
         // conv1, conv5, 16×2 in branch2, 3 in branch1 | 16 + 3 depthwise
         ("shufflenet_v2_x1_0", ["conv-bn-relu": 37, "dwconv-bn": 19, "split": 13, "concat": 16, "channelshuffle": 16]),
         // stem + 8×3 fire convs + classifier conv
         ("squeezenet1_1", ["conv-relu": 26, "concat": 8, "maxpool": 3]),
-        ("resnet18", ["conv-bn-relu": 9, "conv-bn": 11, "add-relu": 8, "maxpool": 1]),
-        ("resnet50", ["conv-bn-relu": 33, "conv-bn": 20, "add-relu": 16, "maxpool": 1]),
-        // stem + 15 expansions + head | 16 depthwise | 16 projections | 16 SE | 9 residuals
-        ("efficientnet_b0", ["conv-bn-silu": 17, "dwconv-bn-silu": 16, "conv-bn": 16, "conv-silu": 16, "conv-sigmoid": 16,
-                             "mul": 16, "add": 9]),
+        // every residual add joins the conv of the later branch (the block's last conv, or its downsample)
+        ("resnet18", ["conv-bn-relu": 9, "conv-bn": 3, "conv-bn-add-relu": 8, "add-relu": 0, "maxpool": 1]),
+        ("resnet50", ["conv-bn-relu": 33, "conv-bn": 4, "conv-bn-add-relu": 16, "add-relu": 0, "maxpool": 1]),
+        // stem + 15 expansions + head | 16 depthwise | 16 projections, 9 with the residual add fused | 16 SE
+        ("efficientnet_b0", ["conv-bn-silu": 17, "dwconv-bn-silu": 16, "conv-bn": 7, "conv-bn-add": 9, "conv-silu": 16,
+                             "conv-sigmoid": 16, "mul": 16, "add": 0]),
         ("vit_tiny", ["gemm-gelu": 12, "attention": 12, "layernorm": 25, "add": 25, "split": 12]),
         ("gcn_cora", ["gemm": 2, "spmm": 2, "add-relu": 1, "add": 1]),
     ] as [(String, [String: Int])])

@@ -49,8 +49,9 @@ struct FusionTests {
         #expect(kinds(try b.finish()) == ["dwconv-bn-relu6"])
     }
 
-    @Test func residualAddReLUAndSingleActivation() throws {
-        // conv → bn → add(·, x) → relu → relu: the add takes two inputs, so bn stops; add-relu fuses; the second relu is alone.
+    @Test func residualAddJoinsTheConvThenOneActivation() throws {
+        // conv → bn → add(·, x) → relu → relu: the add joins the conv (its shortcut x is ready),
+        // then one relu; the second relu is alone.
         var b = GraphBuilder(name: "g")
         let x = b.input("x", shape: [1, 4, 4, 4])
         let a = convAttrs(in: 4, out: 4, k: 3, p: 1)
@@ -60,7 +61,40 @@ struct FusionTests {
         y = try b.add1("relu", .activation(.relu), inputs: [y])
         _ = try b.add1("relu2", .activation(.relu), inputs: [y])
         let g = try b.finish()
-        #expect(kinds(g) == ["conv-bn", "add-relu", "relu"])
+        #expect(kinds(g) == ["conv-bn-add-relu", "relu"])
+    }
+
+    /// Two branches from x (conv1; conv2 → bn2) meet in an add.
+    private func twoBranches(depthwiseSecond: Bool = false, broadcastShortcut: Bool = false, activationBeforeAdd: Bool = false,
+                             bnAfterAdd: Bool = false) throws -> Graph {
+        var b = GraphBuilder(name: "g")
+        let x = b.input("x", shape: [1, 4, 4, 4])
+        let a1 = convAttrs(in: 4, out: 4, k: 1)
+        var left = try b.add1("conv1", .conv(a1), inputs: [x], params: convParams("conv1", a1))
+        if broadcastShortcut { left = try b.add1("pool", .globalAvgPool, inputs: [left]) }
+        let a2 = depthwiseSecond ? convAttrs(in: 4, out: 4, k: 3, p: 1, g: 4) : convAttrs(in: 4, out: 4, k: 3, p: 1)
+        var right = try b.add1("conv2", .conv(a2), inputs: [x], params: convParams("conv2", a2))
+        right = try b.add1("bn2", .batchNorm(epsilon: 1e-5), inputs: [right], params: bnParams("bn2", 4))
+        if activationBeforeAdd { right = try b.add1("relu", .activation(.relu), inputs: [right]) }
+        var y = try b.add1("add", .binary(.add), inputs: [left, right])
+        if bnAfterAdd { y = try b.add1("bn3", .batchNorm(epsilon: 1e-5), inputs: [y], params: bnParams("bn3", 4)) }
+        b.markOutput(y)
+        return try b.finish()
+    }
+
+    @Test func residualAddJoinsTheLaterConvNotTheEarlierOne() throws {
+        // conv1's group would run before conv2 has produced the add's other operand.
+        #expect(kinds(try twoBranches()) == ["conv", "conv-bn-add"])
+    }
+
+    @Test func residualAddStaysAloneWhereAFusedKernelCouldNotRunIt() throws {
+        #expect(kinds(try twoBranches(depthwiseSecond: true)) == ["conv", "dwconv-bn", "add"])
+        #expect(kinds(try twoBranches(broadcastShortcut: true)) == ["conv", "globalavgpool", "conv-bn", "add"])
+        #expect(kinds(try twoBranches(activationBeforeAdd: true)) == ["conv", "conv-bn-relu", "add"])
+    }
+
+    @Test func batchNormAfterAResidualAddDoesNotFold() throws {
+        #expect(kinds(try twoBranches(bnAfterAdd: true)) == ["conv", "conv-bn-add", "bn"])
     }
 
     @Test func bnDoesNotFollowAnActivationOrAPool() throws {

@@ -45,6 +45,10 @@ typedef struct {
 /// p[i] = act(p[i] + bias) for i < count.
 void ck_bias_act(float *p, ptrdiff_t count, float bias, ck_activation act);
 
+/// y[r·ldy + j] = act(y[r·ldy + j] + s[r·ldr + j]) for r < rows, j < cols: a residual add fused
+/// into the conv that wrote `y` (run on each output tile while it is still in cache).
+void ck_add_rows(float *y, ptrdiff_t ldy, const float *s, ptrdiff_t ldr, ptrdiff_t rows, ptrdiff_t cols, ck_activation act);
+
 /// Whether the AVX2 kernels leave `act` to `ck_act_rows512` on their finished output (SiLU and
 /// sigmoid on a CPU with AVX-512F: the 16-lane version is 1.7× faster than the in-register one).
 int ck_act_deferred(ck_activation act);
