@@ -134,7 +134,7 @@ public enum MicroBenchmarkSuite {
                                       graph: try unaryChain("stream\(kib)", .activation(.relu), shape: [1, elements / 64, 8, 8], count: n)))
         }
         // Dense conv / GEMM grid: each shape is tagged with its efficiency class (conv_1x1,
-        // conv_winograd, conv_kxk, gemm; `Graph.efficiencyClass`); `conv` is fitted on all of them.
+        // conv_winograd, conv_kxk, conv_stem, gemm; `Graph.efficiencyClass`); `conv` is fitted on all of them.
         let convGrid: [(c: Int, hw: Int, k: Int)] = quick
             ? [(64, 28, 1), (256, 14, 1), (64, 28, 3), (128, 14, 3), (256, 7, 3), (48, 28, 5)]
             : [(32, 56, 1), (64, 28, 1), (128, 28, 1), (256, 14, 1), (512, 7, 1), (24, 56, 1),
@@ -144,6 +144,30 @@ public enum MicroBenchmarkSuite {
             let graph = try convChain("conv\(g.k)_\(g.c)_\(g.hw)", c: g.c, hw: g.hw, k: g.k, count: n)
             out.append(MicroBenchmark(name: "conv\(g.k)x\(g.k)-c\(g.c)-\(g.hw)²", benchmark: "conv/GEMM grid", opClass: graph.efficiencyClass(graph.nodes[0]),
                                       role: .compute, graph: graph).coldCaches())
+        }
+        // Stems (conv_stem): 3×3 stride 2 on a 3-channel image, the first conv of mobilenet,
+        // efficientnet, shufflenet and squeezenet. A stem cannot chain (3 channels in, more out):
+        // each unit makes a fresh image from the previous one (a relu, not timed), runs the stem on
+        // it and pools the stem's output away, so each stem reads an image another kernel just
+        // wrote and writes its full output, as in a network. Only the inner units' stems are timed.
+        for st in quick ? [(c: 32, hw: 224)] : [(c: 32, hw: 224), (c: 16, hw: 224), (c: 24, hw: 224)] {
+            let tag = "stem\(st.c)_\(st.hw)"
+            var b = GraphBuilder(name: tag)
+            var x = b.input("x", shape: [1, 3, st.hw, st.hw])
+            var timed: Set<String> = []
+            for i in 0..<n {
+                let unit = "\(tag).\(i)"
+                x = try b.add1("\(unit).image", .activation(.relu), inputs: [x])
+                let a = ConvAttributes(inChannels: 3, outChannels: st.c, kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], hasBias: true)
+                let y = try b.add1(unit, .conv(a), inputs: [x],
+                                   params: [ParamInfo(name: "\(unit).w", shape: [st.c, 3, 3, 3]), ParamInfo(name: "\(unit).b", shape: [st.c])])
+                b.markOutput(try b.add1("\(unit).pool", .globalAvgPool, inputs: [y]))
+                if i > 0 && i < n - 1 { timed.insert(unit) }
+            }
+            b.markOutput(x)
+            let graph = try b.finish()
+            out.append(MicroBenchmark(name: "stem3x3s2-c\(st.c)-\(st.hw)²", benchmark: "conv/GEMM grid", opClass: .convStem, role: .compute,
+                                      graph: graph, timed: timed).coldCaches())
         }
         for d in quick ? [192] : [192, 384, 768] {
             let g = try chain("gemm\(d)", input: [1, 197, d], count: n) { (b: inout GraphBuilder, name: String, x: Int) throws(GraphError) -> Int in

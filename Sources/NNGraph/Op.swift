@@ -197,6 +197,10 @@ public enum OpClass: String, Hashable, Sendable, Codable, CaseIterable {
     case convWinograd = "conv_winograd"
     /// Every other dense or grouped convolution (im2col + GEMM, or direct).
     case convKxK = "conv_kxk"
+    /// A network's stem: dense 3×3 stride-2 convolution of ≤ 4 input channels (the image), whose
+    /// 27-deep GEMM wastes most of a GEMM kernel's tile; edgeprof's runner runs it as a direct
+    /// kernel on AVX-512F CPUs (`ConvAttributes.isStem`). A device file without it uses `conv`.
+    case convStem = "conv_stem"
     /// Fully connected layers, matmul and transposed convolution.
     case gemm
     /// Finer class of `elementwise`: activations and unary ops built on exp/erf/tanh (sigmoid,
@@ -214,7 +218,7 @@ public enum OpClass: String, Hashable, Sendable, Codable, CaseIterable {
     /// The class a finer class refines (`conv` for the conv sub-classes), else itself.
     public var coarse: OpClass {
         switch self {
-        case .conv1x1, .convWinograd, .convKxK, .gemm: .conv
+        case .conv1x1, .convWinograd, .convKxK, .convStem, .gemm: .conv
         case .transcendental: .elementwise
         case .softmax: .normalization
         default: self

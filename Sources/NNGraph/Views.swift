@@ -56,6 +56,12 @@ extension ConvAttributes {
         return tiles * (32 * inChannels + 24 * outChannels)
     }
 
+    /// A stem convolution (`OpClass.convStem`): dense 3×3, stride 2, no dilation, ≤ 4 input
+    /// channels — the shape of the runner's direct stem kernel (`ck_conv_stem_direct`).
+    public var isStem: Bool {
+        inChannels <= 4 && kernel == [3, 3] && strides == [2, 2] && dilations == [1, 1] && groups == 1
+    }
+
     /// 1×1, stride 1, no padding: a GEMM (per group) straight on the input.
     public var isPointwise: Bool {
         kernel == [1, 1] && strides == [1, 1] && pads.allSatisfy { $0 == 0 }
@@ -64,12 +70,13 @@ extension ConvAttributes {
 
 extension Graph {
     /// The class whose efficiency a device file applies to `node`: `Op.opClass`, refined for dense
-    /// convolutions and GEMMs into `conv_1x1`, `conv_winograd`, `conv_kxk` and `gemm`, and for
+    /// convolutions and GEMMs into `conv_1x1`, `conv_winograd`, `conv_stem`, `conv_kxk` and `gemm`, and for
     /// exp/erf/tanh-based activations and unary ops into `transcendental`.
     public func efficiencyClass(_ node: Node) -> OpClass {
         switch node.op {
         case .conv(let a) where !a.isDepthwise:
             if a.isPointwise { return .conv1x1 }
+            if a.isStem { return .convStem }
             let pixels = node.outputs.first.map { tensors[$0].shape.dims.suffix(2).reduce(1, *) } ?? 0
             return a.isWinogradEligible(outputPixels: pixels) ? .convWinograd : .convKxK
         case .gemm, .matmul, .convTranspose:

@@ -17,7 +17,7 @@ struct MicroBenchmarkTests {
         for quick in [true, false] {
             let suite = try MicroBenchmarkSuite.suite(quick: quick)
             let classes = Set(suite.filter { $0.role == .compute }.map(\.opClass))
-            #expect(classes == [.conv1x1, .convWinograd, .convKxK, .gemm, .depthwise, .elementwise, .transcendental, .pooling, .attention, .normalization, .softmax])
+            #expect(classes == [.conv1x1, .convWinograd, .convKxK, .convStem, .gemm, .depthwise, .elementwise, .transcendental, .pooling, .attention, .normalization, .softmax])
             #expect(Set(classes.map(\.coarse)) == [.conv, .depthwise, .elementwise, .pooling, .attention, .normalization])
             #expect(Set(suite.filter { $0.role == .overhead }.map(\.opClass)) == [.elementwise, .conv, .depthwise, .pooling, .dataMovement, .normalization])
             #expect(suite.filter { $0.role == nil }.count >= 5)  // streams: role from the residence level
@@ -65,6 +65,25 @@ struct MicroBenchmarkTests {
         #expect(s.role == .streaming)
         #expect(s.flops == 64 * 28 * 28)
         #expect(s.levelBytes[0] == Double(3 * 64 * 28 * 28 * 4))
+    }
+
+    @Test func stemBenchmarksTimeOnlyTheirStemConvs() throws {
+        let suite = try MicroBenchmarkSuite.suite(quick: true)
+        let stem = try #require(suite.first { $0.name == "stem3x3s2-c32-224²" })
+        let timed = try #require(stem.timed)
+        #expect(timed.count >= 2 && stem.cold)
+        let anchors = Set(stem.graph.fusionGroups.map { stem.graph.nodes[$0.nodes[0]].name })
+        #expect(timed.isSubset(of: anchors))
+        for name in timed {
+            let node = try #require(stem.graph.nodes.first { $0.name == name })
+            #expect(stem.graph.efficiencyClass(node) == .convStem)
+        }
+        let device = try DeviceLoader.load(file: Self.host)
+        let options = MicroBenchmarkRunner.Options(threads: 1, timing: TimingOptions(warmup: 0, iterations: 1))
+        let s = try MicroBenchmarkRunner.run(stem, template: device, unit: nil, options: options)
+        // One stem's counting: 32 × 112² outputs × 27 MACs × 2 FLOPs (+ the bias).
+        #expect(s.role == .compute && s.opClass == .convStem)
+        #expect(s.flops >= Double(2 * 32 * 112 * 112 * 27) && s.flops <= Double(2 * 32 * 112 * 112 * 28))
     }
 
     @Test func seConvOverheadIsMeasuredInContextWithColdCaches() throws {

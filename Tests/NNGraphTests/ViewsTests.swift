@@ -33,6 +33,19 @@ struct ViewsTests {
         #expect(g.zeroCopyOffsets(try #require(g.nodes.first { $0.name == "slice" })) == [6 * 2])
     }
 
+    @Test func stemConvolutionsHaveTheirOwnClass() throws {
+        for (cin, stride, k, want) in [(3, 2, 3, OpClass.convStem), (4, 2, 3, .convStem), (5, 2, 3, .convKxK), (3, 1, 3, .convKxK),
+                                       (3, 2, 7, .convKxK)] {
+            var b = GraphBuilder(name: "stem")
+            let x = b.input("x", shape: [1, cin, 32, 32])
+            let a = convAttrs(in: cin, out: 16, k: k, s: stride, p: k / 2)
+            b.markOutput(try b.add1("stem", .conv(a), inputs: [x], params: convParams("stem", a)))
+            let g = try b.finish()
+            #expect(g.efficiencyClass(g.nodes[0]) == want, "\(cin) channels, stride \(stride), \(k)×\(k)")
+            #expect(want.coarse == .conv)
+        }
+    }
+
     @Test func convEfficiencyClasses() throws {
         var b = GraphBuilder(name: "convs")
         var x = b.input("x", shape: [1, 16, 14, 14])
