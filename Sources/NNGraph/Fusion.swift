@@ -18,8 +18,15 @@ public enum FusionRules {
         }
     }
 
+    static func isActivation(_ op: Op) -> Bool {
+        switch op {
+        case .activation, .clip: true
+        default: false
+        }
+    }
+
     static func canFollow(_ op: Op, after previous: Op, groupSoFar: [Op]) -> Bool {
-        let hasActivation = groupSoFar.contains { if case .activation = $0 { true } else if case .clip = $0 { true } else { false } }
+        let hasActivation = groupSoFar.contains(where: isActivation)
         let hasBN = groupSoFar.contains { if case .batchNorm = $0 { true } else { false } }
         let hasResidual = groupSoFar.contains { if case .binary = $0 { true } else { false } }
         switch op {
@@ -43,8 +50,7 @@ public enum FusionRules {
         guard case .binary(.add) = add.op, add.inputs.count == 2, add.outputs.count == 1,
               case .conv(let a) = members[0].op, !a.isDepthwise
         else { return false }
-        let ops = members.map(\.op)
-        guard !ops.contains(where: { if case .activation = $0 { true } else if case .clip = $0 { true } else { false } }) else { return false }
+        guard !members.contains(where: { isActivation($0.op) }) else { return false }
         guard add.inputs[0] != add.inputs[1], let other = add.inputs.first(where: { $0 != tensor }) else { return false }
         let shape = graph.tensors[add.outputs[0]].shape
         guard graph.tensors[tensor].shape == shape, graph.tensors[other].shape == shape,
