@@ -167,6 +167,8 @@ final class UnaryStep: Step, EpilogueKernelSet {
         }
     }
     var scratchFloats: Int { 0 }
+    /// Floats per copy-and-activate block (16 KiB: stays in L1 between the two touches).
+    static let block = 4096
 
     func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
         pool.parallelRanges(count, grain: 32768) { r, _ in
@@ -174,8 +176,20 @@ final class UnaryStep: Step, EpilogueKernelSet {
             let n = r.count
             switch kind {
             case .activation(let act):
-                if src != dst { dst.update(from: src, count: n) }
-                Epilogue.apply(dst, n, bias: 0, act, kernels)
+                if src == dst {
+                    Epilogue.apply(dst, n, bias: 0, act, kernels)
+                } else {
+                    // Copy and activate one L1-sized block at a time: one pass over memory (read x,
+                    // write y), as the cost model counts it, instead of a full copy followed by a
+                    // second read-modify-write of y (which doubled the traffic of out-of-cache maps).
+                    var i = 0
+                    while i < n {
+                        let m = Swift.min(UnaryStep.block, n - i)
+                        (dst + i).update(from: src + i, count: m)
+                        Epilogue.apply(dst + i, m, bias: 0, act, kernels)
+                        i += m
+                    }
+                }
             case .unary(let u):
                 switch u {
                 case .neg: for i in 0..<n { dst[i] = -src[i] }

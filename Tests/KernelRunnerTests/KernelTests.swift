@@ -485,14 +485,18 @@ struct KernelTests {
 
     @Test(arguments: Activation.allCases)
     func standaloneActivations(_ a: Activation) throws {
-        var b = GraphBuilder(name: "act")
-        let x = b.input("x", shape: [3, 37])
-        _ = try b.add1("act", .activation(a), inputs: [x])
-        let g = try b.finish()
-        var input = randomInput([3, 37])
-        input.values = input.values.map { $0 * 5 }  // cover the saturated ranges
-        let want = input.values.map { Reference.activation($0, a) }
-        for got in try runBoth(g, WeightStore(), [input]) { expectClose(got[0].values, want, tolerance: 2e-6, "\(a)") }
+        // A short row, and a map of several copy-and-activate blocks (`UnaryStep.block`) with a
+        // ragged tail, split across two threads.
+        for shape in [TensorShape([3, 37]), TensorShape([2, 40_003])] {
+            var b = GraphBuilder(name: "act")
+            let x = b.input("x", shape: shape)
+            _ = try b.add1("act", .activation(a), inputs: [x])
+            let g = try b.finish()
+            var input = randomInput(shape)
+            input.values = input.values.map { $0 * 5 }  // cover the saturated ranges
+            let want = input.values.map { Reference.activation($0, a) }
+            for got in try runBoth(g, WeightStore(), [input]) { expectClose(got[0].values, want, tolerance: 2e-6, "\(a) \(shape)") }
+        }
     }
 
     /// The logistic activations use their own short exp (`logisticExp`): relative error over a dense
