@@ -213,21 +213,35 @@ extension Epilogue {
     }
 }
 
-extension Epilogue {
-    /// A residual add fused into the conv that just wrote `rows` × `length` values of `p` (row
-    /// stride `stride`): `p = act(p + shortcut)`, `shortcut` laid out like `p`. Runs on each
-    /// output tile inside the conv's task, while the tile is still in cache.
+/// A residual add fused into a conv (`FusionRules.canAbsorbResidual`): the shortcut tensor, laid
+/// out like the conv's output, and the activation that follows the sum.
+struct FusedResidual {
+    let shortcut: UnsafeMutablePointer<Float>
+    let activation: FusedActivation
+    let kernels: KernelISA
+
+    /// The activation the conv applies itself (none when a residual add follows: the sum is
+    /// activated) and the residual add, if any.
+    static func split(_ activation: FusedActivation, shortcut: UnsafeMutablePointer<Float>?, kernels: KernelISA)
+        -> (conv: FusedActivation, residual: FusedResidual?) {
+        guard let shortcut else { return (activation, nil) }
+        return (.none, FusedResidual(shortcut: shortcut, activation: activation, kernels: kernels))
+    }
+
+    /// `y[o] = act(y[o] + shortcut[o])` for the `rows` × `length` values at element offset
+    /// `offset` (row stride `stride`) of the output `y` the conv just wrote. Runs on each output
+    /// tile inside the conv's task, while the tile is still in cache.
     @inline(__always)
-    static func addResidual(_ p: UnsafeMutablePointer<Float>, _ shortcut: UnsafePointer<Float>, rows: Int, length: Int, stride: Int,
-                            _ act: FusedActivation, _ kernels: KernelISA = .generic) {
-        if kernels == .avx2 && act.hasCKernel {
-            ck_add_rows(p, stride, shortcut, stride, rows, length, act.ck)
+    func apply(_ y: UnsafeMutablePointer<Float>, offset: Int, rows: Int, length: Int, stride: Int) {
+        let p = y + offset, s = shortcut + offset
+        if kernels == .avx2 && activation.hasCKernel {
+            ck_add_rows(p, stride, s, stride, rows, length, activation.ck)
             return
         }
         for r in 0..<rows {
-            let row = p + r * stride, s = shortcut + r * stride
-            for i in 0..<length { row[i] += s[i] }
-            if act != .none { apply(row, length, bias: 0, act, kernels) }
+            let row = p + r * stride, sr = s + r * stride
+            for i in 0..<length { row[i] += sr[i] }
+            if activation != .none { Epilogue.apply(row, length, bias: 0, activation, kernels) }
         }
     }
 }

@@ -48,11 +48,8 @@ final class ConvolutionStep: Step {
     let bias: AlignedBuffer      // [Cout]
     /// The activation applied inside the GEMM (none when a residual add follows the conv).
     let activation: FusedActivation
-    /// A fused residual add (`FusionRules.canAbsorbResidual`): the shortcut tensor, laid out like
-    /// `y`, added to each output tile right after the GEMM wrote it, then `residualActivation`.
-    let residual: UnsafeMutablePointer<Float>?
-    let residualActivation: FusedActivation
-    let kernels: KernelISA
+    /// A fused residual add, applied to each output tile right after the GEMM wrote it.
+    let residual: FusedResidual?
     let threads: Int
     /// Pixel tile width for the column split (im2col scratch per thread = K × tile).
     let tile: Int
@@ -70,8 +67,6 @@ final class ConvolutionStep: Step {
         g = geometry
         self.x = x
         self.y = y
-        self.residual = residual
-        self.kernels = kernels
         // `allowDirect: false` keeps im2col + GEMM on an AVX-512 CPU (tests cover both).
         stem = kernels == .avx2 && allowDirect && residual == nil
             && ck_conv_stem_direct(geometry.inChannels, Int32(geometry.kernelH), Int32(geometry.kernelW), Int32(geometry.strideH),
@@ -80,8 +75,7 @@ final class ConvolutionStep: Step {
         // The C GEMM keeps only its packed copy (the row-major weights are dropped after packing).
         self.weights = packAtLoad ? AlignedBuffer(count: 0) : AlignedBuffer(weights)
         self.bias = AlignedBuffer(bias)
-        self.activation = residual == nil ? activation : .none
-        self.residualActivation = residual == nil ? .none : activation
+        (self.activation, self.residual) = FusedResidual.split(activation, shortcut: residual, kernels: kernels)
         self.threads = threads
         let p = geometry.outPlane
         let m = geometry.outChannelsPerGroup
@@ -175,7 +169,7 @@ final class ConvolutionStep: Step {
                 let yg = y + (n * g.outChannels + grp * m) * p
                 let wg = weights.pointer + grp * m * k
                 let bg = bias.pointer + grp * m
-                let rg = residual.map { $0 + (n * g.outChannels + grp * m) * p }
+                let base = (n * g.outChannels + grp * m) * p
                 if splitRows {
                     let cols: UnsafeMutablePointer<Float>
                     if g.isPointwise {
@@ -198,9 +192,7 @@ final class ConvolutionStep: Step {
                             gemm(rows: r1 - r0, columns: p, depth: k, a: wg + r0 * k, b: cols, ldb: p, c: yg + r0 * p, ldc: p)
                             Epilogue.applyRows(yg + r0 * p, rows: r1 - r0, length: p, stride: p, bias: bg + r0, activation)
                         }
-                        if let rg {
-                            Epilogue.addResidual(yg + r0 * p, rg + r0 * p, rows: r1 - r0, length: p, stride: p, residualActivation, kernels)
-                        }
+                        residual?.apply(y, offset: base + r0 * p, rows: r1 - r0, length: p, stride: p)
                     }
                 } else {
                     let tiles = (p + tile - 1) / tile
@@ -225,9 +217,7 @@ final class ConvolutionStep: Step {
                             gemm(rows: m, columns: width, depth: k, a: wg, b: b, ldb: ldb, c: yg + c0, ldc: p)
                             Epilogue.applyRows(yg + c0, rows: m, length: width, stride: p, bias: bg, activation)
                         }
-                        if let rg {
-                            Epilogue.addResidual(yg + c0, rg + c0, rows: m, length: width, stride: p, residualActivation, kernels)
-                        }
+                        residual?.apply(y, offset: base + c0, rows: m, length: width, stride: p)
                     }
                 }
             }

@@ -28,11 +28,9 @@ final class WinogradConvolutionStep: Step {
     let bias: AlignedBuffer
     /// The activation of the output transform (none when a residual add follows the conv).
     let activation: FusedActivation
-    /// A fused residual add (as in `ConvolutionStep`): added to each block's output rows right
-    /// after the output transform wrote them, then `residualActivation`.
-    let residual: UnsafeMutablePointer<Float>?
-    let residualActivation: FusedActivation
-    let kernels: KernelISA
+    /// A fused residual add, applied to each block's output rows right after the output
+    /// transform wrote them.
+    let residual: FusedResidual?
     let threads: Int
     let tilesX: Int, tilesY: Int
     /// Padded input plane: rows × row length (floats).
@@ -71,10 +69,7 @@ final class WinogradConvolutionStep: Step {
         self.x = x
         self.y = y
         self.bias = AlignedBuffer(bias)
-        self.residual = residual
-        self.kernels = kernels
-        self.activation = residual == nil ? activation : .none
-        self.residualActivation = residual == nil ? .none : activation
+        (self.activation, self.residual) = FusedResidual.split(activation, shortcut: residual, kernels: kernels)
         self.threads = threads
         let cin = geometry.inChannels, cout = geometry.outChannels
         let u16 = AlignedBuffer(count: 16 * cout * cin)
@@ -136,9 +131,8 @@ final class WinogradConvolutionStep: Step {
             pool.parallelRanges(g.inChannels, grain: 4) { channels, _ in
                 for c in channels { padPlane(xn + c * g.inPlane, into: scratch + c * planeFloats) }
             }
-            let rn = residual.map { $0 + n * g.outChannels * g.outPlane }
             if splitChannels {
-                runSplitChannels(pool: pool, scratch: scratch, yn: yn, rn: rn)
+                runSplitChannels(pool: pool, scratch: scratch, yn: yn)
                 continue
             }
             pool.parallelFor(blocks) { blk, thread in
@@ -167,14 +161,13 @@ final class WinogradConvolutionStep: Step {
                 } else {
                     outputTransform(m, ty0..<ty1, into: yn)
                 }
-                if let rn { addResidual(yn, rn, tileRows: ty0..<ty1) }
+                addResidual(yn, tileRows: ty0..<ty1)
             }
         }
     }
 
     /// One block of every tile: the 16 GEMMs split by output channels, the output transform by tile rows.
-    func runSplitChannels(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>, yn: UnsafeMutablePointer<Float>,
-                          rn: UnsafeMutablePointer<Float>?) {
+    func runSplitChannels(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>, yn: UnsafeMutablePointer<Float>) {
         let v = scratch + inputFloats
         let m = v + 16 * g.inChannels * blockColumns
         let gemmScratch = m + 16 * g.outChannels * blockColumns
@@ -212,7 +205,7 @@ final class WinogradConvolutionStep: Step {
             } else {
                 outputTransform(m + off, rows, into: yn)
             }
-            if let rn { addResidual(yn, rn, tileRows: rows) }
+            addResidual(yn, tileRows: rows)
         }
     }
 
@@ -271,14 +264,14 @@ final class WinogradConvolutionStep: Step {
         }
     }
 
-    /// The fused residual add over the output rows of tile rows `tileRows`, every channel.
+    /// The fused residual add (if any) over the output rows of tile rows `tileRows` of image
+    /// `yn`, every channel.
     @inline(__always)
-    func addResidual(_ yn: UnsafeMutablePointer<Float>, _ rn: UnsafeMutablePointer<Float>, tileRows: Range<Int>) {
+    func addResidual(_ yn: UnsafeMutablePointer<Float>, tileRows: Range<Int>) {
+        guard let residual else { return }
         let r0 = 2 * tileRows.lowerBound, r1 = Swift.min(g.outHeight, 2 * tileRows.upperBound)
         guard r1 > r0 else { return }
-        let offset = r0 * g.outWidth
-        Epilogue.addResidual(yn + offset, rn + offset, rows: g.outChannels, length: (r1 - r0) * g.outWidth, stride: g.outPlane,
-                             residualActivation, kernels)
+        residual.apply(y, offset: (yn - y) + r0 * g.outWidth, rows: g.outChannels, length: (r1 - r0) * g.outWidth, stride: g.outPlane)
     }
 
     /// Y = Aᵀ·M·A + bias for the tiles of `rows`, A = [[1,0],[1,1],[1,−1],[0,−1]]; then the activation.
