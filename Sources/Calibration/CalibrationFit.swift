@@ -30,9 +30,12 @@ public struct CalibrationSample: Sendable, Hashable, Codable {
     public var levelBytes: [Double]
     /// Measured seconds (median of repeated runs).
     public var measured: Double
+    /// Elements the kernel writes (what `per_output_macs` is charged per); nil = not recorded.
+    public var outputs: Double?
 
     public init(name: String, benchmark: String, role: Role, opClass: OpClass, flops: Double, otherFlops: [OpClass: Double] = [:],
-                levelBytes: [Double], measured: Double) {
+                levelBytes: [Double], measured: Double, outputs: Double? = nil) {
+        self.outputs = outputs
         self.name = name
         self.benchmark = benchmark
         self.role = role
@@ -60,6 +63,8 @@ public struct CalibrationFit: Sendable, Hashable, Codable {
     /// Per level of the unit's path (innermost first); nil = no benchmark covered the level.
     public var bandwidths: [Double?]
     public var efficiency: [OpClass: Double]
+    /// `per_output_macs` per class in `CalibrationFitter.perOutputClasses` whose kernels span enough MACs per output.
+    public var perOutputMACs: [OpClass: Double] = [:]
     /// `memory_efficiency` per class with streaming kernels: the share of the fitted bandwidths they reach.
     public var memoryEfficiency: [OpClass: Double] = [:]
     public var memoryEfficiencyBenchmarks: [OpClass: [String]] = [:]
@@ -76,10 +81,17 @@ public enum CalibrationFitter {
     /// Search range of a fitted efficiency; the upper end is scaled by `OpClass.maxEfficiency`.
     public static let efficiencyRange = (low: 0.002, high: 1.0)
 
+    /// Classes whose `per_output_macs` calibration fits (jointly with their efficiency): the dense 1×1
+    /// convs (16-512 MACs per output in networks) and depthwise convs (9 or 25).
+    public static let perOutputClasses: Set<OpClass> = [.conv1x1, .depthwise]
+    /// Candidate per-output MACs of the joint fit (0 = the per-MAC model alone).
+    static let perOutputGrid: [Double] = [0, 0.5, 1, 1.5, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 64]
+
     public static func predict(_ s: CalibrationSample, peak: Double, overhead: Double, bandwidths: [Double], efficiency: Double,
-                               memoryEfficiency: Double = 1, otherEfficiency: (OpClass) -> Double = { _ in 1 }) -> Double {
+                               memoryEfficiency: Double = 1, perOutputMACs: Double = 0,
+                               otherEfficiency: (OpClass) -> Double = { _ in 1 }) -> Double {
         let memory = memoryTime(s, bandwidths: bandwidths) / memoryEfficiency
-        var compute = s.flops / (peak * efficiency)
+        var compute = (s.flops + 2 * perOutputMACs * (s.outputs ?? 0)) / (peak * efficiency)
         for (cls, f) in s.otherFlops.sorted(by: { $0.key.rawValue < $1.key.rawValue }) { compute += f / (peak * otherEfficiency(cls)) }
         return overhead + Swift.max(compute, memory)
     }
@@ -153,23 +165,41 @@ public enum CalibrationFitter {
             return da != db ? !da : a.rawValue < b.rawValue
         }
         func otherEfficiency(_ c: OpClass) -> Double { efficiency[c] ?? efficiency[c.coarse] ?? fallbackEfficiency[c] ?? fallbackEfficiency[c.coarse] ?? 1 }
+        var perOutput: [OpClass: Double] = [:]
         for cls in classes {
             let direct = compute.filter { $0.opClass == cls }
             let s = direct.isEmpty ? compute.filter { $0.opClass.coarse == cls } : direct
-            func loss(_ logE: Double) -> Double {
+            func loss(_ logE: Double, _ c: Double) -> Double {
                 s.reduce(0) { acc, x in
                     let r = log(predict(x, peak: peak, overhead: overheadFor(x.opClass), bandwidths: usable, efficiency: exp(logE),
-                                        memoryEfficiency: memoryEfficiencyFor(x.opClass), otherEfficiency: otherEfficiency) / x.measured)
+                                        memoryEfficiency: memoryEfficiencyFor(x.opClass), perOutputMACs: c, otherEfficiency: otherEfficiency) / x.measured)
                     return acc + r * r
                 }
             }
             // On a flat (memory-bound) loss the largest efficiency wins.
             // Up to the class's bound (conv_winograd may exceed 1 per counted FLOP).
             let high = Swift.min(efficiencyRange.high * cls.maxEfficiency, cls.maxEfficiency)
-            efficiency[cls] = exp(LogSearch.minimize(low: log(efficiencyRange.low), high: log(high), steps: 400, preferHigh: true, loss))
+            func bestEfficiency(_ c: Double) -> (e: Double, loss: Double) {
+                let logE = LogSearch.minimize(low: log(efficiencyRange.low), high: log(high), steps: 400, preferHigh: true) { loss($0, c) }
+                return (exp(logE), loss(logE, c))
+            }
+            // Per-output MACs jointly with the efficiency, for the classes listed, when their kernels
+            // differ at least 2× in MACs per output (else the two are not separable): grid over c, each
+            // with its best efficiency; the smallest c within 1% of the least loss wins.
+            let macsPerOutput = s.compactMap { x in x.outputs.flatMap { $0 > 0 ? x.flops / 2 / $0 : nil } }
+            if perOutputClasses.contains(cls), direct.count >= 3, macsPerOutput.count == s.count,
+               let lo = macsPerOutput.min(), let hi = macsPerOutput.max(), hi >= 2 * lo {
+                let fits = perOutputGrid.map { c in (c: c, fit: bestEfficiency(c)) }
+                let least = fits.map(\.fit.loss).min() ?? 0
+                let pick = fits.first { $0.fit.loss <= least * 1.01 + 1e-12 } ?? fits[0]
+                efficiency[cls] = pick.fit.e
+                perOutput[cls] = pick.c
+            } else {
+                efficiency[cls] = bestEfficiency(0).e
+            }
             effBenchmarks[cls] = Array(Set(s.map(\.benchmark))).sorted()
         }
-        return CalibrationFit(overhead: overhead, classOverheads: classOverheads, bandwidths: bandwidths, efficiency: efficiency,
+        return CalibrationFit(overhead: overhead, classOverheads: classOverheads, bandwidths: bandwidths, efficiency: efficiency, perOutputMACs: perOutput,
                               memoryEfficiency: memoryEfficiency, memoryEfficiencyBenchmarks: memBenchmarks,
                               overheadBenchmarks: Array(Set(overheadSamples.map(\.benchmark))).sorted(),
                               bandwidthBenchmarks: bwBenchmarks, efficiencyBenchmarks: effBenchmarks)

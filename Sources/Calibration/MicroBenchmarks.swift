@@ -176,11 +176,14 @@ public enum MicroBenchmarkSuite {
             }
             out.append(MicroBenchmark(name: "gemm-197x\(d)x\(d)", benchmark: "conv/GEMM grid", opClass: .gemm, role: .compute, graph: g).coldCaches())
         }
-        // Depthwise 3×3.
-        let dw: [(c: Int, hw: Int)] = quick ? [(32, 112), (144, 28)] : [(32, 112), (96, 56), (144, 28), (384, 14), (960, 7)]
+        // Depthwise 3×3 and 5×5 (efficientnet/mobilenet_v3 shapes): 25 MACs per output against 9, so
+        // the fit can separate per-output work (`per_output_macs`) from per-MAC work.
+        let dw: [(c: Int, hw: Int, k: Int)] = quick
+            ? [(32, 112, 3), (144, 28, 3), (240, 28, 5)]
+            : [(32, 112, 3), (96, 56, 3), (144, 28, 3), (384, 14, 3), (960, 7, 3), (240, 28, 5), (672, 14, 5)]
         for d in dw {
-            out.append(MicroBenchmark(name: "dwconv3x3-c\(d.c)-\(d.hw)²", benchmark: "depthwise 3×3 grid", opClass: .depthwise, role: .compute,
-                                      graph: try convChain("dw\(d.c)_\(d.hw)", c: d.c, hw: d.hw, k: 3, groups: d.c, count: n)).coldCaches())
+            out.append(MicroBenchmark(name: "dwconv\(d.k)x\(d.k)-c\(d.c)-\(d.hw)²", benchmark: "depthwise grid", opClass: .depthwise, role: .compute,
+                                      graph: try convChain("dw\(d.k)_\(d.c)_\(d.hw)", c: d.c, hw: d.hw, k: d.k, groups: d.c, count: n)).coldCaches())
         }
         // Activations with real arithmetic: exp/erf-based ones (class transcendental) and cheap ones
         // and a binary add (class elementwise); `elementwise` is also fitted over all of them.
@@ -338,6 +341,7 @@ public enum MicroBenchmarkRunner {
         let fitsCompute = role == .compute   // overhead and bandwidth kernels: FLOPs negligible, not split
         return CalibrationSample(name: bench.name, benchmark: bench.benchmark, role: role, opClass: bench.opClass,
                                  flops: fitsCompute ? own : Double(layer.counts.flops), otherFlops: fitsCompute ? other : [:],
-                                 levelBytes: bytes, measured: measured)
+                                 levelBytes: bytes, measured: measured,
+                                 outputs: Double(layer.outputShape.elementCount))
     }
 }

@@ -152,9 +152,13 @@ public enum AnalyticalModel {
                 if let j = parts.firstIndex(where: { $0.cls == .elementwise }) { parts[j].flops += k.winogradTransformFlops }
                 else { parts.append((.elementwise, k.winogradTransformFlops)) }
             }
-            for part in parts {
+            // Per-output work of the anchor's class (`per_output_macs`), priced with the anchor's part.
+            // Not part of the counted FLOPs (`computeFlopsByClass`, which calibration fits against).
+            let perOutput = 2 * unit.perOutputMACs(for: k.efficiencyClass) * k.anchorOutputElements
+            let anchorPart = perOutput > 0 ? parts.firstIndex(where: { $0.cls == k.efficiencyClass }) : nil
+            for (j, part) in parts.enumerated() {
                 computeFlopsByClass[part.cls, default: 0] += part.flops
-                let t = Flops(part.flops) / (peak * eff(part.cls))
+                let t = Flops(part.flops + (j == anchorPart ? perOutput : 0)) / (peak * eff(part.cls))
                 computeTime += t
                 computeByClass[part.cls.coarse, default: .zero] += t
             }

@@ -2,7 +2,9 @@ import DeviceSpec
 import NNGraph
 
 /// Everything the cost model needs from a graph that does not depend on the device: per fused
-/// kernel its counts, operands and names. Prepare once, estimate on many devices.
+/// kernel its counts, operands and names. Prepare once, estimate on many devices. The kernels are
+/// those a runtime of `style` runs (`ExecutionStyle`: `.edgeprof`, the default, is the graph's own
+/// fusion groups, which the runner, planners and trace scaling share).
 public struct PreparedGraph: Sendable {
     /// A tensor a kernel reads or writes.
     struct Operand: Sendable {
@@ -43,6 +45,8 @@ public struct PreparedGraph: Sendable {
         var winogradTransformFlops: Double
         var nodeNames: [String]
         var outputShape: TensorShape
+        /// Elements the anchor writes (what `per_output_macs` is charged per).
+        var anchorOutputElements: Double
         var counts: OpCounts
         var inputs: [Operand]
         var outputs: [Operand]
@@ -52,15 +56,19 @@ public struct PreparedGraph: Sendable {
     }
 
     public let graph: Graph
+    public let style: ExecutionStyle
     let kernels: [Kernel]
     let allWeights: Weights
     public let footprint: MemoryFootprint
     public let totalCounts: OpCounts
 
-    public init(_ graph: Graph) {
+    public init(_ graph: Graph, style: ExecutionStyle = .edgeprof) {
         var g = graph
-        if g.fusionGroups.isEmpty { g.fuse() }
+        if g.fusionGroups.isEmpty || !style.fusesResidualAdds { g.fuse(residualAdds: style.fusesResidualAdds) }
         self.graph = g
+        self.style = style
+        let splitsAreViews = style.splitsAreViews
+        func isView(_ n: Node) -> Bool { g.isZeroCopyView(n, splitsAreViews: splitsAreViews) }
         let index = GraphIndex(g)
         let graphInputs = Set(g.inputs)
         func operand(_ t: Int) -> Operand {
@@ -75,9 +83,9 @@ public struct PreparedGraph: Sendable {
             let anchor = members[0]
             let outs = index.externalOutputs(of: group, in: g)
             // Inputs read only by views inside the group are not read by the kernel.
-            let ins = index.externalInputs(of: group, in: g).filter { t in members.contains { !g.isZeroCopyView($0) && $0.inputs.contains(t) } }
-            // A group of zero-copy views (reshapes, contiguous splits/slices) moves no data.
-            let opClass: OpClass = members.allSatisfy(g.isZeroCopyView) ? .view : anchor.op.opClass
+            let ins = index.externalInputs(of: group, in: g).filter { t in members.contains { !isView($0) && $0.inputs.contains(t) } }
+            // A group of zero-copy views (reshapes; contiguous splits/slices unless the style copies them) moves no data.
+            let opClass: OpClass = members.allSatisfy(isView) ? .view : anchor.op.opClass
             let anchorClass = opClass == .view ? OpClass.view : g.efficiencyClass(anchor)
             var parts: [(cls: OpClass, flops: Double)] = []
             for (i, n) in members.enumerated() {
@@ -101,6 +109,7 @@ public struct PreparedGraph: Sendable {
                 efficiencyClass: anchorClass, computeParts: parts, winogradTransformFlops: transform,
                 nodeNames: members.map(\.name),
                 outputShape: (outs.first ?? anchor.outputs.first).map { g.tensors[$0].shape } ?? TensorShape([]),
+                anchorOutputElements: Double(anchor.outputs.reduce(0) { $0 + g.tensors[$1].shape.elementCount }),
                 counts: g.counts(ofGroup: group, index: index), inputs: ins.map(operand), outputs: outs.map(operand), weights: w,
                 extraWeightBytes: AnalyticalModel.anchorSparseIndexBytes(anchor), reuse: AnalyticalModel.isReuseKernel(anchor.op)))
         }

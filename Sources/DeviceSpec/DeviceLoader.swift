@@ -140,7 +140,7 @@ public enum DeviceLoader {
 
     static func parseComputeUnit(_ node: SpecNode, levels: [String]) throws(SpecError) -> ComputeUnit {
         let m = try node.mapping(allowed: ["name", "kind", "cores", "frequency", "peak", "precision", "efficiency", "layer_overhead",
-                                           "class_overhead", "memory_efficiency", "energy_per_op", "register_bytes", "memory_path", "active_power", "pe_array"])
+                                           "class_overhead", "memory_efficiency", "per_output_macs", "energy_per_op", "register_bytes", "memory_path", "active_power", "pe_array"])
         let cores = try sourcedNumber(m.required("cores")) { n throws(SpecError) in
             let v = try n.int()
             guard v > 0 else { throw n.error("must be positive, got \(v)") }
@@ -232,6 +232,17 @@ public enum DeviceLoader {
             }
         }
 
+        var perOutputMACs: [OpClass: Sourced<Double>] = [:]
+        if let node = m["per_output_macs"] {
+            for (key, value) in try node.anyMapping() {
+                perOutputMACs[try opClassKey(key, value)] = try sourcedNumber(value) { n throws(SpecError) in
+                    let c = try n.double()
+                    guard c >= 0, c.isFinite else { throw n.error("per-output MACs must be a number ≥ 0 (multiply-accumulates per output element), got \(c)") }
+                    return c
+                }
+            }
+        }
+
         var unit = ComputeUnit(
             name: try m.required("name").string(),
             kind: try m.required("kind").oneOf(ComputeKind.self),
@@ -246,6 +257,7 @@ public enum DeviceLoader {
             peArray: pe)
         unit.classOverhead = classOverhead
         unit.memoryEfficiency = memoryEfficiency
+        unit.perOutputMACs = perOutputMACs
         return unit
     }
 

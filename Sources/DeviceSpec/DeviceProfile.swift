@@ -95,6 +95,17 @@ public struct ComputeUnit: Sendable, Hashable, Codable {
     public func memoryEfficiency(for cls: OpClass) -> Double {
         memoryEfficiency[cls]?.value ?? memoryEfficiency[cls.coarse]?.value ?? 1
     }
+    /// Optional work per output element a class's kernels pay on top of their counted FLOPs
+    /// (`per_output_macs:`, in multiply-accumulates per output element, ≥ 0): loading and storing
+    /// the output tile, bias and activation, loop setup per row. A 1×1 conv with 16 input channels
+    /// does 16 MACs per output and pays the same store as one with 512, so one efficiency per class
+    /// cannot price both. The compute term becomes (FLOPs + 2 · c · outputs) / (peak · efficiency).
+    /// A class without an entry falls back to its coarse class, then to 0.
+    public var perOutputMACs: [OpClass: Sourced<Double>] = [:]
+
+    public func perOutputMACs(for cls: OpClass) -> Double {
+        perOutputMACs[cls]?.value ?? perOutputMACs[cls.coarse]?.value ?? 0
+    }
     /// Energy per arithmetic operation, per precision.
     public var energyPerOp: [Precision: Sourced<JoulesPerOp>]
     /// Bytes of operand storage inside the unit (vector registers, PE register files):

@@ -143,6 +143,23 @@ public enum CalibrateWorkflow {
                     source: "measured \(date) (\(mode): \((fit.efficiencyBenchmarks[cls] ?? []).joined(separator: ", ")), \(n) shape(s); "
                         + "least squares on log time of t = overhead + max(FLOPs/(peak·e), bytes/bandwidth) with the fitted overhead and bandwidths)")
         }
+        // Per-output MACs of the classes fitted jointly with their efficiency; a listed class whose
+        // efficiency was fitted without it (shapes not spread enough) gets 0, so no stale value survives.
+        for cls in CalibrationFitter.perOutputClasses.sorted(by: { $0.rawValue < $1.rawValue }) where fit.efficiency[cls] != nil {
+            let c = fit.perOutputMACs[cls]
+            let n = samples.filter { $0.role == .compute && $0.opClass == cls }.count
+            let source = c != nil
+                ? "measured \(date) (\(mode): \((fit.efficiencyBenchmarks[cls] ?? []).joined(separator: ", ")), \(n) shape(s); fitted jointly with "
+                    + "efficiency.\(cls.rawValue): least squares on log time of t = overhead + max((FLOPs + 2·c·outputs)/(peak·e), bytes/bandwidth))"
+                : "measured \(date) (\(mode): not fitted, the \(n) shape(s) differ less than 2× in MACs per output)"
+            do {
+                try editor.setInMapping(unitPath, mapKey: "per_output_macs", key: cls.rawValue, after: "layer_overhead",
+                                        value: formatFixed(c ?? 0, decimals: 1), source: source)
+            } catch { throw .spec(error) }
+            values.append(FittedValue(parameter: "\(unit.name).per_output_macs.\(cls.rawValue)",
+                                      before: unit.perOutputMACs[cls].map { formatFixed($0.value, decimals: 1) } ?? "(0)",
+                                      after: formatFixed(c ?? 0, decimals: 1), source: source))
+        }
         for (li, level) in levels.enumerated() {
             guard let bw = fit.bandwidths[li], let mi = template.memory.firstIndex(where: { $0.name == level.name }) else { continue }
             let n = samples.filter { $0.role == .bandwidth(level: li) }.count
@@ -179,6 +196,7 @@ public enum CalibrateWorkflow {
                       fittedS: CalibrationFitter.predict(s, peak: peak.value, overhead: fit.overhead(for: s.opClass), bandwidths: usable,
                                                          efficiency: fit.efficiency[s.opClass] ?? unit.efficiency(for: s.opClass),
                                                          memoryEfficiency: fit.memoryEfficiency[s.opClass] ?? fit.memoryEfficiency[s.opClass.coarse] ?? 1,
+                                                         perOutputMACs: fit.perOutputMACs[s.opClass] ?? 0,
                                                          otherEfficiency: { fit.efficiency[$0] ?? unit.efficiency(for: $0) }))
         }
         return Result(output: r.output, date: date, threads: threads, seconds: Date().timeIntervalSince(started), passes: passes, loadAverage: load.text,

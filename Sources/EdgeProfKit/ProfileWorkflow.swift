@@ -54,10 +54,14 @@ public enum ProfileWorkflow {
     public static func profile(_ model: LoadedModel, on devices: [DeviceProfile], unit: String? = nil,
                                runtime: String? = nil) throws(EdgeProfError) -> ProfileReport {
         var reports: [DeviceReport] = []
-        let prepared = PreparedGraph(model.graph)
+        // Each device's kernels are the ones its runtime runs (`ExecutionStyle.forRuntime`), as in
+        // `validate --published`, whose fitted factors the runtime sections hold.
+        var prepared: [ExecutionStyle: PreparedGraph] = [:]
         for d in devices {
             do {
-                let e = try AnalyticalModel.estimate(prepared, on: d, unit: unit, runtime: runtime)
+                let style = ExecutionStyle.forRuntime(runtime ?? d.defaultRuntime)
+                if prepared[style] == nil { prepared[style] = PreparedGraph(model.graph, style: style) }
+                let e = try AnalyticalModel.estimate(prepared[style]!, on: d, unit: unit, runtime: runtime)
                 reports.append(DeviceReport(e, device: d))
             } catch {
                 throw .costModel(error)

@@ -70,8 +70,9 @@ public enum FusionRules {
 }
 
 extension Graph {
-    /// Computes fusion groups (every node belongs to exactly one group).
-    public mutating func fuse() {
+    /// Computes fusion groups (every node belongs to exactly one group). `residualAdds: false` keeps
+    /// residual adds out of their convs (`ExecutionStyle.fusesResidualAdds`).
+    public mutating func fuse(residualAdds: Bool = true) {
         let consumers = self.consumers()
         let producers = self.producers()
         let outputSet = Set(outputs)
@@ -88,7 +89,7 @@ extension Graph {
                     guard groupOf[next.id] == nil else { break }
                     let joins = next.inputs.count == 1
                         ? FusionRules.canFollow(next.op, after: current.op, groupSoFar: members.map { nodes[$0].op })
-                        : FusionRules.canAbsorbResidual(next, consuming: t, into: members.map { nodes[$0] }, graph: self, producers: producers)
+                        : residualAdds && FusionRules.canAbsorbResidual(next, consuming: t, into: members.map { nodes[$0] }, graph: self, producers: producers)
                     guard joins else { break }
                     members.append(next.id)
                     current = next

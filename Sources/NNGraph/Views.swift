@@ -33,8 +33,12 @@ extension Graph {
         }
     }
 
-    /// True when the node moves no data (see `zeroCopyOffsets`).
-    public func isZeroCopyView(_ node: Node) -> Bool { zeroCopyOffsets(node) != nil }
+    /// True when the node moves no data (see `zeroCopyOffsets`). With `splitsAreViews: false`
+    /// (`ExecutionStyle`) only reshape-like ops are views; splits and slices copy.
+    public func isZeroCopyView(_ node: Node, splitsAreViews: Bool = true) -> Bool {
+        if !splitsAreViews, node.op.opClass != .view { return false }
+        return zeroCopyOffsets(node) != nil
+    }
 }
 
 extension ConvAttributes {

@@ -1,3 +1,4 @@
+import NNGraph
 import DeviceSpec
 import ModelImport
 
@@ -9,6 +10,8 @@ public struct ResolvedRow: Sendable, Hashable {
     public var unit: String
     /// True when the row is in the fitting subset (see `PublishedSplit`).
     public var isFitting: Bool
+    /// How the row's runtime executes the model (`ExecutionStyle.forRuntime`): the kernels it is priced as.
+    public var style: ExecutionStyle { ExecutionStyle.forRuntime(row.runtime) }
 
     public init(row: PublishedRow, zooModel: String, device: DeviceProfile, unit: String, isFitting: Bool) {
         self.row = row

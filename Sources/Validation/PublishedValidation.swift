@@ -131,6 +131,8 @@ public enum PublishedValidation {
 
     /// The device file's estimate for a row with no runtime factor. The row's precision (when stated
     /// and the unit has a peak for it) replaces the unit's; threads enter through `threadRatio`.
+    /// `prepared` fixes the kernels: `PreparedGraph(graph, style: r.style)` prices what the row's
+    /// runtime runs (as `run` does); trace scaling passes the runner's own (`.edgeprof`) kernels.
     public static func baseEstimate(_ prepared: PreparedGraph, _ r: ResolvedRow) throws(CostModelError) -> DeviceEstimate {
         var device = r.device
         guard let ui = device.computeUnits.firstIndex(where: { $0.name == r.unit }) else {
@@ -452,12 +454,19 @@ public enum PublishedValidation {
 
     public static func run(_ table: PublishedLatencyTable, devices: [DeviceProfile], leaveOneOut computeLOO: Bool = false) throws(CostModelError) -> PublishedValidationResult {
         let resolution = PublishedMapping.resolve(table, devices: devices)
-        var prepared: [String: PreparedGraph] = [:]
-        for r in resolution.resolved where prepared[r.zooModel] == nil {
-            guard let zoo = ModelZoo.model(named: r.zooModel) else { continue }
-            do { prepared[r.zooModel] = PreparedGraph(try zoo.build()) } catch {
-                throw CostModelError(message: "zoo model \(r.zooModel) failed to build: \(error)")
+        // Each row's kernels are the ones its runtime runs (`ExecutionStyle.forRuntime`).
+        struct PreparedKey: Hashable { var model: String; var style: ExecutionStyle }
+        func preparedKey(_ r: ResolvedRow) -> PreparedKey { PreparedKey(model: r.zooModel, style: r.style) }
+        var graphs: [String: Graph] = [:]
+        var prepared: [PreparedKey: PreparedGraph] = [:]
+        for r in resolution.resolved where prepared[preparedKey(r)] == nil {
+            if graphs[r.zooModel] == nil {
+                guard let zoo = ModelZoo.model(named: r.zooModel) else { continue }
+                do { graphs[r.zooModel] = try zoo.build() } catch {
+                    throw CostModelError(message: "zoo model \(r.zooModel) failed to build: \(error)")
+                }
             }
+            if let g = graphs[r.zooModel] { prepared[preparedKey(r)] = PreparedGraph(g, style: r.style) }
         }
         let groups = Dictionary(grouping: resolution.resolved) { GroupKey(device: $0.device.id, runtime: $0.row.runtime) }
         // Every group's rows, models and thread ratios first: the CPU groups are fitted together.
@@ -466,7 +475,7 @@ public enum PublishedValidation {
             let rows = (groups[key] ?? []).sorted { $0.row.id < $1.row.id }
             var models: [LatencyModel] = []
             for r in rows {
-                guard let p = prepared[r.zooModel] else { throw CostModelError(message: "no graph for \(r.zooModel)") }
+                guard let p = prepared[preparedKey(r)] else { throw CostModelError(message: "no graph for \(r.zooModel)") }
                 models.append(LatencyModel(try baseEstimate(p, r)))
             }
             all.append(GroupData(key: key, rows: rows, models: models, ratios: rows.map(threadRatio),

@@ -60,6 +60,38 @@ struct CalibrationFitTests {
         #expect(fit.efficiencyBenchmarks[.conv] == ["synthetic-conv"])
     }
 
+    /// Depthwise 3×3 and 5×5 kernels generated with per-output work c: the joint fit finds c and the
+    /// efficiency; generated without it, it keeps c = 0; kernels that do not differ in MACs per output
+    /// (all 3×3) leave c unfitted.
+    @Test func perOutputMACsAreRecoveredJointlyWithTheEfficiency() throws {
+        func samples(c: Double, kernels: [Int]) -> [CalibrationSample] {
+            var out: [CalibrationSample] = []
+            var i = 0
+            for k in kernels {
+                for (ch, hw) in [(32, 112), (144, 28), (672, 14)] {
+                    let outputs = Double(ch * hw * hw)
+                    var s = CalibrationSample(name: "dw\(k)-\(ch)", benchmark: "synthetic-dw", role: .compute, opClass: .depthwise,
+                                              flops: 2 * Double(k * k) * outputs, levelBytes: [outputs * 8, 0, 0, 0], measured: 0, outputs: outputs)
+                    s.measured = CalibrationFitter.predict(s, peak: Self.peak, overhead: Self.overhead, bandwidths: Self.bandwidths,
+                                                           efficiency: 0.3, perOutputMACs: c) * Self.noise(i)
+                    i += 1
+                    out.append(s)
+                }
+            }
+            return out
+        }
+        let fit = CalibrationFitter.fit(samples(c: 6, kernels: [3, 5]), peak: Self.peak, fallbackBandwidths: Self.bandwidths)
+        #expect(fit.perOutputMACs[.depthwise] == 6, "\(fit.perOutputMACs)")
+        #expect(abs(fit.efficiency[.depthwise, default: 0] / 0.3 - 1) < 0.05, "\(fit.efficiency[.depthwise, default: 0])")
+        let none = CalibrationFitter.fit(samples(c: 0, kernels: [3, 5]), peak: Self.peak, fallbackBandwidths: Self.bandwidths)
+        #expect(none.perOutputMACs[.depthwise] == 0, "\(none.perOutputMACs)")
+        #expect(abs(none.efficiency[.depthwise, default: 0] / 0.3 - 1) < 0.05)
+        let same = CalibrationFitter.fit(samples(c: 6, kernels: [3]), peak: Self.peak, fallbackBandwidths: Self.bandwidths)
+        #expect(same.perOutputMACs[.depthwise] == nil)
+        // Classes outside `perOutputClasses` are never given per-output work.
+        #expect(CalibrationFitter.fit(Self.samples(), peak: Self.peak, fallbackBandwidths: Self.bandwidths).perOutputMACs.isEmpty)
+    }
+
     @Test func noiseFreeDataIsRecoveredTightly() throws {
         let clean = Self.samples().map { s -> CalibrationSample in
             var c = s

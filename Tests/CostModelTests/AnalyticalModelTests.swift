@@ -231,6 +231,23 @@ struct EfficiencyClassTests {
         #expect(other.overhead.value == 10e-6)   // layer_overhead of the test device
     }
 
+    /// `per_output_macs` adds 2·c·outputs FLOPs of work at the class's efficiency to its kernels'
+    /// compute term (not to their counted FLOPs), and leaves other classes alone.
+    @Test func perOutputMACsAddWorkPerOutputElement() throws {
+        let g = try convGraph(channels: 16, outChannels: 32, size: 28, kernel: 1)
+        let plain = try testDevice(overhead: "0 us")
+        var device = plain
+        device.computeUnits[0].perOutputMACs[.conv] = Sourced(8, source: "test")
+        let before = try AnalyticalModel.estimate(g, on: plain), after = try AnalyticalModel.estimate(g, on: device)
+        let c0 = try #require(before.layers.first { $0.opClass == .conv }), c1 = try #require(after.layers.first { $0.opClass == .conv })
+        // 32 × 28 × 28 outputs × 8 MACs × 2 FLOP at 100 GFLOP/s × 0.5 (conv efficiency of the test device).
+        let extra = 2.0 * 8 * 32 * 28 * 28 / (100e9 * 0.5)
+        #expect(abs((c1.computeTime - c0.computeTime).value - extra) < 1e-12, "\((c1.computeTime - c0.computeTime).value) vs \(extra)")
+        #expect(c1.counts.flops == c0.counts.flops && c1.computeFlopsByClass == c0.computeFlopsByClass)
+        let s0 = try #require(before.layers.first { $0.opClass == .elementwise }), s1 = try #require(after.layers.first { $0.opClass == .elementwise })
+        #expect(s0.latency == s1.latency)
+    }
+
     /// A Winograd conv re-fetches operands for the 16/36 of its counted MACs it performs.
     @Test func winogradRefetchCountsTheProductsItPerforms() throws {
         let g = try convGraph(channels: 64, outChannels: 64, size: 28)
@@ -282,5 +299,47 @@ struct EfficiencyClassTests {
         let e = try AnalyticalModel.estimate(try b.finish(), on: try testDevice())
         let split = try #require(e.layers.first { $0.nodes.contains("split") && $0.nodes.count == 1 })
         #expect(split.latency.value == 0 && split.bound == .view)
+
+        // A runtime that copies channel splits (ncnn's Slice) pays for reading the input and writing both halves.
+        // The 8 KiB tensor stays in L1 (the residence rule), so L1 sees the copy's bytes and nothing outside it does.
+        let ncnn = ExecutionStyle.forRuntime("ncnn_cpu")
+        let copied = try AnalyticalModel.estimate(PreparedGraph(try b.finish(), style: ncnn), on: try testDevice())
+        let copy = try #require(copied.layers.first { $0.nodes == ["split"] })
+        #expect(copy.opClass == .dataMovement && copy.latency.value > 0 && copy.bound != .view)
+        let bytes = Double(8 * 16 * 16 * 4)
+        let l1 = try #require(copy.traffic.first)
+        #expect(l1.readBytes.value == bytes && l1.writeBytes.value == bytes, "\(l1)")
+        #expect(copied.layers.count == e.layers.count)
+        #expect(abs((copied.totals.latency - e.totals.latency - copy.latency).value) < 1e-12)
+    }
+
+    /// The same model priced as ncnn runs it (residual adds separate, channel splits copied) and as
+    /// edgeprof's runner does: more kernels, more traffic, never faster; reshapes stay free in both.
+    @Test func executionStylePricesTheKernelsTheRuntimeRuns() throws {
+        let device = try testDevice()
+        let ncnn = ExecutionStyle.forRuntime("ncnn_cpu")
+        for name in ["resnet18", "shufflenet_v2_x1_0", "mobilenet_v2"] {
+            let g = try #require(ModelZoo.model(named: name)).build()
+            let own = try AnalyticalModel.estimate(PreparedGraph(g), on: device)
+            let theirs = try AnalyticalModel.estimate(PreparedGraph(g, style: ncnn), on: device)
+            let residual = own.layers.filter { $0.kind.contains("-add") }.count
+            let adds = theirs.layers.filter { $0.kind.hasPrefix("add") }.count - own.layers.filter { $0.kind.hasPrefix("add") }.count
+            #expect(adds == residual, "\(name): every residual add becomes its own kernel")
+            #expect(theirs.layers.count == own.layers.count + residual)
+            #expect(!theirs.layers.contains { $0.kind.contains("-add") })
+            let copies = theirs.layers.filter { $0.kind == "split" || $0.kind == "slice" }
+            #expect(copies.allSatisfy { $0.bound != .view && $0.latency.value > 0 }, "\(name)")
+            #expect(theirs.layers.filter { $0.bound == .view }.allSatisfy { !["split", "slice"].contains($0.kind) })
+            #expect(theirs.totals.latency > own.totals.latency, "\(name)")
+            func moved(_ e: DeviceEstimate) -> Double { e.totals.traffic.reduce(0) { $0 + $1.readBytes.value + $1.writeBytes.value } }
+            #expect(moved(theirs) > moved(own), "\(name)")
+        }
+        let shuffle = try AnalyticalModel.estimate(PreparedGraph(try #require(ModelZoo.model(named: "shufflenet_v2_x1_0")).build(), style: ncnn), on: device)
+        #expect(shuffle.layers.contains { $0.kind == "split" || $0.kind == "slice" }, "shufflenet's channel split is priced")
+        // PyTorch (eager): adds separate, chunks are views.
+        let torch = ExecutionStyle.forRuntime("pytorch_cpu")
+        #expect(!torch.fusesResidualAdds && torch.splitsAreViews)
+        #expect(ExecutionStyle.forRuntime("tensorrt") == .edgeprof && ExecutionStyle.forRuntime(nil) == .edgeprof)
+        #expect(ExecutionStyle.forRuntime("ncnn_vulkan") == ncnn && ExecutionStyle.forRuntime("tflite_cpu") == ncnn)
     }
 }

@@ -230,6 +230,19 @@ struct DeviceLoaderErrorTests {
         #expect(e.message.hasPrefix("memory efficiency must be in (0, 1]"), "\(e.message)")
     }
 
+    @Test func perOutputMACsAreOptionalAndNonNegative() throws {
+        let ok = Self.document(inserting: "    per_output_macs: {depthwise: {value: 6, source: \"measured: test\"}}", after: 16)
+        let d = try DeviceLoader.load(yaml: ok, file: Self.file)
+        #expect(d.computeUnits[0].perOutputMACs(for: .depthwise) == 6)
+        #expect(d.computeUnits[0].perOutputMACs(for: .conv1x1) == 0)
+        let e = try #require(Self.loadError(Self.document(inserting: "    per_output_macs: {conv_1x1: {value: -2, source: \"measured: test\"}}", after: 16)))
+        #expect(e.line == 17, "\(e.description)")
+        #expect(e.keyPath == "compute_units[0].per_output_macs.conv_1x1")
+        #expect(e.message.hasPrefix("per-output MACs must be a number ≥ 0"), "\(e.message)")
+        let typo = try #require(Self.loadError(Self.document(inserting: "    per_output_macs: {depthwize: {value: 2, source: \"measured: test\"}}", after: 16)))
+        #expect(typo.keyPath.hasPrefix("compute_units[0].per_output_macs"), "\(typo.description)")
+    }
+
     @Test func efficiencyZero() throws {
         let e = try #require(Self.loadError(Self.document(line: 12, "      conv: {value: 0, source: \"assumed: test\"}")))
         #expect(e.message == "efficiency must be in (0, 1], got 0.0")

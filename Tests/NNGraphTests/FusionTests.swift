@@ -93,6 +93,14 @@ struct FusionTests {
         #expect(kinds(try twoBranches(activationBeforeAdd: true)) == ["conv", "conv-bn-relu", "add"])
     }
 
+    @Test func residualAddsStayAloneWhenTheRuntimeDoesNotFuseThem() throws {
+        var g = try twoBranches()
+        g.fuse(residualAdds: false)
+        #expect(kinds(g) == ["conv", "conv-bn", "add"])
+        g.fuse()
+        #expect(kinds(g) == ["conv", "conv-bn-add"])
+    }
+
     @Test func batchNormAfterAResidualAddDoesNotFold() throws {
         #expect(kinds(try twoBranches(bnAfterAdd: true)) == ["conv", "conv-bn-add", "bn"])
     }

@@ -127,7 +127,7 @@ struct PublishedValidationTests {
                                    batch: 1, latencyMs: 1, latencyMinMs: nil, latencyMaxMs: nil, flags: [], sourceKey: "", sourceURL: "", line: 0)
             let zoo = try PublishedMapping.zooModel(for: row).get()
             let resolved = ResolvedRow(row: row, zooModel: zoo.name, device: device, unit: "cpu", isFitting: true)
-            let ms = PublishedValidation.LatencyModel(try PublishedValidation.baseEstimate(PreparedGraph(zoo.build()), resolved)).latency(dense: 2, other: 2)
+            let ms = PublishedValidation.LatencyModel(try PublishedValidation.baseEstimate(PreparedGraph(zoo.build(), style: resolved.style), resolved)).latency(dense: 2, other: 2)
             lines.append("\(id),\(model),224,fp32,raspberry_pi_4b,ncnn_cpu,4,1,\(ms),,,,S,u")
         }
         lines.append("T11,googlenet,224,fp32,raspberry_pi_4b,ncnn_cpu,4,1,100,,,,S,u")
@@ -166,7 +166,7 @@ struct PublishedValidationTests {
                                    batch: 1, latencyMs: 1, latencyMinMs: nil, latencyMaxMs: nil, flags: [], sourceKey: "", sourceURL: "", line: 0)
             let zoo = try PublishedMapping.zooModel(for: row).get()
             let resolved = ResolvedRow(row: row, zooModel: zoo.name, device: device, unit: "cpu", isFitting: true)
-            let ms = PublishedValidation.LatencyModel(try PublishedValidation.baseEstimate(PreparedGraph(zoo.build()), resolved)).latency(dense: factor, other: factor)
+            let ms = PublishedValidation.LatencyModel(try PublishedValidation.baseEstimate(PreparedGraph(zoo.build(), style: resolved.style), resolved)).latency(dense: factor, other: factor)
             lines.append("\(id),\(model),224,fp32,raspberry_pi_4b,ncnn_cpu,4,1,\(ms),,,,S,u")
         }
         let table = try PublishedLatencyTable.parse(csv: lines.joined(separator: "\n") + "\n", file: "synthetic.csv")

@@ -1,0 +1,43 @@
+/// How a runtime executes a graph where runtimes differ in ways that change what a kernel reads and
+/// writes (not how fast): whether a residual add joins the convolution producing one of its
+/// operands, and whether a contiguous channel split is a view or a copy. The cost model prices the
+/// kernels a runtime actually runs (`PreparedGraph(graph, style:)`); edgeprof's own runner is `.edgeprof`.
+public struct ExecutionStyle: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// `conv[-bn]-add[-act]` runs as one kernel (`FusionRules.canAbsorbResidual`); false = the add is
+    /// its own kernel that reads the conv output back.
+    public var fusesResidualAdds: Bool
+    /// A split/slice that selects one contiguous block (`Graph.zeroCopyOffsets`) aliases its input;
+    /// false = it copies its outputs into new buffers.
+    public var splitsAreViews: Bool
+
+    public init(fusesResidualAdds: Bool, splitsAreViews: Bool) {
+        self.fusesResidualAdds = fusesResidualAdds
+        self.splitsAreViews = splitsAreViews
+    }
+
+    /// edgeprof's kernel runner (and ONNX Runtime's NCHWc `Conv + Sum`, TensorRT's conv + elementwise).
+    public static let edgeprof = ExecutionStyle(fusesResidualAdds: true, splitsAreViews: true)
+
+    public var description: String {
+        "residual adds \(fusesResidualAdds ? "fused into their conv" : "separate kernels"), channel splits \(splitsAreViews ? "views" : "copies")"
+    }
+
+    /// The style of a runtime named as in published-latency.csv / device files (`ncnn_cpu`, `tflite_cpu`, ...),
+    /// by its family (the part before the first `_`); runtimes not listed, and nil, run as `.edgeprof`.
+    ///
+    /// - ncnn: `ncnnoptimize` folds batch norms and activations into convolutions but nothing with a
+    ///   second input (`fuse_convolution_*` take one bottom blob; residual sums stay `BinaryOp`/`Eltwise`
+    ///   layers), and `Slice` along channels `memcpy`s each part into a new blob
+    ///   (src/layer/arm/slice_arm.cpp).
+    /// - TFLite: `ADD` is its own op (conv carries a fused activation only); `SPLIT` writes its outputs.
+    /// - PyTorch (eager): `out += identity` is a separate op; `chunk`/`split` return views.
+    public static func forRuntime(_ name: String?) -> ExecutionStyle {
+        guard let name else { return .edgeprof }
+        let family = name.split(separator: "_", maxSplits: 1).first.map { String($0).lowercased() } ?? ""
+        switch family {
+        case "ncnn", "tflite": return ExecutionStyle(fusesResidualAdds: false, splitsAreViews: false)
+        case "pytorch": return ExecutionStyle(fusesResidualAdds: false, splitsAreViews: true)
+        default: return .edgeprof
+        }
+    }
+}
