@@ -32,10 +32,13 @@ public struct CalibrationSample: Sendable, Hashable, Codable {
     public var measured: Double
     /// Elements the kernel writes (what `per_output_macs` is charged per); nil = not recorded.
     public var outputs: Double?
+    /// Output channel planes (batch × channels of a 4-D output; what `channel_overhead` is charged per); nil = not recorded.
+    public var channels: Double?
 
     public init(name: String, benchmark: String, role: Role, opClass: OpClass, flops: Double, otherFlops: [OpClass: Double] = [:],
-                levelBytes: [Double], measured: Double, outputs: Double? = nil) {
+                levelBytes: [Double], measured: Double, outputs: Double? = nil, channels: Double? = nil) {
         self.outputs = outputs
+        self.channels = channels
         self.name = name
         self.benchmark = benchmark
         self.role = role
@@ -65,6 +68,8 @@ public struct CalibrationFit: Sendable, Hashable, Codable {
     public var efficiency: [OpClass: Double]
     /// `per_output_macs` per class in `CalibrationFitter.perOutputClasses` whose kernels span enough MACs per output.
     public var perOutputMACs: [OpClass: Double] = [:]
+    /// `channel_overhead` (seconds per output channel) per class in `CalibrationFitter.perChannelClasses`.
+    public var channelOverheads: [OpClass: Double] = [:]
     /// `memory_efficiency` per class with streaming kernels: the share of the fitted bandwidths they reach.
     public var memoryEfficiency: [OpClass: Double] = [:]
     public var memoryEfficiencyBenchmarks: [OpClass: [String]] = [:]
@@ -86,14 +91,19 @@ public enum CalibrationFitter {
     public static let perOutputClasses: Set<OpClass> = [.conv1x1, .depthwise]
     /// Candidate per-output MACs of the joint fit (0 = the per-MAC model alone).
     static let perOutputGrid: [Double] = [0, 0.5, 1, 1.5, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 64]
+    /// Classes whose `channel_overhead` calibration fits with their efficiency and per-output MACs: depthwise convs
+    /// (per-channel setup: weights, borders), which networks run from 16 channels on 112² maps to 1152 on 7².
+    public static let perChannelClasses: Set<OpClass> = [.depthwise]
+    /// Candidate per-channel overheads (seconds).
+    static let perChannelGrid: [Double] = [0, 1, 2, 3, 4, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 150].map { $0 * 1e-9 }
 
     public static func predict(_ s: CalibrationSample, peak: Double, overhead: Double, bandwidths: [Double], efficiency: Double,
-                               memoryEfficiency: Double = 1, perOutputMACs: Double = 0,
+                               memoryEfficiency: Double = 1, perOutputMACs: Double = 0, channelOverhead: Double = 0,
                                otherEfficiency: (OpClass) -> Double = { _ in 1 }) -> Double {
         let memory = memoryTime(s, bandwidths: bandwidths) / memoryEfficiency
         var compute = (s.flops + 2 * perOutputMACs * (s.outputs ?? 0)) / (peak * efficiency)
         for (cls, f) in s.otherFlops.sorted(by: { $0.key.rawValue < $1.key.rawValue }) { compute += f / (peak * otherEfficiency(cls)) }
-        return overhead + Swift.max(compute, memory)
+        return overhead + channelOverhead * (s.channels ?? 0) + Swift.max(compute, memory)
     }
 
     /// The slowest level's bytes / bandwidth (the memory term of the cost model at full bandwidth).
@@ -166,40 +176,60 @@ public enum CalibrationFitter {
         }
         func otherEfficiency(_ c: OpClass) -> Double { efficiency[c] ?? efficiency[c.coarse] ?? fallbackEfficiency[c] ?? fallbackEfficiency[c.coarse] ?? 1 }
         var perOutput: [OpClass: Double] = [:]
+        var perChannel: [OpClass: Double] = [:]
         for cls in classes {
             let direct = compute.filter { $0.opClass == cls }
             let s = direct.isEmpty ? compute.filter { $0.opClass.coarse == cls } : direct
-            func loss(_ logE: Double, _ c: Double) -> Double {
+            // The class's tiny kernels pay the per-channel overhead too: with o per channel, its fixed
+            // overhead is the median of (tiny time − o · tiny channels).
+            let tiny = overheadSamples.filter { $0.opClass == cls }
+            func fixedOverhead(_ x: CalibrationSample, _ o: Double) -> Double {
+                guard o > 0, x.opClass == cls, !tiny.isEmpty else { return overheadFor(x.opClass) }
+                return Swift.max(0, ValidationStatistics.median(tiny.map { $0.measured - o * ($0.channels ?? 0) }) ?? 0)
+            }
+            func loss(_ logE: Double, _ c: Double, _ o: Double) -> Double {
                 s.reduce(0) { acc, x in
-                    let r = log(predict(x, peak: peak, overhead: overheadFor(x.opClass), bandwidths: usable, efficiency: exp(logE),
-                                        memoryEfficiency: memoryEfficiencyFor(x.opClass), perOutputMACs: c, otherEfficiency: otherEfficiency) / x.measured)
+                    let r = log(predict(x, peak: peak, overhead: fixedOverhead(x, o), bandwidths: usable, efficiency: exp(logE),
+                                        memoryEfficiency: memoryEfficiencyFor(x.opClass), perOutputMACs: c, channelOverhead: o,
+                                        otherEfficiency: otherEfficiency) / x.measured)
                     return acc + r * r
                 }
             }
             // On a flat (memory-bound) loss the largest efficiency wins.
             // Up to the class's bound (conv_winograd may exceed 1 per counted FLOP).
             let high = Swift.min(efficiencyRange.high * cls.maxEfficiency, cls.maxEfficiency)
-            func bestEfficiency(_ c: Double) -> (e: Double, loss: Double) {
-                let logE = LogSearch.minimize(low: log(efficiencyRange.low), high: log(high), steps: 400, preferHigh: true) { loss($0, c) }
-                return (exp(logE), loss(logE, c))
+            func bestEfficiency(_ c: Double, _ o: Double) -> (e: Double, loss: Double) {
+                let logE = LogSearch.minimize(low: log(efficiencyRange.low), high: log(high), steps: 400, preferHigh: true) { loss($0, c, o) }
+                return (exp(logE), loss(logE, c, o))
             }
-            // Per-output MACs jointly with the efficiency, for the classes listed, when their kernels
-            // differ at least 2× in MACs per output (else the two are not separable): grid over c, each
-            // with its best efficiency; the smallest c within 1% of the least loss wins.
-            let macsPerOutput = s.compactMap { x in x.outputs.flatMap { $0 > 0 ? x.flops / 2 / $0 : nil } }
-            if perOutputClasses.contains(cls), direct.count >= 3, macsPerOutput.count == s.count,
-               let lo = macsPerOutput.min(), let hi = macsPerOutput.max(), hi >= 2 * lo {
-                let fits = perOutputGrid.map { c in (c: c, fit: bestEfficiency(c)) }
-                let least = fits.map(\.fit.loss).min() ?? 0
-                let pick = fits.first { $0.fit.loss <= least * 1.01 + 1e-12 } ?? fits[0]
-                efficiency[cls] = pick.fit.e
-                perOutput[cls] = pick.c
-            } else {
-                efficiency[cls] = bestEfficiency(0).e
+            // Per-output MACs (and, for the per-channel classes, a per-channel overhead) jointly with the
+            // efficiency, for the classes listed, when their kernels differ at least 2× in MACs per output
+            // (per-output) or in output pixels per channel (per-channel); else that term is not separable
+            // from the efficiency. Grid over the terms, each point with its best efficiency; the point
+            // with the fewest and smallest terms within 1% of the least loss wins.
+            func spread(_ v: [Double?]) -> Bool {
+                let xs = v.compactMap { $0 }
+                guard xs.count == s.count, let lo = xs.min(), let hi = xs.max(), lo > 0 else { return false }
+                return hi >= 2 * lo
+            }
+            let fitC = perOutputClasses.contains(cls) && direct.count >= 3
+                && spread(s.map { x in x.outputs.flatMap { $0 > 0 ? x.flops / 2 / $0 : nil } })
+            let fitO = perChannelClasses.contains(cls) && direct.count >= 4
+                && spread(s.map { x in x.channels.flatMap { ch in x.outputs.flatMap { ch > 0 ? $0 / ch : nil } } })
+            var points: [(c: Double, o: Double)] = []
+            for c in fitC ? perOutputGrid : [0] { for o in fitO ? perChannelGrid : [0] { points.append((c, o)) } }
+            let fits = points.map { p in (p: p, fit: bestEfficiency(p.c, p.o)) }
+            let least = fits.map(\.fit.loss).min() ?? 0
+            let pick = fits.first { $0.fit.loss <= least * 1.01 + 1e-12 } ?? fits[0]
+            efficiency[cls] = pick.fit.e
+            if fitC { perOutput[cls] = pick.p.c }
+            if fitO {
+                perChannel[cls] = pick.p.o
+                if !tiny.isEmpty, let x = s.first { classOverheads[cls] = fixedOverhead(x, pick.p.o) }
             }
             effBenchmarks[cls] = Array(Set(s.map(\.benchmark))).sorted()
         }
-        return CalibrationFit(overhead: overhead, classOverheads: classOverheads, bandwidths: bandwidths, efficiency: efficiency, perOutputMACs: perOutput,
+        return CalibrationFit(overhead: overhead, classOverheads: classOverheads, bandwidths: bandwidths, efficiency: efficiency, perOutputMACs: perOutput, channelOverheads: perChannel,
                               memoryEfficiency: memoryEfficiency, memoryEfficiencyBenchmarks: memBenchmarks,
                               overheadBenchmarks: Array(Set(overheadSamples.map(\.benchmark))).sorted(),
                               bandwidthBenchmarks: bwBenchmarks, efficiencyBenchmarks: effBenchmarks)

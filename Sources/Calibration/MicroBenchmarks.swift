@@ -243,6 +243,17 @@ public enum MicroBenchmarkSuite {
                 try b.add1(name, .channelShuffle(groups: 2), inputs: [p])
             })
         }
+        // Matrix-vector products (a classifier at batch 1): one row of activations against a weight
+        // matrix read once from main memory (cold), so the kernel streams its weights; what share of
+        // the stream bandwidth it reaches is `memory_efficiency.gemm` (compute-bound GEMMs never reach
+        // their memory term, so only matrix-vector products feel it).
+        for d in quick ? [1280] : [1024, 1280] {
+            let g = try chain("gemv\(d)", input: [1, d], count: n) { (b: inout GraphBuilder, name: String, x: Int) throws(GraphError) -> Int in
+                try b.add1(name, .gemm(GemmAttributes(inFeatures: d, outFeatures: d)), inputs: [x],
+                           params: [ParamInfo(name: "\(name).w", shape: [d, d]), ParamInfo(name: "\(name).b", shape: [d])])
+            }
+            out.append(MicroBenchmark(name: "gemv-1x\(d)x\(d)", benchmark: "matrix-vector (cold weights)", opClass: .gemm, role: .streaming, graph: g).coldCaches())
+        }
         for (t, h, d) in quick ? [(197, 3, 64)] : [(197, 3, 64), (50, 6, 64)] {
             // GEMM over [t, h·d] → view [t, h, d] → transpose to [h, t, d] → view back to [t, h·d].
             out.append(try inContext("transpose-\(t)x\(h)x\(d)", opClass: .dataMovement, input: [1, t, h * d], count: n,
@@ -342,6 +353,7 @@ public enum MicroBenchmarkRunner {
         return CalibrationSample(name: bench.name, benchmark: bench.benchmark, role: role, opClass: bench.opClass,
                                  flops: fitsCompute ? own : Double(layer.counts.flops), otherFlops: fitsCompute ? other : [:],
                                  levelBytes: bytes, measured: measured,
-                                 outputs: Double(layer.outputShape.elementCount))
+                                 outputs: Double(layer.outputShape.elementCount),
+                                 channels: layer.outputShape.rank == 4 ? Double(layer.outputShape[0] * layer.outputShape[1]) : 0)
     }
 }

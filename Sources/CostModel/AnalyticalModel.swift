@@ -163,7 +163,7 @@ public enum AnalyticalModel {
                 computeByClass[part.cls.coarse, default: .zero] += t
             }
             let core = Swift.max(computeTime, worstMemory)
-            let overhead = unit.overhead(for: k.efficiencyClass)
+            let overhead = unit.overhead(for: k.efficiencyClass) + unit.channelOverhead(for: k.efficiencyClass) * k.anchorChannels
             let latency = core + overhead
             let bound: Bound
             if overhead > core { bound = .overhead } else if computeTime >= worstMemory { bound = .compute } else { bound = .memory(level: worstLevel) }

@@ -47,6 +47,8 @@ public struct PreparedGraph: Sendable {
         var outputShape: TensorShape
         /// Elements the anchor writes (what `per_output_macs` is charged per).
         var anchorOutputElements: Double
+        /// Output channel planes of the anchor (batch × channels of a 4-D output, else 0): what `channel_overhead` is charged per.
+        var anchorChannels: Double
         var counts: OpCounts
         var inputs: [Operand]
         var outputs: [Operand]
@@ -110,6 +112,10 @@ public struct PreparedGraph: Sendable {
                 nodeNames: members.map(\.name),
                 outputShape: (outs.first ?? anchor.outputs.first).map { g.tensors[$0].shape } ?? TensorShape([]),
                 anchorOutputElements: Double(anchor.outputs.reduce(0) { $0 + g.tensors[$1].shape.elementCount }),
+                anchorChannels: anchor.outputs.first.map { t -> Double in
+                    let d = g.tensors[t].shape.dims
+                    return d.count == 4 ? Double(d[0] * d[1]) : 0
+                } ?? 0,
                 counts: g.counts(ofGroup: group, index: index), inputs: ins.map(operand), outputs: outs.map(operand), weights: w,
                 extraWeightBytes: AnalyticalModel.anchorSparseIndexBytes(anchor), reuse: AnalyticalModel.isReuseKernel(anchor.op)))
         }

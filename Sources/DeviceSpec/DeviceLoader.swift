@@ -140,7 +140,7 @@ public enum DeviceLoader {
 
     static func parseComputeUnit(_ node: SpecNode, levels: [String]) throws(SpecError) -> ComputeUnit {
         let m = try node.mapping(allowed: ["name", "kind", "cores", "frequency", "peak", "precision", "efficiency", "layer_overhead",
-                                           "class_overhead", "memory_efficiency", "per_output_macs", "energy_per_op", "register_bytes", "memory_path", "active_power", "pe_array"])
+                                           "class_overhead", "memory_efficiency", "per_output_macs", "channel_overhead", "energy_per_op", "register_bytes", "memory_path", "active_power", "pe_array"])
         let cores = try sourcedNumber(m.required("cores")) { n throws(SpecError) in
             let v = try n.int()
             guard v > 0 else { throw n.error("must be positive, got \(v)") }
@@ -243,6 +243,13 @@ public enum DeviceLoader {
             }
         }
 
+        var channelOverhead: [OpClass: Sourced<Seconds>] = [:]
+        if let node = m["channel_overhead"] {
+            for (key, value) in try node.anyMapping() {
+                channelOverhead[try opClassKey(key, value)] = try sourced(value, .time, positive: false).map(Seconds.init)
+            }
+        }
+
         var unit = ComputeUnit(
             name: try m.required("name").string(),
             kind: try m.required("kind").oneOf(ComputeKind.self),
@@ -258,6 +265,7 @@ public enum DeviceLoader {
         unit.classOverhead = classOverhead
         unit.memoryEfficiency = memoryEfficiency
         unit.perOutputMACs = perOutputMACs
+        unit.channelOverhead = channelOverhead
         return unit
     }
 

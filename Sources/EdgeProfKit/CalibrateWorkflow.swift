@@ -114,7 +114,8 @@ public enum CalibrateWorkflow {
             guard let o = fit.classOverheads[cls] else { continue }
             let names = samples.filter { $0.role == .overhead && $0.opClass == cls }.map(\.name)
             let value = "\"\(formatFixed(o * 1e6, decimals: 2)) us\""
-            let source = "measured \(date) (\(mode): tiny-kernel chain \(names.joined(separator: ", ")), median per-kernel time)"
+            let perChannel = fit.channelOverheads[cls].map { o in o > 0 ? " less \(formatFixed(o * 1e9, decimals: 0)) ns × its output channels (channel_overhead)" : "" } ?? ""
+            let source = "measured \(date) (\(mode): tiny-kernel chain \(names.joined(separator: ", ")), median per-kernel time\(perChannel))"
             do {
                 try editor.setInMapping(unitPath, mapKey: "class_overhead", key: cls.rawValue, after: "layer_overhead", value: value, source: source)
             } catch { throw .spec(error) }
@@ -160,6 +161,21 @@ public enum CalibrateWorkflow {
                                       before: unit.perOutputMACs[cls].map { formatFixed($0.value, decimals: 1) } ?? "(0)",
                                       after: formatFixed(c ?? 0, decimals: 1), source: source))
         }
+        for cls in CalibrationFitter.perChannelClasses.sorted(by: { $0.rawValue < $1.rawValue }) where fit.efficiency[cls] != nil {
+            let o = fit.channelOverheads[cls]
+            let n = samples.filter { $0.role == .compute && $0.opClass == cls }.count
+            let source = o != nil
+                ? "measured \(date) (\(mode): \((fit.efficiencyBenchmarks[cls] ?? []).joined(separator: ", ")), \(n) shape(s); fitted jointly with "
+                    + "efficiency.\(cls.rawValue) and per_output_macs.\(cls.rawValue): t = overhead + o·channels + max((FLOPs + 2·c·outputs)/(peak·e), bytes/bandwidth))"
+                : "measured \(date) (\(mode): not fitted, the \(n) shape(s) differ less than 2× in pixels per channel)"
+            let value = "\"\(formatFixed((o ?? 0) * 1e9, decimals: 1)) ns\""
+            do {
+                try editor.setInMapping(unitPath, mapKey: "channel_overhead", key: cls.rawValue, after: "layer_overhead", value: value, source: source)
+            } catch { throw .spec(error) }
+            values.append(FittedValue(parameter: "\(unit.name).channel_overhead.\(cls.rawValue)",
+                                      before: unit.channelOverhead[cls].map { "\(formatFixed($0.value.value * 1e9, decimals: 1)) ns" } ?? "(0)",
+                                      after: value, source: source))
+        }
         for (li, level) in levels.enumerated() {
             guard let bw = fit.bandwidths[li], let mi = template.memory.firstIndex(where: { $0.name == level.name }) else { continue }
             let n = samples.filter { $0.role == .bandwidth(level: li) }.count
@@ -197,6 +213,7 @@ public enum CalibrateWorkflow {
                                                          efficiency: fit.efficiency[s.opClass] ?? unit.efficiency(for: s.opClass),
                                                          memoryEfficiency: fit.memoryEfficiency[s.opClass] ?? fit.memoryEfficiency[s.opClass.coarse] ?? 1,
                                                          perOutputMACs: fit.perOutputMACs[s.opClass] ?? 0,
+                                                         channelOverhead: fit.channelOverheads[s.opClass] ?? 0,
                                                          otherEfficiency: { fit.efficiency[$0] ?? unit.efficiency(for: $0) }))
         }
         return Result(output: r.output, date: date, threads: threads, seconds: Date().timeIntervalSince(started), passes: passes, loadAverage: load.text,

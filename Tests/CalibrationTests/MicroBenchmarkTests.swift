@@ -21,6 +21,10 @@ struct MicroBenchmarkTests {
             #expect(Set(classes.map(\.coarse)) == [.conv, .depthwise, .elementwise, .pooling, .attention, .normalization])
             #expect(Set(suite.filter { $0.role == .overhead }.map(\.opClass)) == [.elementwise, .conv, .depthwise, .pooling, .dataMovement, .normalization])
             #expect(suite.filter { $0.role == nil }.count >= 5)  // streams: role from the residence level
+            #expect(Set(suite.filter { $0.role == .streaming }.map(\.opClass)) == [.elementwise, .pooling, .dataMovement, .gemm])
+            // The depthwise grid spans 3×3 and 5×5 (per-output MACs) and 16× in pixels per channel (per-channel overhead).
+            let dw = suite.filter { $0.role == .compute && $0.opClass == .depthwise }
+            #expect(dw.contains { $0.name.hasPrefix("dwconv5x5") } && dw.contains { $0.name.hasPrefix("dwconv3x3") })
         }
         #expect(try MicroBenchmarkSuite.suite(quick: true).count < MicroBenchmarkSuite.suite(quick: false).count)
     }
@@ -65,6 +69,19 @@ struct MicroBenchmarkTests {
         #expect(s.role == .streaming)
         #expect(s.flops == 64 * 28 * 28)
         #expect(s.levelBytes[0] == Double(3 * 64 * 28 * 28 * 4))
+    }
+
+    /// The matrix-vector benchmark streams cold weights: a gemm-class streaming sample whose main-memory
+    /// bytes include the whole weight matrix, recording its outputs and (no) channels.
+    @Test func matrixVectorBenchmarkStreamsItsWeightsFromMainMemory() throws {
+        let device = try DeviceLoader.load(file: Self.host)
+        let bench = try #require(try MicroBenchmarkSuite.suite(quick: true).first { $0.name == "gemv-1x1280x1280" })
+        #expect(bench.cold && bench.opClass == .gemm && bench.role == .streaming)
+        let options = MicroBenchmarkRunner.Options(threads: 1, timing: TimingOptions(warmup: 0, iterations: 1))
+        let s = try MicroBenchmarkRunner.run(bench, template: device, unit: nil, options: options)
+        #expect(try #require(s.levelBytes.last) >= Double(1280 * 1280 * 4))
+        #expect(s.outputs == 1280 && s.channels == 0)
+        #expect(s.measured > 0)
     }
 
     @Test func stemBenchmarksTimeOnlyTheirStemConvs() throws {

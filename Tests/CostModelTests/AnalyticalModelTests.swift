@@ -248,6 +248,22 @@ struct EfficiencyClassTests {
         #expect(s0.latency == s1.latency)
     }
 
+    /// `channel_overhead` adds its time per output channel of the class's kernels to their overhead.
+    @Test func channelOverheadIsPaidPerOutputChannel() throws {
+        var b = GraphBuilder(name: "dw")
+        let x = b.input("x", shape: [1, 24, 14, 14])
+        let a = ConvAttributes(inChannels: 24, outChannels: 24, kernel: [3, 3], pads: [1, 1, 1, 1], groups: 24, hasBias: true)
+        b.markOutput(try b.add1("dw", .conv(a), inputs: [x], params: [ParamInfo(name: "w", shape: [24, 1, 3, 3]), ParamInfo(name: "b", shape: [24])]))
+        let g = try b.finish()
+        let plain = try testDevice()
+        var device = plain
+        device.computeUnits[0].channelOverhead[.depthwise] = Sourced(Seconds(50e-9), source: "test")
+        let l0 = try #require(try AnalyticalModel.estimate(g, on: plain).layers.first), l1 = try #require(try AnalyticalModel.estimate(g, on: device).layers.first)
+        #expect(abs((l1.overhead - l0.overhead).value - 24 * 50e-9) < 1e-15)
+        #expect(abs((l1.latency - l0.latency).value - 24 * 50e-9) < 1e-15)
+        #expect(l1.computeTime == l0.computeTime)
+    }
+
     /// A Winograd conv re-fetches operands for the 16/36 of its counted MACs it performs.
     @Test func winogradRefetchCountsTheProductsItPerforms() throws {
         let g = try convGraph(channels: 64, outChannels: 64, size: 28)
