@@ -135,6 +135,7 @@ public struct ComputeUnit: Sendable, Hashable, Codable {
         case .attention, .conv1x1, .convWinograd, .convKxK, .convStem, .gemm: fallback = .conv
         case .normalization, .dataMovement, .sparse, .view, .unsupported, .transcendental: fallback = .elementwise
         case .softmax: fallback = efficiency[.normalization] != nil ? .normalization : .elementwise
+        case .permute: fallback = efficiency[.dataMovement] != nil ? .dataMovement : .elementwise
         }
         return efficiency[fallback]?.value ?? 1
     }

@@ -209,6 +209,10 @@ public enum OpClass: String, Hashable, Sendable, Codable, CaseIterable {
     /// Finer class of `normalization`: softmax (an exp per element and two passes over each row),
     /// several times slower per counted FLOP than layer or batch norm.
     case softmax
+    /// Finer class of `data_movement`: gathers that reorder elements (transpose, channel shuffle),
+    /// whose achieved share of the stream bandwidth differs from the block copies' (concat, split,
+    /// slice, pad); a device file without it uses `data_movement`.
+    case permute
 
     /// Largest efficiency (fraction of peak per counted FLOP) a device file may give the class: 1,
     /// except `conv_winograd`, whose FLOPs are counted as direct convolution while Winograd
@@ -221,6 +225,7 @@ public enum OpClass: String, Hashable, Sendable, Codable, CaseIterable {
         case .conv1x1, .convWinograd, .convKxK, .convStem, .gemm: .conv
         case .transcendental: .elementwise
         case .softmax: .normalization
+        case .permute: .dataMovement
         default: self
         }
     }

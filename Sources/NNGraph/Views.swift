@@ -74,8 +74,9 @@ extension ConvAttributes {
 
 extension Graph {
     /// The class whose efficiency a device file applies to `node`: `Op.opClass`, refined for dense
-    /// convolutions and GEMMs into `conv_1x1`, `conv_winograd`, `conv_stem`, `conv_kxk` and `gemm`, and for
-    /// exp/erf/tanh-based activations and unary ops into `transcendental`.
+    /// convolutions and GEMMs into `conv_1x1`, `conv_winograd`, `conv_stem`, `conv_kxk` and `gemm`, for
+    /// exp/erf/tanh-based activations and unary ops into `transcendental`, and for transposes and
+    /// channel shuffles into `permute`.
     public func efficiencyClass(_ node: Node) -> OpClass {
         switch node.op {
         case .conv(let a) where !a.isDepthwise:
@@ -91,6 +92,8 @@ extension Graph {
             return .transcendental
         case .softmax:
             return .softmax
+        case .transpose, .channelShuffle:
+            return .permute
         default:
             return node.op.opClass
         }

@@ -21,7 +21,7 @@ struct MicroBenchmarkTests {
             #expect(Set(classes.map(\.coarse)) == [.conv, .depthwise, .elementwise, .pooling, .attention, .normalization])
             #expect(Set(suite.filter { $0.role == .overhead }.map(\.opClass)) == [.elementwise, .conv, .depthwise, .pooling, .dataMovement, .normalization])
             #expect(suite.filter { $0.role == nil }.count >= 5)  // streams: role from the residence level
-            #expect(Set(suite.filter { $0.role == .streaming }.map(\.opClass)) == [.elementwise, .pooling, .dataMovement, .gemm])
+            #expect(Set(suite.filter { $0.role == .streaming }.map(\.opClass)) == [.elementwise, .pooling, .dataMovement, .permute, .gemm])
             // The depthwise grid spans 3×3 and 5×5 (per-output MACs) and 16× in pixels per channel (per-channel overhead).
             let dw = suite.filter { $0.role == .compute && $0.opClass == .depthwise }
             #expect(dw.contains { $0.name.hasPrefix("dwconv5x5") } && dw.contains { $0.name.hasPrefix("dwconv3x3") })

@@ -85,4 +85,19 @@ struct ViewsTests {
         let g = try b.finish()
         for n in g.nodes { if let cls = expected[n.name] { #expect(g.efficiencyClass(n) == cls, "\(n.name)") } }
     }
+
+    /// Transposes and channel shuffles are `permute` (a finer `data_movement`); concat and pad stay `data_movement`.
+    @Test func gathersArePermutesAndBlockCopiesStayDataMovement() throws {
+        var b = GraphBuilder(name: "moves")
+        let x = b.input("x", shape: [1, 8, 4, 4])
+        let t = try b.add1("transpose", .transpose(perm: [0, 1, 3, 2]), inputs: [x])
+        let s = try b.add1("shuffle", .channelShuffle(groups: 2), inputs: [t])
+        let c = try b.add1("concat", .concat(axis: 1), inputs: [s, x])
+        b.markOutput(c)
+        let g = try b.finish()
+        let cls = Dictionary(uniqueKeysWithValues: g.nodes.map { ($0.name, g.efficiencyClass($0)) })
+        #expect(cls["transpose"] == .permute && cls["shuffle"] == .permute && cls["concat"] == .dataMovement)
+        #expect(OpClass.permute.coarse == .dataMovement)
+        #expect(g.nodes.allSatisfy { $0.op.opClass == .dataMovement })
+    }
 }
