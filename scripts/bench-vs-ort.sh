@@ -23,6 +23,12 @@ if [ ! -x "$PYTHON" ]; then
   echo "no Python with onnxruntime at $PYTHON; run scripts/make-fixtures.sh first (or set PYTHON=...)" >&2
   exit 1
 fi
+if ! "$PYTHON" -c "import onnxruntime, numpy" >/dev/null 2>&1; then
+  # make-fixtures.sh installs onnxruntime only when it exports; a cached fixture copy leaves it out.
+  echo "$PYTHON has no onnxruntime; install it with:" >&2
+  echo "  $PYTHON -m pip install onnx==1.23.2 onnxruntime==1.32.0 \"numpy<3\"" >&2
+  exit 1
+fi
 for m in $MODELS; do
   if [ ! -f "$FIXTURES/$m.onnx" ]; then
     if [ -x scripts/make-fixtures.sh ]; then scripts/make-fixtures.sh; break; fi
