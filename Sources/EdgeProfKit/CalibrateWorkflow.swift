@@ -106,6 +106,13 @@ public enum CalibrateWorkflow {
             do { try editor.set(path, value: value, source: source) } catch { throw .spec(error) }
             values.append(FittedValue(parameter: name, before: before, after: value, source: source))
         }
+        /// One entry of a per-class mapping of the unit (`class_overhead`, `memory_efficiency`, …).
+        func setInMap(_ mapKey: String, _ cls: OpClass, before: String, value: String, source: String) throws(EdgeProfError) {
+            do {
+                try editor.setInMapping(unitPath, mapKey: mapKey, key: cls.rawValue, after: "layer_overhead", value: value, source: source)
+            } catch { throw .spec(error) }
+            values.append(FittedValue(parameter: "\(unit.name).\(mapKey).\(cls.rawValue)", before: before, after: value, source: source))
+        }
         let overheadCount = samples.filter { $0.role == .overhead && $0.opClass == .elementwise }.count
         try set(unitPath + [.key("layer_overhead")], "\(unit.name).layer_overhead", before: "\(formatFixed(unit.layerOverhead.value.value * 1e6, decimals: 2)) us",
                 value: "\"\(formatFixed(fit.overhead * 1e6, decimals: 2)) us\"",
@@ -116,12 +123,8 @@ public enum CalibrateWorkflow {
             let value = "\"\(formatFixed(o * 1e6, decimals: 2)) us\""
             let perChannel = fit.channelOverheads[cls].map { o in o > 0 ? " less \(formatFixed(o * 1e9, decimals: 0)) ns × its output channels (channel_overhead)" : "" } ?? ""
             let source = "measured \(date) (\(mode): tiny-kernel chain \(names.joined(separator: ", ")), median per-kernel time\(perChannel))"
-            do {
-                try editor.setInMapping(unitPath, mapKey: "class_overhead", key: cls.rawValue, after: "layer_overhead", value: value, source: source)
-            } catch { throw .spec(error) }
-            values.append(FittedValue(parameter: "\(unit.name).class_overhead.\(cls.rawValue)",
-                                      before: unit.classOverhead[cls].map { "\(formatFixed($0.value.value * 1e6, decimals: 2)) us" } ?? "(layer_overhead)",
-                                      after: value, source: source))
+            try setInMap("class_overhead", cls, before: unit.classOverhead[cls].map { "\(formatFixed($0.value.value * 1e6, decimals: 2)) us" } ?? "(layer_overhead)",
+                         value: value, source: source)
         }
         for cls in fit.memoryEfficiency.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
             guard let e = fit.memoryEfficiency[cls] else { continue }
@@ -129,11 +132,8 @@ public enum CalibrateWorkflow {
             let value = formatFixed(e, decimals: 4)
             let source = "measured \(date) (\(mode): streaming grid \(names.joined(separator: ", ")); median of bytes/bandwidth over (time − class overhead) "
                 + "with the fitted bandwidths, \(threads) thread(s))"
-            do {
-                try editor.setInMapping(unitPath, mapKey: "memory_efficiency", key: cls.rawValue, after: "layer_overhead", value: value, source: source)
-            } catch { throw .spec(error) }
-            values.append(FittedValue(parameter: "\(unit.name).memory_efficiency.\(cls.rawValue)",
-                                      before: unit.memoryEfficiency[cls].map { formatFixed($0.value, decimals: 3) } ?? "(1)", after: value, source: source))
+            try setInMap("memory_efficiency", cls, before: unit.memoryEfficiency[cls].map { formatFixed($0.value, decimals: 3) } ?? "(1)",
+                         value: value, source: source)
         }
         for cls in fit.efficiency.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
             guard let e = fit.efficiency[cls] else { continue }
@@ -153,13 +153,8 @@ public enum CalibrateWorkflow {
                 ? "measured \(date) (\(mode): \((fit.efficiencyBenchmarks[cls] ?? []).joined(separator: ", ")), \(n) shape(s); fitted jointly with "
                     + "efficiency.\(cls.rawValue): least squares on log time of t = overhead + max((FLOPs + 2·c·outputs)/(peak·e), bytes/bandwidth))"
                 : "measured \(date) (\(mode): not fitted, the \(n) shape(s) differ less than 2× in MACs per output)"
-            do {
-                try editor.setInMapping(unitPath, mapKey: "per_output_macs", key: cls.rawValue, after: "layer_overhead",
-                                        value: formatFixed(c ?? 0, decimals: 1), source: source)
-            } catch { throw .spec(error) }
-            values.append(FittedValue(parameter: "\(unit.name).per_output_macs.\(cls.rawValue)",
-                                      before: unit.perOutputMACs[cls].map { formatFixed($0.value, decimals: 1) } ?? "(0)",
-                                      after: formatFixed(c ?? 0, decimals: 1), source: source))
+            try setInMap("per_output_macs", cls, before: unit.perOutputMACs[cls].map { formatFixed($0.value, decimals: 1) } ?? "(0)",
+                         value: formatFixed(c ?? 0, decimals: 1), source: source)
         }
         for cls in CalibrationFitter.perChannelClasses.sorted(by: { $0.rawValue < $1.rawValue }) where fit.efficiency[cls] != nil {
             let o = fit.channelOverheads[cls]
@@ -169,12 +164,8 @@ public enum CalibrateWorkflow {
                     + "efficiency.\(cls.rawValue) and per_output_macs.\(cls.rawValue): t = overhead + o·channels + max((FLOPs + 2·c·outputs)/(peak·e), bytes/bandwidth))"
                 : "measured \(date) (\(mode): not fitted, the \(n) shape(s) differ less than 2× in pixels per channel)"
             let value = "\"\(formatFixed((o ?? 0) * 1e9, decimals: 1)) ns\""
-            do {
-                try editor.setInMapping(unitPath, mapKey: "channel_overhead", key: cls.rawValue, after: "layer_overhead", value: value, source: source)
-            } catch { throw .spec(error) }
-            values.append(FittedValue(parameter: "\(unit.name).channel_overhead.\(cls.rawValue)",
-                                      before: unit.channelOverhead[cls].map { "\(formatFixed($0.value.value * 1e9, decimals: 1)) ns" } ?? "(0)",
-                                      after: value, source: source))
+            try setInMap("channel_overhead", cls, before: unit.channelOverhead[cls].map { "\(formatFixed($0.value.value * 1e9, decimals: 1)) ns" } ?? "(0)",
+                         value: value, source: source)
         }
         for (li, level) in levels.enumerated() {
             guard let bw = fit.bandwidths[li], let mi = template.memory.firstIndex(where: { $0.name == level.name }) else { continue }
