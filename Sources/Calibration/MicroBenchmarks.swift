@@ -354,6 +354,6 @@ public enum MicroBenchmarkRunner {
                                  flops: fitsCompute ? own : Double(layer.counts.flops), otherFlops: fitsCompute ? other : [:],
                                  levelBytes: bytes, measured: measured,
                                  outputs: Double(layer.outputShape.elementCount),
-                                 channels: layer.outputShape.rank == 4 ? Double(layer.outputShape[0] * layer.outputShape[1]) : 0)
+                                 channels: Double(layer.outputShape.channelPlanes))
     }
 }

@@ -112,10 +112,7 @@ public struct PreparedGraph: Sendable {
                 nodeNames: members.map(\.name),
                 outputShape: (outs.first ?? anchor.outputs.first).map { g.tensors[$0].shape } ?? TensorShape([]),
                 anchorOutputElements: Double(anchor.outputs.reduce(0) { $0 + g.tensors[$1].shape.elementCount }),
-                anchorChannels: anchor.outputs.first.map { t -> Double in
-                    let d = g.tensors[t].shape.dims
-                    return d.count == 4 ? Double(d[0] * d[1]) : 0
-                } ?? 0,
+                anchorChannels: Double(anchor.outputs.first.map { g.tensors[$0].shape.channelPlanes } ?? 0),
                 counts: g.counts(ofGroup: group, index: index), inputs: ins.map(operand), outputs: outs.map(operand), weights: w,
                 extraWeightBytes: AnalyticalModel.anchorSparseIndexBytes(anchor), reuse: AnalyticalModel.isReuseKernel(anchor.op)))
         }

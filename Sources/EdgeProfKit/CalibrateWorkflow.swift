@@ -144,25 +144,27 @@ public enum CalibrateWorkflow {
                     source: "measured \(date) (\(mode): \((fit.efficiencyBenchmarks[cls] ?? []).joined(separator: ", ")), \(n) shape(s); "
                         + "least squares on log time of t = overhead + max(FLOPs/(peak·e), bytes/bandwidth) with the fitted overhead and bandwidths)")
         }
-        // Per-output MACs of the classes fitted jointly with their efficiency; a listed class whose
-        // efficiency was fitted without it (shapes not spread enough) gets 0, so no stale value survives.
+        // Terms fitted jointly with a class's efficiency (per-output MACs, per-channel overhead); a listed
+        // class whose efficiency was fitted without the term (shapes not spread enough) gets 0, so no
+        // stale value survives.
+        func jointSource(_ cls: OpClass, fitted: Bool, with: String, formula: String, spreadIn: String) -> String {
+            let n = samples.filter { $0.role == .compute && $0.opClass == cls }.count
+            return fitted
+                ? "measured \(date) (\(mode): \((fit.efficiencyBenchmarks[cls] ?? []).joined(separator: ", ")), \(n) shape(s); fitted jointly with "
+                    + "\(with): t = \(formula))"
+                : "measured \(date) (\(mode): not fitted: \(n) shape(s), too few or differing less than 2× in \(spreadIn))"
+        }
         for cls in CalibrationFitter.perOutputClasses.sorted(by: { $0.rawValue < $1.rawValue }) where fit.efficiency[cls] != nil {
             let c = fit.perOutputMACs[cls]
-            let n = samples.filter { $0.role == .compute && $0.opClass == cls }.count
-            let source = c != nil
-                ? "measured \(date) (\(mode): \((fit.efficiencyBenchmarks[cls] ?? []).joined(separator: ", ")), \(n) shape(s); fitted jointly with "
-                    + "efficiency.\(cls.rawValue): least squares on log time of t = overhead + max((FLOPs + 2·c·outputs)/(peak·e), bytes/bandwidth))"
-                : "measured \(date) (\(mode): not fitted, the \(n) shape(s) differ less than 2× in MACs per output)"
+            let source = jointSource(cls, fitted: c != nil, with: "efficiency.\(cls.rawValue)",
+                                     formula: "overhead + max((FLOPs + 2·c·outputs)/(peak·e), bytes/bandwidth), least squares on log time", spreadIn: "MACs per output")
             try setInMap("per_output_macs", cls, before: unit.perOutputMACs[cls].map { formatFixed($0.value, decimals: 1) } ?? "(0)",
                          value: formatFixed(c ?? 0, decimals: 1), source: source)
         }
         for cls in CalibrationFitter.perChannelClasses.sorted(by: { $0.rawValue < $1.rawValue }) where fit.efficiency[cls] != nil {
             let o = fit.channelOverheads[cls]
-            let n = samples.filter { $0.role == .compute && $0.opClass == cls }.count
-            let source = o != nil
-                ? "measured \(date) (\(mode): \((fit.efficiencyBenchmarks[cls] ?? []).joined(separator: ", ")), \(n) shape(s); fitted jointly with "
-                    + "efficiency.\(cls.rawValue) and per_output_macs.\(cls.rawValue): t = overhead + o·channels + max((FLOPs + 2·c·outputs)/(peak·e), bytes/bandwidth))"
-                : "measured \(date) (\(mode): not fitted, the \(n) shape(s) differ less than 2× in pixels per channel)"
+            let source = jointSource(cls, fitted: o != nil, with: "efficiency.\(cls.rawValue) and per_output_macs.\(cls.rawValue)",
+                                     formula: "overhead + o·channels + max((FLOPs + 2·c·outputs)/(peak·e), bytes/bandwidth)", spreadIn: "pixels per channel")
             let value = "\"\(formatFixed((o ?? 0) * 1e9, decimals: 1)) ns\""
             try setInMap("channel_overhead", cls, before: unit.channelOverhead[cls].map { "\(formatFixed($0.value.value * 1e9, decimals: 1)) ns" } ?? "(0)",
                          value: value, source: source)

@@ -2,7 +2,7 @@
 /// writes (not how fast): whether a residual add joins the convolution producing one of its
 /// operands, and whether a contiguous channel split is a view or a copy. The cost model prices the
 /// kernels a runtime actually runs (`PreparedGraph(graph, style:)`); edgeprof's own runner is `.edgeprof`.
-public struct ExecutionStyle: Sendable, Hashable, Codable, CustomStringConvertible {
+public struct ExecutionStyle: Sendable, Hashable, Codable {
     /// `conv[-bn]-add[-act]` runs as one kernel (`FusionRules.canAbsorbResidual`); false = the add is
     /// its own kernel that reads the conv output back.
     public var fusesResidualAdds: Bool
@@ -17,10 +17,6 @@ public struct ExecutionStyle: Sendable, Hashable, Codable, CustomStringConvertib
 
     /// edgeprof's kernel runner (and ONNX Runtime's NCHWc `Conv + Sum`, TensorRT's conv + elementwise).
     public static let edgeprof = ExecutionStyle(fusesResidualAdds: true, splitsAreViews: true)
-
-    public var description: String {
-        "residual adds \(fusesResidualAdds ? "fused into their conv" : "separate kernels"), channel splits \(splitsAreViews ? "views" : "copies")"
-    }
 
     /// The style of a runtime named as in published-latency.csv / device files (`ncnn_cpu`, `tflite_cpu`, ...),
     /// by its family (the part before the first `_`); runtimes not listed, and nil, run as `.edgeprof`.

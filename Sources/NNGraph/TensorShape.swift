@@ -6,6 +6,8 @@ public struct TensorShape: Hashable, Sendable, Codable, CustomStringConvertible,
     public init(arrayLiteral elements: Int...) { self.dims = elements }
 
     public var rank: Int { dims.count }
+    /// Batch × channels of a 4-D (NCHW) shape, else 0: what `channel_overhead` is charged per.
+    public var channelPlanes: Int { rank == 4 ? dims[0] * dims[1] : 0 }
     public var elementCount: Int { dims.reduce(1, *) }
     public subscript(i: Int) -> Int { dims[i] }
 
