@@ -95,7 +95,12 @@ public struct PreparedGraph: Sendable {
                 guard f > 0 else { continue }
                 let folded: Bool
                 if case .batchNorm = n.op { folded = true } else { folded = false }
-                let cls = (i == 0 || folded) ? anchorClass : g.efficiencyClass(n)
+                var cls = (i == 0 || folded) ? anchorClass : g.efficiencyClass(n)
+                // Global pools and mean reductions are one pass of vector adds over their input: their
+                // FLOPs run at the elementwise rate, not at the windowed pools' (`efficiency.pooling` is
+                // fitted on 3×3 stride-2 max pools). Pricing them at the latter made the squeeze-
+                // excitation pools compute-bound and 1.5–2.4× over-predicted.
+                if i == 0, n.op.isGlobalReduction { cls = .elementwise }
                 if let j = parts.firstIndex(where: { $0.cls == cls }) { parts[j].flops += f } else { parts.append((cls, f)) }
             }
             // Winograd's input/output transforms: additions the direct-conv count does not include.

@@ -232,6 +232,14 @@ public enum OpClass: String, Hashable, Sendable, Codable, CaseIterable {
 }
 
 extension Op {
+    /// Pools and means over whole planes or axes (no window): one streaming pass of additions.
+    public var isGlobalReduction: Bool {
+        switch self {
+        case .globalAvgPool, .globalMaxPool, .reduceMean: true
+        default: false
+        }
+    }
+
     public var opClass: OpClass {
         switch self {
         case .conv(let a): a.isDepthwise ? .depthwise : .conv

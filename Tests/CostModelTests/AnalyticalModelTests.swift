@@ -221,6 +221,24 @@ struct EfficiencyClassTests {
         #expect(abs(sig.computeTime.value - Double(4 * 8 * 64) / (100e9 * 0.01)) < 1e-15)
     }
 
+    /// A global pool's additions run at the elementwise efficiency; a windowed max pool keeps the
+    /// pooling one (with pooling 0.01 and elementwise 0.1 the two differ 10×).
+    @Test func globalPoolSumsAtTheElementwiseRate() throws {
+        var b = GraphBuilder(name: "pools")
+        let x = b.input("x", shape: [1, 16, 14, 14])
+        let m = try b.add1("max", .maxPool(PoolAttributes(kernel: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1])), inputs: [x])
+        let gp = try b.add1("gap", .globalAvgPool, inputs: [m])
+        b.markOutput(gp)
+        var device = try testDevice(overhead: "0 us")
+        device.computeUnits[0].efficiency[.pooling] = Sourced(0.01, source: "test")
+        let e = try AnalyticalModel.estimate(try b.finish(), on: device)
+        let gap = try #require(e.layers.first { $0.nodes == ["gap"] })
+        let maxPool = try #require(e.layers.first { $0.nodes == ["max"] })
+        #expect(gap.opClass == .pooling)
+        #expect(abs(gap.computeTime.value - Double(gap.counts.flops) / (100e9 * 0.1)) < 1e-15, "\(gap.computeTime.value)")
+        #expect(abs(maxPool.computeTime.value - Double(maxPool.counts.flops) / (100e9 * 0.01)) < 1e-15, "\(maxPool.computeTime.value)")
+    }
+
     @Test func classOverheadReplacesLayerOverheadForItsClass() throws {
         var device = try testDevice()
         device.computeUnits[0].classOverhead[.conv] = Sourced(Seconds(50e-6), source: "test")
