@@ -96,10 +96,9 @@ func applyBinary(_ op: BinaryOp, _ x: Float, _ z: Float) -> Float {
     }
 }
 
-/// `dst[i] = a[i·sa] op b[i·sb]`. The common stride patterns run explicit 8-wide vector loops:
-/// `dst` may be `a` or `b` itself (elementwise groups run in place, `ModelCompiler.planInPlace`),
-/// and LLVM's auto-vectoriser guards its vector loop with a no-overlap check that an in-place
-/// call fails, falling back to scalar code (3× slower than out of place on a 112² mul).
+/// `dst[i] = a[i·sa] op b[i·sb]`. The common stride patterns run explicit 8-wide vector loops
+/// (safe when `dst` is `a` or `b`: LLVM's auto-vectoriser guards its vector loop with a
+/// no-overlap check, so an in-place call would silently run scalar code).
 @inline(__always)
 func binaryLoop(_ op: BinaryOp, _ a: UnsafeMutablePointer<Float>, _ sa: Int, _ b: UnsafeMutablePointer<Float>, _ sb: Int,
                 _ dst: UnsafeMutablePointer<Float>, _ n: Int) {

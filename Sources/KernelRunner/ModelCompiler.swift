@@ -36,7 +36,6 @@ struct ModelCompiler {
         guard !groupOf.contains(-1) else { throw RunnerError(.invalidGraph, "fusion groups do not cover every node") }
         groupOfNode = groupOf
         planAliases()
-        planInPlace()
         planArena()
     }
 
@@ -48,45 +47,6 @@ struct ModelCompiler {
         for node in graph.nodes {
             guard let src = node.inputs.first, let offsets = graph.zeroCopyOffsets(node) else { continue }
             for (o, offset) in zip(node.outputs, offsets) { alias(o, to: src, offset: offset) }
-        }
-    }
-
-    /// Elementwise groups (binary, unary, activation, clip and their fused activations) write
-    /// their output over an input of the same shape whose last reader they are, as ORT and
-    /// TFLite do: y[i] depends only on x[i], so the pass is safe in place, and it writes lines
-    /// that are already in cache instead of a buffer whose last use was many kernels ago
-    /// (a cold output costs a read-for-ownership from memory per line: the squeeze-excitation
-    /// multiply on 1152 × 7² took 16 µs out of place on one thread).
-    mutating func planInPlace() {
-        var lastUse = [Int](repeating: -1, count: graph.tensors.count)
-        for grp in graph.fusionGroups {
-            for n in grp.nodes { for i in graph.nodes[n].inputs { lastUse[root[i]] = Swift.max(lastUse[root[i]], grp.id) } }
-        }
-        let pinned = Set(graph.inputs.map { root[$0] }).union(graph.outputs.map { root[$0] })
-        for grp in graph.fusionGroups {
-            let members = grp.nodes.map { graph.nodes[$0] }
-            guard members.allSatisfy({ Self.isElementwise($0.op) }), let tail = members.last, tail.outputs.count == 1 else { continue }
-            let o = tail.outputs[0]
-            guard root[o] == o else { continue }
-            let inputs = members[0].inputs
-            let shape = graph.tensors[o].shape
-            for x in inputs {
-                let r = root[x]
-                // x must be its whole buffer (a root, or an in-place result / reshape at offset 0 of one).
-                guard aliasOffset[x] == 0, graph.tensors[r].shape.elementCount == shape.elementCount, !pinned.contains(r),
-                      lastUse[r] == grp.id, graph.tensors[x].shape == shape,
-                      inputs.allSatisfy({ root[$0] != r || $0 == x }) else { continue }
-                alias(o, to: x, offset: 0)
-                lastUse[r] = Swift.max(lastUse[r], lastUse[o])
-                break
-            }
-        }
-    }
-
-    static func isElementwise(_ op: Op) -> Bool {
-        switch op {
-        case .binary, .unary, .activation, .clip: true
-        default: false
         }
     }
 

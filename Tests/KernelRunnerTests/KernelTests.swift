@@ -483,44 +483,6 @@ struct KernelTests {
         for got in try runBoth(g, w, [ia, ib]) { expectClose(got[0].values, want, "add-relu-mul") }
     }
 
-    /// Elementwise kernels write over an input they are the last reader of (`planInPlace`): a chain
-    /// mul → exp → add(per-channel) → sigmoid after a graph input needs the input plus one buffer,
-    /// a tensor that is read again later keeps its own, and a second run (graph input untouched)
-    /// gives the same answer.
-    @Test func elementwiseChainRunsInPlace() throws {
-        let shape = TensorShape([1, 8, 33, 33])
-        var b = GraphBuilder(name: "in-place")
-        let x = b.input("x", shape: shape), s = b.input("s", shape: [1, 8, 1, 1])
-        let m = try b.add1("mul", .binary(.mul), inputs: [x], params: [ParamInfo(name: "k", shape: [])])
-        let e = try b.add1("exp", .unary(.exp), inputs: [m])
-        let a = try b.add1("add", .binary(.add), inputs: [e, s])
-        let y = try b.add1("sig", .activation(.sigmoid), inputs: [a])
-        b.markOutput(y)
-        let g = try b.finish()
-        var w = WeightStore()
-        w["k"] = [0.5]
-        let ix = randomInput(shape, seed: 3), isc = randomInput([1, 8, 1, 1], seed: 4)
-        let plane = 33 * 33
-        let want = ix.values.enumerated().map { i, v in Reference.activation(Foundation.exp(v * 0.5) + isc.values[i / plane], .sigmoid) }
-        let aligned = (shape.elementCount + MemoryPlanner.alignment - 1) / MemoryPlanner.alignment * MemoryPlanner.alignment
-        for o in runnerConfigurations {
-            let model = try CompiledModel(graph: g, weights: w, options: o)
-            #expect(model.memory.arenaBytes == (2 * aligned + MemoryPlanner.alignment) * 4, "x, s and one buffer for the whole chain")
-            for run in 0..<2 { expectClose(try model.run([ix, isc])[0].values, want, tolerance: 2e-6, "run \(run) \(o.threads)t \(o.kernels)") }
-        }
-
-        // `m` is read by the add *and* the final mul: the exp must not overwrite it.
-        var b2 = GraphBuilder(name: "not-in-place")
-        let x2 = b2.input("x", shape: shape)
-        let m2 = try b2.add1("mul", .binary(.mul), inputs: [x2], params: [ParamInfo(name: "k", shape: [])])
-        let e2 = try b2.add1("exp", .unary(.exp), inputs: [m2])
-        let y2 = try b2.add1("mul2", .binary(.mul), inputs: [e2, m2])
-        b2.markOutput(y2)
-        let g2 = try b2.finish()
-        let want2 = ix.values.map { Foundation.exp($0 * 0.5) * ($0 * 0.5) }
-        for got in try runBoth(g2, w, [ix]) { expectClose(got[0].values, want2, tolerance: 2e-6, "exp(m)·m") }
-    }
-
     @Test(arguments: Activation.allCases)
     func standaloneActivations(_ a: Activation) throws {
         // A short row, and a map of several copy-and-activate blocks (`UnaryStep.block`) with a
