@@ -28,10 +28,11 @@ struct StridedCopy {
 
     var count: Int { dims.reduce(1, *) }
 
-    /// Copies rows `outer` of the collapsed space (row = innermost dim).
+    /// Copies elements `part` (default: all) of rows `outer` of the collapsed space (row = innermost dim).
     @inline(__always)
-    func copyRows(_ outer: Range<Int>) {
-        let inner = dims[dims.count - 1]
+    func copyRows(_ outer: Range<Int>, part: Range<Int>? = nil) {
+        let lo = part?.lowerBound ?? 0
+        let inner = (part?.upperBound ?? dims[dims.count - 1]) - lo
         let si = sourceStrides[dims.count - 1], di = destinationStrides[dims.count - 1]
         for o in outer {
             var so = 0, dof = 0, rem = o
@@ -41,7 +42,7 @@ struct StridedCopy {
                 so += idx * sourceStrides[axis]
                 dof += idx * destinationStrides[axis]
             }
-            let src = source + so, dst = destination + dof
+            let src = source + so + lo * si, dst = destination + dof + lo * di
             if si == 1 && di == 1 {
                 dst.update(from: src, count: inner)
             } else {
@@ -54,16 +55,36 @@ struct StridedCopy {
 }
 
 /// Concat, split (when not a zero-copy view), slice, transpose, pad, channel shuffle: a list
-/// of strided copies (plus a zero fill for pad), rows spread across the pool.
+/// of strided copies (plus a zero fill for pad). All copies' work is cut into tasks of about
+/// `piece` elements (several rows, or a piece of one long row) handed out in one dispatch: a
+/// channel concat collapses each input to a single contiguous row, and copying those one after
+/// another, each on one thread, ran shufflenet's concats at a third of the pool's bandwidth.
 final class CopyStep: Step {
     let copies: [StridedCopy]
     let zeroFill: (UnsafeMutablePointer<Float>, Int)?
     let name: String
+    /// (copy, rows, part of each row), in copy order.
+    let tasks: [(copy: Int, rows: Range<Int>, part: Range<Int>)]
+    static let piece = 16_384
 
     init(_ name: String, copies: [StridedCopy], zeroFill: (UnsafeMutablePointer<Float>, Int)? = nil) {
         self.name = name
         self.copies = copies.map { $0.collapsed() }
         self.zeroFill = zeroFill
+        var tasks: [(copy: Int, rows: Range<Int>, part: Range<Int>)] = []
+        for (i, c) in self.copies.enumerated() {
+            let rows = c.rows, inner = c.dims[c.dims.count - 1]
+            if inner >= Self.piece {
+                let pieces = (inner + Self.piece - 1) / Self.piece
+                for r in 0..<rows {
+                    for p in 0..<pieces { tasks.append((i, r..<(r + 1), (inner * p / pieces)..<(inner * (p + 1) / pieces))) }
+                }
+            } else {
+                let perTask = Swift.max(1, Self.piece / Swift.max(1, inner))
+                for lo in stride(from: 0, to: rows, by: perTask) { tasks.append((i, lo..<Swift.min(rows, lo + perTask), 0..<inner)) }
+            }
+        }
+        self.tasks = tasks
     }
 
     var algorithm: String { name }
@@ -71,10 +92,9 @@ final class CopyStep: Step {
 
     func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
         if let (p, n) = zeroFill { p.update(repeating: 0, count: n) }
-        for c in copies {
-            let rows = c.rows
-            let inner = c.count / Swift.max(1, rows)
-            pool.parallelRanges(rows, grain: Swift.max(1, 16384 / Swift.max(1, inner))) { r, _ in c.copyRows(r) }
+        pool.parallelFor(tasks.count) { t, _ in
+            let task = tasks[t]
+            copies[task.copy].copyRows(task.rows, part: task.part)
         }
     }
 }

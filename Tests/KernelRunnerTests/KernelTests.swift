@@ -630,6 +630,29 @@ struct KernelTests {
         }
     }
 
+    /// Copies larger than one task (`CopyStep.piece` elements): a channel concat whose inputs
+    /// collapse to single rows of 32 000 and 19 200 floats (split into pieces across threads), a
+    /// width concat of many short rows, and a transpose.
+    @Test func largeCopiesSplitIntoTasks() throws {
+        var b = GraphBuilder(name: "move-large")
+        let x = b.input("x", shape: [1, 5, 80, 80])
+        let y = b.input("y", shape: [1, 3, 80, 80])
+        let cat1 = try b.add1("cat1", .concat(axis: 1), inputs: [x, y])
+        let cat3 = try b.add1("cat3", .concat(axis: 3), inputs: [y, y])
+        let tr = try b.add1("transpose", .transpose(perm: [0, 2, 3, 1]), inputs: [x])
+        for t in [cat1, cat3, tr] { b.markOutput(t) }
+        let g = try b.finish()
+        let ix = randomInput([1, 5, 80, 80], seed: 5), iy = randomInput([1, 3, 80, 80], seed: 6)
+        var wantCat3: [Float] = [], wantTr: [Float] = []
+        for c in 0..<3 { for h in 0..<80 { for w in 0..<160 { wantCat3.append(iy.values[(c * 80 + h) * 80 + w % 80]) } } }
+        for h in 0..<80 { for w in 0..<80 { for c in 0..<5 { wantTr.append(ix.values[(c * 80 + h) * 80 + w]) } } }
+        for got in try runBoth(g, WeightStore(), [ix, iy]) {
+            #expect(got[0].values == ix.values + iy.values, "channel concat")
+            #expect(got[1].values == wantCat3, "width concat")
+            #expect(got[2].values == wantTr, "transpose")
+        }
+    }
+
     @Test func sparseAggregation() throws {
         var b = GraphBuilder(name: "spmm")
         let x = b.input("x", shape: [50, 8])
