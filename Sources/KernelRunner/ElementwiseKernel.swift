@@ -53,8 +53,8 @@ final class BinaryStep: Step, EpilogueKernelSet {
         let pieces = (inner + piece - 1) / Swift.max(1, piece)
         let grain = Swift.max(1, Self.piece / Swift.max(1, piece))
         // Two collapsed dims (a per-channel operand: rows of one plane each) is the common
-        // broadcast: row offsets are a multiply, not a division per axis — on 7×7 planes three
-        // integer divisions per 49-element row cost more than the row's arithmetic.
+        // broadcast: row offsets are a multiply instead of three integer divisions per row
+        // (efficientnet_b0's SE mul on 1152 × 7², one thread: 17.6 → 15.5 µs).
         let twoDims = dims.count == 2
         let rowA = twoDims ? stridesA[0] : 0, rowB = twoDims ? stridesB[0] : 0
         pool.parallelRanges(outer * pieces, grain: grain) { range, _ in
