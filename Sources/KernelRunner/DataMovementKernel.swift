@@ -28,11 +28,11 @@ struct StridedCopy {
 
     var count: Int { dims.reduce(1, *) }
 
-    /// Copies elements `part` (default: all) of rows `outer` of the collapsed space (row = innermost dim).
+    /// Copies elements `part` of rows `outer` of the collapsed space (row = innermost dim).
     @inline(__always)
-    func copyRows(_ outer: Range<Int>, part: Range<Int>? = nil) {
-        let lo = part?.lowerBound ?? 0
-        let inner = (part?.upperBound ?? dims[dims.count - 1]) - lo
+    func copyRows(_ outer: Range<Int>, part: Range<Int>) {
+        let lo = part.lowerBound
+        let inner = part.count
         let si = sourceStrides[dims.count - 1], di = destinationStrides[dims.count - 1]
         for o in outer {
             var so = 0, dof = 0, rem = o
