@@ -32,7 +32,8 @@ public struct CalibrationSample: Sendable, Hashable, Codable {
     public var measured: Double
     /// Elements the kernel writes (what `per_output_macs` is charged per); nil = not recorded.
     public var outputs: Double?
-    /// Output channel planes (batch × channels of a 4-D output; what `channel_overhead` is charged per); nil = not recorded.
+    /// What `channel_overhead` is charged per (`Graph.channelOverheadUnits`: channel planes, or a binary op's
+    /// contiguous rows); nil = not recorded.
     public var channels: Double?
 
     public init(name: String, benchmark: String, role: Role, opClass: OpClass, flops: Double, otherFlops: [OpClass: Double] = [:],
@@ -94,6 +95,12 @@ public enum CalibrationFitter {
     /// Classes whose `channel_overhead` calibration fits with their efficiency and per-output MACs: depthwise convs
     /// (per-channel setup: weights, borders), which networks run from 16 channels on 112² maps to 1152 on 7².
     public static let perChannelClasses: Set<OpClass> = [.depthwise]
+    /// Classes whose streaming kernels fit a per-row overhead (`channel_overhead`, charged per
+    /// `Graph.channelOverheadUnits`) jointly with their `memory_efficiency`: binary elementwise ops,
+    /// whose same-shape streams run as one flat loop while a per-channel broadcast (squeeze-excitation
+    /// scales) walks one short row per channel — one share alone cannot fit both (the add on 32×112²
+    /// ran 2–3× faster than the shared median share predicted, the mul on 576×7² 2–2.5× slower).
+    public static let perRowStreamingClasses: Set<OpClass> = [.elementwise]
     /// Candidate per-channel overheads (seconds).
     static let perChannelGrid: [Double] = [0, 1, 2, 3, 4, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 150].map { $0 * 1e-9 }
 
@@ -111,6 +118,25 @@ public enum CalibrationFitter {
         var memory = 0.0
         for (i, b) in s.levelBytes.enumerated() where b > 0 && i < bandwidths.count { memory = Swift.max(memory, b / bandwidths[i]) }
         return memory
+    }
+
+    /// Share of the bandwidths and per-row overhead o of streaming kernels, least squares on log time of
+    /// t = overhead + o·rows + bytes/(bandwidth·share): per o on `perChannelGrid` the best share in
+    /// [0.02, 1]; the smallest o within 1% of the least loss wins.
+    static func fitStreamingRows(_ s: [CalibrationSample], overhead: Double, bandwidths: [Double]) -> (share: Double, rowOverhead: Double) {
+        func loss(_ logShare: Double, _ o: Double) -> Double {
+            s.reduce(0) { acc, x in
+                let r = log((overhead + o * (x.channels ?? 0) + memoryTime(x, bandwidths: bandwidths) / exp(logShare)) / x.measured)
+                return acc + r * r
+            }
+        }
+        let fits = perChannelGrid.map { o in
+            let logShare = LogSearch.minimize(low: log(0.02), high: 0, steps: 200, preferHigh: true) { loss($0, o) }
+            return (o: o, share: exp(logShare), loss: loss(logShare, o))
+        }
+        let least = fits.map(\.loss).min() ?? 0
+        let pick = fits.first { $0.loss <= least * 1.01 + 1e-12 } ?? fits[0]
+        return (pick.share, pick.o)
     }
 
     /// 1. overhead = median time of the elementwise overhead kernels, and per other class with
@@ -147,14 +173,24 @@ public enum CalibrationFitter {
         let usable = (0..<levels).map { bandwidths[$0] ?? fallbackBandwidths[$0] }
 
         // Memory efficiency per class with streaming kernels: median of (memory time at the fitted
-        // bandwidths) / (measured − the class's overhead), in [0.02, 1].
+        // bandwidths) / (measured − the class's overhead), in [0.02, 1]. For the per-row classes
+        // (binary elementwise ops, whose per-channel broadcasts walk one short row per channel) a
+        // per-row overhead o jointly with the share, when the kernels' row counts differ ≥ 2×.
         var memoryEfficiency: [OpClass: Double] = [:]
         var memBenchmarks: [OpClass: [String]] = [:]
+        var perChannel: [OpClass: Double] = [:]
         let streaming = samples.filter { $0.role == .streaming }
         for cls in Set(streaming.map(\.opClass)) {
             let s = streaming.filter { $0.opClass == cls }
-            let ratios = s.map { x in memoryTime(x, bandwidths: usable) / Swift.max(x.measured - overheadFor(cls), x.measured * 0.05) }
-            if let m = ValidationStatistics.median(ratios) { memoryEfficiency[cls] = Swift.min(1, Swift.max(0.02, m)) }
+            let rows = s.map { $0.channels ?? 0 }
+            if perRowStreamingClasses.contains(cls), s.count >= 3, let lo = rows.min(), let hi = rows.max(), lo > 0, hi >= 2 * lo {
+                let (share, o) = fitStreamingRows(s, overhead: overheadFor(cls), bandwidths: usable)
+                memoryEfficiency[cls] = share
+                perChannel[cls] = o
+            } else {
+                let ratios = s.map { x in memoryTime(x, bandwidths: usable) / Swift.max(x.measured - overheadFor(cls), x.measured * 0.05) }
+                if let m = ValidationStatistics.median(ratios) { memoryEfficiency[cls] = Swift.min(1, Swift.max(0.02, m)) }
+            }
             memBenchmarks[cls] = Array(Set(s.map(\.benchmark))).sorted()
         }
         func memoryEfficiencyFor(_ c: OpClass) -> Double { memoryEfficiency[c] ?? memoryEfficiency[c.coarse] ?? 1 }
@@ -176,7 +212,6 @@ public enum CalibrationFitter {
         }
         func otherEfficiency(_ c: OpClass) -> Double { efficiency[c] ?? efficiency[c.coarse] ?? fallbackEfficiency[c] ?? fallbackEfficiency[c.coarse] ?? 1 }
         var perOutput: [OpClass: Double] = [:]
-        var perChannel: [OpClass: Double] = [:]
         for cls in classes {
             let direct = compute.filter { $0.opClass == cls }
             let s = direct.isEmpty ? compute.filter { $0.opClass.coarse == cls } : direct

@@ -354,6 +354,6 @@ public enum MicroBenchmarkRunner {
                                  flops: fitsCompute ? own : Double(layer.counts.flops), otherFlops: fitsCompute ? other : [:],
                                  levelBytes: bytes, measured: measured,
                                  outputs: Double(layer.outputShape.elementCount),
-                                 channels: Double(layer.outputShape.channelPlanes))
+                                 channels: Double(bench.graph.nodes.first { $0.name == layer.name }.map(bench.graph.channelOverheadUnits) ?? layer.outputShape.channelPlanes))
     }
 }

@@ -47,7 +47,8 @@ public struct PreparedGraph: Sendable {
         var outputShape: TensorShape
         /// Elements the anchor writes (what `per_output_macs` is charged per).
         var anchorOutputElements: Double
-        /// Output channel planes of the anchor (batch × channels of a 4-D output, else 0): what `channel_overhead` is charged per.
+        /// What `channel_overhead` is charged per (`Graph.channelOverheadUnits`): the anchor's channel planes,
+        /// or a binary elementwise anchor's contiguous rows.
         var anchorChannels: Double
         var counts: OpCounts
         var inputs: [Operand]
@@ -117,7 +118,7 @@ public struct PreparedGraph: Sendable {
                 nodeNames: members.map(\.name),
                 outputShape: (outs.first ?? anchor.outputs.first).map { g.tensors[$0].shape } ?? TensorShape([]),
                 anchorOutputElements: Double(anchor.outputs.reduce(0) { $0 + g.tensors[$1].shape.elementCount }),
-                anchorChannels: Double(anchor.outputs.first.map { g.tensors[$0].shape.channelPlanes } ?? 0),
+                anchorChannels: Double(g.channelOverheadUnits(anchor)),
                 counts: g.counts(ofGroup: group, index: index), inputs: ins.map(operand), outputs: outs.map(operand), weights: w,
                 extraWeightBytes: AnalyticalModel.anchorSparseIndexBytes(anchor), reuse: AnalyticalModel.isReuseKernel(anchor.op)))
         }

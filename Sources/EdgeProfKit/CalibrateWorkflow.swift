@@ -130,7 +130,10 @@ public enum CalibrateWorkflow {
             guard let e = fit.memoryEfficiency[cls] else { continue }
             let names = samples.filter { $0.role == .streaming && $0.opClass == cls }.map(\.name)
             let value = formatFixed(e, decimals: 4)
-            let source = "measured \(date) (\(mode): streaming grid \(names.joined(separator: ", ")); median of bytes/bandwidth over (time − class overhead) "
+            let joint = CalibrationFitter.perRowStreamingClasses.contains(cls) && fit.channelOverheads[cls] != nil
+            let source = "measured \(date) (\(mode): streaming grid \(names.joined(separator: ", ")); "
+                + (joint ? "least squares on log time of t = overhead + o·rows + bytes/(bandwidth·share), fitted jointly with channel_overhead.\(cls.rawValue), "
+                         : "median of bytes/bandwidth over (time − class overhead) ")
                 + "with the fitted bandwidths, \(threads) thread(s))"
             try setInMap("memory_efficiency", cls, before: unit.memoryEfficiency[cls].map { formatFixed($0.value, decimals: 3) } ?? "(1)",
                          value: value, source: source)
@@ -168,6 +171,18 @@ public enum CalibrateWorkflow {
             let value = "\"\(formatFixed((o ?? 0) * 1e9, decimals: 1)) ns\""
             try setInMap("channel_overhead", cls, before: unit.channelOverhead[cls].map { "\(formatFixed($0.value.value * 1e9, decimals: 1)) ns" } ?? "(0)",
                          value: value, source: source)
+        }
+        // Per-row overhead of the streaming classes (binary ops' broadcast rows), fitted with their share;
+        // 0 when the streaming shapes did not differ enough in rows, so no stale value survives.
+        for cls in CalibrationFitter.perRowStreamingClasses.sorted(by: { $0.rawValue < $1.rawValue }) where fit.memoryEfficiency[cls] != nil {
+            let o = fit.channelOverheads[cls]
+            let n = samples.filter { $0.role == .streaming && $0.opClass == cls }.count
+            let source = o != nil
+                ? "measured \(date) (\(mode): streaming grid, \(n) shape(s); fitted jointly with memory_efficiency.\(cls.rawValue): "
+                    + "t = overhead + o·rows + bytes/(bandwidth·share), rows = a binary op's contiguous rows (per-channel broadcast: one per channel; same-shape: 1))"
+                : "measured \(date) (\(mode): not fitted: \(n) shape(s), too few or differing less than 2× in rows)"
+            try setInMap("channel_overhead", cls, before: unit.channelOverhead[cls].map { "\(formatFixed($0.value.value * 1e9, decimals: 1)) ns" } ?? "(0)",
+                         value: "\"\(formatFixed((o ?? 0) * 1e9, decimals: 1)) ns\"", source: source)
         }
         for (li, level) in levels.enumerated() {
             guard let bw = fit.bandwidths[li], let mi = template.memory.firstIndex(where: { $0.name == level.name }) else { continue }

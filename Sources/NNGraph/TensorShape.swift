@@ -52,3 +52,26 @@ public struct ParamInfo: Hashable, Sendable, Codable {
     }
     public var byteCount: Int { shape.elementCount * dtype.byteSize }
 }
+
+extension TensorShape {
+    /// Contiguous rows a broadcasting elementwise op walks: the output's elements divided by its
+    /// innermost run, the trailing dimensions over which every operand is either fully indexed or
+    /// broadcast in the same way (NumPy rules, operands right-aligned). Same-shape and scalar
+    /// operands give 1 (one flat stream); a per-channel operand ([N, C, 1, 1] against [N, C, H, W])
+    /// gives N·C rows of H·W; a bias over the last dim of [T, D] gives T rows of D.
+    public static func broadcastRows(output: TensorShape, operands: [TensorShape]) -> Int {
+        let total = output.elementCount
+        guard total > 0 else { return 0 }
+        // Per output dim (innermost first), which operands broadcast along it; size-1 output dims join any run.
+        var run = 1
+        var pattern: [Bool]?
+        for d in stride(from: output.rank - 1, through: 0, by: -1) where output[d] > 1 {
+            let offset = output.rank - d
+            let flags = operands.map { s in s.rank < offset || s[s.rank - offset] == 1 }
+            if let p = pattern, p != flags { break }
+            pattern = flags
+            run *= output[d]
+        }
+        return total / run
+    }
+}

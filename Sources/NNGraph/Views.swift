@@ -99,3 +99,22 @@ extension Graph {
         }
     }
 }
+
+extension Graph {
+    /// What a kernel anchored on `node` pays its class's `channel_overhead` per: a binary
+    /// elementwise op's contiguous rows (`TensorShape.broadcastRows`, 1 for same-shape and scalar
+    /// operands: one flat stream), 1 for the other elementwise maps (one flat stream), otherwise the
+    /// output's channel planes (batch × channels of a 4-D output: a depthwise conv's per-channel setup).
+    public func channelOverheadUnits(_ node: Node) -> Int {
+        guard let out = node.outputs.first else { return 0 }
+        let shape = tensors[out].shape
+        switch node.op {
+        case .binary:
+            return TensorShape.broadcastRows(output: shape, operands: node.inputs.map { tensors[$0].shape } + node.params.map(\.shape))
+        case .activation, .clip, .unary:
+            return 1
+        default:
+            return shape.channelPlanes
+        }
+    }
+}

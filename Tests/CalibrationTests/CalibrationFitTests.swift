@@ -175,6 +175,32 @@ struct CalibrationFitTests {
         #expect(abs(pool / Self.efficiency[.pooling]! - 1) < 0.06, "pooling efficiency \(pool)")
     }
 
+    /// Binary elementwise streams: same-shape adds (one row) and per-channel scales (one short row per
+    /// channel) generated with a per-row overhead; the fit recovers that overhead and the share
+    /// together, and writes the class's `channel_overhead`. Without row spread it fits the share alone.
+    @Test func elementwiseRowOverheadIsRecoveredWithTheShare() throws {
+        let share = 0.6, o = 20e-9
+        func stream(_ name: String, bytes: Double, rows: Double, _ i: Int) -> CalibrationSample {
+            var s = CalibrationSample(name: name, benchmark: "streaming", role: .streaming, opClass: .elementwise, flops: 0,
+                                      levelBytes: [bytes, bytes, bytes, 0], measured: 0, outputs: bytes / 12, channels: rows)
+            s.measured = CalibrationFitter.predict(s, peak: Self.peak, overhead: Self.overhead, bandwidths: Self.bandwidths, efficiency: 1,
+                                                   memoryEfficiency: share, channelOverhead: o) * (1 + 0.01 * sin(Double(i) * 12.9898))
+            return s
+        }
+        let shapes: [(String, Double, Double)] = [("add-64x28²", 602_112, 1), ("add-32x112²", 4_816_896, 1), ("mul-144x28²", 1_354_752, 144),
+                                                  ("mul-480x14²", 1_128_960, 480), ("mul-576x7²", 338_688, 576)]
+        let fit = CalibrationFitter.fit(Self.samples() + shapes.enumerated().map { i, x in stream(x.0, bytes: x.1, rows: x.2, i) },
+                                        peak: Self.peak, fallbackBandwidths: Self.bandwidths)
+        let got = try #require(fit.channelOverheads[.elementwise])
+        #expect(abs(got / o - 1) < 0.3, "row overhead \(got)")
+        #expect(abs(fit.memoryEfficiency[.elementwise, default: 0] / share - 1) < 0.1, "\(fit.memoryEfficiency)")
+        // The same streams, all same-shape: no rows to separate, one share and no per-row term.
+        let flat = CalibrationFitter.fit(Self.samples() + shapes.enumerated().map { i, x in stream(x.0, bytes: x.1, rows: 1, i) },
+                                         peak: Self.peak, fallbackBandwidths: Self.bandwidths)
+        #expect(flat.channelOverheads[.elementwise] == nil)
+        #expect(abs(flat.memoryEfficiency[.elementwise, default: 0] / share - 1) < 0.1)
+    }
+
     @Test func classOverheadsComeFromTheirOwnTinyKernels() throws {
         let tiny = [(OpClass.elementwise, 1e-7), (.elementwise, 1.2e-7), (.conv, 3e-6), (.conv, 3.2e-6), (.conv, 2.9e-6), (.depthwise, 8e-6)]
         var samples = tiny.enumerated().map { i, t in

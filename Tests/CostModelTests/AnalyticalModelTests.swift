@@ -282,6 +282,27 @@ struct EfficiencyClassTests {
         #expect(l1.computeTime == l0.computeTime)
     }
 
+    /// `channel_overhead.elementwise` is paid per contiguous row of a binary op: per channel for a
+    /// squeeze-excitation scale, once for a same-shape add, once for a relu.
+    @Test func elementwiseChannelOverheadIsPaidPerBroadcastRow() throws {
+        var b = GraphBuilder(name: "se")
+        let x = b.input("x", shape: [1, 96, 7, 7])
+        let s = b.input("s", shape: [1, 96, 1, 1])
+        let m = try b.add1("scale", .binary(.mul), inputs: [x, s])
+        b.markOutput(try b.add1("add", .binary(.add), inputs: [m, x]))
+        b.markOutput(try b.add1("relu", .activation(.relu), inputs: [x]))
+        let g = try b.finish()
+        let plain = try testDevice()
+        var device = plain
+        device.computeUnits[0].channelOverhead[.elementwise] = Sourced(Seconds(30e-9), source: "test")
+        let before = try AnalyticalModel.estimate(g, on: plain), after = try AnalyticalModel.estimate(g, on: device)
+        for (name, rows) in [("scale", 96.0), ("add", 1), ("relu", 1)] {
+            let l0 = try #require(before.layers.first { $0.name == name }, "\(before.layers.map(\.name))")
+            let l1 = try #require(after.layers.first { $0.name == name })
+            #expect(abs((l1.overhead - l0.overhead).value - rows * 30e-9) < 1e-15, "\(name)")
+        }
+    }
+
     /// A Winograd conv re-fetches operands for the 16/36 of its counted MACs it performs.
     @Test func winogradRefetchCountsTheProductsItPerforms() throws {
         let g = try convGraph(channels: 64, outChannels: 64, size: 28)

@@ -100,4 +100,30 @@ struct ViewsTests {
         #expect(OpClass.permute.coarse == .dataMovement)
         #expect(g.nodes.allSatisfy { $0.op.opClass == .dataMovement })
     }
+
+    /// A binary op pays `channel_overhead` per contiguous row it walks: one flat stream for same-shape
+    /// and scalar operands, one row per channel for a per-channel scale, one per token for a bias over
+    /// the last dim; other elementwise maps are one stream, everything else pays per channel plane.
+    @Test func channelOverheadUnitsFollowTheBroadcastRows() throws {
+        #expect(TensorShape.broadcastRows(output: [1, 576, 7, 7], operands: [[1, 576, 7, 7], [1, 576, 1, 1]]) == 576)
+        #expect(TensorShape.broadcastRows(output: [2, 16, 4, 4], operands: [[2, 16, 4, 4], [16, 1, 1]]) == 32)
+        #expect(TensorShape.broadcastRows(output: [1, 32, 112, 112], operands: [[1, 32, 112, 112], [1, 32, 112, 112]]) == 1)
+        #expect(TensorShape.broadcastRows(output: [1, 8, 4, 4], operands: [[1, 8, 4, 4], []]) == 1)
+        #expect(TensorShape.broadcastRows(output: [1, 197, 192], operands: [[1, 197, 192], [192]]) == 197)
+        // A broadcast along a middle dim: the run is the trailing dims where both operands are indexed.
+        #expect(TensorShape.broadcastRows(output: [1, 3, 5, 6], operands: [[1, 3, 5, 6], [1, 3, 1, 6]]) == 15)
+
+        var b = GraphBuilder(name: "rows")
+        let x = b.input("x", shape: [1, 24, 8, 8])
+        let s = b.input("s", shape: [1, 24, 1, 1])
+        let m = try b.add1("scale", .binary(.mul), inputs: [x, s])
+        let a = try b.add1("add", .binary(.add), inputs: [m, x])
+        let bias = try b.add1("bias", .binary(.add), inputs: [a], params: [ParamInfo(name: "bias.b", shape: [24, 1, 1])])
+        let r = try b.add1("relu", .activation(.relu), inputs: [bias])
+        let p = try b.add1("pool", .maxPool(PoolAttributes(kernel: [2, 2], strides: [2, 2])), inputs: [r])
+        b.markOutput(p)
+        let g = try b.finish()
+        let units = Dictionary(uniqueKeysWithValues: g.nodes.map { ($0.name, g.channelOverheadUnits($0)) })
+        #expect(units == ["scale": 24, "add": 1, "bias": 24, "relu": 1, "pool": 24])
+    }
 }
