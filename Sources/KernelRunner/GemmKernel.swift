@@ -33,7 +33,9 @@ final class GemmStep: Step, EpilogueKernelSet {
         let k = inFeatures, n = outFeatures
         let b = bias?.pointer
         if rows == 1 {
-            pool.parallelRanges(n, grain: 64) { r, _ in
+            // Split by output features once each part streams ≥ 16 KiB of weights (a squeeze-excitation
+            // fc 1152 → 48 is 221 KiB over 48 rows: a 64-row grain left it on one thread).
+            pool.parallelRanges(n, grain: Swift.max(1, 4096 / Swift.max(1, k))) { r, _ in
                 cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(r.count), Int32(k), 1, weights.pointer + r.lowerBound * k, Int32(k),
                             x, 1, 0, y + r.lowerBound, 1)
                 Epilogue.applyRow(y + r.lowerBound, r.count, bias: b.map { UnsafePointer($0 + r.lowerBound) }, activation, kernels)

@@ -184,6 +184,11 @@ struct ModelCompiler {
                 if a.isDepthwise {
                     step = DepthwiseConvolutionStep(geometry: geometry, x: x.pointer, y: y.pointer, weights: w, bias: b,
                                                     activation: activation, threads: threads, kernels: kernels)
+                } else if a.isMatrixVector(outputPixels: geometry.outPlane) && residual == nil {  // the cost model's gemm rule
+                    // [N, C, 1, 1] is [N, C]: the fully connected step (sgemv at batch 1) instead of a
+                    // 16-column GEMM tile of which one column is used.
+                    step = GemmStep(x: x.pointer, y: y.pointer, rows: geometry.batch, inFeatures: a.inChannels, outFeatures: a.outChannels,
+                                    weights: w, bias: b, activation: activation, threads: threads)
                 } else if a.isWinogradEligible(outputPixels: geometry.outPlane) {  // the cost model's conv_winograd rule
                     step = WinogradConvolutionStep(geometry: geometry, x: x.pointer, y: y.pointer, weights: w, bias: b,
                                                    activation: activation, threads: threads, kernels: kernels, residual: residual)

@@ -70,6 +70,13 @@ extension ConvAttributes {
     public var isPointwise: Bool {
         kernel == [1, 1] && strides == [1, 1] && pads.allSatisfy { $0 == 0 }
     }
+
+    /// A dense 1×1 conv on a 1×1 map (a squeeze-excitation fc): a matrix-vector product per image,
+    /// which streams its weights once like a classifier. The runner runs it as a fully connected
+    /// layer (sgemv) and the cost model prices it as `gemm`.
+    public func isMatrixVector(outputPixels: Int) -> Bool {
+        isPointwise && groups == 1 && outputPixels == 1
+    }
 }
 
 extension Graph {
@@ -80,9 +87,10 @@ extension Graph {
     public func efficiencyClass(_ node: Node) -> OpClass {
         switch node.op {
         case .conv(let a) where !a.isDepthwise:
+            let pixels = node.outputs.first.map { tensors[$0].shape.dims.suffix(2).reduce(1, *) } ?? 0
+            if a.isMatrixVector(outputPixels: pixels) { return .gemm }
             if a.isPointwise { return .conv1x1 }
             if a.isStem { return .convStem }
-            let pixels = node.outputs.first.map { tensors[$0].shape.dims.suffix(2).reduce(1, *) } ?? 0
             return a.isWinogradEligible(outputPixels: pixels) ? .convWinograd : .convKxK
         case .gemm, .matmul, .convTranspose:
             return .gemm

@@ -60,6 +60,9 @@ struct AlgorithmClassAgreementTests {
             case .convWinograd: #expect(algorithm.contains("winograd"), "\(name)/\(layer.name): \(algorithm) but the cost model says conv_winograd")
             case .conv1x1: #expect(algorithm.hasSuffix(" 1x1") && !algorithm.hasPrefix("im2col"), "\(name)/\(layer.name): \(algorithm) but the cost model says conv_1x1")
             case .convKxK: #expect(algorithm.hasPrefix("im2col"), "\(name)/\(layer.name): \(algorithm) but the cost model says conv_kxk")
+            case .gemm:
+                // A 1×1 conv on a 1×1 map (squeeze-excitation fc) runs as a fully connected layer.
+                if case .conv = anchor.op { #expect(algorithm == "sgemv", "\(name)/\(layer.name): \(algorithm) but the cost model says gemm (matrix-vector)") }
             case .convStem:
                 // The direct stem kernel on AVX-512F CPUs, im2col + GEMM elsewhere.
                 let direct = ck_isa() >= Int32(CK_ISA_AVX512)
@@ -73,6 +76,7 @@ struct AlgorithmClassAgreementTests {
             #expect(seen[.convWinograd, default: 0] > 0 && seen[.convKxK, default: 0] > 0 && seen[.gemm, default: 0] == 1)
         }
         if name == "mobilenet_v2" { #expect(seen[.conv1x1, default: 0] >= 30 && seen[.convStem, default: 0] == 1 && residuals == 10) }
+        if name == "efficientnet_b0" { #expect(seen[.gemm, default: 0] == 33, "16 squeeze-excitation blocks × 2 fc convs + the classifier") }
         if name == "resnet18" { #expect(residuals == 8) }
     }
 }
