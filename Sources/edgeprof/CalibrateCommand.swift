@@ -7,7 +7,7 @@ struct Calibrate: ParsableCommand {
         abstract: "Fit the host device file from micro-benchmarks run with the real kernels.",
         discussion: """
         Runs chains of identical kernels (conv/GEMM grid, depthwise 3×3, activations, pooling, attention, softmax/layer norm,
-        relu streams over 4 KiB-64 MiB working sets, tiny kernels) and fits the cost model's layer overhead, bandwidth per
+        relu streams over 4 KiB-256 MiB working sets (64 MiB with --quick), tiny kernels) and fits the cost model's layer overhead, bandwidth per
         memory level and efficiency per op class. Structure, sizes, peaks and energies come from --template; every fitted
         value gets `source: measured <date> (<benchmark>)`. The file is written atomically. Build with -c release.
         """)
