@@ -103,12 +103,17 @@ struct MicroBenchmarkTests {
         #expect(s.flops >= Double(2 * 32 * 112 * 112 * 27) && s.flops <= Double(2 * 32 * 112 * 112 * 28))
     }
 
-    @Test func seConvOverheadIsMeasuredInContextWithColdCaches() throws {
+    /// The squeeze-excitation fc's fixed cost is measured in context (after a global pool of a
+    /// depthwise conv's output) and warm: its class is `gemm` (a matrix-vector product), whose cold
+    /// weight fetch the cost model prices in the memory term. Dense convs get their own tiny chain.
+    @Test func seFcOverheadIsMeasuredInContextAsAMatrixVectorProduct() throws {
         let device = try DeviceLoader.load(file: Self.host)
         let suite = try MicroBenchmarkSuite.suite(quick: true)
-        let se = try #require(suite.first { $0.name == "tiny-conv1x1-c64-1²-se" })
-        #expect(se.cold && se.role == .overhead && se.opClass == .conv)
-        #expect(MicroBenchmark.evictBytes >= 16 << 20)
+        let se = try #require(suite.first { $0.name == "tiny-se-fc64-1²" })
+        #expect(!se.cold && se.role == .overhead && se.opClass == .gemm)
+        let conv = try #require(suite.first { $0.name == "tiny-conv1x1-c32-2²×16" })
+        #expect(conv.role == .overhead && conv.opClass == .conv)
+        #expect(conv.graph.nodes.allSatisfy { conv.graph.efficiencyClass($0) == .conv1x1 })
         // Timed: the 64→64 1×1 convs on the pooled 1×1 map, not the depthwise producers or the pools.
         let timed = try #require(se.timed)
         #expect(timed.count >= 2)
@@ -117,8 +122,9 @@ struct MicroBenchmarkTests {
             guard case .conv(let a) = node.op else { Issue.record("\(name) is not a conv"); continue }
             #expect(a.isPointwise && !a.isDepthwise)
             #expect(se.graph.tensors[node.outputs[0]].shape == [1, 64, 1, 1])
+            #expect(se.graph.efficiencyClass(node) == .gemm)
         }
-        // Runs (each run after the eviction read) and gives the conv's FLOPs: 2 × 64 × 64 + bias.
+        // Runs and gives the fc's FLOPs: 2 × 64 × 64 + bias.
         let options = MicroBenchmarkRunner.Options(threads: 1, timing: TimingOptions(warmup: 0, iterations: 2))
         let s = try MicroBenchmarkRunner.run(se, template: device, unit: nil, options: options)
         #expect(s.role == .overhead && s.measured > 0)
