@@ -134,9 +134,15 @@ public enum CalibrationFitter {
             let logShare = LogSearch.minimize(low: log(0.02), high: 0, steps: 200, preferHigh: true) { loss($0, o) }
             return (o: o, share: exp(logShare), loss: loss(logShare, o))
         }
-        let least = fits.map(\.loss).min() ?? 0
-        let pick = fits.first { $0.loss <= least * 1.01 + 1e-12 } ?? fits[0]
+        let pick = firstNearBest(fits, loss: \.loss)
         return (pick.share, pick.o)
+    }
+
+    /// The first candidate (the grids list the fewest and smallest terms first) whose loss is within
+    /// 1% of the least: a term is kept only if it lowers the loss noticeably.
+    static func firstNearBest<T>(_ fits: [T], loss: (T) -> Double) -> T {
+        let least = fits.map(loss).min() ?? 0
+        return fits.first { loss($0) <= least * 1.01 + 1e-12 } ?? fits[0]
     }
 
     /// 1. overhead = median time of the elementwise overhead kernels, and per other class with
@@ -254,8 +260,7 @@ public enum CalibrationFitter {
             var points: [(c: Double, o: Double)] = []
             for c in fitC ? perOutputGrid : [0] { for o in fitO ? perChannelGrid : [0] { points.append((c, o)) } }
             let fits = points.map { p in (p: p, fit: bestEfficiency(p.c, p.o)) }
-            let least = fits.map(\.fit.loss).min() ?? 0
-            let pick = fits.first { $0.fit.loss <= least * 1.01 + 1e-12 } ?? fits[0]
+            let pick = firstNearBest(fits, loss: \.fit.loss)
             efficiency[cls] = pick.fit.e
             if fitC { perOutput[cls] = pick.p.c }
             if fitO {

@@ -164,25 +164,24 @@ public enum CalibrateWorkflow {
             try setInMap("per_output_macs", cls, before: unit.perOutputMACs[cls].map { formatFixed($0.value, decimals: 1) } ?? "(0)",
                          value: formatFixed(c ?? 0, decimals: 1), source: source)
         }
-        for cls in CalibrationFitter.perChannelClasses.sorted(by: { $0.rawValue < $1.rawValue }) where fit.efficiency[cls] != nil {
-            let o = fit.channelOverheads[cls]
-            let source = jointSource(cls, fitted: o != nil, with: "efficiency.\(cls.rawValue) and per_output_macs.\(cls.rawValue)",
-                                     formula: "overhead + o·channels + max((FLOPs + 2·c·outputs)/(peak·e), bytes/bandwidth)", spreadIn: "pixels per channel")
-            let value = "\"\(formatFixed((o ?? 0) * 1e9, decimals: 1)) ns\""
+        func setChannelOverhead(_ cls: OpClass, source: String) throws(EdgeProfError) {
             try setInMap("channel_overhead", cls, before: unit.channelOverhead[cls].map { "\(formatFixed($0.value.value * 1e9, decimals: 1)) ns" } ?? "(0)",
-                         value: value, source: source)
+                         value: "\"\(formatFixed((fit.channelOverheads[cls] ?? 0) * 1e9, decimals: 1)) ns\"", source: source)
+        }
+        for cls in CalibrationFitter.perChannelClasses.sorted(by: { $0.rawValue < $1.rawValue }) where fit.efficiency[cls] != nil {
+            try setChannelOverhead(cls, source: jointSource(cls, fitted: fit.channelOverheads[cls] != nil,
+                                                            with: "efficiency.\(cls.rawValue) and per_output_macs.\(cls.rawValue)",
+                                                            formula: "overhead + o·channels + max((FLOPs + 2·c·outputs)/(peak·e), bytes/bandwidth)",
+                                                            spreadIn: "pixels per channel"))
         }
         // Per-row overhead of the streaming classes (binary ops' broadcast rows), fitted with their share;
         // 0 when the streaming shapes did not differ enough in rows, so no stale value survives.
         for cls in CalibrationFitter.perRowStreamingClasses.sorted(by: { $0.rawValue < $1.rawValue }) where fit.memoryEfficiency[cls] != nil {
-            let o = fit.channelOverheads[cls]
             let n = samples.filter { $0.role == .streaming && $0.opClass == cls }.count
-            let source = o != nil
+            try setChannelOverhead(cls, source: fit.channelOverheads[cls] != nil
                 ? "measured \(date) (\(mode): streaming grid, \(n) shape(s); fitted jointly with memory_efficiency.\(cls.rawValue): "
                     + "t = overhead + o·rows + bytes/(bandwidth·share), rows = a binary op's contiguous rows (per-channel broadcast: one per channel; same-shape: 1))"
-                : "measured \(date) (\(mode): not fitted: \(n) shape(s), too few or differing less than 2× in rows)"
-            try setInMap("channel_overhead", cls, before: unit.channelOverhead[cls].map { "\(formatFixed($0.value.value * 1e9, decimals: 1)) ns" } ?? "(0)",
-                         value: "\"\(formatFixed((o ?? 0) * 1e9, decimals: 1)) ns\"", source: source)
+                : "measured \(date) (\(mode): not fitted: \(n) shape(s), too few or differing less than 2× in rows)")
         }
         for (li, level) in levels.enumerated() {
             guard let bw = fit.bandwidths[li], let mi = template.memory.firstIndex(where: { $0.name == level.name }) else { continue }
