@@ -4,7 +4,8 @@ import NNGraph
 
 /// Scaled dot-product attention on q [B, Sq, E], k [B, Skv, E], v [B, Skv, Ev] with `heads`
 /// heads: per (batch, head) `softmax(Q_h K_hᵀ / √d) V_h` with two strided sgemm calls and a
-/// row softmax in per-thread scratch; (batch, head) pairs run in parallel.
+/// row softmax in per-thread scratch; (batch, head, query-row block) triples run in parallel
+/// (row blocks only when the heads do not split evenly over the threads).
 final class AttentionStep: Step {
     let q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>
     let y: UnsafeMutablePointer<Float>
@@ -27,17 +28,20 @@ final class AttentionStep: Step {
         let d = embed / heads, dv = valueEmbed / heads
         let sq = queryLength, skv = keyLength
         let scale = 1 / Float(d).squareRoot()
-        pool.parallelFor(batch * heads) { task, thread in
-            let b = task / heads, h = task % heads
+        let blocks = pool.rowBlocks(matrices: batch * heads, rows: sq)
+        pool.parallelFor(batch * heads * blocks) { task, thread in
+            let pair = task / blocks, block = task % blocks
+            let b = pair / heads, h = pair % heads
+            let r0 = sq * block / blocks, rows = sq * (block + 1) / blocks - r0
             let scores = scratch + thread * sq * skv
-            let qh = q + b * sq * embed + h * d
+            let qh = q + b * sq * embed + r0 * embed + h * d
             let kh = k + b * skv * embed + h * d
             let vh = v + b * skv * valueEmbed + h * dv
-            let yh = y + b * sq * valueEmbed + h * dv
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(sq), Int32(skv), Int32(d), scale, qh, Int32(embed),
+            let yh = y + b * sq * valueEmbed + r0 * valueEmbed + h * dv
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(skv), Int32(d), scale, qh, Int32(embed),
                         kh, Int32(embed), 0, scores, Int32(skv))
-            for r in 0..<sq { softmaxRow(scores + r * skv, skv) }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(sq), Int32(dv), Int32(skv), 1, scores, Int32(skv),
+            for r in 0..<rows { softmaxRow(scores + r * skv, skv) }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(dv), Int32(skv), 1, scores, Int32(skv),
                         vh, Int32(valueEmbed), 0, yh, Int32(valueEmbed))
         }
     }

@@ -59,7 +59,8 @@ final class GemmStep: Step, EpilogueKernelSet {
 }
 
 /// Batched matrix product `[..., M, K] × [..., K, N]` with NumPy broadcasting of the batch
-/// dims; the second operand may be a constant. One sgemm per batch entry, batches in parallel.
+/// dims; the second operand may be a constant. One sgemm per batch entry (and row block, when
+/// the batch does not split evenly over the threads), in parallel.
 final class MatMulStep: Step {
     let a: UnsafeMutablePointer<Float>
     let b: UnsafeMutablePointer<Float>
@@ -116,11 +117,14 @@ final class MatMulStep: Step {
 
     func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
         let m = m, k = k, n = n
-        pool.parallelFor(batchA.count) { i, _ in
-            let c = y + i * m * n
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a + batchA[i] * m * k, Int32(k),
+        let blocks = pool.rowBlocks(matrices: batchA.count, rows: m)
+        pool.parallelFor(batchA.count * blocks) { task, _ in
+            let i = task / blocks, block = task % blocks
+            let r0 = m * block / blocks, rows = m * (block + 1) / blocks - r0
+            let c = y + i * m * n + r0 * n
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(n), Int32(k), 1, a + batchA[i] * m * k + r0 * k, Int32(k),
                         b + batchB[i] * k * n, Int32(n), 0, c, Int32(n))
-            if activation != .none { Epilogue.apply(c, m * n, bias: 0, activation) }
+            if activation != .none { Epilogue.apply(c, rows * n, bias: 0, activation) }
         }
     }
 }

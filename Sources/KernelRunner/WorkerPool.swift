@@ -50,6 +50,17 @@ public final class WorkerPool: @unchecked Sendable {
         }
     }
 
+    /// Row blocks per matrix so that `matrices` independent products (heads, batch entries) split
+    /// evenly over the pool: 1 when `matrices` is a multiple of the thread count, else enough
+    /// blocks that `matrices × blocks` is (3 heads on 2 threads: 2 blocks each, 6 equal tasks
+    /// instead of 3 tasks where one thread runs two), with blocks of at least `minRows` rows.
+    public func rowBlocks(matrices: Int, rows: Int, minRows: Int = 16) -> Int {
+        guard threadCount > 1, matrices > 0 else { return 1 }
+        var a = matrices, b = threadCount
+        while b != 0 { (a, b) = (b, a % b) }
+        return Swift.max(1, Swift.min(threadCount / a, rows / Swift.max(1, minRows)))
+    }
+
     /// Splits `0..<total` into about `threadCount × chunksPerThread` contiguous ranges of at
     /// least `grain` items and runs them in parallel.
     public func parallelRanges(_ total: Int, grain: Int = 1, chunksPerThread: Int = 1, _ body: (_ range: Range<Int>, _ thread: Int) -> Void) {

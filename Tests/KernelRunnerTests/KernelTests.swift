@@ -333,35 +333,55 @@ struct KernelTests {
         for got in try runBoth(g, w, [input]) { expectClose(got[0].values, want, "gemm rows \(rows)") }
     }
 
-    @Test func batchedMatMulWithBroadcast() throws {
+    /// Rows 4: one sgemm per batch entry; rows 40 on 2 threads: 6 batch entries split evenly,
+    /// and a 3-entry batch (below) is cut into row blocks.
+    @Test(arguments: [4, 40])
+    func batchedMatMulWithBroadcast(rows: Int) throws {
         var b = GraphBuilder(name: "mm")
-        let a = b.input("a", shape: [2, 1, 4, 5])
+        let a = b.input("a", shape: [2, 1, rows, 5])
         let c = b.input("c", shape: [3, 5, 6])
         _ = try b.add1("mm", .matmul, inputs: [a, c])
         let g = try b.finish()
         let w = SeededWeights.generate(for: g, seed: 2)
-        let ia = randomInput([2, 1, 4, 5], seed: 1), ic = randomInput([3, 5, 6], seed: 2)
-        let want = Reference.matmul(ia.values, [2, 1, 4, 5], ic.values, [3, 5, 6], out: [2, 3, 4, 6])
+        let ia = randomInput([2, 1, rows, 5], seed: 1), ic = randomInput([3, 5, 6], seed: 2)
+        let want = Reference.matmul(ia.values, [2, 1, rows, 5], ic.values, [3, 5, 6], out: [2, 3, rows, 6])
         for got in try runBoth(g, w, [ia, ic]) {
-            expectClose(got[0].values, want, "matmul broadcast")
+            expectClose(got[0].values, want, "matmul broadcast rows \(rows)")
         }
     }
 
-    @Test func attention() throws {
+    /// Three heads (vit_tiny's count) do not split over 2 threads: each product is cut into row
+    /// blocks; batch 1 (a plain matrix product) is cut too.
+    @Test(arguments: [[3], [1]])
+    func matMulRowBlocksMatchTheReference(batch: [Int]) throws {
+        var b = GraphBuilder(name: "mm3")
+        let a = b.input("a", shape: TensorShape(batch + [97, 16]))
+        let c = b.input("c", shape: TensorShape(batch + [16, 33]))
+        _ = try b.add1("mm", .matmul, inputs: [a, c])
+        let g = try b.finish()
+        let ia = randomInput(TensorShape(batch + [97, 16]), seed: 3), ic = randomInput(TensorShape(batch + [16, 33]), seed: 4)
+        let want = Reference.matmul(ia.values, batch + [97, 16], ic.values, batch + [16, 33], out: batch + [97, 33])
+        for got in try runBoth(g, WeightStore(), [ia, ic]) { expectClose(got[0].values, want, "matmul \(batch) row blocks") }
+    }
+
+    /// 5 queries: one task per (batch, head); 41 queries with batch 1 and 3 heads on 2 threads:
+    /// each head's queries are cut into row blocks.
+    @Test(arguments: [(2, 5), (1, 41)])
+    func attention(batch nb: Int, queries sq: Int) throws {
         var b = GraphBuilder(name: "attn")
-        let q = b.input("q", shape: [2, 5, 12]), k = b.input("k", shape: [2, 7, 12]), v = b.input("v", shape: [2, 7, 9])
+        let q = b.input("q", shape: [nb, sq, 12]), k = b.input("k", shape: [nb, 7, 12]), v = b.input("v", shape: [nb, 7, 9])
         _ = try b.add1("attn", .attention(heads: 3), inputs: [q, k, v])
         let g = try b.finish()
-        let iq = randomInput([2, 5, 12], seed: 1), ik = randomInput([2, 7, 12], seed: 2), iv = randomInput([2, 7, 9], seed: 3)
-        var want = [Float](repeating: 0, count: 2 * 5 * 9)
+        let iq = randomInput([nb, sq, 12], seed: 1), ik = randomInput([nb, 7, 12], seed: 2), iv = randomInput([nb, 7, 9], seed: 3)
+        var want = [Float](repeating: 0, count: nb * sq * 9)
         let qv = iq.values.map(Double.init), kv = ik.values.map(Double.init), vv = iv.values.map(Double.init)
-        for bb in 0..<2 {
+        for bb in 0..<nb {
             for h in 0..<3 {
-                for i in 0..<5 {
+                for i in 0..<sq {
                     var s = [Double](repeating: 0, count: 7)
                     for j in 0..<7 {
                         var dot = 0.0
-                        for t in 0..<4 { dot += qv[bb * 60 + i * 12 + h * 4 + t] * kv[bb * 84 + j * 12 + h * 4 + t] }
+                        for t in 0..<4 { dot += qv[bb * sq * 12 + i * 12 + h * 4 + t] * kv[bb * 84 + j * 12 + h * 4 + t] }
                         s[j] = dot / 2.0
                     }
                     let m = s.max() ?? 0
@@ -370,7 +390,7 @@ struct KernelTests {
                     for d in 0..<3 {
                         var acc = 0.0
                         for j in 0..<7 { acc += s[j] / sum * vv[bb * 63 + j * 9 + h * 3 + d] }
-                        want[bb * 45 + i * 9 + h * 3 + d] = Float(acc)
+                        want[bb * sq * 9 + i * 9 + h * 3 + d] = Float(acc)
                     }
                 }
             }

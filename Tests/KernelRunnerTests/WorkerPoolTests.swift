@@ -51,4 +51,18 @@ import Testing
             #expect(hits.withLock { $0 }.allSatisfy { $0 == 1 }, "total \(total)")
         }
     }
+
+    /// Row blocks make (matrices × blocks) a multiple of the thread count, never below the
+    /// minimum block height, and are 1 on one thread.
+    @Test func rowBlocksBalanceOddMatrixCounts() {
+        let two = WorkerPool(threads: 2), four = WorkerPool(threads: 4), one = WorkerPool(threads: 1)
+        #expect(two.rowBlocks(matrices: 3, rows: 197) == 2)
+        #expect(two.rowBlocks(matrices: 6, rows: 197) == 1)
+        #expect(two.rowBlocks(matrices: 1, rows: 197) == 2)
+        #expect(two.rowBlocks(matrices: 3, rows: 20) == 1, "20 rows do not make two 16-row blocks")
+        #expect(four.rowBlocks(matrices: 6, rows: 197) == 2)
+        #expect(four.rowBlocks(matrices: 3, rows: 197) == 4)
+        #expect(four.rowBlocks(matrices: 3, rows: 40) == 2)
+        #expect(one.rowBlocks(matrices: 3, rows: 197) == 1)
+    }
 }
