@@ -88,8 +88,10 @@ public enum CalibrationFitter {
     public static let efficiencyRange = (low: 0.002, high: 1.0)
 
     /// Classes whose `per_output_macs` calibration fits (jointly with their efficiency): the dense 1×1
-    /// convs (16-512 MACs per output in networks) and depthwise convs (9 or 25).
-    public static let perOutputClasses: Set<OpClass> = [.conv1x1, .depthwise]
+    /// convs (16-512 MACs per output in networks), depthwise convs (9 or 25) and fully connected
+    /// layers (192-768 in a vision transformer), whose kernels run a separate bias/activation pass
+    /// over their output after the GEMM.
+    public static let perOutputClasses: Set<OpClass> = [.conv1x1, .depthwise, .gemm]
     /// Candidate per-output MACs of the joint fit (0 = the per-MAC model alone).
     static let perOutputGrid: [Double] = [0, 0.5, 1, 1.5, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 64]
     /// Classes whose `channel_overhead` calibration fits with their efficiency and per-output MACs: depthwise convs

@@ -92,6 +92,29 @@ struct CalibrationFitTests {
         #expect(CalibrationFitter.fit(Self.samples(), peak: Self.peak, fallbackBandwidths: Self.bandwidths).perOutputMACs.isEmpty)
     }
 
+    /// Fully connected layers over 197 tokens with 96-768 inputs (a vision transformer's shapes),
+    /// generated with a per-output cost (the bias/activation pass over the output): the fit recovers
+    /// it with the efficiency, so a K = 192 layer is priced slower per MAC than a K = 768 one.
+    @Test func gemmPerOutputCostIsRecoveredFromTransformerShapes() throws {
+        func samples(c: Double) -> [CalibrationSample] {
+            [96, 192, 384, 768].enumerated().map { i, d in
+                let outputs = Double(197 * d)
+                var s = CalibrationSample(name: "gemm-197x\(d)x\(d)", benchmark: "synthetic-gemm", role: .compute, opClass: .gemm,
+                                          flops: 2 * Double(d) * outputs, levelBytes: [Double(197 * d * 8 + d * d * 4), 0, 0, 0], measured: 0,
+                                          outputs: outputs)
+                s.measured = CalibrationFitter.predict(s, peak: Self.peak, overhead: Self.overhead, bandwidths: Self.bandwidths,
+                                                       efficiency: 0.7, perOutputMACs: c) * Self.noise(i)
+                return s
+            }
+        }
+        let fit = CalibrationFitter.fit(samples(c: 20), peak: Self.peak, fallbackBandwidths: Self.bandwidths)
+        let c = try #require(fit.perOutputMACs[.gemm])
+        #expect(abs(c - 20) <= 4, "per-output MACs \(c), generated with 20")
+        #expect(abs(fit.efficiency[.gemm, default: 0] / 0.7 - 1) < 0.05, "\(fit.efficiency[.gemm, default: 0])")
+        let none = CalibrationFitter.fit(samples(c: 0), peak: Self.peak, fallbackBandwidths: Self.bandwidths)
+        #expect(none.perOutputMACs[.gemm, default: -1] <= 1, "\(none.perOutputMACs)")
+    }
+
     /// Depthwise kernels from 32 channels on 112² to 960 on 7² with a per-channel cost: the fit finds it
     /// with the per-output MACs and the efficiency, and takes the tiny depthwise chain's overhead less
     /// its 32 channels' share.
