@@ -102,10 +102,7 @@ public enum CalibrationFitter {
     /// whose same-shape streams run as one flat loop while a per-channel broadcast (squeeze-excitation
     /// scales) walks one short row per channel — one share alone cannot fit both (the add on 32×112²
     /// ran 2–3× faster than the shared median share predicted, the mul on 576×7² 2–2.5× slower).
-    /// Global pooling walks one row per channel plane too (sum, scale, store one value): on 7² maps
-    /// (squeeze-excitation after the last stages, classifier heads) that per-plane work, not the
-    /// stream, sets the time.
-    public static let perRowStreamingClasses: Set<OpClass> = [.elementwise, .pooling]
+    public static let perRowStreamingClasses: Set<OpClass> = [.elementwise]
     /// Candidate per-channel overheads (seconds).
     static let perChannelGrid: [Double] = [0, 1, 2, 3, 4, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 150].map { $0 * 1e-9 }
 
@@ -198,12 +195,6 @@ public enum CalibrationFitter {
                 let (share, o) = fitStreamingRows(s, overhead: overheadFor(cls), bandwidths: usable)
                 memoryEfficiency[cls] = share
                 perChannel[cls] = o
-                // A class with tiny kernels of its own (global pooling) pays o per row there too: its fixed
-                // overhead is the median of (tiny time − o · tiny rows).
-                let tiny = overheadSamples.filter { $0.opClass == cls }
-                if cls != .elementwise, o > 0, !tiny.isEmpty {
-                    classOverheads[cls] = Swift.max(0, ValidationStatistics.median(tiny.map { $0.measured - o * ($0.channels ?? 0) }) ?? 0)
-                }
             } else {
                 let ratios = s.map { x in memoryTime(x, bandwidths: usable) / Swift.max(x.measured - overheadFor(cls), x.measured * 0.05) }
                 if let m = ValidationStatistics.median(ratios) { memoryEfficiency[cls] = Swift.min(1, Swift.max(0.02, m)) }

@@ -224,31 +224,6 @@ struct CalibrationFitTests {
         #expect(abs(flat.memoryEfficiency[.elementwise, default: 0] / share - 1) < 0.1)
     }
 
-    /// Global pools generated with a per-plane cost and a fixed overhead: the fit recovers both terms
-    /// and the share, and takes the tiny pooling chain's time less its 64 planes' share as the class
-    /// overhead (not the raw chain time, which would count those planes twice).
-    @Test func poolingPlaneOverheadIsRecoveredWithItsClassOverhead() throws {
-        let share = 0.7, o = 3e-9, fixed = 0.15e-6
-        func pool(_ name: String, channels: Double, hw: Double, _ i: Int) -> CalibrationSample {
-            let bytes = channels * hw * 4
-            var s = CalibrationSample(name: name, benchmark: "streaming", role: .streaming, opClass: .pooling, flops: channels * hw,
-                                      levelBytes: [bytes, bytes, bytes, 0], measured: 0, outputs: channels, channels: channels)
-            s.measured = CalibrationFitter.predict(s, peak: Self.peak, overhead: fixed, bandwidths: Self.bandwidths, efficiency: 1,
-                                                   memoryEfficiency: share, channelOverhead: o) * (1 + 0.01 * sin(Double(i) * 12.9898))
-            return s
-        }
-        let tiny = CalibrationSample(name: "tiny-gap-c64", benchmark: "tiny", role: .overhead, opClass: .pooling, flops: 0,
-                                     levelBytes: [0, 0, 0, 0], measured: fixed + 64 * o, channels: 64)
-        let shapes: [(String, Double, Double)] = [("gap-c144-28²", 144, 784), ("gap-c96-56²", 96, 3136), ("gap-c480-14²", 480, 196),
-                                                  ("gap-c960-7²", 960, 49)]
-        let fit = CalibrationFitter.fit(Self.samples() + [tiny] + shapes.enumerated().map { i, x in pool(x.0, channels: x.1, hw: x.2, i) },
-                                        peak: Self.peak, fallbackBandwidths: Self.bandwidths)
-        let got = try #require(fit.channelOverheads[.pooling])
-        #expect(abs(got / o - 1) < 0.35, "plane overhead \(got)")
-        #expect(abs(fit.memoryEfficiency[.pooling, default: 0] / share - 1) < 0.1, "\(fit.memoryEfficiency)")
-        #expect(abs(fit.classOverheads[.pooling, default: 0] / fixed - 1) < 0.2, "\(fit.classOverheads)")
-    }
-
     @Test func classOverheadsComeFromTheirOwnTinyKernels() throws {
         let tiny = [(OpClass.elementwise, 1e-7), (.elementwise, 1.2e-7), (.conv, 3e-6), (.conv, 3.2e-6), (.conv, 2.9e-6), (.depthwise, 8e-6)]
         var samples = tiny.enumerated().map { i, t in
