@@ -32,7 +32,8 @@ final class AttentionStep: Step {
         pool.parallelFor(batch * heads * blocks) { task, thread in
             let pair = task / blocks, block = task % blocks
             let b = pair / heads, h = pair % heads
-            let r0 = sq * block / blocks, rows = sq * (block + 1) / blocks - r0
+            let part = WorkerPool.part(block, of: blocks, in: sq)
+            let r0 = part.lowerBound, rows = part.count
             let scores = scratch + thread * sq * skv
             let qh = q + b * sq * embed + r0 * embed + h * d
             let kh = k + b * skv * embed + h * d

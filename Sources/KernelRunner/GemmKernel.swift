@@ -120,7 +120,8 @@ final class MatMulStep: Step {
         let blocks = pool.rowBlocks(matrices: batchA.count, rows: m)
         pool.parallelFor(batchA.count * blocks) { task, _ in
             let i = task / blocks, block = task % blocks
-            let r0 = m * block / blocks, rows = m * (block + 1) / blocks - r0
+            let part = WorkerPool.part(block, of: blocks, in: m)
+            let r0 = part.lowerBound, rows = part.count
             let c = y + i * m * n + r0 * n
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(n), Int32(k), 1, a + batchA[i] * m * k + r0 * k, Int32(k),
                         b + batchB[i] * k * n, Int32(n), 0, c, Int32(n))

@@ -72,10 +72,15 @@ public final class WorkerPool: @unchecked Sendable {
             return
         }
         parallelFor(chunks) { c, thread in
-            let lo = total * c / chunks
-            let hi = total * (c + 1) / chunks
-            if hi > lo { body(lo..<hi, thread) }
+            let r = Self.part(c, of: chunks, in: total)
+            if !r.isEmpty { body(r, thread) }
         }
+    }
+
+    /// Part `index` of `0..<total` cut into `parts` contiguous near-equal ranges.
+    @inline(__always)
+    static func part(_ index: Int, of parts: Int, in total: Int) -> Range<Int> {
+        (total * index / parts)..<(total * (index + 1) / parts)
     }
 }
 
