@@ -17,3 +17,11 @@ int ck_isa(void) {
     return CK_ISA_GENERIC;
 #endif
 }
+
+void ck_spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}

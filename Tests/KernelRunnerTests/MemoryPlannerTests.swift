@@ -1,4 +1,6 @@
-import KernelRunner
+import Foundation
+@testable import KernelRunner
+import NNGraph
 import Testing
 
 @Suite("Arena planner")
@@ -30,5 +32,45 @@ struct MemoryPlannerTests {
         let plan = MemoryPlanner.plan(requests)
         #expect(plan.total == 2048)
         #expect(plan.lowerBound == 2048)
+    }
+
+    /// Element-wise steps take over an input that dies at them (`ModelCompiler.planInPlace`), and
+    /// only then: a squeeze-excitation style graph keeps the right values on every runner
+    /// configuration, and the compiler shares exactly the buffers it may.
+    @Test func elementwiseStepsOverwriteOnlyDyingInputs() throws {
+        let shape = TensorShape([1, 4, 30, 30])
+        var b = GraphBuilder(name: "inplace")
+        let x = b.input("x", shape: shape)
+        let a = try b.add1("relu", .activation(.relu), inputs: [x])          // x is a graph input: own buffer
+        let s = try b.add1("pool", .globalAvgPool, inputs: [a])
+        let m = try b.add1("scale", .binary(.mul), inputs: [a, s])           // a dies here: shared
+        let n = try b.add1("gate", .activation(.sigmoid), inputs: [m])       // m is read again below: own buffer
+        let z = try b.add1("sum", .binary(.add), inputs: [n, m])             // n and m die here: shares n's
+        b.markOutput(z)
+        let g = try b.finish()
+        let plan = try ModelCompiler(graph: g, threads: 2)
+        #expect(plan.root[x] == x && plan.root[a] == a)
+        #expect(plan.root[m] == plan.root[a])
+        #expect(plan.root[n] == n)
+        #expect(plan.root[z] == plan.root[n])
+        #expect(plan.arenaOffset[plan.root[m]] != plan.arenaOffset[plan.root[n]])
+
+        let input = randomInput(shape)
+        let plane = 30 * 30
+        var want = [Float](repeating: 0, count: shape.elementCount)
+        for c in 0..<4 {
+            let relu = input.values[c * plane..<(c + 1) * plane].map { Swift.max($0, 0) }
+            let mean = relu.reduce(0, +) / Float(plane)
+            for (i, v) in relu.enumerated() {
+                let scaled = v * mean
+                want[c * plane + i] = 1 / (1 + Foundation.exp(-scaled)) + scaled
+            }
+        }
+        for got in try runBoth(g, WeightStore(), [input]) { expectClose(got[0].values, want, "in-place SE chain") }
+        // The input tensor itself is never overwritten (the next inference reads it again).
+        let model = try CompiledModel(graph: g, weights: WeightStore(), threads: 2)
+        let first = try model.run([input])[0].values
+        model.execute()
+        expectClose(model.readOutputs()[0].values, first, tolerance: 0, "second inference on the same inputs")
     }
 }

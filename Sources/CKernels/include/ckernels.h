@@ -23,6 +23,11 @@ enum {
 /// The best instruction set this CPU supports for these kernels. Cached; thread-safe.
 int ck_isa(void);
 
+// One spin-wait hint (x86 PAUSE, arm64 YIELD): a thread polling a flag lets its SMT sibling
+// (or the hypervisor's other vCPU on the same core) run, and leaves the spin loop without a
+// memory-order mis-speculation flush when the flag changes.
+void ck_spin_pause(void);
+
 /// Fused activations (keep in step with KernelRunner's FusedActivation).
 enum {
     CK_ACT_NONE = 0,
