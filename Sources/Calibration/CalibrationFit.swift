@@ -35,9 +35,13 @@ public struct CalibrationSample: Sendable, Hashable, Codable {
     /// What `channel_overhead` is charged per (`Graph.channelOverheadUnits`: channel planes, or a binary op's
     /// contiguous rows); nil = not recorded.
     public var channels: Double?
+    /// The cost model's factor on the kernel's stream bandwidth: `AnalyticalModel.inPlaceStreamGain`
+    /// when it overwrote its input (in-context element-wise units); nil = 1.
+    public var streamGain: Double?
 
     public init(name: String, benchmark: String, role: Role, opClass: OpClass, flops: Double, otherFlops: [OpClass: Double] = [:],
-                levelBytes: [Double], measured: Double, outputs: Double? = nil, channels: Double? = nil) {
+                levelBytes: [Double], measured: Double, outputs: Double? = nil, channels: Double? = nil, streamGain: Double? = nil) {
+        self.streamGain = streamGain
         self.outputs = outputs
         self.channels = channels
         self.name = name
@@ -119,13 +123,13 @@ public enum CalibrationFitter {
     static func memoryTime(_ s: CalibrationSample, bandwidths: [Double]) -> Double {
         var memory = 0.0
         for (i, b) in s.levelBytes.enumerated() where b > 0 && i < bandwidths.count { memory = Swift.max(memory, b / bandwidths[i]) }
-        return memory
+        return memory / (s.streamGain ?? 1)
     }
 
     /// Share of the bandwidths and per-row overhead o of streaming kernels, least squares on log time of
     /// t = overhead + o·rows + bytes/(bandwidth·share): per o on `perChannelGrid` the best share in
     /// [0.02, 1]; the smallest o within 1% of the least loss wins.
-    static func fitStreamingRows(_ s: [CalibrationSample], overhead: Double, bandwidths: [Double]) -> (share: Double, rowOverhead: Double) {
+    static func fitStreamingRows(_ s: [CalibrationSample], cls: OpClass, overhead: Double, bandwidths: [Double]) -> (share: Double, rowOverhead: Double) {
         func loss(_ logShare: Double, _ o: Double) -> Double {
             s.reduce(0) { acc, x in
                 let r = log((overhead + o * (x.channels ?? 0) + memoryTime(x, bandwidths: bandwidths) / exp(logShare)) / x.measured)
@@ -133,7 +137,7 @@ public enum CalibrationFitter {
             }
         }
         let fits = perChannelGrid.map { o in
-            let logShare = LogSearch.minimize(low: log(0.02), high: 0, steps: 200, preferHigh: true) { loss($0, o) }
+            let logShare = LogSearch.minimize(low: log(0.02), high: log(cls.maxMemoryEfficiency), steps: 200, preferHigh: true) { loss($0, o) }
             return (o: o, share: exp(logShare), loss: loss(logShare, o))
         }
         let pick = firstNearBest(fits, loss: \.loss)
@@ -192,12 +196,12 @@ public enum CalibrationFitter {
             let s = streaming.filter { $0.opClass == cls }
             let rows = s.map { $0.channels ?? 0 }
             if perRowStreamingClasses.contains(cls), s.count >= 3, let lo = rows.min(), let hi = rows.max(), lo > 0, hi >= 2 * lo {
-                let (share, o) = fitStreamingRows(s, overhead: overheadFor(cls), bandwidths: usable)
+                let (share, o) = fitStreamingRows(s, cls: cls, overhead: overheadFor(cls), bandwidths: usable)
                 memoryEfficiency[cls] = share
                 perChannel[cls] = o
             } else {
                 let ratios = s.map { x in memoryTime(x, bandwidths: usable) / Swift.max(x.measured - overheadFor(cls), x.measured * 0.05) }
-                if let m = ValidationStatistics.median(ratios) { memoryEfficiency[cls] = Swift.min(1, Swift.max(0.02, m)) }
+                if let m = ValidationStatistics.median(ratios) { memoryEfficiency[cls] = Swift.min(cls.maxMemoryEfficiency, Swift.max(0.02, m)) }
             }
             memBenchmarks[cls] = Array(Set(s.map(\.benchmark))).sorted()
         }

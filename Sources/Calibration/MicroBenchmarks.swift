@@ -21,6 +21,11 @@ public struct MicroBenchmark: Sendable {
     /// Runs start with cold caches (`TimingOptions.evictBytes`): weights come from main memory,
     /// as in a network whose weights do not fit the caches.
     public var cold = false
+    /// Whether element-wise kernels may overwrite a dying input (`RunnerOptions.inPlace`). Off for
+    /// chains of one kernel, which measure a stream from one buffer into another (the bandwidth
+    /// per level that every kernel's traffic is priced at); on for in-context units, which run
+    /// their kernels as a network does (a squeeze-excitation scale overwrites its producer's output).
+    public var inPlace = false
 
     /// Bytes read between runs of a `cold` benchmark: 4× the 8 MiB last-level cache of the
     /// machine this was written on, and as large as the L3 of most single-socket servers.
@@ -81,8 +86,10 @@ public enum MicroBenchmarkSuite {
             x = passOn == .timed ? y : p
         }
         b.markOutput(x)
-        return MicroBenchmark(name: name, benchmark: benchmark, opClass: opClass, role: role,
-                              graph: try b.finish(), timed: timed)
+        var bench = MicroBenchmark(name: name, benchmark: benchmark, opClass: opClass, role: role,
+                                   graph: try b.finish(), timed: timed)
+        bench.inPlace = true
+        return bench
     }
 
     static func convChain(_ name: String, c: Int, hw: Int, k: Int, groups: Int = 1, count: Int) throws(GraphError) -> Graph {
@@ -320,7 +327,8 @@ public enum MicroBenchmarkRunner {
     /// with the cost model on `device(threads the runner used)`; the two line up kernel by kernel.
     static func measureAndEstimate(_ bench: MicroBenchmark, device: (Int) -> DeviceProfile, unit: String?, threads: Int?,
                                    timing: TimingOptions) throws -> (measured: ModelMeasurement, estimate: DeviceEstimate) {
-        let compiled = try CompiledModel(graph: bench.graph, weights: SeededWeights.generate(for: bench.graph), threads: threads)
+        let compiled = try CompiledModel(graph: bench.graph, weights: SeededWeights.generate(for: bench.graph),
+                                         options: RunnerOptions(threads: threads, inPlace: bench.inPlace))
         let inputs = compiled.inputShapes.enumerated().map { i, s in HostTensor.random(shape: s, seed: 7 &+ UInt64(i)) }
         var timing = timing
         if bench.cold {
@@ -360,10 +368,15 @@ public enum MicroBenchmarkRunner {
         var other = layer.computeFlopsByClass
         let own = other.removeValue(forKey: bench.opClass) ?? (other.isEmpty ? Double(layer.counts.flops) : 0)
         let fitsCompute = role == .compute   // overhead and bandwidth kernels: FLOPs negligible, not split
+        // Whether the timed kernel overwrote its input, as the runner decided it (the cost model prices it so).
+        var fused = bench.graph
+        if fused.fusionGroups.isEmpty { fused.fuse() }
+        let inPlace = bench.inPlace && fused.inPlaceInputs()[layer.group] != nil
         return CalibrationSample(name: bench.name, benchmark: bench.benchmark, role: role, opClass: bench.opClass,
                                  flops: fitsCompute ? own : Double(layer.counts.flops), otherFlops: fitsCompute ? other : [:],
                                  levelBytes: bytes, measured: measured,
                                  outputs: Double(layer.outputShape.elementCount),
-                                 channels: Double(bench.graph.nodes.first { $0.name == layer.name }.map(bench.graph.channelOverheadUnits) ?? layer.outputShape.channelPlanes))
+                                 channels: Double(bench.graph.nodes.first { $0.name == layer.name }.map(bench.graph.channelOverheadUnits) ?? layer.outputShape.channelPlanes),
+                                 streamGain: inPlace ? AnalyticalModel.inPlaceStreamGain : nil)
     }
 }

@@ -11,6 +11,12 @@ public struct CostModelError: Error, Sendable, CustomStringConvertible {
 /// a fixed per-kernel overhead, and an action-count energy model. Pure: (Graph, Device,
 /// unit) -> DeviceEstimate. README "Cost model" documents every formula.
 public enum AnalyticalModel {
+    /// How much faster an element-wise kernel that overwrites its input streams than the relu sweep
+    /// the level bandwidths are fitted on: the sweep reads a buffer and writes another, and every
+    /// line it writes is first read into the cache (write-allocate), so it transfers 3 bytes per 2
+    /// it counts; in place, the written lines are the ones just read, and it transfers what it counts.
+    public static let inPlaceStreamGain = 1.5
+
 
     public static func estimate(_ graph: Graph, on device: DeviceProfile, unit unitName: String? = nil,
                                 runtime runtimeName: String? = nil) throws(CostModelError) -> DeviceEstimate {
@@ -110,7 +116,9 @@ public enum AnalyticalModel {
             let winograd = k.winogradTransformFlops > 0 && unit.efficiency[.convWinograd] != nil
             let reuseMACs = Double(k.counts.macs) * (winograd ? 16.0 / 36.0 : 1)
             // The class's share of the stream bandwidths (gathers, copies and reductions reach less).
-            let memoryEfficiency = unit.memoryEfficiency(for: k.efficiencyClass)
+            // An in-place kernel transfers only the bytes it counts; the bandwidths (fitted on an
+            // out-of-place stream) carry a write-allocate read per written byte.
+            let memoryEfficiency = unit.memoryEfficiency(for: k.efficiencyClass) * (k.inPlace ? Self.inPlaceStreamGain : 1)
             var traffic: [LevelTraffic] = []
             traffic.reserveCapacity(levels.count)
             var memoryEnergy = zeroMemory

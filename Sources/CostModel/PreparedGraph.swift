@@ -56,6 +56,9 @@ public struct PreparedGraph: Sendable {
         var weights: Weights
         var extraWeightBytes: Double
         var reuse: Bool
+        /// The kernel overwrites one of its inputs (`Graph.inPlaceInputs`, under a style that runs
+        /// element-wise kernels in place).
+        var inPlace: Bool
     }
 
     public let graph: Graph
@@ -78,6 +81,7 @@ public struct PreparedGraph: Sendable {
             Operand(elements: g.tensors[t].shape.elementCount, dtype: g.tensors[t].dtype,
                     inMainMemory: graphInputs.contains(t) || index.outputSet.contains(t))
         }
+        let inPlace = style.runsElementwiseInPlace ? g.inPlaceInputs() : [:]
         var kernels: [Kernel] = []
         kernels.reserveCapacity(g.fusionGroups.count)
         var all = Weights()
@@ -120,7 +124,8 @@ public struct PreparedGraph: Sendable {
                 anchorOutputElements: Double(anchor.outputs.reduce(0) { $0 + g.tensors[$1].shape.elementCount }),
                 anchorChannels: Double(g.channelOverheadUnits(anchor)),
                 counts: g.counts(ofGroup: group, index: index), inputs: ins.map(operand), outputs: outs.map(operand), weights: w,
-                extraWeightBytes: AnalyticalModel.anchorSparseIndexBytes(anchor), reuse: AnalyticalModel.isReuseKernel(anchor.op)))
+                extraWeightBytes: AnalyticalModel.anchorSparseIndexBytes(anchor), reuse: AnalyticalModel.isReuseKernel(anchor.op),
+                inPlace: inPlace[group.id] != nil))
         }
         self.kernels = kernels
         self.allWeights = all

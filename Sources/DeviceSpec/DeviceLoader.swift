@@ -224,9 +224,13 @@ public enum DeviceLoader {
         var memoryEfficiency: [OpClass: Sourced<Double>] = [:]
         if let meNode = m["memory_efficiency"] {
             for (key, value) in try meNode.anyMapping() {
-                memoryEfficiency[try opClassKey(key, value)] = try sourcedNumber(value) { n throws(SpecError) in
+                let cls = try opClassKey(key, value)
+                memoryEfficiency[cls] = try sourcedNumber(value) { n throws(SpecError) in
                     let e = try n.double()
-                    guard e > 0, e <= 1 else { throw n.error("memory efficiency must be in (0, 1] (a fraction of the level bandwidths), got \(e)") }
+                    let high = cls.maxMemoryEfficiency
+                    guard e > 0, e <= high else {
+                        throw n.error("memory efficiency must be in (0, \(formatFixedSpec(high))] (a share of the level bandwidths\(high > 1 ? "; above 1 for kernels that overwrite their input" : "")), got \(e)")
+                    }
                     return e
                 }
             }

@@ -64,7 +64,8 @@ public final class CompiledModel {
         self.options = resolved
         BLASThreads.set(1)
         pool = WorkerPool(threads: n)
-        let compiler = try ModelCompiler(graph: g, threads: n, im2colTileBytes: options.im2colTileBytes, kernels: options.kernels)
+        let compiler = try ModelCompiler(graph: g, threads: n, im2colTileBytes: options.im2colTileBytes, kernels: options.kernels,
+                                         inPlace: options.inPlace)
         let arenaBuffer = AlignedBuffer(count: compiler.arenaFloats)
         arena = arenaBuffer
         let lowered = try compiler.lower(arena: arenaBuffer.pointer, weights: weights, seed: seed)

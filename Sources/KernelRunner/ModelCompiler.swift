@@ -22,7 +22,7 @@ struct ModelCompiler {
     let groupOfNode: [Int]
 
     init(graph: Graph, threads: Int, im2colTileBytes: Int = RunnerOptions.defaultIm2colTileBytes,
-         kernels: KernelISA = .default) throws(RunnerError) {
+         kernels: KernelISA = .default, inPlace: Bool = true) throws(RunnerError) {
         self.graph = graph
         self.threads = threads
         self.im2colTileBytes = im2colTileBytes
@@ -36,7 +36,7 @@ struct ModelCompiler {
         guard !groupOf.contains(-1) else { throw RunnerError(.invalidGraph, "fusion groups do not cover every node") }
         groupOfNode = groupOf
         planAliases()
-        planInPlace()
+        if inPlace { planInPlace() }
         planArena()
     }
 
@@ -45,51 +45,20 @@ struct ModelCompiler {
     /// Zero-copy ops (`Graph.zeroCopyOffsets`, shared with the cost model): reshapes alias their
     /// input; a split or slice that selects a contiguous block aliases it at an offset.
     mutating func planAliases() {
-        for node in graph.nodes {
-            guard let src = node.inputs.first, let offsets = graph.zeroCopyOffsets(node) else { continue }
-            for (o, offset) in zip(node.outputs, offsets) { alias(o, to: src, offset: offset) }
-        }
+        (root, aliasOffset) = graph.viewRoots()
     }
 
-    mutating func alias(_ t: Int, to src: Int, offset: Int) {
-        root[t] = root[src]
-        aliasOffset[t] = aliasOffset[src] + offset
-    }
-
-    /// Element-wise steps write over an input that dies at that step (ONNX Runtime's allocation
-    /// planner does the same for ops that declare `MayInplace`): the output takes the input's
-    /// storage, so the step streams one buffer instead of two and the arena shrinks. Eligible:
-    /// a group anchored on a binary op, an activation or a unary op whose output has as many
-    /// elements as that input, the input a whole materialised buffer (not a graph input or
-    /// output, not a view at an offset) with no later reader. The kernels of these steps read
-    /// element i of a full-shaped operand only to write element i, so sharing is safe.
+    /// Element-wise steps write over an input that dies at them (`Graph.inPlaceInputs`, the rule
+    /// the cost model prices too): the output takes the input's storage, so the step streams one
+    /// buffer instead of two and the arena shrinks. The kernels of these steps read element i of a
+    /// full-shaped operand only to write element i, so sharing is safe.
     mutating func planInPlace() {
-        let groups = graph.fusionGroups
-        var last = [Int](repeating: -1, count: graph.tensors.count)
-        var produced = Set<Int>()
-        for grp in groups {
-            for n in grp.nodes { for i in graph.nodes[n].inputs { last[root[i]] = Swift.max(last[root[i]], grp.id) } }
-            for o in graph.nodes[grp.nodes[grp.nodes.count - 1]].outputs where root[o] == o { produced.insert(o) }
-        }
-        for o in graph.outputs { last[root[o]] = groups.count }
-        let inputs = Set(graph.inputs.map { root[$0] })
-        for grp in groups {
-            let anchor = graph.nodes[grp.nodes[0]]
-            switch anchor.op {
-            case .binary, .activation, .clip, .unary: break
-            default: continue
-            }
+        let shared = graph.inPlaceInputs()
+        for grp in graph.fusionGroups {
+            guard let i = shared[grp.id] else { continue }
             let tail = graph.nodes[grp.nodes[grp.nodes.count - 1]]
-            guard tail.outputs.count == 1, let o = tail.outputs.first, root[o] == o else { continue }
-            let size = graph.tensors[o].shape.elementCount
-            guard let i = anchor.inputs.first(where: { i in
-                let r = root[i]
-                return r != o && aliasOffset[i] == 0 && produced.contains(r) && !inputs.contains(r) && last[r] == grp.id
-                    && graph.tensors[i].shape.elementCount == size && graph.tensors[r].shape.elementCount == size
-            }) else { continue }
-            let r = root[i]
+            let o = tail.outputs[0], r = root[i]
             for t in root.indices where root[t] == o { root[t] = r }
-            last[r] = last[o]
         }
     }
 

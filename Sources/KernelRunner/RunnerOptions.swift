@@ -16,12 +16,17 @@ public struct RunnerOptions: Sendable, Hashable {
     /// Hot-kernel implementation: C AVX2+FMA kernels or the portable Swift ones (`KernelISA`).
     /// Defaults to the best this CPU supports (`EDGEPROF_KERNELS=generic` forces the portable path).
     public var kernels: KernelISA
+    /// Element-wise steps may write over an input that dies at them (`ModelCompiler.planInPlace`),
+    /// as ONNX Runtime's planner lets them. Off: every step writes a buffer of its own (the
+    /// calibration's streaming chains, which measure a stream from one buffer into another).
+    public var inPlace: Bool
 
     public static let defaultIm2colTileBytes = 256 * 1024
 
     public init(threads: Int? = nil, im2colTileBytes: Int = RunnerOptions.defaultIm2colTileBytes,
-                activationStorage: StoragePrecision = .fp32, kernels: KernelISA = .default) {
+                activationStorage: StoragePrecision = .fp32, kernels: KernelISA = .default, inPlace: Bool = true) {
         self.kernels = kernels
+        self.inPlace = inPlace
         self.threads = threads
         self.im2colTileBytes = im2colTileBytes
         self.activationStorage = activationStorage

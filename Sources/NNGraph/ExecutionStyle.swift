@@ -9,14 +9,20 @@ public struct ExecutionStyle: Sendable, Hashable, Codable {
     /// A split/slice that selects one contiguous block (`Graph.zeroCopyOffsets`) aliases its input;
     /// false = it copies its outputs into new buffers.
     public var splitsAreViews: Bool
+    /// Element-wise kernels overwrite an input that dies at them (`Graph.inPlaceInputs`), so they
+    /// write no fresh buffer and pay no write-allocate read (`AnalyticalModel.inPlaceStreamGain`).
+    /// Only edgeprof's runner is known to do it for every such op; the published runtimes' rows
+    /// are priced without it.
+    public var runsElementwiseInPlace: Bool
 
-    public init(fusesResidualAdds: Bool, splitsAreViews: Bool) {
+    public init(fusesResidualAdds: Bool, splitsAreViews: Bool, runsElementwiseInPlace: Bool = false) {
         self.fusesResidualAdds = fusesResidualAdds
         self.splitsAreViews = splitsAreViews
+        self.runsElementwiseInPlace = runsElementwiseInPlace
     }
 
     /// edgeprof's kernel runner (and ONNX Runtime's NCHWc `Conv + Sum`, TensorRT's conv + elementwise).
-    public static let edgeprof = ExecutionStyle(fusesResidualAdds: true, splitsAreViews: true)
+    public static let edgeprof = ExecutionStyle(fusesResidualAdds: true, splitsAreViews: true, runsElementwiseInPlace: true)
 
     /// The style of a runtime named as in published-latency.csv / device files (`ncnn_cpu`, `tflite_cpu`, ...),
     /// by its family (the part before the first `_`); runtimes not listed, and nil, run as `.edgeprof`.

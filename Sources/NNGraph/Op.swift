@@ -219,6 +219,13 @@ public enum OpClass: String, Hashable, Sendable, Codable, CaseIterable {
     /// F(2×2, 3×3) does 16 multiplies per 2×2 output tile and channel pair instead of 36 (2.25×).
     public var maxEfficiency: Double { self == .convWinograd ? 2.25 : 1 }
 
+    /// Largest `memory_efficiency` (share of the level bandwidths) a device file may give the class:
+    /// 1, except `elementwise` (and its finer classes), whose kernels overwrite an input that dies
+    /// at them (the runner's in-place steps) and so stream without the write-allocate read that the
+    /// out-of-place relu sweep, which the bandwidths are fitted on, pays for every byte it writes:
+    /// a same-shape add moves 3 counted bytes per 4 transferred out of place, 3 per 3 in place.
+    public var maxMemoryEfficiency: Double { coarse == .elementwise ? 2 : 1 }
+
     /// The class a finer class refines (`conv` for the conv sub-classes), else itself.
     public var coarse: OpClass {
         switch self {

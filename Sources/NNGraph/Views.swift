@@ -126,3 +126,60 @@ extension Graph {
         }
     }
 }
+
+extension Graph {
+    /// Storage root and element offset of every tensor when the zero-copy views
+    /// (`zeroCopyOffsets`) alias their inputs: the tensor a view's bytes belong to.
+    public func viewRoots() -> (root: [Int], offset: [Int]) {
+        var root = Array(tensors.indices), offset = [Int](repeating: 0, count: tensors.count)
+        for node in nodes {
+            guard let src = node.inputs.first, let offsets = zeroCopyOffsets(node) else { continue }
+            for (o, off) in zip(node.outputs, offsets) {
+                root[o] = root[src]
+                offset[o] = offset[src] + off
+            }
+        }
+        return (root, offset)
+    }
+
+    /// Fusion groups whose element-wise kernel writes over one of its inputs, with that input
+    /// (group id → input tensor id): the runner's in-place steps, which the cost model prices
+    /// without a write-allocate read (ONNX Runtime's planner and ncnn's in-place layers do the same).
+    /// Eligible: a group anchored on a binary op, an activation or a unary op, whose output has as
+    /// many elements as the input; the input a whole buffer a kernel produced (not a graph input
+    /// or output, not a view at an offset), read by no later group. Outputs that take an input's
+    /// storage pass it on, so a chain (scale → activation → add) can run in one buffer.
+    /// Needs `fusionGroups`.
+    public func inPlaceInputs() -> [Int: Int] {
+        var (root, offset) = viewRoots()
+        var last = [Int](repeating: -1, count: tensors.count)
+        var produced = Set<Int>()
+        for grp in fusionGroups {
+            for n in grp.nodes { for i in nodes[n].inputs { last[root[i]] = Swift.max(last[root[i]], grp.id) } }
+            for o in nodes[grp.nodes[grp.nodes.count - 1]].outputs where root[o] == o { produced.insert(o) }
+        }
+        for o in outputs { last[root[o]] = fusionGroups.count }
+        let graphInputs = Set(inputs.map { root[$0] })
+        var result: [Int: Int] = [:]
+        for grp in fusionGroups {
+            let anchor = nodes[grp.nodes[0]]
+            switch anchor.op {
+            case .binary, .activation, .clip, .unary: break
+            default: continue
+            }
+            let tail = nodes[grp.nodes[grp.nodes.count - 1]]
+            guard tail.outputs.count == 1, let o = tail.outputs.first, root[o] == o else { continue }
+            let size = tensors[o].shape.elementCount
+            guard let i = anchor.inputs.first(where: { i in
+                let r = root[i]
+                return r != o && offset[i] == 0 && produced.contains(r) && !graphInputs.contains(r) && last[r] == grp.id
+                    && tensors[i].shape.elementCount == size && tensors[r].shape.elementCount == size
+            }) else { continue }
+            result[grp.id] = i
+            let r = root[i]
+            for t in root.indices where root[t] == o { root[t] = r }
+            last[r] = last[o]
+        }
+        return result
+    }
+}

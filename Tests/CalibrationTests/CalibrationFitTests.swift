@@ -224,6 +224,30 @@ struct CalibrationFitTests {
         #expect(abs(flat.memoryEfficiency[.elementwise, default: 0] / share - 1) < 0.1)
     }
 
+    /// In-context element-wise units that ran in place carry the cost model's stream gain: the fit
+    /// recovers the share net of it (up to 2 for element-wise kernels), and the same timings read
+    /// without the gain fit a share that much larger.
+    @Test func inPlaceStreamsAreFittedNetOfTheirGain() throws {
+        let shapes: [(String, Double, Double)] = [("add-64x28²", 602_112, 1), ("add-32x112²", 4_816_896, 1), ("mul-144x28²", 1_354_752, 144),
+                                                  ("mul-480x14²", 1_128_960, 480), ("mul-576x7²", 338_688, 576)]
+        for share in [0.7, 1.3] {
+            let streams = shapes.enumerated().map { i, x -> CalibrationSample in
+                var s = CalibrationSample(name: x.0, benchmark: "streaming", role: .streaming, opClass: .elementwise, flops: 0,
+                                          levelBytes: [x.1, x.1, x.1, 0], measured: 0, outputs: x.1 / 12, channels: x.2, streamGain: 1.5)
+                s.measured = CalibrationFitter.predict(s, peak: Self.peak, overhead: Self.overhead, bandwidths: Self.bandwidths, efficiency: 1,
+                                                       memoryEfficiency: share, channelOverhead: 10e-9) * (1 + 0.01 * sin(Double(i) * 12.9898))
+                return s
+            }
+            let fit = CalibrationFitter.fit(Self.samples() + streams, peak: Self.peak, fallbackBandwidths: Self.bandwidths)
+            #expect(abs(fit.memoryEfficiency[.elementwise, default: 0] / share - 1) < 0.1, "share \(share): \(fit.memoryEfficiency)")
+            if share < 1 {
+                let gross = CalibrationFitter.fit(Self.samples() + streams.map { var s = $0; s.streamGain = nil; return s },
+                                                  peak: Self.peak, fallbackBandwidths: Self.bandwidths)
+                #expect(abs(gross.memoryEfficiency[.elementwise, default: 0] / (share * 1.5) - 1) < 0.1, "\(gross.memoryEfficiency)")
+            }
+        }
+    }
+
     @Test func classOverheadsComeFromTheirOwnTinyKernels() throws {
         let tiny = [(OpClass.elementwise, 1e-7), (.elementwise, 1.2e-7), (.conv, 3e-6), (.conv, 3.2e-6), (.conv, 2.9e-6), (.depthwise, 8e-6)]
         var samples = tiny.enumerated().map { i, t in

@@ -228,6 +228,12 @@ struct DeviceLoaderErrorTests {
         #expect(e.line == 17, "\(e.description)")
         #expect(e.keyPath == "compute_units[0].memory_efficiency.pooling")
         #expect(e.message.hasPrefix("memory efficiency must be in (0, 1]"), "\(e.message)")
+        // Element-wise kernels run in place, without the sweep's write-allocate reads: up to 2.
+        let inPlace = Self.document(inserting: "    memory_efficiency: {elementwise: {value: 1.5, source: \"measured: test\"}}", after: 16)
+        #expect(try DeviceLoader.load(yaml: inPlace, file: Self.file).computeUnits[0].memoryEfficiency(for: .elementwise) == 1.5)
+        let high = try #require(Self.loadError(Self.document(inserting: "    memory_efficiency: {elementwise: {value: 2.5, source: \"measured: test\"}}", after: 16)))
+        #expect(high.keyPath == "compute_units[0].memory_efficiency.elementwise")
+        #expect(high.message.hasPrefix("memory efficiency must be in (0, 2]"), "\(high.message)")
     }
 
     @Test func perOutputMACsAreOptionalAndNonNegative() throws {

@@ -54,6 +54,8 @@ struct MemoryPlannerTests {
         #expect(plan.root[n] == n)
         #expect(plan.root[z] == plan.root[n])
         #expect(plan.arenaOffset[plan.root[m]] != plan.arenaOffset[plan.root[n]])
+        let separate = try ModelCompiler(graph: g, threads: 2, inPlace: false)
+        #expect([x, a, s, m, n, z].allSatisfy { separate.root[$0] == $0 })
 
         let input = randomInput(shape)
         let plane = 30 * 30
@@ -67,6 +69,8 @@ struct MemoryPlannerTests {
             }
         }
         for got in try runBoth(g, WeightStore(), [input]) { expectClose(got[0].values, want, "in-place SE chain") }
+        let own = try CompiledModel(graph: g, weights: WeightStore(), options: RunnerOptions(threads: 2, inPlace: false)).run([input])
+        expectClose(own[0].values, want, "SE chain, a buffer per step")
         // The input tensor itself is never overwritten (the next inference reads it again).
         let model = try CompiledModel(graph: g, weights: WeightStore(), threads: 2)
         let first = try model.run([input])[0].values
