@@ -255,7 +255,7 @@ public enum MicroBenchmarkSuite {
                 return try b.add1("\(name).fold", .conv(a), inputs: [cat],
                                   params: [ParamInfo(name: "\(name).fold.w", shape: [c, 2 * c, 1, 1]), ParamInfo(name: "\(name).fold.b", shape: [c])])
             })
-            out.append(try inContext("channelshuffle-\(2 * c)-\(hw)²", opClass: .permute, input: [1, 2 * c, hw, hw], count: n,
+            out.append(try inContext("channelshuffle-\(2 * c)-\(hw)²", opClass: .dataMovement, input: [1, 2 * c, hw, hw], count: n,
                                      producer: .conv1x1) { (b: inout GraphBuilder, name: String, p: Int, _: Int) throws(GraphError) -> Int in
                 try b.add1(name, .channelShuffle(groups: 2), inputs: [p])
             })
@@ -273,11 +273,29 @@ public enum MicroBenchmarkSuite {
         }
         for (t, h, d) in quick ? [(197, 3, 64)] : [(197, 3, 64), (50, 6, 64)] {
             // GEMM over [t, h·d] → view [t, h, d] → transpose to [h, t, d] → view back to [t, h·d].
-            out.append(try inContext("transpose-\(t)x\(h)x\(d)", opClass: .permute, input: [1, t, h * d], count: n,
+            out.append(try inContext("transpose-\(t)x\(h)x\(d)", opClass: .dataMovement, input: [1, t, h * d], count: n,
                                      producer: .gemm) { (b: inout GraphBuilder, name: String, p: Int, _: Int) throws(GraphError) -> Int in
                 let heads = try b.add1("\(name).split", .reshape(shape: [1, t, h, d]), inputs: [p])
                 let tr = try b.add1(name, .transpose(perm: [0, 2, 1, 3]), inputs: [heads])
                 return try b.add1("\(name).merge", .reshape(shape: [1, t, h * d]), inputs: [tr])
+            })
+        }
+        // Gathers (`permute`): transposes that move the innermost axis, so every element is read on
+        // its own: attention's K → Kᵀ ([t, h, d] viewed as heads, to [h, d, t]) and a vision
+        // transformer's patch flatten ([d, t] → [t, d]), each right after the GEMM producing it.
+        for (t, h, d) in quick ? [(197, 3, 64)] : [(197, 3, 64), (50, 6, 64)] {
+            out.append(try inContext("transposeT-\(t)x\(h)x\(d)", opClass: .permute, input: [1, t, h * d], count: n,
+                                     producer: .gemm) { (b: inout GraphBuilder, name: String, p: Int, _: Int) throws(GraphError) -> Int in
+                let heads = try b.add1("\(name).split", .reshape(shape: [1, t, h, d]), inputs: [p])
+                let tr = try b.add1(name, .transpose(perm: [0, 2, 3, 1]), inputs: [heads])
+                return try b.add1("\(name).merge", .reshape(shape: [1, t, h * d]), inputs: [tr])
+            })
+        }
+        if !quick {
+            out.append(try inContext("transpose-196x192-flatten", opClass: .permute, input: [1, 196, 192], count: n,
+                                     producer: .gemm) { (b: inout GraphBuilder, name: String, p: Int, _: Int) throws(GraphError) -> Int in
+                let tr = try b.add1(name, .transpose(perm: [0, 2, 1]), inputs: [p])
+                return try b.add1("\(name).merge", .reshape(shape: [1, 196, 192]), inputs: [tr])
             })
         }
         // Max pooling 3×3 stride 2, as networks use it (the ResNet/SqueezeNet/ShuffleNet stems): a

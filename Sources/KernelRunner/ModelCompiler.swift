@@ -396,6 +396,7 @@ struct ModelCompiler {
                 step = nil
             case .transpose(let perm):
                 try checkInputs(1)
+                if isView(anchor) { step = nil; break }
                 let x = ref(anchor.inputs[0]), y = out()
                 let inStrides = contiguousStrides(x.shape.dims)
                 step = CopyStep("transpose", copies: [StridedCopy(source: x.pointer, destination: y.pointer, dims: y.shape.dims,

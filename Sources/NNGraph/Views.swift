@@ -2,7 +2,9 @@ extension Graph {
     /// Element offsets of each output inside the node's first input when the node is a zero-copy
     /// view of it, else nil. Reshape-like ops alias their input at offset 0; a split or a unit-step
     /// single-axis slice selects one contiguous block when every dim before the axis is 1 (e.g. a
-    /// channel split at batch 1), so each output aliases the input at an offset. This is the rule
+    /// channel split at batch 1), so each output aliases the input at an offset. A transpose that only
+    /// moves size-1 axes (the other axes keep their order: ONNX exports of attention swap the batch
+    /// axis of [1, 197, 192]) leaves every element where it was, so it aliases its input too. This is the rule
     /// the kernel runner uses to skip the copy and the cost model uses to charge nothing.
     public func zeroCopyOffsets(_ node: Node) -> [Int]? {
         guard let src = node.inputs.first else { return nil }
@@ -21,6 +23,11 @@ extension Graph {
                 start += s
             }
             return offsets
+        case .transpose(let perm):
+            let shape = tensors[src].shape
+            guard perm.count == shape.rank, node.outputs.count == 1 else { return nil }
+            let moved = perm.filter { $0 >= 0 && $0 < shape.rank && shape[$0] != 1 }
+            return moved == moved.sorted() ? [0] : nil
         case .slice(let starts, _, let axes, let steps):
             let shape = tensors[src].shape
             guard axes.count == 1, steps.count == 1, steps[0] == 1, starts.count == 1, let ax = shape.normalizedAxis(axes[0]),
@@ -82,8 +89,9 @@ extension ConvAttributes {
 extension Graph {
     /// The class whose efficiency a device file applies to `node`: `Op.opClass`, refined for dense
     /// convolutions and GEMMs into `conv_1x1`, `conv_winograd`, `conv_stem`, `conv_kxk` and `gemm`, for
-    /// exp/erf/tanh-based activations and unary ops into `transcendental`, and for transposes and
-    /// channel shuffles into `permute`.
+    /// exp/erf/tanh-based activations and unary ops into `transcendental`, and for transposes that
+    /// move the innermost axis into `permute` (element gathers; row-preserving transposes and channel
+    /// shuffles copy whole rows and stay `data_movement`).
     public func efficiencyClass(_ node: Node) -> OpClass {
         switch node.op {
         case .conv(let a) where !a.isDepthwise:
@@ -100,8 +108,18 @@ extension Graph {
             return .transcendental
         case .softmax:
             return .softmax
-        case .transpose, .channelShuffle:
-            return .permute
+        case .transpose(let perm):
+            // A transpose that keeps the innermost (non-unit) axis innermost copies contiguous rows
+            // (attention's [197, 3, 64] → [3, 197, 64]) like a concat; one that moves it gathers
+            // single elements (K → Kᵀ, [192, 196] → [196, 192]) and is a `permute`.
+            guard let src = node.inputs.first else { return .permute }
+            let shape = tensors[src].shape
+            let inner = (0..<shape.rank).last { shape[$0] != 1 }
+            let outInner = perm.last { $0 >= 0 && $0 < shape.rank && shape[$0] != 1 }
+            return inner == outInner ? .dataMovement : .permute
+        case .channelShuffle:
+            // [N, g, C/g, H·W] → [N, C/g, g, H·W]: whole channel planes move, a row copy.
+            return .dataMovement
         default:
             return node.op.opClass
         }

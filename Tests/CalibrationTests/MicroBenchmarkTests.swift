@@ -29,16 +29,28 @@ struct MicroBenchmarkTests {
         #expect(try MicroBenchmarkSuite.suite(quick: true).count < MicroBenchmarkSuite.suite(quick: false).count)
     }
 
+    /// Every in-context streaming benchmark is tagged with the class the cost model gives its timed
+    /// kernels (`Graph.efficiencyClass`): row-copy transposes and shuffles fit `data_movement`, the
+    /// transposes that move the innermost axis `permute`.
+    @Test func streamingBenchmarksCarryTheirKernelsClass() throws {
+        for bench in try MicroBenchmarkSuite.suite(quick: false) where bench.role == .streaming {
+            guard let timed = bench.timed else { continue }
+            let anchors = bench.graph.nodes.filter { timed.contains($0.name) }
+            #expect(!anchors.isEmpty, "\(bench.name)")
+            for node in anchors { #expect(bench.graph.efficiencyClass(node) == bench.opClass, "\(bench.name): \(node.name)") }
+        }
+    }
+
     @Test func streamRunsAreAssignedToTheirResidenceLevel() throws {
         let device = try DeviceLoader.load(file: Self.host)
         let levels = try #require(device.unit(named: nil)).memoryPath
         let suite = try MicroBenchmarkSuite.suite(quick: true)
         let options = MicroBenchmarkRunner.Options(threads: 1, timing: TimingOptions(warmup: 0, iterations: 1))
         let small = try #require(suite.first { $0.name == "stream-relu-4KiB" })
-        let large = try #require(suite.first { $0.name == "stream-relu-16384KiB" })
+        let large = try #require(suite.first { $0.name == "stream-relu-65536KiB" })
         let s = try MicroBenchmarkRunner.run(small, template: device, unit: nil, options: options)
         let l = try MicroBenchmarkRunner.run(large, template: device, unit: nil, options: options)
-        // 4 KiB (twice over) fits L1; 16 MiB (twice over) fits no cache of host.yaml: main memory.
+        // 4 KiB (twice over) fits L1; 64 MiB (twice over) fits no cache of host.yaml: main memory.
         #expect(s.role == .bandwidth(level: 0))
         #expect(l.role == .bandwidth(level: levels.count - 1))
         // relu: 1 FLOP per element; 4 KiB in + 4 KiB out at L1.

@@ -77,4 +77,27 @@ struct MemoryPlannerTests {
         model.execute()
         expectClose(model.readOutputs()[0].values, first, tolerance: 0, "second inference on the same inputs")
     }
+
+    /// A transpose that only moves size-1 axes is a view (`Graph.zeroCopyOffsets`): no step, the same
+    /// values as the copy; one that reorders real axes still copies.
+    @Test func unitAxisTransposeIsAView() throws {
+        var b = GraphBuilder(name: "tr")
+        let x = b.input("x", shape: [1, 5, 7])
+        let r = try b.add1("relu", .activation(.relu), inputs: [x])
+        let t = try b.add1("swap", .transpose(perm: [1, 0, 2]), inputs: [r])        // [5, 1, 7]: a view
+        let u = try b.add1("real", .transpose(perm: [2, 1, 0]), inputs: [t])        // [7, 1, 5]: a copy
+        b.markOutput(try b.add1("relu2", .activation(.relu), inputs: [u]))
+        let g = try b.finish()
+        #expect(g.zeroCopyOffsets(g.nodes[1]) == [0])
+        #expect(g.zeroCopyOffsets(g.nodes[2]) == nil)
+        let input = randomInput([1, 5, 7])
+        var want = [Float](repeating: 0, count: 35)
+        for i in 0..<5 { for j in 0..<7 { want[j * 5 + i] = Swift.max(input.values[i * 7 + j], 0) } }
+        for o in runnerConfigurations {
+            let model = try CompiledModel(graph: g, weights: WeightStore(), options: o)
+            #expect(model.layers.first { $0.nodes == ["swap"] }?.algorithm == "view")
+            #expect(model.layers.first { $0.nodes == ["real"] }?.algorithm == "transpose")
+            expectClose(try model.run([input])[0].values, want, tolerance: 0, "unit-axis transpose")
+        }
+    }
 }

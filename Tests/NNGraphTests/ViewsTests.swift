@@ -86,19 +86,24 @@ struct ViewsTests {
         for n in g.nodes { if let cls = expected[n.name] { #expect(g.efficiencyClass(n) == cls, "\(n.name)") } }
     }
 
-    /// Transposes and channel shuffles are `permute` (a finer `data_movement`); concat and pad stay `data_movement`.
+    /// Transposes that move the innermost axis are `permute` (a finer `data_movement`: element gathers);
+    /// row-preserving transposes, channel shuffles, concat and pad stay `data_movement`.
     @Test func gathersArePermutesAndBlockCopiesStayDataMovement() throws {
         var b = GraphBuilder(name: "moves")
         let x = b.input("x", shape: [1, 8, 4, 4])
         let t = try b.add1("transpose", .transpose(perm: [0, 1, 3, 2]), inputs: [x])
         let s = try b.add1("shuffle", .channelShuffle(groups: 2), inputs: [t])
         let c = try b.add1("concat", .concat(axis: 1), inputs: [s, x])
-        b.markOutput(c)
+        let rows = try b.add1("rows", .transpose(perm: [0, 2, 1, 3]), inputs: [c])         // [1, 4, 16, 4]: rows of 4 move whole
+        let unit = try b.add1("unit", .reshape(shape: [1, 4, 16, 4, 1]), inputs: [rows])
+        let last = try b.add1("last", .transpose(perm: [0, 1, 2, 4, 3]), inputs: [unit])   // the innermost non-unit axis stays
+        b.markOutput(last)
         let g = try b.finish()
         let cls = Dictionary(uniqueKeysWithValues: g.nodes.map { ($0.name, g.efficiencyClass($0)) })
-        #expect(cls["transpose"] == .permute && cls["shuffle"] == .permute && cls["concat"] == .dataMovement)
+        #expect(cls["transpose"] == .permute && cls["shuffle"] == .dataMovement && cls["concat"] == .dataMovement)
+        #expect(cls["rows"] == .dataMovement && cls["last"] == .dataMovement)
         #expect(OpClass.permute.coarse == .dataMovement)
-        #expect(g.nodes.allSatisfy { $0.op.opClass == .dataMovement })
+        #expect(g.nodes.allSatisfy { $0.op.opClass == .dataMovement || $0.op.opClass == .view })
     }
 
     /// A binary op pays `channel_overhead` per contiguous row it walks: one flat stream for same-shape
