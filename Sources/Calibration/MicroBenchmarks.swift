@@ -271,25 +271,20 @@ public enum MicroBenchmarkSuite {
             }
             out.append(MicroBenchmark(name: "gemv-1x\(d)x\(d)", benchmark: "matrix-vector (cold weights)", opClass: .gemm, role: .streaming, graph: g).coldCaches())
         }
+        // Attention's transposes right after the GEMM producing them: GEMM over [t, h·d] → view
+        // [t, h, d] → transpose → view back to [t, h·d]. The heads split to [h, t, d] copies whole
+        // rows (`data_movement`); K → Kᵀ to [h, d, t] moves the innermost axis, so every element is
+        // read on its own (a gather: `permute`, with the patch flatten below).
+        let transposes: [(prefix: String, perm: [Int], cls: OpClass)] = [("transpose", [0, 2, 1, 3], .dataMovement), ("transposeT", [0, 2, 3, 1], .permute)]
         for (t, h, d) in quick ? [(197, 3, 64)] : [(197, 3, 64), (50, 6, 64)] {
-            // GEMM over [t, h·d] → view [t, h, d] → transpose to [h, t, d] → view back to [t, h·d].
-            out.append(try inContext("transpose-\(t)x\(h)x\(d)", opClass: .dataMovement, input: [1, t, h * d], count: n,
-                                     producer: .gemm) { (b: inout GraphBuilder, name: String, p: Int, _: Int) throws(GraphError) -> Int in
-                let heads = try b.add1("\(name).split", .reshape(shape: [1, t, h, d]), inputs: [p])
-                let tr = try b.add1(name, .transpose(perm: [0, 2, 1, 3]), inputs: [heads])
-                return try b.add1("\(name).merge", .reshape(shape: [1, t, h * d]), inputs: [tr])
-            })
-        }
-        // Gathers (`permute`): transposes that move the innermost axis, so every element is read on
-        // its own: attention's K → Kᵀ ([t, h, d] viewed as heads, to [h, d, t]) and a vision
-        // transformer's patch flatten ([d, t] → [t, d]), each right after the GEMM producing it.
-        for (t, h, d) in quick ? [(197, 3, 64)] : [(197, 3, 64), (50, 6, 64)] {
-            out.append(try inContext("transposeT-\(t)x\(h)x\(d)", opClass: .permute, input: [1, t, h * d], count: n,
-                                     producer: .gemm) { (b: inout GraphBuilder, name: String, p: Int, _: Int) throws(GraphError) -> Int in
-                let heads = try b.add1("\(name).split", .reshape(shape: [1, t, h, d]), inputs: [p])
-                let tr = try b.add1(name, .transpose(perm: [0, 2, 3, 1]), inputs: [heads])
-                return try b.add1("\(name).merge", .reshape(shape: [1, t, h * d]), inputs: [tr])
-            })
+            for kind in transposes {
+                out.append(try inContext("\(kind.prefix)-\(t)x\(h)x\(d)", opClass: kind.cls, input: [1, t, h * d], count: n,
+                                         producer: .gemm) { (b: inout GraphBuilder, name: String, p: Int, _: Int) throws(GraphError) -> Int in
+                    let heads = try b.add1("\(name).split", .reshape(shape: [1, t, h, d]), inputs: [p])
+                    let tr = try b.add1(name, .transpose(perm: kind.perm), inputs: [heads])
+                    return try b.add1("\(name).merge", .reshape(shape: [1, t, h * d]), inputs: [tr])
+                })
+            }
         }
         if !quick {
             out.append(try inContext("transpose-196x192-flatten", opClass: .permute, input: [1, 196, 192], count: n,
