@@ -40,7 +40,7 @@ public enum DriftProbe {
                             timing: TimingOptions = TimingOptions(warmup: 2, iterations: nil, timeBudget: 0.06, minIterations: 3)) throws -> Reading {
         var items: [Item] = []
         for bench in benches {
-            let (m, estimate) = try MicroBenchmarkRunner.measureAndEstimate(
+            let (m, estimate, _) = try MicroBenchmarkRunner.measureAndEstimate(
                 bench, device: { device.activatingCores($0, unit: unit) }, unit: unit, threads: threads, timing: timing)
             // The middle one of the kernels calibrate scores the benchmark on.
             let timed = MicroBenchmarkRunner.timedLayers(bench, estimate)

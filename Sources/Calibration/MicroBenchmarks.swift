@@ -338,8 +338,9 @@ public enum MicroBenchmarkRunner {
 
     /// Runs a benchmark's chain with the real kernels (seeded weights and inputs) and estimates it
     /// with the cost model on `device(threads the runner used)`; the two line up kernel by kernel.
+    /// `graph` is the fused graph both ran.
     static func measureAndEstimate(_ bench: MicroBenchmark, device: (Int) -> DeviceProfile, unit: String?, threads: Int?,
-                                   timing: TimingOptions) throws -> (measured: ModelMeasurement, estimate: DeviceEstimate) {
+                                   timing: TimingOptions) throws -> (measured: ModelMeasurement, estimate: DeviceEstimate, graph: Graph) {
         let compiled = try CompiledModel(graph: bench.graph, weights: SeededWeights.generate(for: bench.graph),
                                          options: RunnerOptions(threads: threads, inPlace: bench.inPlace))
         let inputs = compiled.inputShapes.enumerated().map { i, s in HostTensor.random(shape: s, seed: 7 &+ UInt64(i)) }
@@ -354,7 +355,7 @@ public enum MicroBenchmarkRunner {
         guard estimate.layers.count == compiled.layers.count, compiled.layers.count >= 1 else {
             throw CostModelError(message: "\(bench.name): the cost model's kernels do not line up with the runner's")
         }
-        return (m, estimate)
+        return (m, estimate, compiled.graph)
     }
 
     /// Indices of the kernels a benchmark is scored on: its `timed` kernels (each the anchor of its
@@ -370,7 +371,7 @@ public enum MicroBenchmarkRunner {
     }
 
     public static func run(_ bench: MicroBenchmark, template: DeviceProfile, unit: String?, options: Options) throws -> CalibrationSample {
-        let (m, estimate) = try measureAndEstimate(bench, device: { _ in template }, unit: unit, threads: options.threads, timing: options.timing)
+        let (m, estimate, graph) = try measureAndEstimate(bench, device: { _ in template }, unit: unit, threads: options.threads, timing: options.timing)
         let middle = timedLayers(bench, estimate)
         let times = middle.map { m.layers[$0].p50 }.sorted()
         let measured = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
@@ -381,10 +382,9 @@ public enum MicroBenchmarkRunner {
         var other = layer.computeFlopsByClass
         let own = other.removeValue(forKey: bench.opClass) ?? (other.isEmpty ? Double(layer.counts.flops) : 0)
         let fitsCompute = role == .compute   // overhead and bandwidth kernels: FLOPs negligible, not split
-        // Whether the timed kernel overwrote its input, as the runner decided it (the cost model prices it so).
-        var fused = bench.graph
-        if fused.fusionGroups.isEmpty { fused.fuse() }
-        let inPlace = bench.inPlace && fused.inPlaceInputs()[layer.group] != nil
+        // Whether the timed kernel overwrote its input, as the runner decided it (on the graph the
+        // estimate was made from, already fused).
+        let inPlace = bench.inPlace && graph.inPlaceInputs()[layer.group] != nil
         return CalibrationSample(name: bench.name, benchmark: bench.benchmark, role: role, opClass: bench.opClass,
                                  flops: fitsCompute ? own : Double(layer.counts.flops), otherFlops: fitsCompute ? other : [:],
                                  levelBytes: bytes, measured: measured,

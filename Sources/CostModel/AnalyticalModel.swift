@@ -17,7 +17,6 @@ public enum AnalyticalModel {
     /// it counts; in place, the written lines are the ones just read, and it transfers what it counts.
     public static let inPlaceStreamGain = 1.5
 
-
     public static func estimate(_ graph: Graph, on device: DeviceProfile, unit unitName: String? = nil,
                                 runtime runtimeName: String? = nil) throws(CostModelError) -> DeviceEstimate {
         try estimate(PreparedGraph(graph), on: device, unit: unitName, runtime: runtimeName)

@@ -35,31 +35,19 @@ struct ModelCompiler {
         for grp in graph.fusionGroups { for n in grp.nodes { groupOf[n] = grp.id } }
         guard !groupOf.contains(-1) else { throw RunnerError(.invalidGraph, "fusion groups do not cover every node") }
         groupOfNode = groupOf
-        planAliases()
-        if inPlace { planInPlace() }
+        planStorage(inPlace: inPlace)
         planArena()
     }
 
     // MARK: Views and arena
 
-    /// Zero-copy ops (`Graph.zeroCopyOffsets`, shared with the cost model): reshapes alias their
-    /// input; a split or slice that selects a contiguous block aliases it at an offset.
-    mutating func planAliases() {
-        (root, aliasOffset) = graph.viewRoots()
-    }
-
-    /// Element-wise steps write over an input that dies at them (`Graph.inPlaceInputs`, the rule
-    /// the cost model prices too): the output takes the input's storage, so the step streams one
-    /// buffer instead of two and the arena shrinks. The kernels of these steps read element i of a
-    /// full-shaped operand only to write element i, so sharing is safe.
-    mutating func planInPlace() {
-        let shared = graph.inPlaceInputs()
-        for grp in graph.fusionGroups {
-            guard let i = shared[grp.id] else { continue }
-            let tail = graph.nodes[grp.nodes[grp.nodes.count - 1]]
-            let o = tail.outputs[0], r = root[i]
-            for t in root.indices where root[t] == o { root[t] = r }
-        }
+    /// Zero-copy ops (`Graph.zeroCopyOffsets`, shared with the cost model) alias their input (a
+    /// split or slice that selects a contiguous block at an offset); with `inPlace`, element-wise
+    /// steps write over an input that dies at them (`Graph.inPlaceInputs`, the rule the cost model
+    /// prices too), so the step streams one buffer instead of two and the arena shrinks. The kernels
+    /// of these steps read element i of a full-shaped operand only to write element i.
+    mutating func planStorage(inPlace: Bool) {
+        (root, aliasOffset, _) = graph.storageRoots(inPlace: inPlace)
     }
 
     func isView(_ node: Node) -> Bool {

@@ -16,7 +16,7 @@ public struct RunnerOptions: Sendable, Hashable {
     /// Hot-kernel implementation: C AVX2+FMA kernels or the portable Swift ones (`KernelISA`).
     /// Defaults to the best this CPU supports (`EDGEPROF_KERNELS=generic` forces the portable path).
     public var kernels: KernelISA
-    /// Element-wise steps may write over an input that dies at them (`ModelCompiler.planInPlace`),
+    /// Element-wise steps may write over an input that dies at them (`Graph.inPlaceInputs`),
     /// as ONNX Runtime's planner lets them. Off: every step writes a buffer of its own (the
     /// calibration's streaming chains, which measure a stream from one buffer into another).
     public var inPlace: Bool

@@ -146,9 +146,10 @@ extension Graph {
 }
 
 extension Graph {
-    /// Storage root and element offset of every tensor when the zero-copy views
-    /// (`zeroCopyOffsets`) alias their inputs: the tensor a view's bytes belong to.
-    public func viewRoots() -> (root: [Int], offset: [Int]) {
+    /// Where every tensor's bytes live: its storage root and element offset, when the zero-copy views
+    /// (`zeroCopyOffsets`) alias their inputs and, with `inPlace`, element-wise groups write over a
+    /// dying input (`inPlaceInputs`). The runner plans its arena from these roots.
+    public func storageRoots(inPlace: Bool) -> (root: [Int], offset: [Int], inPlaceInputs: [Int: Int]) {
         var root = Array(tensors.indices), offset = [Int](repeating: 0, count: tensors.count)
         for node in nodes {
             guard let src = node.inputs.first, let offsets = zeroCopyOffsets(node) else { continue }
@@ -157,19 +158,7 @@ extension Graph {
                 offset[o] = offset[src] + off
             }
         }
-        return (root, offset)
-    }
-
-    /// Fusion groups whose element-wise kernel writes over one of its inputs, with that input
-    /// (group id → input tensor id): the runner's in-place steps, which the cost model prices
-    /// without a write-allocate read (ONNX Runtime's planner and ncnn's in-place layers do the same).
-    /// Eligible: a group anchored on a binary op, an activation or a unary op, whose output has as
-    /// many elements as the input; the input a whole buffer a kernel produced (not a graph input
-    /// or output, not a view at an offset), read by no later group. Outputs that take an input's
-    /// storage pass it on, so a chain (scale → activation → add) can run in one buffer.
-    /// Needs `fusionGroups`.
-    public func inPlaceInputs() -> [Int: Int] {
-        var (root, offset) = viewRoots()
+        guard inPlace else { return (root, offset, [:]) }
         var last = [Int](repeating: -1, count: tensors.count)
         var produced = Set<Int>()
         for grp in fusionGroups {
@@ -178,7 +167,7 @@ extension Graph {
         }
         for o in outputs { last[root[o]] = fusionGroups.count }
         let graphInputs = Set(inputs.map { root[$0] })
-        var result: [Int: Int] = [:]
+        var shared: [Int: Int] = [:]
         for grp in fusionGroups {
             let anchor = nodes[grp.nodes[0]]
             switch anchor.op {
@@ -193,11 +182,21 @@ extension Graph {
                 return r != o && offset[i] == 0 && produced.contains(r) && !graphInputs.contains(r) && last[r] == grp.id
                     && tensors[i].shape.elementCount == size && tensors[r].shape.elementCount == size
             }) else { continue }
-            result[grp.id] = i
+            shared[grp.id] = i
             let r = root[i]
             for t in root.indices where root[t] == o { root[t] = r }
             last[r] = last[o]
         }
-        return result
+        return (root, offset, shared)
     }
+
+    /// Fusion groups whose element-wise kernel writes over one of its inputs, with that input
+    /// (group id → input tensor id): the runner's in-place steps, which the cost model prices
+    /// without a write-allocate read (ONNX Runtime's planner and ncnn's in-place layers do the same).
+    /// Eligible: a group anchored on a binary op, an activation or a unary op, whose output has as
+    /// many elements as the input; the input a whole buffer a kernel produced (not a graph input
+    /// or output, not a view at an offset), read by no later group. Outputs that take an input's
+    /// storage pass it on, so a chain (scale → activation → add) can run in one buffer.
+    /// Needs `fusionGroups`.
+    public func inPlaceInputs() -> [Int: Int] { storageRoots(inPlace: true).inPlaceInputs }
 }
