@@ -8,14 +8,18 @@
 # edgeprof run back to back; medians are compared as ratio = edgeprof / ORT (≤ 1.0: as fast or faster).
 # ORT: intra_op_num_threads = threads, sequential execution, all graph optimisations.
 # Environment: MODELS, THREADS, ITERATIONS (default 200), WARMUP (20), PYTHON (default .venv-fixtures/bin/python),
-# SCRATCH (build directory, default .build-bench), ROUNDS (default 2: each pair is measured ROUNDS times, interleaved, and the best median of each side is kept).
+# SCRATCH (build directory, default .build-bench), ROUNDS (default 5: each pair is measured ROUNDS times,
+# interleaved, the order alternating ORT-first / ours-first between rounds).
+# Two ratios are printed per row: "paired", the median over rounds of (our median / ORT's median in
+# the same round), which cancels slow phases of a shared VM that last longer than one pair; and
+# "best", our best median over ORT's best median.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODELS=${MODELS:-"mobilenet_v2 resnet18 shufflenet_v2_x1_0 efficientnet_b0"}
 THREADS=${THREADS:-"1 2"}
 ITERATIONS=${ITERATIONS:-200}
 WARMUP=${WARMUP:-20}
-ROUNDS=${ROUNDS:-2}
+ROUNDS=${ROUNDS:-5}
 PYTHON=${PYTHON:-.venv-fixtures/bin/python}
 FIXTURES=Tests/Fixtures/onnx
 
@@ -61,39 +65,47 @@ median_ort() {
     | tee "$MEMDIR/ort-$1-$2.json" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["p50"])'
 }
 best() { "$PYTHON" -c 'import sys; print(min(float(x) for x in sys.argv[1:]))' "$@"; }
+# paired_ratio "ours1 ours2 ..." "ort1 ort2 ..." -> median over rounds of ours_r / ort_r
+paired_ratio() {
+  "$PYTHON" -c 'import sys, statistics as st; a=[float(x) for x in sys.argv[1].split()]; b=[float(x) for x in sys.argv[2].split()]; print(f"{st.median(x / y for x, y in zip(a, b)):.2f}")' "$1" "$2"
+}
+ms() { "$PYTHON" -c "print(f'{$1*1e3:.2f}')"; }
 
 echo
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) CPUs; load: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "ORT $("$PYTHON" -c 'import onnxruntime; print(onnxruntime.__version__)'); $ITERATIONS iterations after $WARMUP warm-up, best median of $ROUNDS interleaved rounds"
-header="| model | threads | ORT ms"
-for b in "${builds[@]}"; do header+=" | ours (${b%%:*}) ms | ratio (${b%%:*})"; done
+echo "ORT $("$PYTHON" -c 'import onnxruntime; print(onnxruntime.__version__)'); $ITERATIONS iterations after $WARMUP warm-up; $ROUNDS interleaved rounds per row"
+echo "paired ratio = median over rounds of (ours / ORT) in the same round; best = best median of each side"
+header="| model | threads | ORT best ms"
+for b in "${builds[@]}"; do header+=" | ours (${b%%:*}) best ms | ratio paired (${b%%:*}) | ratio best (${b%%:*}) | rounds ours/ORT (${b%%:*})"; done
 echo
 sep="|---|---:|---:"
-for b in "${builds[@]}"; do sep+="|---:|---:"; done
+for b in "${builds[@]}"; do sep+="|---:|---:|---:|---|"; done
 echo "$header |"
-echo "$sep|"
+echo "$sep"
 for m in $MODELS; do
   for t in $THREADS; do
-    ort_runs=(); declare -A ours_runs=()
+    ort_runs=""; declare -A ours_runs=()
     for r in $(seq "$ROUNDS"); do
-      ort_runs+=("$(median_ort "$m" "$t")")
+      if [ $((r % 2)) -eq 1 ]; then ort_runs+=" $(median_ort "$m" "$t")"; fi
       for b in "${builds[@]}"; do
         bin="${b#*:}/release/edgeprof"
         ours_runs[${b%%:*}]+=" $(median_ours "$bin" "$m" "$t")"
       done
+      if [ $((r % 2)) -eq 0 ]; then ort_runs+=" $(median_ort "$m" "$t")"; fi
     done
-    ort_s=$(best "${ort_runs[@]}")
-    row="| $m | $t | $("$PYTHON" -c "print(f'{$ort_s*1e3:.2f}')")"
+    # shellcheck disable=SC2086
+    ort_s=$(best $ort_runs)
+    row="| $m | $t | $(ms "$ort_s")"
     for b in "${builds[@]}"; do
       # shellcheck disable=SC2086
       s=$(best ${ours_runs[${b%%:*}]})
-      row+=" | $("$PYTHON" -c "print(f'{$s*1e3:.2f}')") | $("$PYTHON" -c "print(f'{$s/$ort_s:.2f}')")"
+      rounds=$("$PYTHON" -c 'import sys; a=sys.argv[1].split(); b=sys.argv[2].split(); print(" ".join(f"{float(x)*1e3:.2f}/{float(y)*1e3:.2f}" for x, y in zip(a, b)))' "${ours_runs[${b%%:*}]}" "$ort_runs")
+      row+=" | $(ms "$s") | $(paired_ratio "${ours_runs[${b%%:*}]}" "$ort_runs") | $("$PYTHON" -c "print(f'{$s/$ort_s:.2f}')") | $rounds"
     done
     echo "$row |"
     unset ours_runs
   done
 done
-
 echo
 echo "peak memory (last run of each side, threads $(echo $THREADS | cut -d' ' -f1)); ours: measured arena/scratch sizes and process peak RSS; predicted: cost model; ORT: process peak RSS growth from session creation to the end of the runs (measured)"
 echo

@@ -175,9 +175,9 @@ public enum AnalyticalModel {
             let bound: Bound
             if overhead > core { bound = .overhead } else if computeTime >= worstMemory { bound = .compute } else { bound = .memory(level: worstLevel) }
             let energy = EnergyBreakdown(compute: Flops(flops) * energyPerOp, memory: memoryEnergy, staticEnergy: latency * idle)
-var layer =             LayerEstimate(group: k.group, name: k.name, kind: k.kind, opClass: cls, nodes: k.nodeNames, outputShape: k.outputShape,
-                                        counts: k.counts, computeTime: computeTime, overhead: overhead, traffic: traffic, latency: latency,
-                                        bound: bound, energy: energy, provenance: .predicted, efficiency: efficiency)
+            var layer = LayerEstimate(group: k.group, name: k.name, kind: k.kind, opClass: cls, nodes: k.nodeNames, outputShape: k.outputShape,
+                                      counts: k.counts, computeTime: computeTime, overhead: overhead, traffic: traffic, latency: latency,
+                                      bound: bound, energy: energy, provenance: .predicted, efficiency: efficiency)
             layer.computeByClass = computeByClass
             layer.computeFlopsByClass = computeFlopsByClass
             layers.append(layer)
