@@ -105,8 +105,11 @@ public enum CalibrationFitter {
     /// `Graph.channelOverheadUnits`) jointly with their `memory_efficiency`: binary elementwise ops,
     /// whose same-shape streams run as one flat loop while a per-channel broadcast (squeeze-excitation
     /// scales) walks one short row per channel — one share alone cannot fit both (the add on 32×112²
-    /// ran 2–3× faster than the shared median share predicted, the mul on 576×7² 2–2.5× slower).
-    public static let perRowStreamingClasses: Set<OpClass> = [.elementwise]
+    /// ran 2–3× faster than the shared median share predicted, the mul on 576×7² 2–2.5× slower); and
+    /// global pools, which reduce one row per channel (a horizontal sum and a store each): on 7² maps
+    /// the rows, not the bytes, set their time (session 16: resnet18's 512 × 7² pool measured 3.0 µs
+    /// against 1.45 predicted from bytes alone, mobilenet_v3_small's 288 × 7² 1.7 against 0.9).
+    public static let perRowStreamingClasses: Set<OpClass> = [.elementwise, .pooling]
     /// Candidate per-channel overheads (seconds).
     static let perChannelGrid: [Double] = [0, 1, 2, 3, 4, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 150].map { $0 * 1e-9 }
 
@@ -129,10 +132,13 @@ public enum CalibrationFitter {
     /// Share of the bandwidths and per-row overhead o of streaming kernels, least squares on log time of
     /// t = overhead + o·rows + bytes/(bandwidth·share): per o on `perChannelGrid` the best share in
     /// [0.02, 1]; the smallest o within 1% of the least loss wins.
-    static func fitStreamingRows(_ s: [CalibrationSample], cls: OpClass, overhead: Double, bandwidths: [Double]) -> (share: Double, rowOverhead: Double) {
+    /// `overhead(o)` is the class's fixed overhead given o (a class whose tiny kernels have many rows
+    /// pays o on those rows too, so its fixed part is what is left).
+    static func fitStreamingRows(_ s: [CalibrationSample], cls: OpClass, overhead: (Double) -> Double, bandwidths: [Double]) -> (share: Double, rowOverhead: Double) {
         func loss(_ logShare: Double, _ o: Double) -> Double {
-            s.reduce(0) { acc, x in
-                let r = log((overhead + o * (x.channels ?? 0) + memoryTime(x, bandwidths: bandwidths) / exp(logShare)) / x.measured)
+            let fixed = overhead(o)
+            return s.reduce(0) { acc, x in
+                let r = log((fixed + o * (x.channels ?? 0) + memoryTime(x, bandwidths: bandwidths) / exp(logShare)) / x.measured)
                 return acc + r * r
             }
         }
@@ -196,9 +202,16 @@ public enum CalibrationFitter {
             let s = streaming.filter { $0.opClass == cls }
             let rows = s.map { $0.channels ?? 0 }
             if perRowStreamingClasses.contains(cls), s.count >= 3, let lo = rows.min(), let hi = rows.max(), lo > 0, hi >= 2 * lo {
-                let (share, o) = fitStreamingRows(s, cls: cls, overhead: overheadFor(cls), bandwidths: usable)
+                // A class with its own tiny kernels (`class_overhead`) keeps as fixed overhead the median of
+                // (tiny time − o · tiny rows); the generic overhead (element-wise: one-row relus) stays.
+                let tiny = cls == .elementwise ? [] : overheadSamples.filter { $0.opClass == cls }
+                func fixed(_ o: Double) -> Double {
+                    tiny.isEmpty ? overheadFor(cls) : Swift.max(0, ValidationStatistics.median(tiny.map { $0.measured - o * ($0.channels ?? 0) }) ?? 0)
+                }
+                let (share, o) = fitStreamingRows(s, cls: cls, overhead: fixed, bandwidths: usable)
                 memoryEfficiency[cls] = share
                 perChannel[cls] = o
+                if !tiny.isEmpty { classOverheads[cls] = fixed(o) }
             } else {
                 let ratios = s.map { x in memoryTime(x, bandwidths: usable) / Swift.max(x.measured - overheadFor(cls), x.measured * 0.05) }
                 if let m = ValidationStatistics.median(ratios) { memoryEfficiency[cls] = Swift.min(cls.maxMemoryEfficiency, Swift.max(0.02, m)) }
@@ -263,8 +276,11 @@ public enum CalibrationFitter {
                 && spread(s.map { x in x.outputs.flatMap { $0 > 0 ? x.flops / 2 / $0 : nil } })
             let fitO = perChannelClasses.contains(cls) && direct.count >= 4
                 && spread(s.map { x in x.channels.flatMap { ch in x.outputs.flatMap { ch > 0 ? $0 / ch : nil } } })
+            // A class whose per-row overhead came from its streams (global pools) pays it in its compute
+            // kernels too (windowed pools), as the cost model charges it.
+            let rowOverhead = perChannel[cls] ?? 0
             var points: [(c: Double, o: Double)] = []
-            for c in fitC ? perOutputGrid : [0] { for o in fitO ? perChannelGrid : [0] { points.append((c, o)) } }
+            for c in fitC ? perOutputGrid : [0] { for o in fitO ? perChannelGrid : [rowOverhead] { points.append((c, o)) } }
             let fits = points.map { p in (p: p, fit: bestEfficiency(p.c, p.o)) }
             let pick = firstNearBest(fits, loss: \.fit.loss)
             efficiency[cls] = pick.fit.e

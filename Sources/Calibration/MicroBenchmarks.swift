@@ -236,7 +236,9 @@ public enum MicroBenchmarkSuite {
                 try b.add1(name, .binary(.mul), inputs: [p], params: [ParamInfo(name: "\(name).s", shape: [1, c, 1, 1])])
             })
         }
-        for (c, hw) in quick ? [(144, 28)] : [(144, 28), (96, 56), (480, 14)] {
+        // Global pools from 96 channels on 56² (bytes dominate) to 1280 on 7² (one row per channel
+        // dominates: the per-row overhead is fitted jointly with the share).
+        for (c, hw) in quick ? [(144, 28), (576, 7), (96, 56)] : [(144, 28), (96, 56), (480, 14), (576, 7), (1280, 7)] {
             // A pool's 1×1 output cannot feed the next unit: each unit pools its producer's output
             // and passes the producer's output on.
             out.append(try inContext("globalavgpool-c\(c)-\(hw)²", opClass: .pooling, input: [1, c, hw, hw], count: n,

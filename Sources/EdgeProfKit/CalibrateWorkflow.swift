@@ -180,7 +180,8 @@ public enum CalibrateWorkflow {
             let n = samples.filter { $0.role == .streaming && $0.opClass == cls }.count
             try setChannelOverhead(cls, source: fit.channelOverheads[cls] != nil
                 ? "measured \(date) (\(mode): streaming grid, \(n) shape(s); fitted jointly with memory_efficiency.\(cls.rawValue): "
-                    + "t = overhead + o·rows + bytes/(bandwidth·share), rows = a binary op's contiguous rows (per-channel broadcast: one per channel; same-shape: 1))"
+                    + "t = overhead + o·rows + bytes/(bandwidth·share), rows = "
+                    + (cls == .pooling ? "output channels (one reduction per channel))" : "a binary op's contiguous rows (per-channel broadcast: one per channel; same-shape: 1))")
                 : "measured \(date) (\(mode): not fitted: \(n) shape(s), too few or differing less than 2× in rows)")
         }
         for (li, level) in levels.enumerated() {
@@ -215,9 +216,11 @@ public enum CalibrateWorkflow {
 
         let usable = levels.indices.map { fit.bandwidths[$0] ?? levels[$0].bandwidth.value.value }
         let rows = samples.map { s in
+            // A streaming kernel's fit has no compute term (its FLOPs are priced at other classes in the
+            // cost model: a global pool sums at the element-wise efficiency), so neither has its residual.
             SampleRow(name: s.name, opClass: s.opClass.rawValue, role: "\(s.role)", measuredS: s.measured,
                       fittedS: CalibrationFitter.predict(s, peak: peak.value, overhead: fit.overhead(for: s.opClass), bandwidths: usable,
-                                                         efficiency: fit.efficiency[s.opClass] ?? unit.efficiency(for: s.opClass),
+                                                         efficiency: s.role == .streaming ? .infinity : fit.efficiency[s.opClass] ?? unit.efficiency(for: s.opClass),
                                                          memoryEfficiency: fit.memoryEfficiency[s.opClass] ?? fit.memoryEfficiency[s.opClass.coarse] ?? 1,
                                                          perOutputMACs: fit.perOutputMACs[s.opClass] ?? 0,
                                                          channelOverhead: fit.channelOverheads[s.opClass] ?? 0,

@@ -224,6 +224,33 @@ struct CalibrationFitTests {
         #expect(abs(flat.memoryEfficiency[.elementwise, default: 0] / share - 1) < 0.1)
     }
 
+    /// Global pools reduce one row per channel: streams from 96 channels on 56² to 1280 on 7² generated
+    /// with a per-row overhead, plus the tiny pool chain (64 one-pixel rows) with a fixed overhead. The fit
+    /// recovers the row overhead, the share, and the fixed part of the class overhead net of the tiny
+    /// kernels' own rows.
+    @Test func poolingRowOverheadIsRecoveredNetOfTheTinyKernelsRows() throws {
+        let share = 0.75, o = 8e-9, fixed = 0.15e-6
+        var samples = Self.samples().filter { $0.opClass != .pooling }
+        samples.append(CalibrationSample(name: "tiny-gap", benchmark: "tiny", role: .overhead, opClass: .pooling, flops: 0,
+                                         levelBytes: [0, 0, 0, 0], measured: fixed + 64 * o, channels: 64))
+        let pools: [(Double, Double)] = [(144, 28 * 28), (96, 56 * 56), (480, 14 * 14), (576, 49), (1280, 49)]
+        for (i, (c, hw)) in pools.enumerated() {
+            let bytes = c * hw * 4 + c * 4
+            var x = CalibrationSample(name: "gap-\(Int(c))", benchmark: "streaming", role: .streaming, opClass: .pooling, flops: 0,
+                                      levelBytes: [bytes, bytes, 0, 0], measured: 0, outputs: c, channels: c)
+            x.measured = CalibrationFitter.predict(x, peak: Self.peak, overhead: fixed, bandwidths: Self.bandwidths, efficiency: 1,
+                                                   memoryEfficiency: share, channelOverhead: o) * (1 + 0.01 * sin(Double(i) * 12.9898))
+            samples.append(x)
+        }
+        let fit = CalibrationFitter.fit(samples, peak: Self.peak, fallbackBandwidths: Self.bandwidths)
+        let got = try #require(fit.channelOverheads[.pooling])
+        #expect(abs(got / o - 1) < 0.3, "row overhead \(got)")
+        #expect(abs(fit.memoryEfficiency[.pooling, default: 0] / share - 1) < 0.1, "\(fit.memoryEfficiency)")
+        let classOverhead = try #require(fit.classOverheads[.pooling])
+        #expect(abs(classOverhead - fixed) < 0.1e-6, "class overhead \(classOverhead) (tiny chain measured \(fixed + 64 * o))")
+        #expect(fit.channelOverheads[.elementwise] == nil)
+    }
+
     /// In-context element-wise units that ran in place carry the cost model's stream gain: the fit
     /// recovers the share net of it (up to 2 for element-wise kernels), and the same timings read
     /// without the gain fit a share that much larger.
