@@ -106,9 +106,11 @@ public enum CalibrationFitter {
     /// whose same-shape streams run as one flat loop while a per-channel broadcast (squeeze-excitation
     /// scales) walks one short row per channel — one share alone cannot fit both (the add on 32×112²
     /// ran 2–3× faster than the shared median share predicted, the mul on 576×7² 2–2.5× slower); and
-    /// global pools, which reduce one row per channel (a horizontal sum and a store each): on 7² maps
-    /// the rows, not the bytes, set their time (session 16: resnet18's 512 × 7² pool measured 3.0 µs
-    /// against 1.45 predicted from bytes alone, mobilenet_v3_small's 288 × 7² 1.7 against 0.9).
+    /// global pools, which reduce one row per channel (a horizontal sum and a store each). Pools on 7²
+    /// maps were under-predicted in the networks (session 16: resnet18's 512 × 7² pool 3.0 µs measured
+    /// against 1.45 predicted, mobilenet_v3_small's 288 × 7² 1.7 against 0.9), so the grid has 7² pools
+    /// and the per-row term is fitted; it came out at 1 ns per row, i.e. that extra time is not the
+    /// kernel's per-row cost.
     public static let perRowStreamingClasses: Set<OpClass> = [.elementwise, .pooling]
     /// Candidate per-channel overheads (seconds).
     static let perChannelGrid: [Double] = [0, 1, 2, 3, 4, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 150].map { $0 * 1e-9 }
