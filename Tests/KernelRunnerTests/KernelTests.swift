@@ -137,6 +137,10 @@ struct KernelTests {
         ConvCase(cin: 2, cout: 2, h: 20, w: 5, k: 5, pads: [2, 2, 2, 2], groups: 2, activation: .silu),
         ConvCase(cin: 3, cout: 3, h: 15, w: 15, k: 3, stride: 2, pads: [0, 0, 1, 1], groups: 3),
         ConvCase(cin: 2, cout: 6, h: 7, w: 7, k: 5, pads: [2, 2, 2, 2], groups: 2, activation: .relu),
+        // 5×5 narrow maps run in blocks of up to 8 output rows: stride 2 from 14² to 7² (one block), and
+        // stride 2 on a tall odd map (19×9 → 10×5: a block of 8 rows and one of 2).
+        ConvCase(cin: 3, cout: 3, h: 14, w: 14, k: 5, stride: 2, pads: [2, 2, 2, 2], groups: 3, activation: .hardswish),
+        ConvCase(cin: 2, cout: 2, h: 19, w: 9, k: 5, stride: 2, pads: [2, 2, 2, 2], groups: 2, activation: .silu),
         ConvCase(cin: 2, cout: 2, h: 5, w: 1, k: 3, pads: [1, 1, 1, 1], groups: 2),
     ] + directDepthwiseCases
 
