@@ -8,7 +8,9 @@
 #include "avx2_common.h"
 
 /// The specialised shapes (kernel, vertical stride, horizontal stride): X(K, SH, SW) each.
-#define CK_DW_SHAPES(X) X(3, 1, 1) X(3, 2, 2) X(3, 1, 2) X(3, 2, 1) X(5, 1, 1) X(5, 2, 2) X(5, 1, 2) X(5, 2, 1)
+#define CK_DW_SHAPES_K3(X) X(3, 1, 1) X(3, 2, 2) X(3, 1, 2) X(3, 2, 1)
+#define CK_DW_SHAPES_K5(X) X(5, 1, 1) X(5, 2, 2) X(5, 1, 2) X(5, 2, 1)
+#define CK_DW_SHAPES(X) CK_DW_SHAPES_K3(X) CK_DW_SHAPES_K5(X)
 
 // R output rows × V vectors of 8 columns per block: R·V independent FMA chains (a single
 // chain of k² dependent FMAs would wait on the FMA latency).
@@ -151,13 +153,35 @@ static void pad_copy(const float *src, ptrdiff_t height, ptrdiff_t width, ptrdif
     }
 }
 
+/// Tap kx of a narrow-map input row: 8 output columns' inputs, dead lanes zero (the padding); stride 2
+/// loads 16 columns and keeps the even lanes.
+CK_INLINE __m256 dwn_tap(const float *row, const ptrdiff_t *doff, const __m256i *mlo, const __m256i *mhi, int kx, int sw) {
+    if (sw == 1) return _mm256_maskload_ps(row + doff[kx], mlo[kx]);
+    __m256 a = _mm256_maskload_ps(row + doff[kx], mlo[kx]);
+    __m256 b = _mm256_maskload_ps(row + doff[kx] + 8, mhi[kx]);
+    __m256 e = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));   // a0 a2 b0 b2 | a4 a6 b4 b6
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+/// The entry point `dwn_K_SH_SW` of a narrow-map body, with the activation made a constant.
+#define CK_DWN_ENTRY(K, SH, SW)                                                                        \
+    static void dwn_##K##_##SH##_##SW(const float *x, ptrdiff_t height, ptrdiff_t width, ptrdiff_t pad_top, \
+        const ptrdiff_t *doff, const __m256i *mlo, const __m256i *mhi, const __m256 *wv, __m256 vb,     \
+        ptrdiff_t out_h, ptrdiff_t out_w, float *out, ck_activation act) {                             \
+        CK_WITH_CONST_ACT(act, dwn_body_##K##_##SH##_##SW(x, height, width, pad_top, doff, mlo, mhi, wv, vb, \
+                                                          out_h, out_w, out, act_c));                  \
+    }
+
+/// Output rows per block of the 5×5 narrow kernel (a 7×7 map is one block).
+#define CK_DWN_ROWS 8
+
 // Narrow maps (at most 8 output columns: 7×7, 4×4): one vector per output row, every tap read
 // straight from the input plane with a masked load (lanes outside the input row are zero, the
 // padding), so no bordered copy is built. On these maps the copy cost more than the taps: a
 // 7×7 plane is 49 outputs against a 9×16 bordered plane written and then read back at once.
 // Stride 2 loads 16 columns and keeps the even lanes. 3×3 kernels: one output row at a time.
 #define CK_DW_NARROW_ROWWISE(K, SH, SW)                                                                \
-    CK_INLINE void dwr_body_##K##_##SH##_##SW(const float *x, ptrdiff_t height, ptrdiff_t width,       \
+    CK_INLINE void dwn_body_##K##_##SH##_##SW(const float *x, ptrdiff_t height, ptrdiff_t width,       \
         ptrdiff_t pad_top, const ptrdiff_t *doff, const __m256i *mlo, const __m256i *mhi,               \
         const __m256 *wv, __m256 vb, ptrdiff_t out_h, ptrdiff_t out_w, float *out, ck_activation act) { \
         const __m256i last_mask = ck_mask256(out_w);                                                   \
@@ -169,14 +193,7 @@ static void pad_copy(const float *src, ptrdiff_t height, ptrdiff_t width, ptrdif
                 if ((size_t)iy >= (size_t)height) continue;                                            \
                 const float *row = x + iy * width;                                                     \
                 for (int kx = 0; kx < (K); kx++) {                                                     \
-                    __m256 v;                                                                          \
-                    if ((SW) == 1) v = _mm256_maskload_ps(row + doff[kx], mlo[kx]);                    \
-                    else {                                                                             \
-                        __m256 a = _mm256_maskload_ps(row + doff[kx], mlo[kx]);                        \
-                        __m256 b = _mm256_maskload_ps(row + doff[kx] + 8, mhi[kx]);                    \
-                        v = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)); /* a0 a2 b0 b2 | a4 a6 b4 b6 */ \
-                        v = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), _MM_SHUFFLE(3, 1, 2, 0))); \
-                    }                                                                                  \
+                    const __m256 v = dwn_tap(row, doff, mlo, mhi, kx, (SW));                           \
                     if (ky & 1) acc1 = _mm256_fmadd_ps(wv[ky * (K) + kx], v, acc1);                   \
                     else acc0 = _mm256_fmadd_ps(wv[ky * (K) + kx], v, acc0);                           \
                 }                                                                                      \
@@ -187,12 +204,7 @@ static void pad_copy(const float *src, ptrdiff_t height, ptrdiff_t width, ptrdif
             else _mm256_maskstore_ps(out + oy * out_w, last_mask, r);                                  \
         }                                                                                              \
     }                                                                                                  \
-    static void dwr_##K##_##SH##_##SW(const float *x, ptrdiff_t height, ptrdiff_t width, ptrdiff_t pad_top, \
-        const ptrdiff_t *doff, const __m256i *mlo, const __m256i *mhi, const __m256 *wv, __m256 vb,     \
-        ptrdiff_t out_h, ptrdiff_t out_w, float *out, ck_activation act) {                             \
-        CK_WITH_CONST_ACT(act, dwr_body_##K##_##SH##_##SW(x, height, width, pad_top, doff, mlo, mhi, wv, vb, \
-                                                          out_h, out_w, out, act_c));                  \
-    }
+    CK_DWN_ENTRY(K, SH, SW)
 
 // 5×5 kernels on narrow maps: blocks of up to 8 output rows; each input row's 5 tap vectors are
 // loaded once and feed every output row of the block that uses them, so a 7×7 plane reads 7 (stride
@@ -216,15 +228,7 @@ static void pad_copy(const float *src, ptrdiff_t height, ptrdiff_t width, ptrdif
                 if ((size_t)iy >= (size_t)height) continue;                                            \
                 const float *row = x + iy * width;                                                     \
                 __m256 v[K];                                                                           \
-                for (int kx = 0; kx < (K); kx++) {                                                     \
-                    if ((SW) == 1) v[kx] = _mm256_maskload_ps(row + doff[kx], mlo[kx]);                \
-                    else {                                                                             \
-                        __m256 a = _mm256_maskload_ps(row + doff[kx], mlo[kx]);                        \
-                        __m256 b = _mm256_maskload_ps(row + doff[kx] + 8, mhi[kx]);                    \
-                        __m256 e = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)); /* a0 a2 b0 b2 | a4 a6 b4 b6 */ \
-                        v[kx] = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0))); \
-                    }                                                                                  \
-                }                                                                                      \
+                for (int kx = 0; kx < (K); kx++) v[kx] = dwn_tap(row, doff, mlo, mhi, kx, (SW));       \
                 /* output row oy0 + r reads this input row at ky = t − r·SH */                         \
                 for (int r = 0; r < CK_DWN_ROWS; r++) {                                                \
                     const ptrdiff_t ky = t - (ptrdiff_t)r * (SH);                                      \
@@ -242,18 +246,8 @@ static void pad_copy(const float *src, ptrdiff_t height, ptrdiff_t width, ptrdif
             }                                                                                          \
         }                                                                                              \
     }                                                                                                  \
-    static void dwn_##K##_##SH##_##SW(const float *x, ptrdiff_t height, ptrdiff_t width, ptrdiff_t pad_top, \
-        const ptrdiff_t *doff, const __m256i *mlo, const __m256i *mhi, const __m256 *wv, __m256 vb,     \
-        ptrdiff_t out_h, ptrdiff_t out_w, float *out, ck_activation act) {                             \
-        CK_WITH_CONST_ACT(act, dwn_body_##K##_##SH##_##SW(x, height, width, pad_top, doff, mlo, mhi, wv, vb, \
-                                                          out_h, out_w, out, act_c));                  \
-    }
+    CK_DWN_ENTRY(K, SH, SW)
 
-/// Output rows per block of the narrow kernel (a 7×7 map is one block).
-#define CK_DWN_ROWS 8
-
-#define CK_DW_SHAPES_K3(X) X(3, 1, 1) X(3, 2, 2) X(3, 1, 2) X(3, 2, 1)
-#define CK_DW_SHAPES_K5(X) X(5, 1, 1) X(5, 2, 2) X(5, 1, 2) X(5, 2, 1)
 CK_DW_SHAPES_K3(CK_DW_NARROW_ROWWISE)
 CK_DW_SHAPES_K5(CK_DW_NARROW)
 
@@ -285,18 +279,13 @@ static void depthwise_narrow(const float *x, float *y, const float *w, const flo
         for (int i = 0; i < k * k; i++) wv[i] = _mm256_set1_ps(w[c * k * k + i]);
         const __m256 vb = _mm256_set1_ps(bias[c]);
         float *out = y + p * out_plane;
-#define CK_DWR_CALL(K, SH, SW) \
-        case K * 100 + SH * 10 + SW: \
-            dwr_##K##_##SH##_##SW(src, g.height, g.width, g.pad_top, doff, mlo, mhi, wv, vb, g.out_h, g.out_w, out, act); break;
 #define CK_DWN_CALL(K, SH, SW) \
         case K * 100 + SH * 10 + SW: \
             dwn_##K##_##SH##_##SW(src, g.height, g.width, g.pad_top, doff, mlo, mhi, wv, vb, g.out_h, g.out_w, out, act); break;
         switch (key) {
-        CK_DW_SHAPES_K3(CK_DWR_CALL)
-        CK_DW_SHAPES_K5(CK_DWN_CALL)
+        CK_DW_SHAPES(CK_DWN_CALL)
         default: break;
         }
-#undef CK_DWR_CALL
 #undef CK_DWN_CALL
     }
 }

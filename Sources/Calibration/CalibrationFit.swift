@@ -152,6 +152,12 @@ public enum CalibrationFitter {
         return (pick.share, pick.o)
     }
 
+    /// A class's fixed overhead when its kernels also pay `perRow` per channel (or row): the median of
+    /// its tiny kernels' times less that cost on their own rows, at least 0.
+    static func netOverhead(_ tiny: [CalibrationSample], perRow o: Double) -> Double {
+        Swift.max(0, ValidationStatistics.median(tiny.map { $0.measured - o * ($0.channels ?? 0) }) ?? 0)
+    }
+
     /// The first candidate (the grids list the fewest and smallest terms first) whose loss is within
     /// 1% of the least: a term is kept only if it lowers the loss noticeably.
     static func firstNearBest<T>(_ fits: [T], loss: (T) -> Double) -> T {
@@ -207,9 +213,7 @@ public enum CalibrationFitter {
                 // A class with its own tiny kernels (`class_overhead`) keeps as fixed overhead the median of
                 // (tiny time − o · tiny rows); the generic overhead (element-wise: one-row relus) stays.
                 let tiny = cls == .elementwise ? [] : overheadSamples.filter { $0.opClass == cls }
-                func fixed(_ o: Double) -> Double {
-                    tiny.isEmpty ? overheadFor(cls) : Swift.max(0, ValidationStatistics.median(tiny.map { $0.measured - o * ($0.channels ?? 0) }) ?? 0)
-                }
+                func fixed(_ o: Double) -> Double { tiny.isEmpty ? overheadFor(cls) : netOverhead(tiny, perRow: o) }
                 let (share, o) = fitStreamingRows(s, cls: cls, overhead: fixed, bandwidths: usable)
                 memoryEfficiency[cls] = share
                 perChannel[cls] = o
@@ -247,7 +251,7 @@ public enum CalibrationFitter {
             let tiny = overheadSamples.filter { $0.opClass == cls }
             func fixedOverhead(_ x: CalibrationSample, _ o: Double) -> Double {
                 guard o > 0, x.opClass == cls, !tiny.isEmpty else { return overheadFor(x.opClass) }
-                return Swift.max(0, ValidationStatistics.median(tiny.map { $0.measured - o * ($0.channels ?? 0) }) ?? 0)
+                return netOverhead(tiny, perRow: o)
             }
             func loss(_ logE: Double, _ c: Double, _ o: Double) -> Double {
                 s.reduce(0) { acc, x in
