@@ -25,3 +25,21 @@ void ck_spin_pause(void) {
     __asm__ __volatile__("yield");
 #endif
 }
+
+#include <stdlib.h>
+#include <sys/mman.h>
+
+void *ck_alloc(size_t bytes, size_t huge_threshold) {
+    const size_t huge = (size_t)2 << 20;
+    const int large = huge_threshold > 0 && bytes >= huge_threshold && bytes >= huge;
+    void *p = NULL;
+    if (posix_memalign(&p, large ? huge : 64, bytes) != 0) return NULL;
+#ifdef MADV_HUGEPAGE
+    // Only the whole 2 MiB pages: the tail stays on small pages, so no memory is committed beyond
+    // `bytes` (the alignment's slack is address space only).
+    if (large) (void)madvise(p, bytes / huge * huge, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+void ck_free(void *p) { free(p); }

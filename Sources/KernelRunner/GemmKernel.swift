@@ -1,3 +1,4 @@
+import CKernels
 import COpenBLAS
 import NNGraph
 
@@ -26,7 +27,10 @@ final class GemmStep: Step, EpilogueKernelSet {
         self.threads = threads
     }
 
-    var algorithm: String { rows == 1 ? "sgemv" : "sgemm nt" }
+    /// Batch 1 on a CPU with AVX-512F: our 8-stream kernel (`ck_gemv_avx512`) instead of OpenBLAS's sgemv.
+    var gemvAVX512: Bool { rows == 1 && kernels == .avx2 && ck_isa() >= Int32(CK_ISA_AVX512) }
+
+    var algorithm: String { rows == 1 ? (gemvAVX512 ? "gemv8 avx512" : "sgemv") : "sgemm nt" }
     var scratchFloats: Int { 0 }
 
     func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
@@ -36,8 +40,12 @@ final class GemmStep: Step, EpilogueKernelSet {
             // Split by output features once each part streams ≥ 16 KiB of weights (a squeeze-excitation
             // fc 1152 → 48 is 221 KiB over 48 rows: a 64-row grain left it on one thread).
             pool.parallelRanges(n, grain: Swift.max(1, 4096 / Swift.max(1, k))) { r, _ in
-                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(r.count), Int32(k), 1, weights.pointer + r.lowerBound * k, Int32(k),
-                            x, 1, 0, y + r.lowerBound, 1)
+                if gemvAVX512 {
+                    ck_gemv_avx512(weights.pointer + r.lowerBound * k, k, r.count, k, x, y + r.lowerBound)
+                } else {
+                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(r.count), Int32(k), 1, weights.pointer + r.lowerBound * k, Int32(k),
+                                x, 1, 0, y + r.lowerBound, 1)
+                }
                 Epilogue.applyRow(y + r.lowerBound, r.count, bias: b.map { UnsafePointer($0 + r.lowerBound) }, activation, kernels)
             }
             return

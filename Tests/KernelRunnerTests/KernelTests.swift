@@ -319,22 +319,25 @@ struct KernelTests {
         for got in try runBoth(g, w, [input]) { expectClose(got[0].values, want, "conv transpose") }
     }
 
-    @Test(arguments: [1, 7, 33])
-    func gemmWithBiasBatchNormAndActivation(rows: Int) throws {
+    /// Batch 1 takes the matrix-vector kernel (AVX-512F: 8 rows at a time, a masked depth tail):
+    /// 40 and 300 inputs (tails of 8 and 12), 150 outputs (18 blocks of 8 and 6 single rows), 1000
+    /// outputs split over 2 threads.
+    @Test(arguments: [(1, 40, 150), (7, 40, 150), (33, 40, 150), (1, 300, 1000)])
+    func gemmWithBiasBatchNormAndActivation(rows: Int, inFeatures fin: Int, outFeatures fout: Int) throws {
         var b = GraphBuilder(name: "fc")
-        let x = b.input("x", shape: [rows, 40])
-        var y = try b.add1("fc", .gemm(GemmAttributes(inFeatures: 40, outFeatures: 150)), inputs: [x],
-                           params: [ParamInfo(name: "w", shape: [150, 40]), ParamInfo(name: "b", shape: [150])])
-        let bn = ["g", "beta", "mean", "var"].map { ParamInfo(name: $0, shape: [150]) }
+        let x = b.input("x", shape: [rows, fin])
+        var y = try b.add1("fc", .gemm(GemmAttributes(inFeatures: fin, outFeatures: fout)), inputs: [x],
+                           params: [ParamInfo(name: "w", shape: [fout, fin]), ParamInfo(name: "b", shape: [fout])])
+        let bn = ["g", "beta", "mean", "var"].map { ParamInfo(name: $0, shape: [fout]) }
         y = try b.add1("bn", .batchNorm(epsilon: 1e-3), inputs: [y], params: bn)
         _ = try b.add1("relu", .activation(.relu), inputs: [y])
         let g = try b.finish()
         let w = SeededWeights.generate(for: g, seed: 5)
-        let input = randomInput([rows, 40])
-        var want = Reference.matmul(input.values, [rows, 40], transpose(w["w"]!, rows: 150, cols: 40), [40, 150], out: [rows, 150])
-        want = Reference.binary(want, [rows, 150], w["b"]!, [150], out: [rows, 150], +)
-        want = Reference.batchNorm(want, channels: 150, inner: 1, bn.map { w[$0.name]! }, eps: 1e-3).map { Swift.max($0, 0) }
-        for got in try runBoth(g, w, [input]) { expectClose(got[0].values, want, "gemm rows \(rows)") }
+        let input = randomInput([rows, fin])
+        var want = Reference.matmul(input.values, [rows, fin], transpose(w["w"]!, rows: fout, cols: fin), [fin, fout], out: [rows, fout])
+        want = Reference.binary(want, [rows, fout], w["b"]!, [fout], out: [rows, fout], +)
+        want = Reference.batchNorm(want, channels: fout, inner: 1, bn.map { w[$0.name]! }, eps: 1e-3).map { Swift.max($0, 0) }
+        for got in try runBoth(g, w, [input]) { expectClose(got[0].values, want, "gemm rows \(rows) in \(fin) out \(fout)") }
     }
 
     /// Rows 4: one sgemm per batch entry; rows 40 on 2 threads: 6 batch entries split evenly,

@@ -28,6 +28,13 @@ int ck_isa(void);
 // memory-order mis-speculation flush when the flag changes.
 void ck_spin_pause(void);
 
+/// Aligned allocation: 64-byte aligned; a block of at least `huge_threshold` bytes and 2 MiB
+/// (`huge_threshold` 0: never) is 2 MiB aligned and its whole 2 MiB pages are advised
+/// MADV_HUGEPAGE (Linux transparent huge pages in `madvise` mode: one TLB entry per 2 MiB for
+/// the arena and large weights). NULL when out of memory. Free with ck_free.
+void *ck_alloc(size_t bytes, size_t huge_threshold);
+void ck_free(void *p);
+
 /// Fused activations (keep in step with KernelRunner's FusedActivation).
 enum {
     CK_ACT_NONE = 0,
@@ -111,6 +118,10 @@ size_t ck_gemm_t_scratch_floats(ptrdiff_t m, ptrdiff_t k, ptrdiff_t n);
 void ck_gemm_packed_t(const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k,
                       const float *b, ptrdiff_t ldb, ptrdiff_t n,
                       float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch);
+
+/// y[i] = Σ_j w[i·ldw + j]·x[j] for i < rows, j < k: 8 rows at a time (8 weight streams).
+/// AVX-512F only.
+void ck_gemv_avx512(const float *w, ptrdiff_t ldw, ptrdiff_t rows, ptrdiff_t k, const float *x, float *y);
 
 /// Whether `ck_gemm_packed_t` takes the AVX-512F kernel on 7-pixel panels: n a multiple of 7 up to
 /// 63 (7×7 maps), depth ≤ 2048 (one K block), a CPU with AVX-512F.
