@@ -5,7 +5,7 @@ import NNGraph
 /// Fully connected layer `Y[M, N] = X[M, K] · W[N, K]ᵀ + b` (+ activation), M = all leading
 /// dims. One row uses sgemv split over output features; more rows use sgemm split over rows.
 final class GemmStep: Step, EpilogueKernelSet {
-    var kernels: KernelISA = .generic
+    var kernels: KernelISA
     let x: UnsafeMutablePointer<Float>
     let y: UnsafeMutablePointer<Float>
     let rows: Int, inFeatures: Int, outFeatures: Int
@@ -15,22 +15,33 @@ final class GemmStep: Step, EpilogueKernelSet {
     let threads: Int
 
     init(x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int, inFeatures: Int, outFeatures: Int,
-         weights: [Float], bias: [Float]?, activation: FusedActivation, threads: Int) {
+         weights: [Float], bias: [Float]?, activation: FusedActivation, threads: Int, kernels: KernelISA = .generic) {
         self.x = x
         self.y = y
         self.rows = rows
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
-        self.weights = AlignedBuffer(weights)
+        self.kernels = kernels
+        panels = rows == 1 && kernels == .avx2 && ck_isa() >= Int32(CK_ISA_AVX512)
+        if panels {
+            // Only the packed copy is kept (the compiler's `weightFloats` counts the row-major size;
+            // the packing pads the last panel to 16 rows).
+            let packed = AlignedBuffer(count: (outFeatures + 15) / 16 * 16 * inFeatures)
+            weights.withUnsafeBufferPointer { ck_gemv_pack($0.baseAddress!, outFeatures, inFeatures, packed.pointer) }
+            self.weights = packed
+        } else {
+            self.weights = AlignedBuffer(weights)
+        }
         self.bias = bias.map { AlignedBuffer($0) }
         self.activation = activation
         self.threads = threads
     }
 
-    /// Batch 1 on a CPU with AVX-512F: our 8-stream kernel (`ck_gemv_avx512`) instead of OpenBLAS's sgemv.
-    var gemvAVX512: Bool { rows == 1 && kernels == .avx2 && ck_isa() >= Int32(CK_ISA_AVX512) }
+    /// Batch 1 on a CPU with AVX-512F: the weights are packed in 16-row panels at load and the
+    /// product runs as `ck_gemv_panels_avx512` (no horizontal sums) instead of OpenBLAS's sgemv.
+    let panels: Bool
 
-    var algorithm: String { rows == 1 ? (gemvAVX512 ? "gemv8 avx512" : "sgemv") : "sgemm nt" }
+    var algorithm: String { rows == 1 ? (panels ? "gemv16p avx512" : "sgemv") : "sgemm nt" }
     var scratchFloats: Int { 0 }
 
     func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
@@ -39,13 +50,18 @@ final class GemmStep: Step, EpilogueKernelSet {
         if rows == 1 {
             // Split by output features once each part streams ≥ 16 KiB of weights (a squeeze-excitation
             // fc 1152 → 48 is 221 KiB over 48 rows: a 64-row grain left it on one thread).
-            pool.parallelRanges(n, grain: Swift.max(1, 4096 / Swift.max(1, k))) { r, _ in
-                if gemvAVX512 {
-                    ck_gemv_avx512(weights.pointer + r.lowerBound * k, k, r.count, k, x, y + r.lowerBound)
-                } else {
-                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(r.count), Int32(k), 1, weights.pointer + r.lowerBound * k, Int32(k),
-                                x, 1, 0, y + r.lowerBound, 1)
+            if panels {
+                let count = (n + 15) / 16
+                pool.parallelRanges(count, grain: Swift.max(1, 256 / Swift.max(1, k))) { r, _ in
+                    ck_gemv_panels_avx512(weights.pointer, n, k, x, y, r.lowerBound, r.upperBound)
+                    let o = r.lowerBound * 16, end = Swift.min(n, r.upperBound * 16)
+                    Epilogue.applyRow(y + o, end - o, bias: b.map { UnsafePointer($0 + o) }, activation, kernels)
                 }
+                return
+            }
+            pool.parallelRanges(n, grain: Swift.max(1, 4096 / Swift.max(1, k))) { r, _ in
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(r.count), Int32(k), 1, weights.pointer + r.lowerBound * k, Int32(k),
+                            x, 1, 0, y + r.lowerBound, 1)
                 Epilogue.applyRow(y + r.lowerBound, r.count, bias: b.map { UnsafePointer($0 + r.lowerBound) }, activation, kernels)
             }
             return

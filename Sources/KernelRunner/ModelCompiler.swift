@@ -182,10 +182,10 @@ struct ModelCompiler {
                     step = DepthwiseConvolutionStep(geometry: geometry, x: x.pointer, y: y.pointer, weights: w, bias: b,
                                                     activation: activation, threads: threads, kernels: kernels)
                 } else if a.isMatrixVector(outputPixels: geometry.outPlane) && residual == nil {  // the cost model's gemm rule
-                    // [N, C, 1, 1] is [N, C]: the fully connected step (sgemv at batch 1) instead of a
+                    // [N, C, 1, 1] is [N, C]: the fully connected step (matrix-vector at batch 1) instead of a
                     // 16-column GEMM tile of which one column is used.
                     step = GemmStep(x: x.pointer, y: y.pointer, rows: geometry.batch, inFeatures: a.inChannels, outFeatures: a.outChannels,
-                                    weights: w, bias: b, activation: activation, threads: threads)
+                                    weights: w, bias: b, activation: activation, threads: threads, kernels: kernels)
                 } else if a.isWinogradEligible(outputPixels: geometry.outPlane) {  // the cost model's conv_winograd rule
                     step = WinogradConvolutionStep(geometry: geometry, x: x.pointer, y: y.pointer, weights: w, bias: b,
                                                    activation: activation, threads: threads, kernels: kernels, residual: residual)
@@ -230,7 +230,7 @@ struct ModelCompiler {
                 }
                 weightFloats += w.count + (b?.count ?? 0)
                 step = GemmStep(x: x.pointer, y: y.pointer, rows: x.count / a.inFeatures, inFeatures: a.inFeatures,
-                                outFeatures: a.outFeatures, weights: w, bias: b, activation: activation, threads: threads)
+                                outFeatures: a.outFeatures, weights: w, bias: b, activation: activation, threads: threads, kernels: kernels)
             case .matmul:
                 let a = ref(anchor.inputs[0]), y = out()
                 if anchor.inputs.count >= 2 {

@@ -234,6 +234,12 @@ struct DeviceLoaderErrorTests {
         let high = try #require(Self.loadError(Self.document(inserting: "    memory_efficiency: {elementwise: {value: 2.5, source: \"measured: test\"}}", after: 16)))
         #expect(high.keyPath == "compute_units[0].memory_efficiency.elementwise")
         #expect(high.message.hasPrefix("memory efficiency must be in (0, 2]"), "\(high.message)")
+        // Matrix-vector products are read streams (no write-allocate): up to 1.5.
+        let read = Self.document(inserting: "    memory_efficiency: {gemm: {value: 1.4, source: \"measured: test\"}}", after: 16)
+        #expect(try DeviceLoader.load(yaml: read, file: Self.file).computeUnits[0].memoryEfficiency(for: .gemm) == 1.4)
+        let over = try #require(Self.loadError(Self.document(inserting: "    memory_efficiency: {gemm: {value: 1.6, source: \"measured: test\"}}", after: 16)))
+        #expect(over.keyPath == "compute_units[0].memory_efficiency.gemm")
+        #expect(over.message.hasPrefix("memory efficiency must be in (0, 1.5]") && over.message.contains("read streams"), "\(over.message)")
     }
 
     @Test func perOutputMACsAreOptionalAndNonNegative() throws {

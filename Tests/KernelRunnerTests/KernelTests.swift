@@ -319,10 +319,10 @@ struct KernelTests {
         for got in try runBoth(g, w, [input]) { expectClose(got[0].values, want, "conv transpose") }
     }
 
-    /// Batch 1 takes the matrix-vector kernel (AVX-512F: 8 rows at a time, a masked depth tail):
-    /// 40 and 300 inputs (tails of 8 and 12), 150 outputs (18 blocks of 8 and 6 single rows), 1000
-    /// outputs split over 2 threads.
-    @Test(arguments: [(1, 40, 150), (7, 40, 150), (33, 40, 150), (1, 300, 1000)])
+    /// Batch 1 takes the matrix-vector kernel (AVX-512F: 16-row panels, 4 at a time): 40 and 301
+    /// inputs (an even depth and an odd one), 150 outputs (9 full panels and one of 6 rows: 2 groups of 4 and
+    /// 2 single panels), 1000 outputs split over 2 threads.
+    @Test(arguments: [(1, 40, 150), (7, 40, 150), (33, 40, 150), (1, 301, 1000)])
     func gemmWithBiasBatchNormAndActivation(rows: Int, inFeatures fin: Int, outFeatures fout: Int) throws {
         var b = GraphBuilder(name: "fc")
         let x = b.input("x", shape: [rows, fin])

@@ -62,7 +62,7 @@ struct AlgorithmClassAgreementTests {
             case .convKxK: #expect(algorithm.hasPrefix("im2col"), "\(name)/\(layer.name): \(algorithm) but the cost model says conv_kxk")
             case .gemm:
                 // A 1×1 conv on a 1×1 map (squeeze-excitation fc) runs as a fully connected layer.
-                if case .conv = anchor.op { #expect(algorithm == "sgemv" || algorithm == "gemv8 avx512", "\(name)/\(layer.name): \(algorithm) but the cost model says gemm (matrix-vector)") }
+                if case .conv = anchor.op { #expect(algorithm == "sgemv" || algorithm == "gemv16p avx512", "\(name)/\(layer.name): \(algorithm) but the cost model says gemm (matrix-vector)") }
             case .convStem:
                 // The direct stem kernel on AVX-512F CPUs, im2col + GEMM elsewhere.
                 let direct = ck_isa() >= Int32(CK_ISA_AVX512)

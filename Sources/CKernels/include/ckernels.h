@@ -119,9 +119,12 @@ void ck_gemm_packed_t(const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrdi
                       const float *b, ptrdiff_t ldb, ptrdiff_t n,
                       float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch);
 
-/// y[i] = Σ_j w[i·ldw + j]·x[j] for i < rows, j < k: 8 rows at a time (8 weight streams).
-/// AVX-512F only.
-void ck_gemv_avx512(const float *w, ptrdiff_t ldw, ptrdiff_t rows, ptrdiff_t k, const float *x, float *y);
+/// W (rows × k, row-major) packed as [ceil(rows/16)][k][16] panels, zero-padded: 16·k·ceil(rows/16) floats.
+void ck_gemv_pack(const float *w, ptrdiff_t rows, ptrdiff_t k, float *packed);
+
+/// y[16p + l] = Σ_j panel p[j][l]·x[j] for panels p in [p0, p1) of a `ck_gemv_pack` matrix (64-byte
+/// aligned), stores cut at `rows`: no horizontal sums. AVX-512F only.
+void ck_gemv_panels_avx512(const float *packed, ptrdiff_t rows, ptrdiff_t k, const float *x, float *y, ptrdiff_t p0, ptrdiff_t p1);
 
 /// Whether `ck_gemm_packed_t` takes the AVX-512F kernel on 7-pixel panels: n a multiple of 7 up to
 /// 63 (7×7 maps), depth ≤ 2048 (one K block), a CPU with AVX-512F.
