@@ -3,7 +3,8 @@ import COpenBLAS
 import NNGraph
 
 /// Fully connected layer `Y[M, N] = X[M, K] · W[N, K]ᵀ + b` (+ activation), M = all leading
-/// dims. One row uses sgemv split over output features; more rows use sgemm split over rows.
+/// dims. One row is a matrix-vector product split over output features (16-row weight panels on
+/// AVX-512F CPUs, else OpenBLAS sgemv); more rows use sgemm split over rows.
 final class GemmStep: Step, EpilogueKernelSet {
     var kernels: KernelISA
     let x: UnsafeMutablePointer<Float>
