@@ -29,9 +29,9 @@ void ck_spin_pause(void) {
 #include <stdlib.h>
 #include <sys/mman.h>
 
-void *ck_alloc(size_t bytes, size_t huge_threshold) {
+void *ck_alloc(size_t bytes, int huge_pages) {
     const size_t huge = (size_t)2 << 20;
-    const int large = huge_threshold > 0 && bytes >= huge_threshold && bytes >= huge;
+    const int large = huge_pages && bytes >= huge;
     void *p = NULL;
     if (posix_memalign(&p, large ? huge : 64, bytes) != 0) return NULL;
 #ifdef MADV_HUGEPAGE

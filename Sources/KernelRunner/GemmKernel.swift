@@ -16,7 +16,7 @@ final class GemmStep: Step, EpilogueKernelSet {
     let threads: Int
 
     init(x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int, inFeatures: Int, outFeatures: Int,
-         weights: [Float], bias: [Float]?, activation: FusedActivation, threads: Int, kernels: KernelISA = .generic) {
+         weights: [Float], bias: [Float]?, activation: FusedActivation, threads: Int, kernels: KernelISA) {
         self.x = x
         self.y = y
         self.rows = rows

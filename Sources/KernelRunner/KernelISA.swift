@@ -74,12 +74,11 @@ final class PackedGemmWeights: @unchecked Sendable {
         self.depth = depth
         layout = transposed ? .transposed : ck_gemm_rows16_eligible(rows) != 0 ? .rows16 : .rows6
         count = layout == .rows6 ? ck_gemm_packed_a_floats(rows, depth) : ck_gemm_packed_wt_floats(rows, depth)
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(1, count) * 4, alignment: 64)
-        pointer = raw.bindMemory(to: Float.self, capacity: Swift.max(1, count))
+        pointer = allocateFloats(Swift.max(1, count))
         if layout == .rows6 { ck_gemm_pack_a(a, rows, depth, lda, pointer) } else { ck_gemm_pack_wt(a, rows, depth, lda, pointer) }
     }
 
-    deinit { pointer.deallocate() }
+    deinit { ck_free(pointer) }
 
     /// Row blocks of a thread split must be multiples of this.
     var rowUnit: Int { layout == .rows6 ? Int(CK_GEMM_MR) : Int(CK_GEMM_NR) }

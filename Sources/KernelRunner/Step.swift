@@ -19,8 +19,7 @@ final class AlignedBuffer: @unchecked Sendable {
 
     init(count: Int) {
         self.count = count
-        guard let raw = ck_alloc(Swift.max(count, 1) * 4 + 64, Self.hugePageBytes) else { fatalError("out of memory: \(count * 4) bytes") }
-        pointer = raw.bindMemory(to: Float.self, capacity: Swift.max(count, 1) + 16)
+        pointer = allocateFloats(Swift.max(count, 1) + 16)
         pointer.initialize(repeating: 0, count: Swift.max(count, 1) + 16)
     }
 
@@ -34,12 +33,15 @@ final class AlignedBuffer: @unchecked Sendable {
     deinit { ck_free(pointer) }
 
     var bytes: Int { count * 4 }
+}
 
-    /// Buffers of at least 2 MiB (the arena, large weight matrices) ask for transparent huge pages;
-    /// the tail beyond the last whole 2 MiB stays on 4 KiB pages. Interleaved `measure` runs of
-    /// mobilenet_v2 at 1 thread (4 pairs, p50): 1.1% faster than without (2 threads: within the
-    /// VM's noise).
-    static let hugePageBytes = 2 << 20
+/// 64-byte aligned storage for `count` floats (uninitialised; free with `ck_free`). Blocks of at
+/// least 2 MiB (the arena, large weight matrices, packed GEMM weights) ask for transparent huge
+/// pages; the tail beyond the last whole 2 MiB stays on 4 KiB pages. Interleaved `measure` runs of
+/// mobilenet_v2 at 1 thread (4 pairs, p50): 1.1% faster than without (2 threads: within the VM's noise).
+func allocateFloats(_ count: Int) -> UnsafeMutablePointer<Float> {
+    guard let raw = ck_alloc(count * 4, 1) else { fatalError("out of memory: \(count * 4) bytes") }
+    return raw.bindMemory(to: Float.self, capacity: count)
 }
 
 /// Where a tensor lives: a pointer into the arena plus its shape.

@@ -28,11 +28,11 @@ int ck_isa(void);
 // memory-order mis-speculation flush when the flag changes.
 void ck_spin_pause(void);
 
-/// Aligned allocation: 64-byte aligned; a block of at least `huge_threshold` bytes and 2 MiB
-/// (`huge_threshold` 0: never) is 2 MiB aligned and its whole 2 MiB pages are advised
-/// MADV_HUGEPAGE (Linux transparent huge pages in `madvise` mode: one TLB entry per 2 MiB for
-/// the arena and large weights). NULL when out of memory. Free with ck_free.
-void *ck_alloc(size_t bytes, size_t huge_threshold);
+/// Aligned allocation: 64-byte aligned; with `huge_pages` set, a block of at least 2 MiB is 2 MiB
+/// aligned and its whole 2 MiB pages are advised MADV_HUGEPAGE (Linux transparent huge pages in
+/// `madvise` mode: one TLB entry per 2 MiB for the arena and large weights). NULL when out of
+/// memory. Free with ck_free.
+void *ck_alloc(size_t bytes, int huge_pages);
 void ck_free(void *p);
 
 /// Fused activations (keep in step with KernelRunner's FusedActivation).
