@@ -56,18 +56,29 @@ done
 
 MEMDIR=$(mktemp -d)
 trap 'rm -rf "$MEMDIR"' EXIT
-median_ours() {  # binary model threads -> seconds (p50 of the end-to-end runs); keeps the JSON for the memory table
+median_ours() {  # binary model threads -> seconds (p50 of the end-to-end runs), with a trailing * when the threads ran on
+  # cores far apart (the placement probe before or after the timed runs; see README "Thread placement"); keeps the JSON
   "$1" measure "$FIXTURES/$2.onnx" --threads "$3" --iterations "$ITERATIONS" --warmup "$WARMUP" --format json 2>/dev/null \
-    | tee "$MEMDIR/ours-$2-$3.json" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["totals"]["measured_latency_s"]["p50"])'
+    | tee "$MEMDIR/ours-$2-$3.json" | "$PYTHON" -c '
+import json, sys
+d = json.load(sys.stdin); s = d["settings"]
+far = any((s.get(k) or {}).get("round_trip_ns", 0) > 200 for k in ("placement_before", "placement_after"))
+print(str(d["totals"]["measured_latency_s"]["p50"]) + ("*" if far else ""))'
 }
 median_ort() {
   "$PYTHON" scripts/bench_ort.py "$FIXTURES/$1.onnx" "$2" "$ITERATIONS" "$WARMUP" \
     | tee "$MEMDIR/ort-$1-$2.json" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["p50"])'
 }
-best() { "$PYTHON" -c 'import sys; print(min(float(x) for x in sys.argv[1:]))' "$@"; }
-# paired_ratio "ours1 ours2 ..." "ort1 ort2 ..." -> median over rounds of ours_r / ort_r
+best() { "$PYTHON" -c 'import sys; print(min(float(x.rstrip("*")) for x in sys.argv[1:]))' "$@"; }
+# paired_ratio "ours1 ours2 ..." "ort1 ort2 ..." [close] -> median over rounds of ours_r / ort_r; with "close", only over
+# the rounds whose threads ran on nearby cores (no *), "-" when there is none
 paired_ratio() {
-  "$PYTHON" -c 'import sys, statistics as st; a=[float(x) for x in sys.argv[1].split()]; b=[float(x) for x in sys.argv[2].split()]; print(f"{st.median(x / y for x, y in zip(a, b)):.2f}")' "$1" "$2"
+  "$PYTHON" -c '
+import sys, statistics as st
+pairs = [(x, float(y)) for x, y in zip(sys.argv[1].split(), sys.argv[2].split())]
+if len(sys.argv) > 3: pairs = [(x, y) for x, y in pairs if not x.endswith("*")]
+r = [float(x.rstrip("*")) / y for x, y in pairs]
+print(f"{st.median(r):.2f} ({len(r)})" if len(sys.argv) > 3 and r else f"{st.median(r):.2f}" if r else "-")' "$@"
 }
 ms() { "$PYTHON" -c "print(f'{$1*1e3:.2f}')"; }
 
@@ -75,11 +86,13 @@ echo
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) CPUs; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "ORT $("$PYTHON" -c 'import onnxruntime; print(onnxruntime.__version__)'); $ITERATIONS iterations after $WARMUP warm-up; $ROUNDS interleaved rounds per row"
 echo "paired ratio = median over rounds of (ours / ORT) in the same round; best = best median of each side"
+echo "* = a round whose threads ran on cores far apart (our placement probe before or after our run: cache-line round trip > 200 ns,"
+echo "    the host placed the vCPUs on different dies; ORT, run next to it, is not probed); 'close rounds' = ratio over the other rounds (count)"
 header="| model | threads | ORT best ms"
-for b in "${builds[@]}"; do header+=" | ours (${b%%:*}) best ms | ratio paired (${b%%:*}) | ratio best (${b%%:*}) | rounds ours/ORT (${b%%:*})"; done
+for b in "${builds[@]}"; do header+=" | ours (${b%%:*}) best ms | ratio paired (${b%%:*}) | ratio paired, close rounds (${b%%:*}) | ratio best (${b%%:*}) | rounds ours/ORT (${b%%:*})"; done
 echo
 sep="|---|---:|---:"
-for b in "${builds[@]}"; do sep+="|---:|---:|---:|---|"; done
+for b in "${builds[@]}"; do sep+="|---:|---:|---:|---:|---|"; done
 echo "$header |"
 echo "$sep"
 for m in $MODELS; do
@@ -99,8 +112,8 @@ for m in $MODELS; do
     for b in "${builds[@]}"; do
       # shellcheck disable=SC2086
       s=$(best ${ours_runs[${b%%:*}]})
-      rounds=$("$PYTHON" -c 'import sys; a=sys.argv[1].split(); b=sys.argv[2].split(); print(" ".join(f"{float(x)*1e3:.2f}/{float(y)*1e3:.2f}" for x, y in zip(a, b)))' "${ours_runs[${b%%:*}]}" "$ort_runs")
-      row+=" | $(ms "$s") | $(paired_ratio "${ours_runs[${b%%:*}]}" "$ort_runs") | $("$PYTHON" -c "print(f'{$s/$ort_s:.2f}')") | $rounds"
+      rounds=$("$PYTHON" -c 'import sys; a=sys.argv[1].split(); b=sys.argv[2].split(); print(" ".join(f"{float(x.rstrip(chr(42)))*1e3:.2f}{chr(42) if x.endswith(chr(42)) else chr(32)}/{float(y)*1e3:.2f}".replace(" /", "/") for x, y in zip(a, b)))' "${ours_runs[${b%%:*}]}" "$ort_runs")
+      row+=" | $(ms "$s") | $(paired_ratio "${ours_runs[${b%%:*}]}" "$ort_runs") | $(paired_ratio "${ours_runs[${b%%:*}]}" "$ort_runs" close) | $("$PYTHON" -c "print(f'{$s/$ort_s:.2f}')") | $rounds"
     done
     echo "$row |"
     unset ours_runs

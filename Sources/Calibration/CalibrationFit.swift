@@ -38,6 +38,9 @@ public struct CalibrationSample: Sendable, Hashable, Codable {
     /// The cost model's factor on the kernel's stream bandwidth: `AnalyticalModel.inPlaceStreamGain`
     /// when it overwrote its input (in-context element-wise units); nil = 1.
     public var streamGain: Double?
+    /// Timed while the threads' cores were far apart (`ThreadPlacement`: different dies); calibration
+    /// prefers other passes and re-runs benchmarks that only have such samples.
+    public var farApart: Bool = false
 
     public init(name: String, benchmark: String, role: Role, opClass: OpClass, flops: Double, otherFlops: [OpClass: Double] = [:],
                 levelBytes: [Double], measured: Double, outputs: Double? = nil, channels: Double? = nil, streamGain: Double? = nil) {

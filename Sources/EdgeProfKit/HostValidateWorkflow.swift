@@ -20,6 +20,9 @@ public struct HostModelResult: Sendable, Hashable, Codable {
     /// Machine drift (probe) of the scored round, and the error of the prediction × that drift (nil without a probe).
     public var drift: Double?
     public var driftAdjustedError: Double?
+    /// Per round (same order as `roundMs`): whether the threads' cores were far apart (`ThreadPlacement`);
+    /// such rounds are scored only when a model has no other. Nil when no round was.
+    public var roundFarApart: [Bool]? = nil
 }
 
 /// The drift probe's reading before each round and the errors with predictions × the scored
@@ -109,7 +112,16 @@ public enum HostValidateWorkflow {
     /// in the guest running), which no cost model can predict. `calibrate` keeps the fastest of
     /// its passes too, so both sides describe the same uncontended machine.
     public static let roundsNote = "each model is measured in every round (rounds spread over the whole run); scored: the fastest "
-        + "round's end-to-end median and, per layer, the fastest of its per-layer medians; `calibrate` keeps the fastest of its passes the same way"
+        + "round's end-to-end median and, per layer, the fastest of its per-layer medians, over the rounds whose threads ran on cores close "
+        + "together (a round marked * ran on cores far apart, cache-line round trip > \(Int(ThreadPlacement.farApartNs)) ns: scored only if a model has no "
+        + "other, after up to \(CalibrateWorkflow.farApartRetries) re-runs); `calibrate` keeps the fastest of its passes the same way"
+
+    /// The rounds a model is scored on: those whose threads ran on cores close together, or every
+    /// round when none did.
+    static func scoredRounds(farApart: [Bool]) -> [Int] {
+        let close = farApart.indices.filter { !farApart[$0] }
+        return close.isEmpty ? Array(farApart.indices) : close
+    }
 
     public static func modelSet(quick: Bool) -> (models: [String], missing: [String]) {
         var models = quick ? quickZoo : standardZoo
@@ -132,40 +144,64 @@ public enum HostValidateWorkflow {
         var byKind: [String: [PredictionPair]] = [:]
         var threads = 0
         let rounds = Swift.max(1, request.rounds ?? (request.quick ? 1 : 3))
-        var best: [MeasureReport?] = Array(repeating: nil, count: models.count)
-        var roundMedians: [[Double]] = Array(repeating: [], count: models.count)
-        // Per layer, the fastest of its per-layer medians over the rounds (per-layer runs are separate from end-to-end runs).
-        var layerMin: [[Double]] = Array(repeating: [], count: models.count)
-        var bestDrift: [Double?] = Array(repeating: nil, count: models.count)
+        // Per model, every round's report and the drift read before it.
+        var reports: [[MeasureReport]] = Array(repeating: [], count: models.count)
+        var reportDrift: [[Double?]] = Array(repeating: [], count: models.count)
         var roundDrift: [Double] = []
         var firstItems: [DriftProbe.Item] = []
         let probeBenches: [MicroBenchmark]
         do { probeBenches = request.probe ? try DriftProbe.benchmarks() : [] } catch { throw .graph(model: "drift probe", error) }
+        func measure(_ i: Int, label: String) throws(EdgeProfError) -> Double? {
+            var drift: Double?
+            if request.probe {
+                let reading: DriftProbe.Reading
+                do { reading = try DriftProbe.read(probeBenches, device: device, unit: nil, threads: request.threads) } catch {
+                    throw .importFailed("drift probe failed: \(error)")
+                }
+                if firstItems.isEmpty { firstItems = reading.items }
+                drift = reading.drift
+            }
+            request.progress("\(label) measuring \(models[i])" + (drift.map { " (drift probe: \(formatFixed($0, decimals: 2))×)" } ?? ""))
+            let r = try MeasureWorkflow.run(.init(model: models[i], threads: request.threads, deviceFile: request.deviceFile, timing: timing))
+            reports[i].append(r)
+            reportDrift[i].append(drift)
+            return drift
+        }
         for round in 0..<rounds {
             var drifts: [Double] = []
-            for (i, m) in models.enumerated() {
-                var drift: Double?
-                if request.probe {
-                    let reading: DriftProbe.Reading
-                    do { reading = try DriftProbe.read(probeBenches, device: device, unit: nil, threads: request.threads) } catch {
-                        throw .importFailed("drift probe failed: \(error)")
-                    }
-                    if firstItems.isEmpty { firstItems = reading.items }
-                    drift = reading.drift
-                    drifts.append(reading.drift)
-                }
-                request.progress("[round \(round + 1)/\(rounds)] [\(i + 1)/\(models.count)] measuring \(m)"
-                                 + (drift.map { " (drift probe: \(formatFixed($0, decimals: 2))×)" } ?? ""))
-                let r = try MeasureWorkflow.run(.init(model: m, threads: request.threads, deviceFile: request.deviceFile, timing: timing))
-                let p50 = r.totals.measuredLatencyS.p50
-                roundMedians[i].append(p50 * 1000)
-                let layerP50 = r.layers.map(\.measuredLatencyS.p50)
-                layerMin[i] = layerMin[i].isEmpty ? layerP50 : zip(layerMin[i], layerP50).map { Swift.min($0, $1) }
-                if let b = best[i], b.totals.measuredLatencyS.p50 <= p50 { continue }
-                best[i] = r
-                bestDrift[i] = drift
+            for i in models.indices {
+                if let d = try measure(i, label: "[round \(round + 1)/\(rounds)] [\(i + 1)/\(models.count)]") { drifts.append(d) }
             }
             if !drifts.isEmpty { roundDrift.append(DriftProbe.median(drifts)) }
+        }
+        // Models measured only with the threads on cores far apart (every round inside one of the host's
+        // cross-die spells): wait for a close placement and measure again.
+        var farApartRerun = 0
+        for i in models.indices where reports[i].allSatisfy(\.ranFarApart) {
+            farApartRerun += 1
+            for attempt in 1...CalibrateWorkflow.farApartRetries where reports[i].allSatisfy(\.ranFarApart) {
+                _ = CalibrateWorkflow.waitForNearbyCores(threads: request.threads ?? ProcessInfo.processInfo.activeProcessorCount)
+                _ = try measure(i, label: "[re-run \(attempt)/\(CalibrateWorkflow.farApartRetries), every round ran with the threads on cores far apart]")
+            }
+        }
+        // Scored per model: the rounds timed with the threads' cores close together (all rounds if none
+        // was): the fastest end-to-end median, and per layer the fastest of its per-layer medians.
+        var best: [MeasureReport?] = Array(repeating: nil, count: models.count)
+        var bestDrift: [Double?] = Array(repeating: nil, count: models.count)
+        var layerMin: [[Double]] = Array(repeating: [], count: models.count)
+        var roundMedians: [[Double]] = Array(repeating: [], count: models.count)
+        var roundFarApart: [[Bool]] = Array(repeating: [], count: models.count)
+        for i in models.indices {
+            roundMedians[i] = reports[i].map { $0.totals.measuredLatencyS.p50 * 1000 }
+            roundFarApart[i] = reports[i].map(\.ranFarApart)
+            for k in scoredRounds(farApart: roundFarApart[i]) {
+                let r = reports[i][k]
+                let layerP50 = r.layers.map(\.measuredLatencyS.p50)
+                layerMin[i] = layerMin[i].isEmpty ? layerP50 : zip(layerMin[i], layerP50).map { Swift.min($0, $1) }
+                if let b = best[i], b.totals.measuredLatencyS.p50 <= r.totals.measuredLatencyS.p50 { continue }
+                best[i] = r
+                bestDrift[i] = reportDrift[i][k]
+            }
         }
         var e2eAdjusted: [PredictionPair] = []
         var layersAdjusted: [PredictionPair] = []
@@ -196,7 +232,8 @@ public enum HostValidateWorkflow {
                 model: r.model.name, source: r.model.source, measuredMs: measured * 1000, measuredCoV: r.totals.measuredLatencyS.cov,
                 predictedMs: predicted * 1000, relativeError: pair.relativeError, layers: layerPairs.count,
                 layerMAPE: ValidationStatistics.meanAbsoluteError(layerPairs), layerSpearman: ValidationStatistics.spearman(layerPairs),
-                roundMs: roundMedians[i], drift: drift, driftAdjustedError: adjusted?.relativeError))
+                roundMs: roundMedians[i], drift: drift, driftAdjustedError: adjusted?.relativeError,
+                roundFarApart: roundFarApart[i].contains(true) ? roundFarApart[i] : nil))
             request.progress("      measured \(formatFixed(measured * 1000, decimals: 2)) ms, predicted \(formatFixed(predicted * 1000, decimals: 2)) ms "
                              + "(\(formatPercent(pair.relativeError)))")
         }
@@ -251,7 +288,9 @@ extension ValidateRenderer {
                                    + (withDrift ? ["drift", "adjusted error"] : []),
                                aligns: [.left, .right, .right, .right, .right, .right, .right, .right, .right] + (withDrift ? [.right, .right] : []))
         for m in r.models {
-            models.add([m.model, ms(m.measuredMs), pct(m.measuredCoV), (m.roundMs ?? []).map { formatFixed($0, decimals: 2) }.joined(separator: " / "),
+            let far = m.roundFarApart ?? []
+            let rounds = (m.roundMs ?? []).enumerated().map { k, v in formatFixed(v, decimals: 2) + (k < far.count && far[k] ? "*" : "") }
+            models.add([m.model, ms(m.measuredMs), pct(m.measuredCoV), rounds.joined(separator: " / "),
                         ms(m.predictedMs), pct(m.relativeError), "\(m.layers)", pct(m.layerMAPE),
                         m.layerSpearman.map { formatFixed($0, decimals: 3) } ?? "-"]
                        + (withDrift ? [m.drift.map { formatFixed($0, decimals: 2) + "×" } ?? "-", m.driftAdjustedError.map(pct) ?? "-"] : []))

@@ -16,6 +16,11 @@ public enum MeasureRenderer {
         machine += "SIMD " + host.simdFeatures.joined(separator: " ") + "; OpenBLAS core " + host.blasCoreName + ")"
         machine += " · threads \(set.threads) (OpenBLAS \(set.blasThreads)) · layout " + set.layout + (set.kernels.map { " · kernels \($0)" } ?? "")
         machine += " · warm-up \(set.warmup), \(set.iterationsEndToEnd) end-to-end + \(set.iterationsPerLayer) per-layer runs"
+        let probes = [set.placementBefore, set.placementAfter].compactMap { $0 }
+        if !probes.isEmpty {
+            machine += " · core-to-core round trip " + probes.map { formatFixed($0.roundTripNs, decimals: 0) }.joined(separator: "/") + " ns (before/after)"
+                + (probes.contains { $0.farApart } ? " FAR APART" : "")
+        }
         let predictedBy = r.prediction.map { "predicted = cost model for \($0.deviceName) (\($0.file), unit \($0.unit))" }
             ?? "no prediction (no device file)"
         switch style {

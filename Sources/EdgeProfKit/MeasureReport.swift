@@ -65,9 +65,15 @@ public struct MeasureSettings: Codable, Sendable, Hashable {
     public var kernels: String?
     /// Where the input came from: "seeded random normal (seed N)" or file names.
     public var input: String
+    /// Core-to-core round trip of the threads' CPUs before and after the timed runs (multi-thread runs;
+    /// nil in runs stored before it was recorded).
+    public var placementBefore: ThreadPlacement? = nil
+    public var placementAfter: ThreadPlacement? = nil
 
     enum CodingKeys: String, CodingKey {
         case threads, warmup, layout, input, kernels
+        case placementBefore = "placement_before"
+        case placementAfter = "placement_after"
         case blasThreads = "blas_threads"
         case iterationsEndToEnd = "iterations_end_to_end"
         case iterationsPerLayer = "iterations_per_layer"

@@ -169,6 +169,7 @@ public enum MeasureWorkflow {
             warnings.append("end-to-end CoV \(formatPercent(e2e.cov)) > \(formatPercent(noisyCoV)): this machine is noisy right now; "
                             + "compare against a baseline measured in the same run, or raise --iterations / --time-budget")
         }
+        if m.ranFarApart, let warning = farApartWarning(m) { warnings.append(warning) }
         let noisyLayers = layers.filter { $0.measuredLatencyS.cov > noisyCoV && $0.share >= 0.02 }
         if !noisyLayers.isEmpty {
             warnings.append("\(noisyLayers.count) layer(s) with ≥ 2% of the time have CoV > \(formatPercent(noisyCoV))")
@@ -215,7 +216,7 @@ public enum MeasureWorkflow {
         let settings = MeasureSettings(threads: compiled.threads, blasThreads: BLASThreads.current, warmup: m.warmup,
                                        iterationsEndToEnd: e2e.samples, iterationsPerLayer: m.layeredEndToEnd.samples,
                                        timeBudgetS: timing.iterations == nil ? timing.timeBudget : nil, layout: "nchw-fp32", kernels: compiled.options.kernels.rawValue,
-                                       input: c.inputNote)
+                                       input: c.inputNote, placementBefore: m.placementBefore, placementAfter: m.placementAfter)
         let prediction = c.estimate.map { PredictionSource(deviceID: $0.deviceID, deviceName: $0.deviceName, file: $0.deviceFile, unit: $0.unit) }
         var emulation: EmulationSummary?
         if let plan = c.plan {
@@ -227,6 +228,18 @@ public enum MeasureWorkflow {
         return MeasureReport(schemaVersion: MeasureReport.currentSchemaVersion, tool: "edgeprof \(edgeprofVersion)", provenance: "measured",
                              model: model, host: MachineInfo.current(), settings: settings, prediction: prediction, emulation: emulation,
                              totals: reportTotals, layers: layers, warnings: warnings)
+    }
+
+    /// The warning for a multi-thread measurement whose threads' cores were far apart (`ThreadPlacement`).
+    public static func farApartWarning(_ m: ModelMeasurement) -> String? {
+        guard m.ranFarApart else { return nil }
+        let probes = [("before", m.placementBefore), ("after", m.placementAfter)].compactMap { label, p in
+            p.map { "\(formatFixed($0.roundTripNs, decimals: 0)) ns \(label)" }
+        }.joined(separator: ", ")
+        return "the \(m.threads) threads ran on cores far apart (cache-line round trip \(probes) the timed runs; nearby cores: "
+            + "< \(formatFixed(ThreadPlacement.farApartNs, decimals: 0)) ns): the host placed them on different dies, so every line one "
+            + "thread writes and another reads crosses between dies and multi-thread timings can be 2× slower than usual; re-run, "
+            + "and compare only with baselines measured in the same placement"
     }
 
     /// The layers where the scaled and the predicted device time differ most (absolute
@@ -253,6 +266,11 @@ public enum MeasureWorkflow {
 }
 
 extension MeasureReport {
+    /// Whether a placement probe found the threads' cores far apart around the timed runs.
+    public var ranFarApart: Bool {
+        (settings.placementBefore?.farApart ?? false) || (settings.placementAfter?.farApart ?? false)
+    }
+
     public func jsonString() -> String {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

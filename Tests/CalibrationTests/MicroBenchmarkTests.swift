@@ -25,6 +25,16 @@ struct MicroBenchmarkTests {
             // The depthwise grid spans 3×3 and 5×5 (per-output MACs) and 16× in pixels per channel (per-channel overhead).
             let dw = suite.filter { $0.role == .compute && $0.opClass == .depthwise }
             #expect(dw.contains { $0.name.hasPrefix("dwconv5x5") } && dw.contains { $0.name.hasPrefix("dwconv3x3") })
+            // In context: each timed depthwise conv reads a 1×1 conv's output, as in an inverted residual block.
+            for bench in dw {
+                let timed = try #require(bench.timed, "\(bench.name) is not in context")
+                let anchors = bench.graph.nodes.filter { timed.contains($0.name) }
+                #expect(!anchors.isEmpty && anchors.allSatisfy { bench.graph.efficiencyClass($0) == .depthwise }, "\(bench.name)")
+                for node in anchors {
+                    let producer = bench.graph.nodes.first { $0.outputs.contains(node.inputs[0]) }
+                    #expect(producer.map { bench.graph.efficiencyClass($0) } == .conv1x1, "\(bench.name): \(node.name)")
+                }
+            }
         }
         #expect(try MicroBenchmarkSuite.suite(quick: true).count < MicroBenchmarkSuite.suite(quick: false).count)
     }

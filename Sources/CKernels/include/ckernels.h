@@ -28,6 +28,16 @@ int ck_isa(void);
 // memory-order mis-speculation flush when the flag changes.
 void ck_spin_pause(void);
 
+/// Nanoseconds per cache-line round trip between a thread pinned to `cpu_a` (the caller, pinned for
+/// the duration and restored after) and one pinned to `cpu_b`, over `round_trips` ping-pongs on one
+/// line; -1 when either CPU is not in the caller's affinity mask or pinning is unsupported (non-Linux).
+/// Not reentrant: one probe at a time.
+double ck_core_round_trip_ns(int cpu_a, int cpu_b, long round_trips);
+
+/// The CPUs this process may run on (sched_getaffinity), at most `max` of them into `cpus`; returns
+/// how many (0 where unsupported).
+int ck_allowed_cpus(int *cpus, int max);
+
 /// Aligned allocation: 64-byte aligned; with `huge_pages` set, a block of at least 2 MiB is 2 MiB
 /// aligned and its whole 2 MiB pages are advised MADV_HUGEPAGE (Linux transparent huge pages in
 /// `madvise` mode: one TLB entry per 2 MiB for the arena and large weights). NULL when out of

@@ -1,0 +1,42 @@
+import Calibration
+@testable import EdgeProfKit
+import Foundation
+@testable import KernelRunner
+import Testing
+
+/// Thread placement (cores far apart) in calibrate's pass choice, validate's round choice and measure's warning.
+@Suite struct ThreadPlacementPolicyTests {
+    static func sample(_ seconds: Double, far: Bool) -> CalibrationSample {
+        var s = CalibrationSample(name: "b", benchmark: "grid", role: .compute, opClass: .conv1x1, flops: 1, levelBytes: [1], measured: seconds)
+        s.farApart = far
+        return s
+    }
+
+    @Test func calibrationPrefersClosePlacementThenSpeed() {
+        let fastFar = Self.sample(1.0, far: true), slowClose = Self.sample(2.0, far: false), fastClose = Self.sample(1.5, far: false)
+        #expect(CalibrateWorkflow.preferred(slowClose, over: fastFar), "a close pass beats a faster far-apart one")
+        #expect(!CalibrateWorkflow.preferred(fastFar, over: slowClose))
+        #expect(CalibrateWorkflow.preferred(fastClose, over: slowClose))
+        #expect(!CalibrateWorkflow.preferred(slowClose, over: fastClose))
+        #expect(CalibrateWorkflow.preferred(Self.sample(0.5, far: true), over: fastFar), "among far-apart passes the faster wins")
+        #expect(CalibrateWorkflow.placementNote(rerun: 0, stillFar: []).hasPrefix("every benchmark kept a pass"))
+        let note = CalibrateWorkflow.placementNote(rerun: 2, stillFar: ["dw-a"])
+        #expect(note.contains("2 benchmark(s)") && note.contains("1 still had none") && note.contains("dw-a"))
+    }
+
+    @Test func validationScoresCloseRoundsOnly() {
+        #expect(HostValidateWorkflow.scoredRounds(farApart: [false, true, false]) == [0, 2])
+        #expect(HostValidateWorkflow.scoredRounds(farApart: [true, true]) == [0, 1], "no close round: all are scored")
+        #expect(HostValidateWorkflow.scoredRounds(farApart: []) == [])
+    }
+
+    @Test func measureWarnsOnlyWhenFarApart() {
+        let stats = LatencyStatistics(seconds: [1e-3])
+        var m = ModelMeasurement(endToEnd: stats, layers: [], layeredEndToEnd: stats, energyPerInferenceJ: nil, warmup: 1, threads: 2)
+        m.placementBefore = ThreadPlacement(roundTripNs: 62, cpus: [0, 1])
+        #expect(MeasureWorkflow.farApartWarning(m) == nil)
+        m.placementAfter = ThreadPlacement(roundTripNs: 351, cpus: [0, 1])
+        let w = MeasureWorkflow.farApartWarning(m)
+        #expect(w?.contains("62 ns before, 351 ns after") == true, "\(w ?? "nil")")
+    }
+}
