@@ -21,6 +21,9 @@ public struct EmulationPlan: Codable, Sendable, Hashable {
     /// True when the host has fewer cores than the target uses.
     public var threadsCapped: Bool
     public var im2colTileBytes: Int
+    /// 1×1 conv output tile: the whole cache level the im2col tile is half of (nil in plans stored
+    /// before it was recorded: the runner default).
+    public var pointwiseTileBytes: Int?
     /// Where the tile size came from ("half of l2 (1 MiB)").
     public var tileSource: String
     /// The unit's compute precision ("fp32", "fp16", "int8").
@@ -36,11 +39,15 @@ public struct EmulationPlan: Codable, Sendable, Hashable {
         case unit, threads, precision, notes
         case deviceID = "device_id", deviceFile = "device_file", unitKind = "unit_kind", deviceThreads = "device_threads"
         case hostCores = "host_cores", threadsCapped = "threads_capped", im2colTileBytes = "im2col_tile_bytes"
+        case pointwiseTileBytes = "pointwise_tile_bytes"
         case tileSource = "tile_source", simulatedStorage = "simulated_storage", memoryLimitBytes = "memory_limit_bytes"
     }
 
     /// Runner options for the timed (fp32) runs.
-    public var runnerOptions: RunnerOptions { RunnerOptions(threads: threads, im2colTileBytes: im2colTileBytes) }
+    public var runnerOptions: RunnerOptions {
+        RunnerOptions(threads: threads, im2colTileBytes: im2colTileBytes,
+                      pointwiseTileBytes: pointwiseTileBytes ?? RunnerOptions.defaultPointwiseTileBytes)
+    }
     public var storesFP16: Bool { simulatedStorage == "fp16 storage" }
 }
 
@@ -87,10 +94,13 @@ public enum DeviceEmulation {
         // tile and its GEMM panel share), or of the first when there is only one cache level.
         let caches = device.levels(for: unit).dropLast()
         let tileBytes: Int
+        var pointwiseTile: Int?
         let tileSource: String
         if unit.kind == .cpu, let level = caches.count >= 2 ? caches[caches.startIndex + 1] : caches.first {
             let half = Int(level.size.value.value / 2)
             tileBytes = Swift.min(Swift.max(half, tileRange.lowerBound), tileRange.upperBound)
+            let whole = Int(level.size.value.value)
+            pointwiseTile = Swift.min(Swift.max(whole, RunnerOptions.pointwiseTileRange.lowerBound), RunnerOptions.pointwiseTileRange.upperBound)
             tileSource = "half of \(level.name) (\(formatBytes(level.size.value.value)))"
                 + (tileBytes != half ? ", clamped to \(formatBytes(Double(tileBytes)))" : "")
         } else {
@@ -111,6 +121,7 @@ public enum DeviceEmulation {
         }
         return EmulationPlan(deviceID: device.id, deviceFile: device.file, unit: unit.name, unitKind: unit.kind.rawValue, threads: threads,
                              deviceThreads: deviceThreads, hostCores: cores, threadsCapped: capped, im2colTileBytes: tileBytes,
+                             pointwiseTileBytes: pointwiseTile,
                              tileSource: tileSource, precision: unit.precision.rawValue, simulatedStorage: storage,
                              memoryLimitBytes: device.ram.value.value, notes: notes)
     }

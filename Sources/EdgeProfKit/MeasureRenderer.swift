@@ -103,7 +103,8 @@ public enum MeasureRenderer {
             let p = em.plan
             var config = "\(p.deviceFile) unit \(p.unit) (\(p.unitKind)): \(p.deviceThreads) device thread(s) → \(p.threads) on this host"
                 + (p.threadsCapped ? " (capped: \(p.hostCores) host cores)" : "")
-                + " · im2col tile \(formatBytes(Double(p.im2colTileBytes))) (\(p.tileSource)) · precision \(p.precision)"
+                + " · im2col tile \(formatBytes(Double(p.im2colTileBytes))) (\(p.tileSource))"
+                + (p.pointwiseTileBytes.map { " · 1×1 output tile \(formatBytes(Double($0)))" } ?? "") + " · precision \(p.precision)"
                 + " (simulated: \(p.simulatedStorage)) · memory \(formatBytes(em.memoryNeededBytes)) needed of \(formatBytes(p.memoryLimitBytes)) ram"
             if let host = em.hostProfile { config += " · scaling denominator \(host)" }
             emulationLines.append(config)

@@ -64,7 +64,7 @@ public final class CompiledModel {
         self.options = resolved
         BLASThreads.set(1)
         pool = WorkerPool(threads: n)
-        let compiler = try ModelCompiler(graph: g, threads: n, im2colTileBytes: options.im2colTileBytes, kernels: options.kernels,
+        let compiler = try ModelCompiler(graph: g, threads: n, im2colTileBytes: options.im2colTileBytes, pointwiseTileBytes: options.pointwiseTileBytes, kernels: options.kernels,
                                          inPlace: options.inPlace)
         let arenaBuffer = AlignedBuffer(count: compiler.arenaFloats)
         arena = arenaBuffer

@@ -9,6 +9,8 @@ struct ModelCompiler {
     let threads: Int
     /// im2col tile budget per thread (RunnerOptions.im2colTileBytes).
     let im2colTileBytes: Int
+    /// 1×1 conv output tile budget (RunnerOptions.pointwiseTileBytes).
+    let pointwiseTileBytes: Int
     /// Which hot-kernel implementation the steps use (RunnerOptions.kernels).
     let kernels: KernelISA
     /// Storage root (a materialised tensor) and element offset inside it, per tensor id.
@@ -22,10 +24,12 @@ struct ModelCompiler {
     let groupOfNode: [Int]
 
     init(graph: Graph, threads: Int, im2colTileBytes: Int = RunnerOptions.defaultIm2colTileBytes,
+         pointwiseTileBytes: Int = RunnerOptions.defaultPointwiseTileBytes,
          kernels: KernelISA = .default, inPlace: Bool = true) throws(RunnerError) {
         self.graph = graph
         self.threads = threads
         self.im2colTileBytes = im2colTileBytes
+        self.pointwiseTileBytes = pointwiseTileBytes
         self.kernels = kernels
         let t = graph.tensors.count
         root = Array(0..<t)
@@ -192,6 +196,7 @@ struct ModelCompiler {
                 } else {
                     step = ConvolutionStep(geometry: geometry, x: x.pointer, y: y.pointer, weights: w, bias: b,
                                            activation: activation, threads: threads, tileBytes: im2colTileBytes,
+                                           pointwiseTileBytes: pointwiseTileBytes,
                                            kernels: kernels, residual: residual)
                 }
             case .convTranspose(let a):

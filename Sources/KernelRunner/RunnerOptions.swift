@@ -9,6 +9,11 @@ public struct RunnerOptions: Sendable, Hashable {
     /// Bytes of im2col columns per tile of a k×k convolution (per thread). The default,
     /// 256 KiB, is half of this host's 512 KiB L2, so a tile and its GEMM panel stay in L2.
     public var im2colTileBytes: Int
+    /// Bytes of output (Cout × pixels) per pixel tile of a 1×1 convolution: a tile's output stays in
+    /// the core's L2 while it is written. The default is this machine's L2 per core (sysfs), clamped
+    /// to 256 KiB–4 MiB; 256 KiB where sysfs has no L2. Fewer, larger tiles also mean fewer places
+    /// where two threads write neighbouring pixels of the same channel plane.
+    public var pointwiseTileBytes: Int
     /// Storage precision of activations between kernels. `.fp16` rounds every kernel's
     /// outputs to the nearest binary16 value after it runs (kernels still compute in fp32):
     /// the numerics of a runtime that stores activations in fp16, simulated on this CPU.
@@ -23,13 +28,49 @@ public struct RunnerOptions: Sendable, Hashable {
 
     public static let defaultIm2colTileBytes = 256 * 1024
 
+    /// This machine's L2 per core (`/sys/devices/system/cpu/cpu0/cache/index*/` with level 2),
+    /// clamped to `pointwiseTileRange`; 256 KiB when unknown.
+    public static let defaultPointwiseTileBytes: Int = {
+        guard let l2 = MachineCaches.bytes(level: 2) else { return 256 * 1024 }
+        return Swift.min(Swift.max(l2, pointwiseTileRange.lowerBound), pointwiseTileRange.upperBound)
+    }()
+    public static let pointwiseTileRange = (256 * 1024)...(4 * 1024 * 1024)
+
     public init(threads: Int? = nil, im2colTileBytes: Int = RunnerOptions.defaultIm2colTileBytes,
+                pointwiseTileBytes: Int = RunnerOptions.defaultPointwiseTileBytes,
                 activationStorage: StoragePrecision = .fp32, kernels: KernelISA = .default, inPlace: Bool = true) {
+        self.pointwiseTileBytes = pointwiseTileBytes
         self.kernels = kernels
         self.inPlace = inPlace
         self.threads = threads
         self.im2colTileBytes = im2colTileBytes
         self.activationStorage = activationStorage
+    }
+}
+
+/// Cache sizes of this machine's first CPU from sysfs (Linux; nil elsewhere or when absent).
+public enum MachineCaches {
+    /// Size in bytes of the data or unified cache of `level` that CPU 0 sees.
+    public static func bytes(level: Int) -> Int? {
+        let base = "/sys/devices/system/cpu/cpu0/cache"
+        for index in 0..<8 {
+            let dir = "\(base)/index\(index)"
+            func read(_ name: String) -> String? {
+                (try? String(contentsOfFile: "\(dir)/\(name)", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            guard let l = read("level").flatMap(Int.init) else { break }
+            guard l == level, read("type") != "Instruction", let size = read("size").flatMap(parseSize) else { continue }
+            return size
+        }
+        return nil
+    }
+
+    /// "1024K", "32M", "512" (bytes) → bytes.
+    static func parseSize(_ text: String) -> Int? {
+        let unit = text.last.map { $0.uppercased() } ?? ""
+        let scale = unit == "K" ? 1024 : unit == "M" ? 1024 * 1024 : unit == "G" ? 1024 * 1024 * 1024 : 1
+        let digits = scale == 1 ? text : String(text.dropLast())
+        return Int(digits).map { $0 * scale }
     }
 }
 

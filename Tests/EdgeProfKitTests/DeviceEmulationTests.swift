@@ -26,6 +26,8 @@ struct DeviceEmulationTests {
         #expect(plan.threads == 2 && plan.threadsCapped)
         #expect(plan.notes.contains { $0.contains("this host has 2 cores") })
         #expect(plan.im2colTileBytes == Int(l2.size.value.value) / 2)
+        #expect(plan.pointwiseTileBytes == Int(l2.size.value.value), "1×1 output tiles: the whole L2")
+        #expect(plan.runnerOptions.pointwiseTileBytes == Int(l2.size.value.value))
         #expect(plan.tileSource.contains(l2.name))
         #expect(plan.precision == "fp32" && plan.simulatedStorage == "fp32")
         #expect(plan.memoryLimitBytes == pi4.ram.value.value)

@@ -1,5 +1,5 @@
 import Foundation
-import KernelRunner
+@testable import KernelRunner
 import ModelImport
 import NNGraph
 import Testing
@@ -35,6 +35,28 @@ struct RunnerOptionsTests {
         #expect(small.memory.scratchBytes < large.memory.scratchBytes)
         let a = try small.run(inputs), b = try large.run(inputs)
         expectClose(a[0].values, b[0].values, tolerance: 1e-5, "tile 16 KiB vs 1 MiB")
+    }
+
+    /// 1×1 convs split pixels into tiles of at most `pointwiseTileBytes` of output: mobilenet_v2's 112²
+    /// expansion (96 channels) makes 20 tiles at 256 KiB and 6 at 1 MiB on 2 threads, with the same results.
+    @Test func pointwiseTileFollowsItsBudget() throws {
+        var b = GraphBuilder(name: "expand")
+        let x = b.input("x", shape: [1, 16, 112, 112])
+        let attrs = ConvAttributes(inChannels: 16, outChannels: 96, kernel: [1, 1], pads: [0, 0, 0, 0], hasBias: true)
+        b.markOutput(try b.add1("conv", .conv(attrs), inputs: [x], params: [ParamInfo(name: "w", shape: [96, 16, 1, 1]), ParamInfo(name: "b", shape: [96])]))
+        let graph = try b.finish()
+        let weights = SeededWeights.generate(for: graph, seed: 3)
+        let inputs = [HostTensor.random(shape: graph.tensors[graph.inputs[0]].shape, seed: 4)]
+        var results: [[Float]] = []
+        for (budget, tiles) in [(256 * 1024, 20), (1024 * 1024, 6)] {
+            let model = try CompiledModel(graph: graph, weights: weights, options: RunnerOptions(threads: 2, pointwiseTileBytes: budget))
+            let step = try #require(model.steps.compactMap { $0 }.first as? ConvolutionStep)
+            #expect((112 * 112 + step.tile - 1) / step.tile == tiles, "budget \(budget): tile \(step.tile)")
+            results.append(try model.run(inputs)[0].values)
+        }
+        expectClose(results[0], results[1], tolerance: 1e-6, "256 KiB vs 1 MiB tiles")
+        #expect(RunnerOptions.pointwiseTileRange.contains(RunnerOptions.defaultPointwiseTileBytes))
+        #expect(MachineCaches.parseSize("1024K") == 1 << 20 && MachineCaches.parseSize("32M") == 32 << 20 && MachineCaches.parseSize("512") == 512)
     }
 
     @Test func fp16StorageRoundsEveryOutputAndStaysClose() throws {
