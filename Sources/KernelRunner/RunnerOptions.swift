@@ -7,7 +7,8 @@ public struct RunnerOptions: Sendable, Hashable {
     /// Our worker threads (OpenBLAS stays at 1 inside them). nil = all cores.
     public var threads: Int?
     /// Bytes of im2col columns per tile of a k×k convolution (per thread). The default,
-    /// 256 KiB, is half of this host's 512 KiB L2, so a tile and its GEMM panel stay in L2.
+    /// 256 KiB, is half of the 512 KiB L2 of the VM it was tuned on (this one reports 1 MiB; the
+    /// 1×1 tile follows the L2 it finds, this one stays fixed), so a tile and its GEMM panel stay in L2.
     public var im2colTileBytes: Int
     /// Bytes of output (Cout × pixels) per pixel tile of a 1×1 convolution: a tile's output stays in
     /// the core's L2 while it is written. The default is this machine's L2 per core (sysfs), clamped
