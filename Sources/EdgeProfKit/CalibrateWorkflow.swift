@@ -66,23 +66,9 @@ public enum CalibrateWorkflow {
         return (fields.isEmpty ? "unknown" : fields.joined(separator: " "), fields.first.flatMap { Double($0) })
     }
 
-    /// Extra runs of a benchmark that every pass timed with the threads' cores far apart.
-    static let farApartRetries = 3
-
     /// Whether sample `a` should replace `b`: a close placement beats a far one, then the faster wins.
     static func preferred(_ a: CalibrationSample, over b: CalibrationSample) -> Bool {
         a.farApart != b.farApart ? !a.farApart : a.measured < b.measured
-    }
-
-    /// Probes the placement every second, up to 10 s, until the threads' cores are close; returns
-    /// whether they were.
-    static func waitForNearbyCores(threads: Int) -> Bool {
-        for _ in 0..<10 {
-            guard let p = ThreadPlacement.probe(threads: threads) else { return true }
-            if !p.farApart { return true }
-            Thread.sleep(forTimeInterval: 1)
-        }
-        return false
     }
 
     public static func run(_ r: Request) throws(EdgeProfError) -> Result {
@@ -118,9 +104,9 @@ public enum CalibrateWorkflow {
         var rerun = 0
         for i in samples.indices where samples[i].farApart {
             rerun += 1
-            for attempt in 1...Self.farApartRetries where samples[i].farApart {
-                r.progress("[re-run \(attempt)/\(Self.farApartRetries)] \(suite[i].name): every pass ran with the threads on cores far apart")
-                _ = waitForNearbyCores(threads: r.threads ?? ProcessInfo.processInfo.activeProcessorCount)
+            for attempt in 1...ThreadPlacement.farApartRetries where samples[i].farApart {
+                r.progress("[re-run \(attempt)/\(ThreadPlacement.farApartRetries)] \(suite[i].name): every pass ran with the threads on cores far apart")
+                ThreadPlacement.waitForNearbyCores(threads: r.threads ?? ProcessInfo.processInfo.activeProcessorCount)
                 do {
                     let again = try MicroBenchmarkRunner.run(suite[i], template: template, unit: unit.name, options: options)
                     if preferred(again, over: samples[i]) { samples[i] = again }

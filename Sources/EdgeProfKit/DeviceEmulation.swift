@@ -99,8 +99,7 @@ public enum DeviceEmulation {
         if unit.kind == .cpu, let level = caches.count >= 2 ? caches[caches.startIndex + 1] : caches.first {
             let half = Int(level.size.value.value / 2)
             tileBytes = Swift.min(Swift.max(half, tileRange.lowerBound), tileRange.upperBound)
-            let whole = Int(level.size.value.value)
-            pointwiseTile = Swift.min(Swift.max(whole, RunnerOptions.pointwiseTileRange.lowerBound), RunnerOptions.pointwiseTileRange.upperBound)
+            pointwiseTile = RunnerOptions.pointwiseTile(l2Bytes: Int(level.size.value.value))
             tileSource = "half of \(level.name) (\(formatBytes(level.size.value.value)))"
                 + (tileBytes != half ? ", clamped to \(formatBytes(Double(tileBytes)))" : "")
         } else {

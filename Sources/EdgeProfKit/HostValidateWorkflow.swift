@@ -114,7 +114,7 @@ public enum HostValidateWorkflow {
     public static let roundsNote = "each model is measured in every round (rounds spread over the whole run); scored: the fastest "
         + "round's end-to-end median and, per layer, the fastest of its per-layer medians, over the rounds whose threads ran on cores close "
         + "together (a round marked * ran on cores far apart, cache-line round trip > \(Int(ThreadPlacement.farApartNs)) ns: scored only if a model has no "
-        + "other, after up to \(CalibrateWorkflow.farApartRetries) re-runs); `calibrate` keeps the fastest of its passes the same way"
+        + "other, after up to \(ThreadPlacement.farApartRetries) re-runs); `calibrate` keeps the fastest of its passes the same way"
 
     /// The rounds a model is scored on: those whose threads ran on cores close together, or every
     /// round when none did.
@@ -179,9 +179,9 @@ public enum HostValidateWorkflow {
         var farApartRerun = 0
         for i in models.indices where reports[i].allSatisfy(\.ranFarApart) {
             farApartRerun += 1
-            for attempt in 1...CalibrateWorkflow.farApartRetries where reports[i].allSatisfy(\.ranFarApart) {
-                _ = CalibrateWorkflow.waitForNearbyCores(threads: request.threads ?? ProcessInfo.processInfo.activeProcessorCount)
-                _ = try measure(i, label: "[re-run \(attempt)/\(CalibrateWorkflow.farApartRetries), every round ran with the threads on cores far apart]")
+            for attempt in 1...ThreadPlacement.farApartRetries where reports[i].allSatisfy(\.ranFarApart) {
+                ThreadPlacement.waitForNearbyCores(threads: request.threads ?? ProcessInfo.processInfo.activeProcessorCount)
+                _ = try measure(i, label: "[re-run \(attempt)/\(ThreadPlacement.farApartRetries), every round ran with the threads on cores far apart]")
             }
         }
         // Scored per model: the rounds timed with the threads' cores close together (all rounds if none

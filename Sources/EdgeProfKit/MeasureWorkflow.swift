@@ -169,7 +169,7 @@ public enum MeasureWorkflow {
             warnings.append("end-to-end CoV \(formatPercent(e2e.cov)) > \(formatPercent(noisyCoV)): this machine is noisy right now; "
                             + "compare against a baseline measured in the same run, or raise --iterations / --time-budget")
         }
-        if m.ranFarApart, let warning = farApartWarning(m) { warnings.append(warning) }
+        if let warning = farApartWarning(m) { warnings.append(warning) }
         let noisyLayers = layers.filter { $0.measuredLatencyS.cov > noisyCoV && $0.share >= 0.02 }
         if !noisyLayers.isEmpty {
             warnings.append("\(noisyLayers.count) layer(s) with ≥ 2% of the time have CoV > \(formatPercent(noisyCoV))")
@@ -267,9 +267,7 @@ public enum MeasureWorkflow {
 
 extension MeasureReport {
     /// Whether a placement probe found the threads' cores far apart around the timed runs.
-    public var ranFarApart: Bool {
-        (settings.placementBefore?.farApart ?? false) || (settings.placementAfter?.farApart ?? false)
-    }
+    public var ranFarApart: Bool { ThreadPlacement.anyFarApart(settings.placementBefore, settings.placementAfter) }
 
     public func jsonString() -> String {
         let enc = JSONEncoder()

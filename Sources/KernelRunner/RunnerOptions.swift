@@ -31,11 +31,13 @@ public struct RunnerOptions: Sendable, Hashable {
 
     /// This machine's L2 per core (`/sys/devices/system/cpu/cpu0/cache/index*/` with level 2),
     /// clamped to `pointwiseTileRange`; 256 KiB when unknown.
-    public static let defaultPointwiseTileBytes: Int = {
-        guard let l2 = MachineCaches.bytes(level: 2) else { return 256 * 1024 }
-        return Swift.min(Swift.max(l2, pointwiseTileRange.lowerBound), pointwiseTileRange.upperBound)
-    }()
+    public static let defaultPointwiseTileBytes: Int = MachineCaches.bytes(level: 2).map(pointwiseTile(l2Bytes:)) ?? 256 * 1024
     public static let pointwiseTileRange = (256 * 1024)...(4 * 1024 * 1024)
+
+    /// The 1×1 output tile for a core with `l2Bytes` of L2: all of it, within `pointwiseTileRange`.
+    public static func pointwiseTile(l2Bytes: Int) -> Int {
+        Swift.min(Swift.max(l2Bytes, pointwiseTileRange.lowerBound), pointwiseTileRange.upperBound)
+    }
 
     public init(threads: Int? = nil, im2colTileBytes: Int = RunnerOptions.defaultIm2colTileBytes,
                 pointwiseTileBytes: Int = RunnerOptions.defaultPointwiseTileBytes,

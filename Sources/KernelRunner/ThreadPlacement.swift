@@ -32,6 +32,23 @@ public struct ThreadPlacement: Sendable, Hashable, Codable {
 
     public var farApart: Bool { roundTripNs > Self.farApartNs }
 
+    /// Whether any of a measurement's probes (before / after its timed runs) found the cores far apart.
+    public static func anyFarApart(_ probes: ThreadPlacement?...) -> Bool { probes.contains { $0?.farApart ?? false } }
+
+    /// Extra runs calibrate and validate give a measurement that only ran on far-apart cores.
+    public static let farApartRetries = 3
+
+    /// Probes the placement every second, up to 10 s, until the threads' cores are close; returns
+    /// whether they were (true where the placement cannot be probed).
+    @discardableResult
+    public static func waitForNearbyCores(threads: Int) -> Bool {
+        for _ in 0..<10 {
+            guard let p = probe(threads: threads), p.farApart else { return true }
+            Thread.sleep(forTimeInterval: 1)
+        }
+        return false
+    }
+
     /// Probes the placement a run with `threads` threads would get, or nil with one thread, one
     /// allowed CPU, or where pinning is unsupported. ~1–8 ms (`roundTrips` ping-pongs per pair).
     public static func probe(threads: Int, roundTrips: Int = 20_000) -> ThreadPlacement? {

@@ -14,9 +14,6 @@ public struct TimingOptions: Sendable, Hashable {
     /// run starts with cold caches and TLB as one inference of a model larger than the caches
     /// does (0 = none). Calibration uses it for kernels whose fixed cost depends on cold weights.
     public var evictBytes: Int = 0
-    /// Probe the threads' placement (`ThreadPlacement`) before and after the timed runs (multi-thread
-    /// runs only; ~2–10 ms).
-    public var probePlacement: Bool = true
 
     public init(warmup: Int = 5, iterations: Int? = nil, timeBudget: Double = 2, minIterations: Int = 10, maxIterations: Int = 100_000,
                 evictBytes: Int = 0) {
@@ -49,7 +46,7 @@ public struct ModelMeasurement: Sendable, Hashable {
 
     /// Whether either probe found the threads' cores far apart (different dies): the timings then
     /// include cross-die traffic and are not comparable with runs on nearby cores.
-    public var ranFarApart: Bool { (placementBefore?.farApart ?? false) || (placementAfter?.farApart ?? false) }
+    public var ranFarApart: Bool { ThreadPlacement.anyFarApart(placementBefore, placementAfter) }
 
     /// mean(per-layer runs) − mean(end-to-end runs): the cost of timing every layer plus noise.
     public var timingGap: Double { layeredEndToEnd.mean - endToEnd.mean }
@@ -62,7 +59,7 @@ public enum TimingHarness {
         try model.setInputs(inputs)
         for _ in 0..<options.warmup { model.execute() }
         let evict = Evictor(bytes: options.evictBytes)
-        let before = probePlacement(threads: model.threads, enabled: options.probePlacement)
+        let before = probePlacement(threads: model.threads)
 
         func runs(_ elapsedSoFar: Double, _ done: Int) -> Bool {
             if let n = options.iterations { return done < n }
@@ -104,7 +101,7 @@ public enum TimingHarness {
             layered.append(total)
             elapsed += total
         }
-        let after = probePlacement(threads: model.threads, enabled: options.probePlacement)
+        let after = probePlacement(threads: model.threads)
         return ModelMeasurement(endToEnd: LatencyStatistics(seconds: e2e), layers: perLayer.map { LatencyStatistics(seconds: $0) },
                                 layeredEndToEnd: LatencyStatistics(seconds: layered), energyPerInferenceJ: energy,
                                 warmup: options.warmup, threads: model.threads, placementBefore: before, placementAfter: after)
@@ -112,8 +109,8 @@ public enum TimingHarness {
 
     /// The placement probe, after 1 ms without work: the pool's workers spin ~0.5 ms after a run
     /// before they park, and one spinning on the partner CPU would slow the ping-pong down.
-    static func probePlacement(threads: Int, enabled: Bool) -> ThreadPlacement? {
-        guard enabled, threads > 1 else { return nil }
+    static func probePlacement(threads: Int) -> ThreadPlacement? {
+        guard threads > 1 else { return nil }
         usleep(1000)
         return ThreadPlacement.probe(threads: threads)
     }
