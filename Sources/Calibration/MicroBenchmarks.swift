@@ -157,6 +157,26 @@ public enum MicroBenchmarkSuite {
             out.append(MicroBenchmark(name: "conv\(g.k)x\(g.k)-c\(g.c)-\(g.hw)²", benchmark: "conv/GEMM grid", opClass: graph.efficiencyClass(graph.nodes[0]),
                                       role: .compute, graph: graph).coldCaches())
         }
+        // Strided dense convs (conv_kxk, which the runner runs as im2col + GEMM): the downsampling
+        // convs of residual networks, 3×3 stride 2 and the 1×1 stride-2 shortcut. Not chainable (the
+        // map halves): each unit's 1×1 producer keeps the chain going at full size and the strided
+        // conv reads its output, then is pooled away. The 5×5/7×7 shapes above alone (K = 1200-3136
+        // inputs per output on ≤ 28² maps: 52-70 GMAC/s) fitted conv_kxk 0.50, while resnet's strided
+        // convs ran at 79-93 GMAC/s (resnet50 measure: 1×1 stride-2 shortcuts 1.02-1.11 ms against
+        // 1.73-1.75 predicted).
+        let strided: [(cin: Int, cout: Int, hw: Int, k: Int)] = quick ? [(64, 128, 56, 3)] : [(64, 128, 56, 3), (128, 256, 28, 3), (256, 512, 28, 1), (64, 128, 56, 1)]
+        for sc in strided {
+            out.append(try inContext("conv\(sc.k)x\(sc.k)s2-c\(sc.cin)to\(sc.cout)-\(sc.hw)²", opClass: .convKxK, input: [1, sc.cin, sc.hw, sc.hw], count: n,
+                                     producer: .conv1x1, passOn: .producer, role: .compute,
+                                     benchmark: "conv/GEMM grid") { (b: inout GraphBuilder, name: String, p: Int, _: Int) throws(GraphError) -> Int in
+                let a = ConvAttributes(inChannels: sc.cin, outChannels: sc.cout, kernel: [sc.k, sc.k], strides: [2, 2],
+                                       pads: Array(repeating: sc.k / 2, count: 4), hasBias: true)
+                let y = try b.add1(name, .conv(a), inputs: [p],
+                                   params: [ParamInfo(name: "\(name).w", shape: [sc.cout, sc.cin, sc.k, sc.k]), ParamInfo(name: "\(name).b", shape: [sc.cout])])
+                b.markOutput(try b.add1("\(name).pool", .globalAvgPool, inputs: [y]))
+                return y
+            }.coldCaches())
+        }
         // Stems (conv_stem): 3×3 stride 2 on a 3-channel image, the first conv of mobilenet,
         // efficientnet, shufflenet and squeezenet. A stem cannot chain (3 channels in, more out):
         // each unit makes a fresh image from the previous one (a relu, not timed), runs the stem on

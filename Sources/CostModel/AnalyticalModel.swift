@@ -156,6 +156,10 @@ public enum AnalyticalModel {
             var computeFlopsByClass: [OpClass: Double] = [:]
             var parts = k.computeParts
             if winograd {
+                // The kernel multiplies whole 2×2 output tiles: on an odd-sized map the last tile row and
+                // column are half padding (7×7: 16 tiles = 64 outputs for 49 wanted), work the direct
+                // count leaves out. Part of the counted FLOPs calibration fits the efficiency against.
+                if let j = parts.firstIndex(where: { $0.cls == .convWinograd }) { parts[j].flops *= Self.winogradTileFactor(k.outputShape) }
                 if let j = parts.firstIndex(where: { $0.cls == .elementwise }) { parts[j].flops += k.winogradTransformFlops }
                 else { parts.append((.elementwise, k.winogradTransformFlops)) }
             }
@@ -209,6 +213,14 @@ public enum AnalyticalModel {
                                     fitsInRAM: peakMemory <= device.ram.value)
         return DeviceEstimate(deviceID: device.id, deviceName: device.name, deviceFile: device.file, unit: unit.name, precision: precision,
                               layers: layers, totals: totals, provenance: .predicted, unsupportedLayers: unsupported, runtime: runtime?.name)
+    }
+
+    /// Outputs a Winograd F(2×2,3×3) kernel computes per output it keeps: 4·⌈H/2⌉·⌈W/2⌉ / (H·W)
+    /// (1 on even maps; 64/49 on 7×7, 196/169 on 13×13).
+    public static func winogradTileFactor(_ output: TensorShape) -> Double {
+        guard output.rank == 4, output[2] > 0, output[3] > 0 else { return 1 }
+        let h = output[2], w = output[3]
+        return Double(4 * ((h + 1) / 2) * ((w + 1) / 2)) / Double(h * w)
     }
 
     /// Kernels with operand reuse (each input element feeds many MACs), which tile and re-fetch.

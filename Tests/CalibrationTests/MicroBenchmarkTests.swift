@@ -36,6 +36,22 @@ struct MicroBenchmarkTests {
                 }
             }
         }
+        // conv_kxk covers the strided convs residual networks downsample with (3×3 and 1×1, stride 2),
+        // timed reading a 1×1 conv's output.
+        for quick in [true, false] {
+            let kxk = try MicroBenchmarkSuite.suite(quick: quick).filter { $0.opClass == .convKxK }
+            let strided = kxk.filter { $0.name.contains("s2-") }
+            #expect(!strided.isEmpty)
+            for bench in strided {
+                let timed = try #require(bench.timed, "\(bench.name) is not in context")
+                let anchors = bench.graph.nodes.filter { timed.contains($0.name) }
+                #expect(anchors.count == (quick ? 2 : 4) && anchors.allSatisfy { node in
+                    guard case .conv(let a) = node.op else { return false }
+                    return a.strides == [2, 2] && bench.graph.efficiencyClass(node) == .convKxK
+                }, "\(bench.name)")
+            }
+            if !quick { #expect(Set(strided.map { $0.name.prefix(4) }) == ["conv"] && strided.contains { $0.name.hasPrefix("conv1x1s2") }) }
+        }
         #expect(try MicroBenchmarkSuite.suite(quick: true).count < MicroBenchmarkSuite.suite(quick: false).count)
     }
 

@@ -189,10 +189,16 @@ struct EfficiencyClassTests {
                 .winogradTransformFlops(batch: 1, outH: size, outW: size) : 0
             let relu = Double(64 * size * size) / (100e9 * 0.1)
             let transform = Double(transformFlops) / (100e9 * 0.1)
-            #expect(abs((b.computeTime.value - relu - transform) * (eligible ? 2 : 1) - (a.computeTime.value - relu)) < 1e-15)
+            let tiles = ((size + 1) / 2) * ((size + 1) / 2)   // 2×2 output tiles: 49 for 14×14, 16 for 7×7
+            // Whole tiles are multiplied: the 7×7 map computes 64 outputs for its 49 (14×14: exact).
+            let padding = eligible ? Double(4 * tiles) / Double(size * size) : 1
+            #expect(padding == [14: 1, 7: 64.0 / 49, 6: 1][size])
+            #expect(abs((b.computeTime.value - relu - transform) * (eligible ? 2 : 1) / padding - (a.computeTime.value - relu)) < 1e-15)
+            let cls: OpClass = eligible ? .convWinograd : .convKxK
+            let direct = try #require(a.computeFlopsByClass[cls])   // no Winograd on the plain device: the direct count
+            #expect(abs(try #require(b.computeFlopsByClass[cls]) - direct * padding) < 1e-3)
             #expect(b.computeFlopsByClass[.elementwise] == Double(64 * size * size + transformFlops))
             #expect(a.computeFlopsByClass[.elementwise] == Double(64 * size * size))
-            let tiles = ((size + 1) / 2) * ((size + 1) / 2)   // 2×2 output tiles: 49 for 14×14, 16 for 7×7
             #expect(transformFlops == (eligible ? tiles * (32 * 64 + 24 * 64) : 0))
         }
     }
