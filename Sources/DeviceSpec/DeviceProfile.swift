@@ -136,6 +136,7 @@ public struct ComputeUnit: Sendable, Hashable, Codable {
         case .normalization, .dataMovement, .sparse, .view, .unsupported, .transcendental: fallback = .elementwise
         case .softmax: fallback = efficiency[.normalization] != nil ? .normalization : .elementwise
         case .permute: fallback = efficiency[.dataMovement] != nil ? .dataMovement : .elementwise
+        case .erf: fallback = efficiency[.transcendental] != nil ? .transcendental : .elementwise
         }
         return efficiency[fallback]?.value ?? 1
     }

@@ -206,6 +206,10 @@ public enum OpClass: String, Hashable, Sendable, Codable, CaseIterable {
     /// Finer class of `elementwise`: activations and unary ops built on exp/erf/tanh (sigmoid,
     /// SiLU, GELU, tanh, exp, log, erf), which cost far more per element than their counted FLOPs.
     case transcendental
+    /// Finer class of `elementwise`: GELU and Erf, an erf polynomial per element, 2-3× a sigmoid's
+    /// or SiLU's time per counted FLOP in edgeprof's runner (session 19, 2 threads: GELU 79 ps per
+    /// counted FLOP, SiLU and sigmoid 31-35). A device file without it uses `transcendental`.
+    case erf
     /// Finer class of `normalization`: softmax (an exp per element and two passes over each row),
     /// several times slower per counted FLOP than layer or batch norm.
     case softmax
@@ -237,7 +241,7 @@ public enum OpClass: String, Hashable, Sendable, Codable, CaseIterable {
     public var coarse: OpClass {
         switch self {
         case .conv1x1, .convWinograd, .convKxK, .convStem, .gemm: .conv
-        case .transcendental: .elementwise
+        case .transcendental, .erf: .elementwise
         case .softmax: .normalization
         case .permute: .dataMovement
         default: self

@@ -89,7 +89,7 @@ extension ConvAttributes {
 extension Graph {
     /// The class whose efficiency a device file applies to `node`: `Op.opClass`, refined for dense
     /// convolutions and GEMMs into `conv_1x1`, `conv_winograd`, `conv_stem`, `conv_kxk` and `gemm`, for
-    /// exp/erf/tanh-based activations and unary ops into `transcendental`, and for transposes that
+    /// exp/tanh-based activations and unary ops into `transcendental` (GELU and Erf into `erf`), and for transposes that
     /// move the innermost axis into `permute` (element gathers; row-preserving transposes and channel
     /// shuffles copy whole rows and stay `data_movement`).
     public func efficiencyClass(_ node: Node) -> OpClass {
@@ -102,9 +102,11 @@ extension Graph {
             return a.isWinogradEligible(outputPixels: pixels) ? .convWinograd : .convKxK
         case .gemm, .matmul, .convTranspose:
             return .gemm
-        case .activation(let a) where [.sigmoid, .silu, .gelu, .tanh].contains(a):
+        case .activation(.gelu), .unary(.erf):
+            return .erf
+        case .activation(let a) where [.sigmoid, .silu, .tanh].contains(a):
             return .transcendental
-        case .unary(let u) where [.exp, .log, .erf].contains(u):
+        case .unary(let u) where [.exp, .log].contains(u):
             return .transcendental
         case .softmax:
             return .softmax

@@ -17,7 +17,7 @@ struct MicroBenchmarkTests {
         for quick in [true, false] {
             let suite = try MicroBenchmarkSuite.suite(quick: quick)
             let classes = Set(suite.filter { $0.role == .compute }.map(\.opClass))
-            #expect(classes == [.conv1x1, .convWinograd, .convKxK, .convStem, .gemm, .depthwise, .elementwise, .transcendental, .pooling, .attention, .normalization, .softmax])
+            #expect(classes == [.conv1x1, .convWinograd, .convKxK, .convStem, .gemm, .depthwise, .elementwise, .transcendental, .erf, .pooling, .attention, .normalization, .softmax])
             #expect(Set(classes.map(\.coarse)) == [.conv, .depthwise, .elementwise, .pooling, .attention, .normalization])
             #expect(Set(suite.filter { $0.role == .overhead }.map(\.opClass)) == [.elementwise, .conv, .gemm, .depthwise, .pooling, .dataMovement, .normalization])
             #expect(suite.filter { $0.role == nil }.count >= 5)  // streams: role from the residence level

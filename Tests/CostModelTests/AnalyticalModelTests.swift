@@ -227,6 +227,27 @@ struct EfficiencyClassTests {
         #expect(abs(sig.computeTime.value - Double(4 * 8 * 64) / (100e9 * 0.01)) < 1e-15)
     }
 
+    /// GELU (class `erf`) uses the device's `erf` efficiency, else its `transcendental` one, else
+    /// the `elementwise` one; a sigmoid stays `transcendental`.
+    @Test func geluFallsBackFromErfToTranscendental() throws {
+        var b = GraphBuilder(name: "acts")
+        let x = b.input("x", shape: [1, 8, 8, 8])
+        let g1 = try b.add1("gelu", .activation(.gelu), inputs: [x])
+        b.markOutput(try b.add1("sig", .activation(.sigmoid), inputs: [g1]))
+        let graph = try b.finish()
+        func times(_ extra: String) throws -> (gelu: Double, sig: Double) {
+            let e = try AnalyticalModel.estimate(graph, on: try testDevice(overhead: "0 us", extraEfficiency: extra))
+            return (try #require(e.layers.first { $0.nodes == ["gelu"] }).computeTime.value, try #require(e.layers.first { $0.nodes == ["sig"] }).computeTime.value)
+        }
+        let elements = Double(8 * 64)
+        let plain = try times("")
+        #expect(abs(plain.gelu - 8 * elements / (100e9 * 0.1)) < 1e-15)   // elementwise 0.1
+        let trans = try times("\n      transcendental: {value: 0.01, source: test}")
+        #expect(abs(trans.gelu - 8 * elements / (100e9 * 0.01)) < 1e-15 && abs(trans.sig - 4 * elements / (100e9 * 0.01)) < 1e-15)
+        let both = try times("\n      transcendental: {value: 0.01, source: test}\n      erf: {value: 0.004, source: test}")
+        #expect(abs(both.gelu - 8 * elements / (100e9 * 0.004)) < 1e-15 && abs(both.sig - 4 * elements / (100e9 * 0.01)) < 1e-15)
+    }
+
     /// A global pool's additions run at the elementwise efficiency; a windowed max pool keeps the
     /// pooling one (with pooling 0.01 and elementwise 0.1 the two differ 10×).
     @Test func globalPoolSumsAtTheElementwiseRate() throws {

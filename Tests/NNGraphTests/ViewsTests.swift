@@ -70,6 +70,7 @@ struct ViewsTests {
         for n in g.nodes { if let cls = expected[n.name] { #expect(g.efficiencyClass(n) == cls, "\(n.name)") } }
         #expect(OpClass.convWinograd.coarse == .conv && OpClass.gemm.coarse == .conv && OpClass.depthwise.coarse == .depthwise)
         #expect(OpClass.transcendental.coarse == .elementwise)
+        #expect(OpClass.erf.coarse == .elementwise)
     }
 
     @Test func transcendentalActivations() throws {
@@ -77,7 +78,7 @@ struct ViewsTests {
         var x = b.input("x", shape: [1, 4, 2, 2])
         var expected: [String: OpClass] = [:]
         for (name, op, cls) in [("silu", Op.activation(.silu), OpClass.transcendental), ("relu", .activation(.relu), .elementwise),
-                                ("erf", .unary(.erf), .transcendental), ("hswish", .activation(.hardswish), .elementwise), ("neg", .unary(.neg), .elementwise)] {
+                                ("erf", .unary(.erf), .erf), ("gelu", .activation(.gelu), .erf), ("sigmoid", .activation(.sigmoid), .transcendental), ("hswish", .activation(.hardswish), .elementwise), ("neg", .unary(.neg), .elementwise)] {
             x = try b.add1(name, op, inputs: [x])
             expected[name] = cls
         }
