@@ -390,7 +390,8 @@ public enum MicroBenchmarkRunner {
             timing.maxIterations = Swift.min(timing.maxIterations, 400)
         }
         let m = try TimingHarness.measure(compiled, inputs: inputs, options: timing)
-        let estimate = try AnalyticalModel.estimate(compiled.graph, on: device(compiled.threads), unit: unit)
+        // A cold benchmark evicts the caches before every run: its weights come from main memory.
+        let estimate = try AnalyticalModel.estimate(compiled.graph, on: device(compiled.threads), unit: unit, coldWeights: bench.cold)
         guard estimate.layers.count == compiled.layers.count, compiled.layers.count >= 1 else {
             throw CostModelError(message: "\(bench.name): the cost model's kernels do not line up with the runner's")
         }

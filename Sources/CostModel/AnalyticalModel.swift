@@ -18,8 +18,8 @@ public enum AnalyticalModel {
     public static let inPlaceStreamGain = 1.5
 
     public static func estimate(_ graph: Graph, on device: DeviceProfile, unit unitName: String? = nil,
-                                runtime runtimeName: String? = nil) throws(CostModelError) -> DeviceEstimate {
-        try estimate(PreparedGraph(graph), on: device, unit: unitName, runtime: runtimeName)
+                                runtime runtimeName: String? = nil, coldWeights: Bool = false) throws(CostModelError) -> DeviceEstimate {
+        try estimate(PreparedGraph(graph), on: device, unit: unitName, runtime: runtimeName, coldWeights: coldWeights)
     }
 
     /// The runtime section an estimate uses: the named one (must exist), else the device's default
@@ -36,8 +36,11 @@ public enum AnalyticalModel {
 
     /// Per-device pass over a prepared graph (prepare once, estimate on many devices). The runtime's
     /// unit is used unless `unit` names one; its factors multiply the unit's efficiencies.
+    /// `coldWeights`: every weight comes from main memory (a first inference); by default the
+    /// steady state of repeated inference, where a model whose weights and activations fit a cache
+    /// level twice over reads its weights from that level.
     public static func estimate(_ prepared: PreparedGraph, on device: DeviceProfile, unit unitName: String? = nil,
-                                runtime runtimeName: String? = nil) throws(CostModelError) -> DeviceEstimate {
+                                runtime runtimeName: String? = nil, coldWeights: Bool = false) throws(CostModelError) -> DeviceEstimate {
         let runtime = try runtime(named: runtimeName, on: device)
         guard let unit = device.unit(named: unitName ?? runtime?.unit) else {
             let names = device.computeUnits.map(\.name).joined(separator: ", ")
@@ -70,6 +73,13 @@ public enum AnalyticalModel {
             return last
         }
 
+        // Level the weights are read from. Steady state (repeated inference, as `measure` and every
+        // benchmark time it): each inference touches all weights and the activation arena, so the
+        // weights stay, between inferences, in the innermost level with room for that working set
+        // twice (the activations' rule); a larger model streams them from main memory every time.
+        // `coldWeights` (a first inference, or a cache flushed in between) reads them from main memory.
+        let workingSet = prepared.allWeights.storedBytes(precision) + Double(prepared.footprint.peakActivationBytes) * width / 4
+        let weightLevel = coldWeights ? last : (levels.indices.first { sizes[$0] >= 2 * workingSet } ?? last)
         var layers: [LayerEstimate] = []
         layers.reserveCapacity(prepared.kernels.count)
         var unsupported: [String] = []
@@ -125,9 +135,9 @@ public enum AnalyticalModel {
             var worstLevel = levelNames[last]
             for i in 0..<levels.count {
                 let capacityAbove = i == 0 ? registerBytes : sizes[i - 1]
-                // Compulsory reads: weights are cold (main memory, through every level); an input
-                // counts at every level up to the one it resides in.
-                var compulsory = weightBytes
+                // Compulsory reads: weights and each input count at every level up to the one they
+                // reside in (weights: `weightLevel`).
+                var compulsory = i <= weightLevel ? weightBytes : 0
                 for j in 0..<inputBytes.count where i <= inputResidence[j] { compulsory += inputBytes[j] }
                 // Reuse kernels re-fetch operands when the level above cannot hold them: a tiled
                 // matrix product with S words of fast storage moves ≥ 2·MACs/√S words
@@ -210,7 +220,7 @@ public enum AnalyticalModel {
         let totals = EstimateTotals(macs: total.macs, flops: total.flops, params: total.params, latency: latency, energy: energyTotal,
                                     traffic: levelTotals, footprint: footprint, weightBytes: storedWeights,
                                     peakActivationBytes: storedActivations, peakMemory: peakMemory,
-                                    fitsInRAM: peakMemory <= device.ram.value)
+                                    fitsInRAM: peakMemory <= device.ram.value, weightsFrom: levelNames[weightLevel], coldWeights: coldWeights)
         return DeviceEstimate(deviceID: device.id, deviceName: device.name, deviceFile: device.file, unit: unit.name, precision: precision,
                               layers: layers, totals: totals, provenance: .predicted, unsupportedLayers: unsupported, runtime: runtime?.name)
     }

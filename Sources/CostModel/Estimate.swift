@@ -108,6 +108,10 @@ public struct EstimateTotals: Sendable, Hashable, Codable {
     /// Weights + peak live activations.
     public var peakMemory: Bytes
     public var fitsInRAM: Bool
+    /// Memory level the weights are read from (`AnalyticalModel.estimate`'s `coldWeights`: main memory).
+    public var weightsFrom: String = ""
+    /// Whether the estimate priced a first inference (every weight from main memory).
+    public var coldWeights = false
 }
 
 /// Predicted cost of a whole model on one device and compute unit.

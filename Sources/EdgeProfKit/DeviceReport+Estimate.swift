@@ -26,7 +26,8 @@ extension DeviceReport {
             macs: e.totals.macs, flops: e.totals.flops, params: e.totals.params, latencyS: total, energyJ: e.totals.energy.total.value,
             energyBreakdown: energy(e.totals.energy), peakMemoryBytes: e.totals.peakMemory.value,
             weightBytes: e.totals.weightBytes.value, peakActivationBytes: e.totals.peakActivationBytes.value, fitsInRAM: e.totals.fitsInRAM, ramBytes: ramBytes,
-            bytesMoved: levels(e.totals.traffic), unsupportedLayers: e.unsupportedLayers, bottleneckLayer: bottleneck)
+            bytesMoved: levels(e.totals.traffic), unsupportedLayers: e.unsupportedLayers, bottleneckLayer: bottleneck,
+            weightsFrom: e.totals.weightsFrom, coldWeights: e.totals.coldWeights)
         var roofline: Roofline?
         if let unit = device.unit(named: e.unit), let peak = unit.peakThroughput(e.precision) {
             roofline = Roofline(peakFlopsPerS: peak.value,

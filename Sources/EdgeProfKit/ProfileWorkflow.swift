@@ -16,7 +16,11 @@ public enum ProfileWorkflow {
         /// Runtime section (per device); nil = each device's default runtime.
         public var runtime: String?
         public var loadOptions: ModelLoadOptions
-        public init(model: String, deviceFiles: [String], unit: String? = nil, runtime: String? = nil, loadOptions: ModelLoadOptions = ModelLoadOptions()) {
+        /// Price a first inference: every weight from main memory (default: steady state).
+        public var coldWeights: Bool
+        public init(model: String, deviceFiles: [String], unit: String? = nil, runtime: String? = nil, loadOptions: ModelLoadOptions = ModelLoadOptions(),
+                    coldWeights: Bool = false) {
+            self.coldWeights = coldWeights
             self.model = model
             self.deviceFiles = deviceFiles
             self.unit = unit
@@ -48,11 +52,12 @@ public enum ProfileWorkflow {
         guard !request.deviceFiles.isEmpty else { throw .usage("give at least one --device FILE (e.g. devices/raspberry-pi-4.yaml)") }
         let devices = try loadDevices(request.deviceFiles)
         let model = try ModelSource.load(request.model, options: request.loadOptions)
-        return Result(model: model, devices: devices, report: try profile(model, on: devices, unit: request.unit, runtime: request.runtime))
+        return Result(model: model, devices: devices, report: try profile(model, on: devices, unit: request.unit, runtime: request.runtime,
+                                                                                     coldWeights: request.coldWeights))
     }
 
     public static func profile(_ model: LoadedModel, on devices: [DeviceProfile], unit: String? = nil,
-                               runtime: String? = nil) throws(EdgeProfError) -> ProfileReport {
+                               runtime: String? = nil, coldWeights: Bool = false) throws(EdgeProfError) -> ProfileReport {
         var reports: [DeviceReport] = []
         // Each device's kernels are the ones its runtime runs (`ExecutionStyle.forRuntime`), as in
         // `validate --published`, whose fitted factors the runtime sections hold.
@@ -61,7 +66,7 @@ public enum ProfileWorkflow {
             do {
                 let style = ExecutionStyle.forRuntime(runtime ?? d.defaultRuntime)
                 if prepared[style] == nil { prepared[style] = PreparedGraph(model.graph, style: style) }
-                let e = try AnalyticalModel.estimate(prepared[style]!, on: d, unit: unit, runtime: runtime)
+                let e = try AnalyticalModel.estimate(prepared[style]!, on: d, unit: unit, runtime: runtime, coldWeights: coldWeights)
                 reports.append(DeviceReport(e, device: d))
             } catch {
                 throw .costModel(error)

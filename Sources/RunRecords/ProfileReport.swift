@@ -123,6 +123,11 @@ public struct DeviceTotals: Codable, Sendable, Hashable {
     public var unsupportedLayers: [String]
     /// Layer name with the largest predicted latency.
     public var bottleneckLayer: String?
+    /// Memory level the cost model reads the weights from, and whether that is because the estimate
+    /// priced a first inference (`profile --cold-weights`) rather than steady-state repeated inference.
+    /// nil in reports made before session 19.
+    public var weightsFrom: String?
+    public var coldWeights: Bool?
 
     enum CodingKeys: String, CodingKey {
         case macs, flops, params
@@ -137,9 +142,14 @@ public struct DeviceTotals: Codable, Sendable, Hashable {
         case bytesMoved = "bytes_moved"
         case unsupportedLayers = "unsupported_layers"
         case bottleneckLayer = "bottleneck_layer"
+        case weightsFrom = "weights_from"
+        case coldWeights = "cold_weights"
     }
 
-    public init(macs: Int, flops: Int, params: Int, latencyS: Double, energyJ: Double, energyBreakdown: EnergyJSON, peakMemoryBytes: Double, weightBytes: Double, peakActivationBytes: Double, fitsInRAM: Bool, ramBytes: Double, bytesMoved: [LevelBytes], unsupportedLayers: [String], bottleneckLayer: String?) {
+    public init(macs: Int, flops: Int, params: Int, latencyS: Double, energyJ: Double, energyBreakdown: EnergyJSON, peakMemoryBytes: Double, weightBytes: Double, peakActivationBytes: Double, fitsInRAM: Bool, ramBytes: Double, bytesMoved: [LevelBytes], unsupportedLayers: [String], bottleneckLayer: String?,
+                weightsFrom: String? = nil, coldWeights: Bool? = nil) {
+        self.weightsFrom = weightsFrom
+        self.coldWeights = coldWeights
         self.macs = macs
         self.flops = flops
         self.params = params

@@ -50,6 +50,7 @@ struct Profile: ParsableCommand {
     @Option(name: .long, help: "Show only the N layers with the largest predicted latency.") var top: Int?
     @Option(name: .long, help: "Set an input shape, e.g. input=1x3x224x224 (repeatable; for dynamic ONNX dims).") var inputShape: [String] = []
     @Flag(name: .long, help: "Profile the supported part of an ONNX model; unknown ops become explicit unsupported rows.") var allowUnsupported = false
+    @Flag(name: .long, help: "Price a first inference: every weight read from main memory (default: the steady state of repeated inference, where a model whose weights and activations fit a cache level twice over reads its weights from there).") var coldWeights = false
     @Option(name: [.short, .long], help: "Write the output to FILE (atomically) instead of stdout.") var output: String?
     @OptionGroup var recording: RecordingOptions
 
@@ -65,7 +66,8 @@ struct Profile: ParsableCommand {
                 let (name, shape) = try ModelLoadOptions.parseInputShape(s)
                 options.inputShapes[name] = shape
             }
-            return try ProfileWorkflow.run(.init(model: model, deviceFiles: device, unit: unit, runtime: runtime, loadOptions: options))
+            return try ProfileWorkflow.run(.init(model: model, deviceFiles: device, unit: unit, runtime: runtime, loadOptions: options,
+                                                 coldWeights: coldWeights))
         }
         let report = result.report.relativizingPaths(to: FileManager.default.currentDirectoryPath)
         let text: String

@@ -28,6 +28,34 @@ import Testing
         #expect(abs(shareSum - 1) < 1e-6)
     }
 
+    /// Steady state by default: mobilenet_v3_small (9.8 MiB of weights + 1.7 MiB of activations) fits
+    /// the host's 32 MiB L3 twice, so its weights come from L3; `--cold-weights` reads them from
+    /// DRAM and says so, with more DRAM bytes and a longer latency. resnet50 on a Raspberry Pi 4
+    /// (1 MiB L2) reads them from DRAM either way.
+    @Test func coldWeightsPricesAFirstInference() throws {
+        func totals(_ args: [String]) throws -> [String: Any] {
+            let r = try CLI.run(["profile"] + args + ["--format", "json", "--no-store"])
+            #expect(r.status == 0, "\(r.stderr)")
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            return try #require((json["devices"] as? [[String: Any]])?.first?["totals"] as? [String: Any])
+        }
+        func dram(_ t: [String: Any]) throws -> Double {
+            let level = try #require((t["bytes_moved"] as? [[String: Any]])?.first { $0["level"] as? String == "dram" })
+            return (level["read_bytes"] as? Double ?? 0) + (level["write_bytes"] as? Double ?? 0)
+        }
+        let steady = try totals(["mobilenet_v3_small", "--device", "devices/host.yaml"])
+        let cold = try totals(["mobilenet_v3_small", "--device", "devices/host.yaml", "--cold-weights"])
+        #expect(steady["weights_from"] as? String == "l3" && steady["cold_weights"] as? Bool == false)
+        #expect(cold["weights_from"] as? String == "dram" && cold["cold_weights"] as? Bool == true)
+        let weights = try #require(steady["weight_bytes"] as? Double)
+        #expect(abs(try dram(cold) - dram(steady) - weights) / weights < 1e-6)
+        #expect(try #require(cold["latency_s"] as? Double) > (try #require(steady["latency_s"] as? Double)))
+        let pi = try totals(["resnet50", "--device", "devices/raspberry-pi-4.yaml"])
+        #expect(pi["weights_from"] as? String == "dram")
+        let table = try CLI.run(["profile", "mobilenet_v3_small", "--device", "devices/host.yaml", "--cold-weights", "--no-store", "--top", "1"])
+        #expect(table.stdout.contains("weights: read from dram by every kernel (--cold-weights"))
+    }
+
     @Test func tableComparesSeveralDevicesSideBySide() throws {
         let r = try CLI.run(["profile", "mobilenet_v2", "--device", "devices/raspberry-pi-4.yaml", "--device", "devices/jetson-orin-nano.yaml", "--top", "5"])
         #expect(r.status == 0, "\(r.stderr)")
