@@ -4,13 +4,6 @@ import NNGraph
 
 /// Human-readable renderings of a `ProfileReport` (table and Markdown share one layout).
 public enum ProfileRenderer {
-    /// Where the estimate reads the weights from, and why.
-    public static func weightsNote(from level: String, cold: Bool) -> String {
-        cold ? "weights: read from \(level) by every kernel (--cold-weights: a first inference, caches cold)"
-            : "weights: read from \(level) (steady state of repeated inference: the innermost level with room for all weights and the peak "
-            + "activations twice keeps the weights between inferences; --cold-weights prices a first inference)"
-    }
-
     public enum Style: Sendable { case plain, markdown }
 
     public static func render(_ report: ProfileReport, style: Style, top: Int? = nil) -> String {
@@ -66,7 +59,7 @@ public enum ProfileRenderer {
         summary += ", static \(formatSI(t.energyBreakdown.staticJ, unit: "J"))) · peak memory \(formatBytes(t.peakMemoryBytes)) "
         summary += "(weights \(formatBytes(t.weightBytes)) + activations \(formatBytes(t.peakActivationBytes)))"
         if !t.fitsInRAM { summary += " — DOES NOT FIT in \(formatBytes(t.ramBytes)) RAM" }
-        if let from = t.weightsFrom { summary += "\n" + ProfileRenderer.weightsNote(from: from, cold: t.coldWeights ?? false) }
+        if let note = t.weightsNote { summary += "\n" + note }
         if !t.unsupportedLayers.isEmpty {
             summary += "\nunsupported (not costed, shown as explicit rows): " + t.unsupportedLayers.joined(separator: ", ")
         }

@@ -80,9 +80,10 @@ public enum RunDocumentBuilder {
     static func deviceSections(_ d: DeviceReport, index: Int) -> [ReportSection] {
         let t = d.totals
         var blocks: [ReportBlock] = []
-        let summary = "\(d.name) (\(d.id)), unit \(d.unit), \(d.precision): latency \(formatSeconds(t.latencyS)), energy \(formatSI(t.energyJ, unit: "J")), "
+        var summary = "\(d.name) (\(d.id)), unit \(d.unit), \(d.precision): latency \(formatSeconds(t.latencyS)), energy \(formatSI(t.energyJ, unit: "J")), "
             + "peak memory \(formatBytes(t.peakMemoryBytes)) (weights \(formatBytes(t.weightBytes)) + activations \(formatBytes(t.peakActivationBytes)))"
             + (t.fitsInRAM ? ", fits in \(formatBytes(t.ramBytes)) RAM." : " — DOES NOT FIT in \(formatBytes(t.ramBytes)) RAM.")
+        if let note = t.weightsNote { summary += " " + note.prefix(1).uppercased() + String(note.dropFirst()) + "." }
         blocks.append(.paragraph(summary))
         if !t.unsupportedLayers.isEmpty {
             blocks.append(.paragraph("Unsupported (not costed, shown as explicit rows): " + t.unsupportedLayers.joined(separator: ", ")))

@@ -167,6 +167,16 @@ public struct DeviceTotals: Codable, Sendable, Hashable {
     }
 }
 
+extension DeviceTotals {
+    /// Where the estimate reads the weights from, and why (nil for reports made before session 19).
+    public var weightsNote: String? {
+        guard let level = weightsFrom else { return nil }
+        return coldWeights == true ? "weights: read from \(level) by every kernel (--cold-weights: a first inference, caches cold)"
+            : "weights: read from \(level) (steady state of repeated inference: the innermost level with room for all weights and the peak "
+            + "activations twice keeps the weights between inferences; --cold-weights prices a first inference)"
+    }
+}
+
 public struct LayerReport: Codable, Sendable, Hashable {
     public var index: Int
     public var name: String
