@@ -41,6 +41,9 @@ public struct CalibrationSample: Sendable, Hashable, Codable {
     /// Timed while the threads' cores were far apart (`ThreadPlacement`: different dies); calibration
     /// prefers other passes and re-runs benchmarks that only have such samples.
     public var farApart: Bool = false
+    /// The cost model's access latency for the kernel (`LayerEstimate.accessLatency`: its outermost
+    /// level's latency, with the template device's latencies), part of every prediction of it.
+    public var accessLatency: Double = 0
 
     public init(name: String, benchmark: String, role: Role, opClass: OpClass, flops: Double, otherFlops: [OpClass: Double] = [:],
                 levelBytes: [Double], measured: Double, outputs: Double? = nil, channels: Double? = nil, streamGain: Double? = nil) {
@@ -124,7 +127,7 @@ public enum CalibrationFitter {
         let memory = memoryTime(s, bandwidths: bandwidths) / memoryEfficiency
         var compute = (s.flops + 2 * perOutputMACs * (s.outputs ?? 0)) / (peak * efficiency)
         for (cls, f) in s.otherFlops.sorted(by: { $0.key.rawValue < $1.key.rawValue }) { compute += f / (peak * otherEfficiency(cls)) }
-        return overhead + channelOverhead * (s.channels ?? 0) + Swift.max(compute, memory)
+        return overhead + s.accessLatency + channelOverhead * (s.channels ?? 0) + Swift.max(compute, memory)
     }
 
     /// The slowest level's bytes / bandwidth (the memory term of the cost model at full bandwidth).
@@ -143,7 +146,7 @@ public enum CalibrationFitter {
         func loss(_ logShare: Double, _ o: Double) -> Double {
             let fixed = overhead(o)
             return s.reduce(0) { acc, x in
-                let r = log((fixed + o * (x.channels ?? 0) + memoryTime(x, bandwidths: bandwidths) / exp(logShare)) / x.measured)
+                let r = log((fixed + x.accessLatency + o * (x.channels ?? 0) + memoryTime(x, bandwidths: bandwidths) / exp(logShare)) / x.measured)
                 return acc + r * r
             }
         }
@@ -191,7 +194,7 @@ public enum CalibrationFitter {
         var bwBenchmarks: [[String]] = Array(repeating: [], count: levels)
         for l in 0..<levels {
             let s = samples.filter { $0.role == .bandwidth(level: l) && l < $0.levelBytes.count && $0.levelBytes[l] > 0 }
-            let rates = s.map { $0.levelBytes[l] / Swift.max($0.measured - overhead, $0.measured * 0.05) }
+            let rates = s.map { $0.levelBytes[l] / Swift.max($0.measured - overhead - $0.accessLatency, $0.measured * 0.05) }
             bandwidths[l] = ValidationStatistics.median(rates)
             bwBenchmarks[l] = Array(Set(s.map(\.benchmark))).sorted()
         }
@@ -222,7 +225,7 @@ public enum CalibrationFitter {
                 perChannel[cls] = o
                 if !tiny.isEmpty { classOverheads[cls] = fixed(o) }
             } else {
-                let ratios = s.map { x in memoryTime(x, bandwidths: usable) / Swift.max(x.measured - overheadFor(cls), x.measured * 0.05) }
+                let ratios = s.map { x in memoryTime(x, bandwidths: usable) / Swift.max(x.measured - overheadFor(cls) - x.accessLatency, x.measured * 0.05) }
                 if let m = ValidationStatistics.median(ratios) { memoryEfficiency[cls] = Swift.min(cls.maxMemoryEfficiency, Swift.max(0.02, m)) }
             }
             memBenchmarks[cls] = Array(Set(s.map(\.benchmark))).sorted()

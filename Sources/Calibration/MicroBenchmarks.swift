@@ -432,6 +432,7 @@ public enum MicroBenchmarkRunner {
                                        channels: Double(bench.graph.nodes.first { $0.name == layer.name }.map(bench.graph.channelOverheadUnits) ?? layer.outputShape.channelPlanes),
                                        streamGain: inPlace ? AnalyticalModel.inPlaceStreamGain : nil)
         sample.farApart = m.ranFarApart
+        sample.accessLatency = layer.accessLatency.value
         return sample
     }
 }

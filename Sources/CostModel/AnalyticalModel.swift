@@ -184,7 +184,12 @@ public enum AnalyticalModel {
                 computeByClass[part.cls.coarse, default: .zero] += t
             }
             let core = Swift.max(computeTime, worstMemory)
-            let overhead = unit.overhead(for: k.efficiencyClass) + unit.channelOverhead(for: k.efficiencyClass) * k.anchorChannels
+            // A kernel's first bytes from its outermost level arrive one access latency after it starts
+            // (Hockney's t = α + n/β): the bandwidth term counts only the streaming. Matters for small
+            // kernels on cold weights (a squeeze-excitation fc reading a few KiB from main memory).
+            let outermost = traffic.lastIndex { $0.readBytes.value + $0.writeBytes.value > 0 }
+            let accessLatency = outermost.flatMap { levels[$0].latency?.value } ?? .zero
+            let overhead = unit.overhead(for: k.efficiencyClass) + unit.channelOverhead(for: k.efficiencyClass) * k.anchorChannels + accessLatency
             let latency = core + overhead
             let bound: Bound
             if overhead > core { bound = .overhead } else if computeTime >= worstMemory { bound = .compute } else { bound = .memory(level: worstLevel) }
@@ -194,6 +199,7 @@ public enum AnalyticalModel {
                                       bound: bound, energy: energy, provenance: .predicted, efficiency: efficiency)
             layer.computeByClass = computeByClass
             layer.computeFlopsByClass = computeFlopsByClass
+            layer.accessLatency = accessLatency
             layers.append(layer)
         }
 

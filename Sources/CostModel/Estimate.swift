@@ -91,6 +91,9 @@ public struct LayerEstimate: Sendable, Hashable, Codable {
     /// FLOPs of each part of the compute term by (fine) efficiency class, e.g. conv_winograd plus
     /// the elementwise transform work; what calibration fits each class's efficiency against.
     public var computeFlopsByClass: [OpClass: Double] = [:]
+    /// Part of `overhead`: the access latency of the outermost memory level the kernel moves bytes
+    /// through (the level's `latency`; zero when the device file gives none).
+    public var accessLatency: Seconds = .zero
 }
 
 public struct EstimateTotals: Sendable, Hashable, Codable {

@@ -54,6 +54,35 @@ import Testing
         #expect(sig.traffic[0].readBytes.value == Double(16 * 32 * 32 * 4))
     }
 
+    /// Each kernel pays the access latency of the outermost level it moves bytes through, as part of
+    /// its overhead: with the 64 KiB L2 the conv reads weights and input from DRAM (200 ns), the
+    /// sigmoid reads its input back from DRAM too; levels without a latency add nothing.
+    @Test func kernelsPayTheirOutermostLevelsAccessLatency() throws {
+        let g = try convGraph(channels: 8, outChannels: 16, size: 32)
+        var device = try testDevice(l2Size: "64 KiB")
+        let plain = try AnalyticalModel.estimate(g, on: device)
+        for (i, ns) in [(0, 1.0), (1, 5.0), (2, 200.0)] { device.memory[i].latency = Sourced(Seconds(ns * 1e-9), source: "test") }
+        let timed = try AnalyticalModel.estimate(g, on: device)
+        for (a, b) in zip(plain.layers, timed.layers) {
+            #expect(a.accessLatency == .zero)
+            #expect(abs(b.accessLatency.value - 200e-9) < 1e-15, "\(b.name)")
+            #expect(abs((b.overhead - a.overhead).value - 200e-9) < 1e-15 && abs((b.latency - a.latency).value - 200e-9) < 1e-15)
+        }
+        // conv-relu → sigmoid → conv on an 8 KiB map: the sigmoid between the convs reads and writes L1 only
+        // (1 ns); the first conv reads the graph input and the last writes the graph output (DRAM).
+        var b = GraphBuilder(name: "chain")
+        let x = b.input("x", shape: [1, 8, 16, 16])
+        let c1 = try b.add1("c1", .conv(ConvAttributes(inChannels: 8, outChannels: 8, kernel: [1, 1])), inputs: [x], params: [ParamInfo(name: "w1", shape: [8, 8, 1, 1])])
+        let r = try b.add1("r", .activation(.relu), inputs: [c1])   // fuses into c1; the sigmoid stays a kernel
+        let s = try b.add1("s", .activation(.sigmoid), inputs: [r])
+        b.markOutput(try b.add1("c2", .conv(ConvAttributes(inChannels: 8, outChannels: 8, kernel: [1, 1])), inputs: [s], params: [ParamInfo(name: "w2", shape: [8, 8, 1, 1])]))
+        var small = try testDevice()
+        for (i, ns) in [(0, 1.0), (1, 5.0), (2, 200.0)] { small.memory[i].latency = Sourced(Seconds(ns * 1e-9), source: "test") }
+        let e = try AnalyticalModel.estimate(try b.finish(), on: small)
+        #expect(e.layers.count == 3)
+        #expect(e.layers.map { ($0.accessLatency.value * 1e9).rounded() } == [200, 1, 200])
+    }
+
     @Test func smallerCacheForcesDRAMStreaming() throws {
         let g = try convGraph(channels: 8, outChannels: 16, size: 32)
         let e = try AnalyticalModel.estimate(g, on: testDevice(l2Size: "64 KiB"))
