@@ -16,6 +16,9 @@ public struct ScenarioSpec: Sendable, Hashable {
     /// HTML report path (resolved), if any.
     public var htmlReport: String?
     public var file: String
+    /// Price a first inference (every weight from main memory; `profile --cold-weights`); default
+    /// false: the steady state of repeated inference.
+    public var coldWeights = false
 }
 
 public enum ScenarioLoader {
@@ -24,7 +27,7 @@ public enum ScenarioLoader {
         if let keys = try? root.anyMapping(), let tiers = keys.first(where: { $0.key == "tiers" }) {
             throw tiers.value.error("this is a split-computing scenario (it has tiers): run `edgeprof plan \(file)` or `edgeprof simulate \(file)`")
         }
-        let m = try root.mapping(allowed: ["schema_version", "name", "description", "model", "devices", "top", "markdown_report", "html_report"])
+        let m = try root.mapping(allowed: ["schema_version", "name", "description", "model", "devices", "top", "markdown_report", "html_report", "cold_weights"])
         let vNode = try m.required("schema_version")
         guard try vNode.int() == 1 else { throw vNode.error("unsupported schema_version; this edgeprof reads version 1") }
         let base = URL(fileURLWithPath: file).deletingLastPathComponent()
@@ -44,9 +47,11 @@ public enum ScenarioLoader {
             top = try t.int()
             guard (top ?? 0) > 0 else { throw t.error("must be a positive number of layers") }
         }
-        return ScenarioSpec(schemaVersion: 1, name: try m.required("name").string(), description: try m["description"]?.string(),
-                            model: try m.required("model").string(), deviceFiles: devices, top: top,
-                            markdownReport: try m["markdown_report"].map { n throws(SpecError) in resolve(try n.string()) },
-                            htmlReport: try m["html_report"].map { n throws(SpecError) in resolve(try n.string()) }, file: file)
+        var spec = ScenarioSpec(schemaVersion: 1, name: try m.required("name").string(), description: try m["description"]?.string(),
+                                model: try m.required("model").string(), deviceFiles: devices, top: top,
+                                markdownReport: try m["markdown_report"].map { n throws(SpecError) in resolve(try n.string()) },
+                                htmlReport: try m["html_report"].map { n throws(SpecError) in resolve(try n.string()) }, file: file)
+        if let c = m["cold_weights"] { spec.coldWeights = try c.bool() }
+        return spec
     }
 }

@@ -93,7 +93,7 @@ public struct ScenarioRun: Sendable {
 
     public func profile() throws(EdgeProfError) -> ProfileWorkflow.Result {
         let model = try ModelSource.load(spec.model)
-        return ProfileWorkflow.Result(model: model, devices: devices, report: try ProfileWorkflow.profile(model, on: devices))
+        return ProfileWorkflow.Result(model: model, devices: devices, report: try ProfileWorkflow.profile(model, on: devices, coldWeights: spec.coldWeights))
     }
 
     /// The stored-run record of this scenario's profile.

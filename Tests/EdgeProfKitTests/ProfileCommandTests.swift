@@ -184,4 +184,24 @@ import Testing
         #expect(r.status == 1)
         #expect(r.stderr.contains("\(file.path):5:5: devices[0]: device file"))
     }
+
+    /// `cold_weights: true` prices a first inference on every device of the scenario (as
+    /// `profile --cold-weights`); a value that is not a boolean is a located error.
+    @Test func scenarioColdWeights() throws {
+        let dir = try CLI.tempDir()
+        let host = CLI.packageRoot.appendingPathComponent("devices/host.yaml").path
+        let file = dir.appendingPathComponent("s.yaml")
+        func scenario(_ cold: String) throws -> ProfileWorkflow.Result {
+            try "schema_version: 1\nname: x\nmodel: mobilenet_v3_small\ndevices:\n  - \(host)\n\(cold)".write(to: file, atomically: true, encoding: .utf8)
+            return try ScenarioRun.load(file.path).profile()
+        }
+        let steady = try #require(try scenario("").report.devices.first?.totals)
+        let cold = try #require(try scenario("cold_weights: true\n").report.devices.first?.totals)
+        #expect(steady.weightsFrom == "l3" && steady.coldWeights == false)
+        #expect(cold.weightsFrom == "dram" && cold.coldWeights == true && cold.latencyS > steady.latencyS)
+        try "schema_version: 1\nname: x\nmodel: resnet18\ndevices:\n  - \(host)\ncold_weights: maybe\n".write(to: file, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["scenario", file.path, "--no-store"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("\(file.path):6:15: cold_weights"), "\(r.stderr)")
+    }
 }
