@@ -78,8 +78,12 @@ public enum AnalyticalModel {
         // weights stay, between inferences, in the innermost level with room for that working set
         // twice (the activations' rule); a larger model streams them from main memory every time.
         // `coldWeights` (a first inference, or a cache flushed in between) reads them from main memory.
-        let workingSet = prepared.allWeights.storedBytes(precision) + Double(prepared.footprint.peakActivationBytes) * width / 4
-        let weightLevel = coldWeights ? last : (levels.indices.first { sizes[$0] >= 2 * workingSet } ?? last)
+        // The working set is the model's peak memory (weights + peak live activations, stored).
+        let footprint = prepared.footprint
+        let storedWeights = Bytes(prepared.allWeights.storedBytes(precision))
+        let storedActivations = Bytes(Double(footprint.peakActivationBytes) * width / 4)
+        let peakMemory = storedWeights + storedActivations
+        let weightLevel = coldWeights ? last : (levels.indices.first { sizes[$0] >= 2 * peakMemory.value } ?? last)
         var layers: [LayerEstimate] = []
         layers.reserveCapacity(prepared.kernels.count)
         var unsupported: [String] = []
@@ -203,10 +207,6 @@ public enum AnalyticalModel {
             layers.append(layer)
         }
 
-        let footprint = prepared.footprint
-        let storedWeights = Bytes(prepared.allWeights.storedBytes(precision))
-        let storedActivations = Bytes(Double(footprint.peakActivationBytes) * width / 4)
-        let peakMemory = storedWeights + storedActivations
         var levelTotals: [LevelTraffic] = levelNames.map { LevelTraffic(level: $0, readBytes: .zero, writeBytes: .zero, time: .zero, energy: .zero) }
         var energyTotal = EnergyBreakdown(compute: .zero, memory: zeroMemory, staticEnergy: .zero)
         var latency = Seconds.zero
