@@ -122,6 +122,11 @@ struct KernelTests {
         ConvCase(cin: 32, cout: 16, h: 20, w: 23, k: 1, activation: .relu6),
         ConvCase(cin: 40, cout: 14, h: 9, w: 31, k: 1, activation: .silu),
         ConvCase(cin: 256, cout: 13, h: 6, w: 11, k: 1, bias: false),
+        // 196-pixel maps (14×14: 12 full 16-column tiles + a 4-column tail computed transposed on the
+        // 16-row panels): an odd depth (the tail's two accumulator sets leave one depth over) with ReLU6,
+        // and 96 channels (six 16-row panels, split over threads) without activation.
+        ConvCase(cin: 33, cout: 16, h: 14, w: 14, k: 1, activation: .relu6),
+        ConvCase(cin: 64, cout: 96, h: 14, w: 14, k: 1),
         // 16-row panels over several K blocks (depth 2100 > 2048: later blocks accumulate in C, the activation
         // only after the last), 81 pixels (not the transposed path).
         ConvCase(cin: 2100, cout: 32, h: 9, w: 9, k: 1, activation: .relu),
