@@ -154,7 +154,8 @@ public enum AnalyticalModel {
                 }
                 var writes = 0.0
                 for j in 0..<outputBytes.count where i <= outputResidence[j] { writes += outputBytes[j] }
-                let time = Bytes(reads + writes) / (bandwidths[i] * memoryEfficiency)
+                // Data movement beyond `bulk_copy.after` bytes streams at the bulk share.
+                let time = Seconds(unit.memoryTime(bytes: reads + writes, bandwidth: bandwidths[i].value, share: memoryEfficiency, cls: k.efficiencyClass))
                 let energy = Bytes(reads) * readEnergies[i] + Bytes(writes) * writeEnergies[i]
                 traffic.append(LevelTraffic(level: levelNames[i], readBytes: Bytes(reads), writeBytes: Bytes(writes), time: time, energy: energy))
                 memoryEnergy[levelNames[i]] = energy

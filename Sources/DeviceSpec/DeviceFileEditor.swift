@@ -70,6 +70,27 @@ public struct DeviceFileEditor {
         lines.insert(indent + "\(last): " + Self.flow(value: value, source: source), at: lastLine)
     }
 
+    /// Removes the block mapping `mapKey:` (its line and every more-indented line after it) from the
+    /// mapping at `parentPath`; nothing when the key is absent.
+    public mutating func removeBlock(_ parentPath: [PathStep], mapKey: String) throws(SpecError) {
+        let entries = try node(parentPath).anyMapping()
+        guard let value = entries.first(where: { $0.key == mapKey })?.value else { return }
+        guard let first = value.line, first >= 2, first <= lines.count else { throw value.error("cannot locate '\(mapKey)' to remove") }
+        // A block mapping's first entry sits on the line after its key.
+        var keyLine = first - 1
+        while keyLine >= 1, !lines[keyLine - 1].trimmingCharacters(in: .whitespaces).hasPrefix("\(mapKey):") { keyLine -= 1 }
+        guard keyLine >= 1 else { throw value.error("cannot locate '\(mapKey)' to remove") }
+        let indent = lines[keyLine - 1].prefix { $0 == " " }.count
+        var end = keyLine
+        while end < lines.count {
+            let l = lines[end]
+            let t = l.trimmingCharacters(in: .whitespaces)
+            guard t.isEmpty || l.prefix(while: { $0 == " " }).count > indent else { break }
+            end += 1
+        }
+        lines.removeSubrange((keyLine - 1)..<end)
+    }
+
     /// Sets `mapKey.key` under the mapping at `parentPath`; when `mapKey` is missing, inserts the
     /// block `mapKey:` with this one entry right after the line of the sibling key `after`.
     public mutating func setInMapping(_ parentPath: [PathStep], mapKey: String, key: String, after sibling: String,

@@ -140,7 +140,7 @@ public enum DeviceLoader {
 
     static func parseComputeUnit(_ node: SpecNode, levels: [String]) throws(SpecError) -> ComputeUnit {
         let m = try node.mapping(allowed: ["name", "kind", "cores", "frequency", "peak", "precision", "efficiency", "layer_overhead",
-                                           "class_overhead", "memory_efficiency", "per_output_macs", "channel_overhead", "energy_per_op", "register_bytes", "memory_path", "active_power", "pe_array"])
+                                           "class_overhead", "memory_efficiency", "per_output_macs", "channel_overhead", "bulk_copy", "energy_per_op", "register_bytes", "memory_path", "active_power", "pe_array"])
         let cores = try sourcedNumber(m.required("cores")) { n throws(SpecError) in
             let v = try n.int()
             guard v > 0 else { throw n.error("must be positive, got \(v)") }
@@ -254,6 +254,20 @@ public enum DeviceLoader {
             }
         }
 
+        var bulkCopy: ComputeUnit.BulkCopy?
+        if let node = m["bulk_copy"] {
+            let b = try node.mapping(allowed: ["after", "efficiency"])
+            bulkCopy = ComputeUnit.BulkCopy(
+                after: try sourced(b.required("after"), .bytes).map(Bytes.init),
+                efficiency: try sourcedNumber(b.required("efficiency")) { n throws(SpecError) in
+                    let e = try n.double()
+                    guard e > 0, e <= ComputeUnit.maxBulkCopyEfficiency else {
+                        throw n.error("bulk-copy efficiency must be in (0, \(formatFixedSpec(ComputeUnit.maxBulkCopyEfficiency))] (a share of the level bandwidths), got \(e)")
+                    }
+                    return e
+                })
+        }
+
         var unit = ComputeUnit(
             name: try m.required("name").string(),
             kind: try m.required("kind").oneOf(ComputeKind.self),
@@ -270,6 +284,7 @@ public enum DeviceLoader {
         unit.memoryEfficiency = memoryEfficiency
         unit.perOutputMACs = perOutputMACs
         unit.channelOverhead = channelOverhead
+        unit.bulkCopy = bulkCopy
         return unit
     }
 

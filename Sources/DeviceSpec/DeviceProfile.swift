@@ -116,6 +116,38 @@ public struct ComputeUnit: Sendable, Hashable, Codable {
     public func channelOverhead(for cls: OpClass) -> Seconds {
         channelOverhead[cls]?.value ?? channelOverhead[cls.coarse]?.value ?? .zero
     }
+    /// Optional bulk-copy term of data movement (`bulk_copy:` with `after` bytes and an `efficiency`):
+    /// a copy's (concat, split, transpose, channel shuffle) first `after` bytes of traffic at a level
+    /// move at the class's `memory_efficiency` share, the rest at `efficiency` × the level bandwidth.
+    /// In a network a copy reads what the previous kernel's threads just wrote, still in their
+    /// private caches (part of it in another core's), and moves it slowly; a copy larger than those
+    /// caches streams most of its bytes from the shared level, measured on this project's host 2–3×
+    /// faster per byte (squeezenet's 3 MB concats at 130–140 GB/s, 0.7 MB ones at 55–75).
+    /// Absent: every byte at the class's share.
+    public var bulkCopy: BulkCopy?
+    /// Upper bound of `bulk_copy.efficiency`: a plain copy may stream faster than the read-modify-write
+    /// relu stream the level bandwidths are fitted on.
+    public static let maxBulkCopyEfficiency = 3.0
+
+    public struct BulkCopy: Sendable, Hashable, Codable {
+        /// Traffic per level (read + written bytes) moved at the class's share before the bulk share applies.
+        public var after: Sourced<Bytes>
+        /// Share of the level bandwidth the traffic beyond `after` reaches.
+        public var efficiency: Sourced<Double>
+        public init(after: Sourced<Bytes>, efficiency: Sourced<Double>) {
+            self.after = after
+            self.efficiency = efficiency
+        }
+    }
+
+    /// Seconds a kernel of class `cls` needs to move `bytes` at a level of bandwidth `bandwidth`
+    /// with share `share` (the class's `memory_efficiency`, with any in-place gain): data movement
+    /// pays the bulk-copy split (`bulk_copy`), every other class bytes / (bandwidth · share).
+    public func memoryTime(bytes: Double, bandwidth: Double, share: Double, cls: OpClass) -> Double {
+        guard let bulk = bulkCopy, cls.coarse == .dataMovement, bytes > bulk.after.value.value else { return bytes / (bandwidth * share) }
+        let first = bulk.after.value.value
+        return first / (bandwidth * share) + (bytes - first) / (bandwidth * bulk.efficiency.value)
+    }
     /// Energy per arithmetic operation, per precision.
     public var energyPerOp: [Precision: Sourced<JoulesPerOp>]
     /// Bytes of operand storage inside the unit (vector registers, PE register files):

@@ -410,6 +410,39 @@ struct EfficiencyClassTests {
         #expect(relu0.latency == relu1.latency, "other classes unchanged")
     }
 
+    /// `bulk_copy`: a copy's traffic beyond `after` bytes (per level) moves at the bulk share, the first
+    /// `after` bytes at the class's share; a copy below `after` and other classes are unchanged.
+    @Test func bulkCopySplitsALargeCopysTrafficAtAfter() throws {
+        func graph(_ c: Int) throws -> Graph {
+            var b = GraphBuilder(name: "copy")
+            let x = b.input("x", shape: [1, c, 32, 32])
+            let r = try b.add1("relu", .activation(.relu), inputs: [x])
+            let t = try b.add1("tr", .transpose(perm: [0, 1, 3, 2]), inputs: [r])
+            b.markOutput(try b.add1("relu2", .activation(.relu), inputs: [t]))
+            return try b.finish()
+        }
+        var device = try testDevice()
+        device.computeUnits[0].memoryEfficiency[.dataMovement] = Sourced(0.25, source: "test")
+        let large = try graph(64), small = try graph(4)   // 512 KiB of traffic (256 KiB read + written) vs 32 KiB
+        let plainLarge = try AnalyticalModel.estimate(large, on: device), plainSmall = try AnalyticalModel.estimate(small, on: device)
+        device.computeUnits[0].bulkCopy = .init(after: Sourced(Bytes(64 * 1024), source: "test"), efficiency: Sourced(2, source: "test"))
+        let bulkLarge = try AnalyticalModel.estimate(large, on: device), bulkSmall = try AnalyticalModel.estimate(small, on: device)
+        let before = try #require(plainLarge.layers.first { $0.nodes == ["tr"] }), after = try #require(bulkLarge.layers.first { $0.nodes == ["tr"] })
+        let bandwidths = device.memory.map(\.bandwidth.value.value)
+        for (i, (p, q)) in zip(before.traffic, after.traffic).enumerated() where p.time.value > 0 {
+            let bytes = p.readBytes.value + p.writeBytes.value
+            #expect(bytes > 64 * 1024)
+            let want = 65536 / (bandwidths[i] * 0.25) + (bytes - 65536) / (bandwidths[i] * 2)
+            #expect(abs(q.time.value / want - 1) < 1e-9, "\(p.level)")
+            #expect(q.readBytes == p.readBytes && q.writeBytes == p.writeBytes, "same bytes, faster")
+        }
+        #expect(after.latency.value < before.latency.value)
+        let s0 = try #require(plainSmall.layers.first { $0.nodes == ["tr"] }), s1 = try #require(bulkSmall.layers.first { $0.nodes == ["tr"] })
+        #expect(s0.latency == s1.latency, "32 KiB of traffic: below after")
+        let r0 = try #require(plainLarge.layers.first { $0.nodes == ["relu"] }), r1 = try #require(bulkLarge.layers.first { $0.nodes == ["relu"] })
+        #expect(r0.latency == r1.latency, "other classes unchanged")
+    }
+
     /// An element-wise kernel that overwrites its dying input (`Graph.inPlaceInputs`) moves the same
     /// bytes as one that writes a fresh buffer, in 1/`inPlaceStreamGain` of the time; runtimes priced
     /// without in-place execution (ncnn's style) and a mul whose input is read again pay the full stream.

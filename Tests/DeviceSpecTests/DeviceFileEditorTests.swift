@@ -35,6 +35,22 @@ struct DeviceFileEditorTests {
         #expect(u.overhead(for: .elementwise) == u.layerOverhead.value)
     }
 
+    /// `calibrate` drops a template's `bulk_copy` block when the split does not fit: the block (key
+    /// line and its entries) goes, every other line stays.
+    @Test func removesABlockMappingAndNothingElse() throws {
+        var e = DeviceFileEditor(text: DeviceLoaderErrorTests.valid, file: "t.yaml")
+        let unit: [DeviceFileEditor.PathStep] = [.key("compute_units"), .index(0)]
+        try e.setInMapping(unit, mapKey: "bulk_copy", key: "after", after: "layer_overhead", value: "\"512 KiB\"", source: "assumed: test")
+        try e.setInMapping(unit, mapKey: "bulk_copy", key: "efficiency", after: "layer_overhead", value: "1.25", source: "measured: test")
+        let with = try #require(DeviceLoader.load(yaml: e.text, file: "t.yaml").unit(named: nil))
+        #expect(with.bulkCopy?.after.value.value == 524_288 && with.bulkCopy?.efficiency.value == 1.25)
+        try e.removeBlock(unit, mapKey: "bulk_copy")
+        #expect(e.text == DeviceLoaderErrorTests.valid)
+        #expect(try DeviceLoader.load(yaml: e.text, file: "t.yaml").unit(named: nil)?.bulkCopy == nil)
+        try e.removeBlock(unit, mapKey: "bulk_copy")
+        #expect(e.text == DeviceLoaderErrorTests.valid, "removing an absent block changes nothing")
+    }
+
     @Test func insertsAKeyIntoASequenceItemMapping() throws {
         // Memory levels are block mappings that open a sequence item ("  - name: l1"): a new key
         // must get the item's key indentation, not the dash's.

@@ -242,6 +242,32 @@ struct DeviceLoaderErrorTests {
         #expect(over.message.hasPrefix("memory efficiency must be in (0, 1.5]") && over.message.contains("read streams"), "\(over.message)")
     }
 
+    /// `bulk_copy`: data movement's traffic beyond `after` at its own share (up to 3); the other
+    /// classes and copies below `after` keep bytes / (bandwidth · share).
+    @Test func bulkCopyIsOptionalAndSplitsOnlyDataMovement() throws {
+        let yaml = Self.document(inserting: "    bulk_copy: {after: {value: \"1 KiB\", source: \"assumed: test\"}, efficiency: {value: 2, source: \"measured: test\"}}", after: 16)
+        let u = try DeviceLoader.load(yaml: yaml, file: Self.file).computeUnits[0]
+        #expect(u.bulkCopy?.after.value.value == 1024 && u.bulkCopy?.efficiency.value == 2)
+        // 3072 bytes at 1 GB/s: the first 1024 at share 0.5 (2.048 µs), the other 2048 at 2 (1.024 µs).
+        #expect(abs(u.memoryTime(bytes: 3072, bandwidth: 1e9, share: 0.5, cls: .dataMovement) - 3.072e-6) < 1e-15)
+        #expect(abs(u.memoryTime(bytes: 3072, bandwidth: 1e9, share: 0.5, cls: .permute) - 3.072e-6) < 1e-15, "finer class of data_movement")
+        #expect(u.memoryTime(bytes: 3072, bandwidth: 1e9, share: 0.5, cls: .elementwise) == 3072 / 0.5e9)
+        #expect(u.memoryTime(bytes: 1000, bandwidth: 1e9, share: 0.5, cls: .dataMovement) == 1000 / 0.5e9)
+        let high = try #require(Self.loadError(Self.document(
+            inserting: "    bulk_copy: {after: {value: \"1 KiB\", source: \"assumed: test\"}, efficiency: {value: 3.5, source: \"measured: test\"}}", after: 16)))
+        #expect(high.line == 17, "\(high.description)")
+        #expect(high.keyPath == "compute_units[0].bulk_copy.efficiency")
+        #expect(high.message.hasPrefix("bulk-copy efficiency must be in (0, 3]"), "\(high.message)")
+        let missing = try #require(Self.loadError(Self.document(inserting: "    bulk_copy: {efficiency: {value: 1.2, source: \"measured: test\"}}", after: 16)))
+        #expect(missing.keyPath.hasPrefix("compute_units[0].bulk_copy") && missing.message.contains("after"), "\(missing.description)")
+        let unit = try #require(Self.loadError(Self.document(
+            inserting: "    bulk_copy: {after: {value: \"1 GHz\", source: \"assumed: test\"}, efficiency: {value: 1, source: \"measured: test\"}}", after: 16)))
+        #expect(unit.keyPath == "compute_units[0].bulk_copy.after", "\(unit.description)")
+        let unknown = try #require(Self.loadError(Self.document(
+            inserting: "    bulk_copy: {after: {value: \"1 KiB\", source: \"assumed: test\"}, share: {value: 1, source: \"measured: test\"}}", after: 16)))
+        #expect(unknown.message.contains("share"), "\(unknown.description)")
+    }
+
     @Test func perOutputMACsAreOptionalAndNonNegative() throws {
         let ok = Self.document(inserting: "    per_output_macs: {depthwise: {value: 6, source: \"measured: test\"}}", after: 16)
         let d = try DeviceLoader.load(yaml: ok, file: Self.file)
