@@ -1,6 +1,7 @@
 import Foundation
 import NNGraph
 import Validation
+import DeviceSpec
 
 /// One micro-benchmark kernel: what the cost model counts for it and how long it took.
 public struct CalibrationSample: Sendable, Hashable, Codable {
@@ -84,6 +85,19 @@ public struct CalibrationFit: Sendable, Hashable, Codable {
     /// `memory_efficiency` per class with streaming kernels: the share of the fitted bandwidths they reach.
     public var memoryEfficiency: [OpClass: Double] = [:]
     public var memoryEfficiencyBenchmarks: [OpClass: [String]] = [:]
+    /// `bulk_copy`: data-movement traffic beyond `after` bytes at share `efficiency`; nil when the
+    /// split did not fit the copies noticeably better than one share per class (or too few large copies).
+    public var bulkCopy: BulkCopyFit?
+    /// Whether the split was fitted and compared with one share (enough copies on both sides of
+    /// `after`); false leaves a device file's `bulk_copy` as it was (e.g. `calibrate --quick`).
+    public var bulkCopyTested = false
+    public struct BulkCopyFit: Sendable, Hashable, Codable {
+        public var after: Double
+        public var efficiency: Double
+        public var benchmarks: [String]
+        /// The copies moving ≥ 1.5 × `after`, which the bulk share is the median over.
+        public var largeBenchmarks: [String]
+    }
     /// Benchmarks each value came from.
     public var overheadBenchmarks: [String]
     public var bandwidthBenchmarks: [[String]]
@@ -123,8 +137,12 @@ public enum CalibrationFitter {
 
     public static func predict(_ s: CalibrationSample, peak: Double, overhead: Double, bandwidths: [Double], efficiency: Double,
                                memoryEfficiency: Double = 1, perOutputMACs: Double = 0, channelOverhead: Double = 0,
-                               otherEfficiency: (OpClass) -> Double = { _ in 1 }) -> Double {
-        let memory = memoryTime(s, bandwidths: bandwidths) / memoryEfficiency
+                               otherEfficiency: (OpClass) -> Double = { _ in 1 }, bulkCopy: CalibrationFit.BulkCopyFit? = nil) -> Double {
+        let memory = if let b = bulkCopy, s.opClass.coarse == .dataMovement {
+            splitMemoryTime(s, bandwidths: bandwidths, share: memoryEfficiency, after: b.after, bulk: b.efficiency)
+        } else {
+            memoryTime(s, bandwidths: bandwidths) / memoryEfficiency
+        }
         var compute = (s.flops + 2 * perOutputMACs * (s.outputs ?? 0)) / (peak * efficiency)
         for (cls, f) in s.otherFlops.sorted(by: { $0.key.rawValue < $1.key.rawValue }) { compute += f / (peak * otherEfficiency(cls)) }
         return overhead + s.accessLatency + channelOverhead * (s.channels ?? 0) + Swift.max(compute, memory)
@@ -158,6 +176,71 @@ public enum CalibrationFitter {
         return (pick.share, pick.o)
     }
 
+    /// The memory term of a data-movement kernel with the bulk-copy split: at each level, the first
+    /// `after` bytes at `share`, the rest at `bulk` (`ComputeUnit.memoryTime`); the slowest level.
+    public static func splitMemoryTime(_ s: CalibrationSample, bandwidths: [Double], share: Double, after: Double, bulk: Double) -> Double {
+        var memory = 0.0
+        for (i, b) in s.levelBytes.enumerated() where b > 0 && i < bandwidths.count {
+            memory = Swift.max(memory, Swift.min(b, after) / (bandwidths[i] * share) + Swift.max(0, b - after) / (bandwidths[i] * bulk))
+        }
+        return memory / (s.streamGain ?? 1)
+    }
+
+    /// `bulk_copy.efficiency` from the data-movement streams, with the device's `after` (not fitted:
+    /// the private cache size the template states; fitting it on the micro-benchmarks' few small
+    /// copies chose 128 KiB on one noisy pass). Alternating medians: each class's share from its
+    /// kernels' first `after` bytes given the bulk share, the bulk share from the kernels moving
+    /// ≥ 1.5 × `after` given the class shares. Kept only when it lowers the least-squares loss on log
+    /// time over all the copies against one share per class by more than 1 % and by more than 3 %
+    /// timing noise per copy would (n · log²1.03), and only with ≥ 2 kernels above 1.5 × `after` and 2
+    /// below; then `shares` holds the refitted class shares.
+    static func fitBulkCopy(_ moves: [CalibrationSample], after: Double?, shares: inout [OpClass: Double], overhead: (OpClass) -> Double,
+                            bandwidths: [Double]) -> (fit: CalibrationFit.BulkCopyFit?, tested: Bool) {
+        guard let after, after > 0, !moves.isEmpty else { return (nil, false) }
+        func traffic(_ x: CalibrationSample) -> Double {
+            var worst = 0.0, bytes = 0.0
+            for (i, b) in x.levelBytes.enumerated() where b > 0 && i < bandwidths.count && b / bandwidths[i] > worst { (worst, bytes) = (b / bandwidths[i], b) }
+            return bytes
+        }
+        func rest(_ x: CalibrationSample) -> Double { Swift.max(x.measured - overhead(x.opClass) - x.accessLatency, x.measured * 0.05) }
+        func share(_ cls: OpClass, _ sh: [OpClass: Double]) -> Double { sh[cls] ?? sh[cls.coarse] ?? 1 }
+        func loss(_ sh: [OpClass: Double], bulk: Double) -> Double {
+            moves.reduce(0) { acc, x in
+                let t = overhead(x.opClass) + x.accessLatency + splitMemoryTime(x, bandwidths: bandwidths, share: share(x.opClass, sh), after: after, bulk: bulk)
+                let r = log(t / x.measured)
+                return acc + r * r
+            }
+        }
+        let large = moves.filter { traffic($0) >= 1.5 * after }
+        guard large.count >= 2, moves.count - large.count >= 2 else { return (nil, false) }
+        var sh = shares, bulk = 1.0
+        for _ in 0..<12 {
+            for cls in Set(moves.map(\.opClass)) {
+                let ratios = moves.filter { $0.opClass == cls }.map { x -> Double in
+                    let first = splitMemoryTime(x, bandwidths: bandwidths, share: 1, after: after, bulk: .infinity)
+                    let tail = splitMemoryTime(x, bandwidths: bandwidths, share: .infinity, after: after, bulk: bulk)
+                    return first / Swift.max(rest(x) - tail, rest(x) * 0.05)
+                }
+                if let m = ValidationStatistics.median(ratios) { sh[cls] = Swift.min(cls.maxMemoryEfficiency, Swift.max(0.02, m)) }
+            }
+            let ratios = large.map { x -> Double in
+                let first = splitMemoryTime(x, bandwidths: bandwidths, share: share(x.opClass, sh), after: after, bulk: .infinity)
+                let tail = splitMemoryTime(x, bandwidths: bandwidths, share: .infinity, after: after, bulk: 1)
+                return tail / Swift.max(rest(x) - first, rest(x) * 0.05)
+            }
+            bulk = Swift.min(ComputeUnit.maxBulkCopyEfficiency, Swift.max(0.02, ValidationStatistics.median(ratios) ?? 1))
+        }
+        let oneShare = moves.reduce(0.0) { acc, x in
+            let r = log((overhead(x.opClass) + x.accessLatency + memoryTime(x, bandwidths: bandwidths) / share(x.opClass, shares)) / x.measured)
+            return acc + r * r
+        }
+        // A second share always fits noise a little better: it must also beat a 3 % timing noise floor.
+        let split = loss(sh, bulk: bulk), floor = Double(moves.count) * pow(log(1.03), 2)
+        guard split < oneShare * 0.99, oneShare - split > floor else { return (nil, true) }
+        shares = sh
+        return (CalibrationFit.BulkCopyFit(after: after, efficiency: bulk, benchmarks: moves.map(\.name), largeBenchmarks: large.map(\.name)), true)
+    }
+
     /// A class's fixed overhead when its kernels also pay `perRow` per channel (or row): the median of
     /// its tiny kernels' times less that cost on their own rows, at least 0.
     static func netOverhead(_ tiny: [CalibrationSample], perRow o: Double) -> Double {
@@ -180,7 +263,7 @@ public enum CalibrationFitter {
     /// `fallbackBandwidths` fill levels no benchmark covered (used for the compute fits only).
     /// `fallbackEfficiency` prices other parts (`otherFlops`) of a class no benchmark fitted.
     public static func fit(_ samples: [CalibrationSample], peak: Double, fallbackBandwidths: [Double],
-                           fallbackEfficiency: [OpClass: Double] = [:]) -> CalibrationFit {
+                           fallbackEfficiency: [OpClass: Double] = [:], bulkCopyAfter: Double? = nil) -> CalibrationFit {
         let levels = fallbackBandwidths.count
         let overheadSamples = samples.filter { $0.role == .overhead }
         let generic = overheadSamples.filter { $0.opClass == .elementwise }
@@ -230,6 +313,8 @@ public enum CalibrationFitter {
             }
             memBenchmarks[cls] = Array(Set(s.map(\.benchmark))).sorted()
         }
+        let (bulkCopy, bulkTested) = fitBulkCopy(streaming.filter { $0.opClass.coarse == .dataMovement }, after: bulkCopyAfter, shares: &memoryEfficiency,
+                                   overhead: { overheadFor($0) }, bandwidths: usable)
         func memoryEfficiencyFor(_ c: OpClass) -> Double { memoryEfficiency[c] ?? memoryEfficiency[c.coarse] ?? 1 }
 
         var efficiency: [OpClass: Double] = [:]
@@ -304,7 +389,7 @@ public enum CalibrationFitter {
             effBenchmarks[cls] = Array(Set(s.map(\.benchmark))).sorted()
         }
         return CalibrationFit(overhead: overhead, classOverheads: classOverheads, bandwidths: bandwidths, efficiency: efficiency, perOutputMACs: perOutput, channelOverheads: perChannel,
-                              memoryEfficiency: memoryEfficiency, memoryEfficiencyBenchmarks: memBenchmarks,
+                              memoryEfficiency: memoryEfficiency, memoryEfficiencyBenchmarks: memBenchmarks, bulkCopy: bulkCopy, bulkCopyTested: bulkTested,
                               overheadBenchmarks: Array(Set(overheadSamples.map(\.benchmark))).sorted(),
                               bandwidthBenchmarks: bwBenchmarks, efficiencyBenchmarks: effBenchmarks)
     }

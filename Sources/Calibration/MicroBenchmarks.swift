@@ -285,7 +285,10 @@ public enum MicroBenchmarkSuite {
                 return pooled
             })
         }
-        for (c, hw) in quick ? [(58, 28)] : [(58, 28), (116, 14)] {
+        // Copies from 0.36 to 3.2 MB of traffic (read + written): shufflenet's concats and shuffles, and
+        // (full mode) larger ones as squeezenet and resnet-sized maps make, which stream most of their
+        // bytes from the shared cache at another rate than the small ones (`bulk_copy`).
+        for (c, hw) in quick ? [(58, 28)] : [(58, 28), (116, 14), (128, 28), (64, 56)] {
             // concat(conv(x), x) has 2c channels; a 2c→c 1×1 conv brings the next unit back to c.
             out.append(try inContext("concat-2x\(c)-\(hw)²", opClass: .dataMovement, input: [1, c, hw, hw], count: n,
                                      producer: .conv1x1) { (b: inout GraphBuilder, name: String, p: Int, prev: Int) throws(GraphError) -> Int in

@@ -117,7 +117,7 @@ public enum CalibrateWorkflow {
         }
         let stillFar = samples.filter(\.farApart).map(\.name)
         let fit = CalibrationFitter.fit(samples, peak: peak.value, fallbackBandwidths: levels.map(\.bandwidth.value.value),
-                                        fallbackEfficiency: unit.efficiency.mapValues(\.value))
+                                        fallbackEfficiency: unit.efficiency.mapValues(\.value), bulkCopyAfter: unit.bulkCopy?.after.value.value)
         let chase = PointerChase.sweep(quick: r.quick) { r.progress($0) }
         let levelSizes = levels.map(\.size.value.value)
         let levelLatency = PointerChase.levelLatencies(chase, levelSizes: levelSizes)
@@ -164,6 +164,22 @@ public enum CalibrateWorkflow {
                 + "with the fitted bandwidths, \(threads) thread(s))"
             try setInMap("memory_efficiency", cls, before: unit.memoryEfficiency[cls].map { formatFixed($0.value, decimals: 3) } ?? "(1)",
                          value: value, source: source)
+        }
+        // The bulk share of data movement beyond the template's `bulk_copy.after`, or no split (a
+        // template's bulk_copy removed) when it did not fit the copies better than one share.
+        if let b = fit.bulkCopy {
+            let source = "measured \(date) (\(mode): streaming grid \(b.benchmarks.joined(separator: ", ")); t = overhead + first \(formatBytes(b.after)) "
+                + "/(bandwidth·class share) + the rest/(bandwidth·bulk share); median over the copies moving ≥ 1.5 × after (\(b.largeBenchmarks.joined(separator: ", "))), "
+                + "alternating with the class shares, with the fitted bandwidths, \(threads) thread(s))"
+            do {
+                try editor.set(unitPath + [.key("bulk_copy"), .key("efficiency")], value: formatFixed(b.efficiency, decimals: 4), source: source)
+            } catch { throw .spec(error) }
+            values.append(FittedValue(parameter: "\(unit.name).bulk_copy.efficiency", before: unit.bulkCopy.map { formatFixed($0.efficiency.value, decimals: 3) } ?? "-",
+                                      after: formatFixed(b.efficiency, decimals: 4), source: source))
+        } else if fit.bulkCopyTested, let old = unit.bulkCopy {
+            do { try editor.removeBlock(unitPath, mapKey: "bulk_copy") } catch { throw .spec(error) }
+            values.append(FittedValue(parameter: "\(unit.name).bulk_copy", before: "after \(formatBytes(old.after.value.value))", after: "removed",
+                                      source: "measured \(date) (\(mode): the split did not fit the copies ≥ 1 % better than one share per class)"))
         }
         for cls in fit.efficiency.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
             guard let e = fit.efficiency[cls] else { continue }
@@ -252,7 +268,7 @@ public enum CalibrateWorkflow {
                                                          memoryEfficiency: fit.memoryEfficiency[s.opClass] ?? fit.memoryEfficiency[s.opClass.coarse] ?? 1,
                                                          perOutputMACs: fit.perOutputMACs[s.opClass] ?? 0,
                                                          channelOverhead: fit.channelOverheads[s.opClass] ?? 0,
-                                                         otherEfficiency: { fit.efficiency[$0] ?? unit.efficiency(for: $0) }))
+                                                         otherEfficiency: { fit.efficiency[$0] ?? unit.efficiency(for: $0) }, bulkCopy: fit.bulkCopy))
         }
         return Result(output: r.output, date: date, threads: threads, seconds: Date().timeIntervalSince(started), passes: passes, loadAverage: load.text,
                       values: values, samples: rows, latencySweep: chase, latencyEdges: PointerChase.edges(chase),

@@ -198,6 +198,44 @@ struct CalibrationFitTests {
         #expect(abs(pool / Self.efficiency[.pooling]! - 1) < 0.06, "pooling efficiency \(pool)")
     }
 
+    /// Copies generated with the bulk-copy split (the first 512 KiB of traffic at share 0.45, the rest at
+    /// 1.3, ±3 % noise): with the device's `after` the fit recovers both shares and names the large copies;
+    /// copies generated with one share get no split (tested and rejected); without `after`, none is tried.
+    @Test func bulkCopyShareIsRecoveredBeyondAfter() throws {
+        let after = 512.0 * 1024, share = 0.45, bulk = 1.3
+        func copies(bulkShare: Double) -> [CalibrationSample] {
+            [150_000.0, 300_000, 364_000, 728_000, 1_600_000, 3_200_000].enumerated().map { i, b in
+                var s = CalibrationSample(name: "copy\(Int(b))", benchmark: "streaming", role: .streaming, opClass: .dataMovement, flops: 0,
+                                          levelBytes: [b, b, b, 0], measured: 0)
+                s.measured = (Self.overhead + CalibrationFitter.splitMemoryTime(s, bandwidths: Self.bandwidths, share: share, after: after, bulk: bulkShare))
+                    * Self.noise(i + 40)
+                return s
+            }
+        }
+        let fit = CalibrationFitter.fit(Self.samples() + copies(bulkShare: bulk), peak: Self.peak, fallbackBandwidths: Self.bandwidths, bulkCopyAfter: after)
+        let b = try #require(fit.bulkCopy)
+        #expect(fit.bulkCopyTested)
+        #expect(b.after == after)
+        #expect(abs(b.efficiency / bulk - 1) < 0.08, "bulk share \(b.efficiency)")
+        #expect(abs(fit.memoryEfficiency[.dataMovement, default: 0] / share - 1) < 0.08, "\(fit.memoryEfficiency)")
+        #expect(b.largeBenchmarks == ["copy1600000", "copy3200000"], "≥ 1.5 × 512 KiB of traffic")
+        // With the split the copies are predicted within the noise; one share misses the large ones.
+        for x in copies(bulkShare: bulk) {
+            let p = CalibrationFitter.predict(x, peak: Self.peak, overhead: fit.overhead(for: .dataMovement), bandwidths: Self.bandwidths, efficiency: 1,
+                                              memoryEfficiency: fit.memoryEfficiency[.dataMovement] ?? 1, bulkCopy: b)
+            #expect(abs(p / x.measured - 1) < 0.1, "\(x.name): \(p) vs \(x.measured)")
+        }
+        let flat = CalibrationFitter.fit(Self.samples() + copies(bulkShare: share), peak: Self.peak, fallbackBandwidths: Self.bandwidths, bulkCopyAfter: after)
+        #expect(flat.bulkCopy == nil && flat.bulkCopyTested)
+        #expect(abs(flat.memoryEfficiency[.dataMovement, default: 0] / share - 1) < 0.08)
+        let untried = CalibrationFitter.fit(Self.samples() + copies(bulkShare: bulk), peak: Self.peak, fallbackBandwidths: Self.bandwidths)
+        #expect(untried.bulkCopy == nil && !untried.bulkCopyTested)
+        // Too few large copies (the --quick grid): not tried, whatever the data.
+        let small = CalibrationFitter.fit(Self.samples() + copies(bulkShare: bulk).prefix(5), peak: Self.peak, fallbackBandwidths: Self.bandwidths,
+                                          bulkCopyAfter: after)
+        #expect(small.bulkCopy == nil && !small.bulkCopyTested)
+    }
+
     /// Binary elementwise streams: same-shape adds (one row) and per-channel scales (one short row per
     /// channel) generated with a per-row overhead; the fit recovers that overhead and the share
     /// together, and writes the class's `channel_overhead`. Without row spread it fits the share alone.
