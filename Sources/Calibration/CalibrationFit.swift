@@ -204,7 +204,8 @@ public enum CalibrationFitter {
         }
         func rest(_ x: CalibrationSample) -> Double { Swift.max(x.measured - overhead(x.opClass) - x.accessLatency, x.measured * 0.05) }
         func share(_ cls: OpClass, _ sh: [OpClass: Double]) -> Double { sh[cls] ?? sh[cls.coarse] ?? 1 }
-        func loss(_ sh: [OpClass: Double], bulk: Double) -> Double {
+        // Least squares on log time over the copies; `after` = ∞ is one share per class.
+        func loss(_ sh: [OpClass: Double], after: Double, bulk: Double) -> Double {
             moves.reduce(0) { acc, x in
                 let t = overhead(x.opClass) + x.accessLatency + splitMemoryTime(x, bandwidths: bandwidths, share: share(x.opClass, sh), after: after, bulk: bulk)
                 let r = log(t / x.measured)
@@ -230,12 +231,9 @@ public enum CalibrationFitter {
             }
             bulk = Swift.min(ComputeUnit.maxBulkCopyEfficiency, Swift.max(0.02, ValidationStatistics.median(ratios) ?? 1))
         }
-        let oneShare = moves.reduce(0.0) { acc, x in
-            let r = log((overhead(x.opClass) + x.accessLatency + memoryTime(x, bandwidths: bandwidths) / share(x.opClass, shares)) / x.measured)
-            return acc + r * r
-        }
         // A second share always fits noise a little better: it must also beat a 3 % timing noise floor.
-        let split = loss(sh, bulk: bulk), floor = Double(moves.count) * pow(log(1.03), 2)
+        let oneShare = loss(shares, after: .infinity, bulk: 1), split = loss(sh, after: after, bulk: bulk)
+        let floor = Double(moves.count) * pow(log(1.03), 2)
         guard split < oneShare * 0.99, oneShare - split > floor else { return (nil, true) }
         shares = sh
         return (CalibrationFit.BulkCopyFit(after: after, efficiency: bulk, benchmarks: moves.map(\.name), largeBenchmarks: large.map(\.name)), true)
