@@ -15,9 +15,6 @@
 // Column tails up to this width are computed transposed (`g16_tail`); wider ones as a masked tile.
 enum { G16_TAIL_MAX = 12 };
 
-// The accumulators stay in registers only while every access to them has a constant index:
-// loops over them run to 16 and test the live row count inside (a loop to a variable count
-// spilled all 16 to the stack every k step: twice as slow).
 // Columns [j, j + T) of a 16-row tile when fewer than 16 are left (196-pixel maps: 12 tiles + 4
 // columns), computed transposed: the panel's 16 weights of one depth are a channel vector and each
 // column's value of B is broadcast, so the tail costs T FMAs per depth instead of a masked tile's
@@ -94,6 +91,9 @@ __attribute__((noinline)) static void g16_tail_cols(const float *packed, ptrdiff
     }
 }
 
+// The accumulators stay in registers only while every access to them has a constant index:
+// loops over them run to 16 and test the live row count inside (a loop to a variable count
+// spilled all 16 to the stack every k step: twice as slow).
 CK_INLINE void g16_body(const float *packed, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k, ptrdiff_t kc,
                         const float *b, ptrdiff_t ldb, ptrdiff_t n, float *c, ptrdiff_t ldc, const float *bias,
                         ck_activation act, ck_activation post) {

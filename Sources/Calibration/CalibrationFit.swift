@@ -176,12 +176,12 @@ public enum CalibrationFitter {
         return (pick.share, pick.o)
     }
 
-    /// The memory term of a data-movement kernel with the bulk-copy split: at each level, the first
-    /// `after` bytes at `share`, the rest at `bulk` (`ComputeUnit.memoryTime`); the slowest level.
+    /// The memory term of a data-movement kernel with the bulk-copy split at each level
+    /// (`ComputeUnit.splitCopyTime`, as the cost model prices it); the slowest level.
     public static func splitMemoryTime(_ s: CalibrationSample, bandwidths: [Double], share: Double, after: Double, bulk: Double) -> Double {
         var memory = 0.0
         for (i, b) in s.levelBytes.enumerated() where b > 0 && i < bandwidths.count {
-            memory = Swift.max(memory, Swift.min(b, after) / (bandwidths[i] * share) + Swift.max(0, b - after) / (bandwidths[i] * bulk))
+            memory = Swift.max(memory, ComputeUnit.splitCopyTime(bytes: b, bandwidth: bandwidths[i], share: share, after: after, bulk: bulk))
         }
         return memory / (s.streamGain ?? 1)
     }

@@ -144,9 +144,14 @@ public struct ComputeUnit: Sendable, Hashable, Codable {
     /// with share `share` (the class's `memory_efficiency`, with any in-place gain): data movement
     /// pays the bulk-copy split (`bulk_copy`), every other class bytes / (bandwidth · share).
     public func memoryTime(bytes: Double, bandwidth: Double, share: Double, cls: OpClass) -> Double {
-        guard let bulk = bulkCopy, cls.coarse == .dataMovement, bytes > bulk.after.value.value else { return bytes / (bandwidth * share) }
-        let first = bulk.after.value.value
-        return first / (bandwidth * share) + (bytes - first) / (bandwidth * bulk.efficiency.value)
+        guard let bulk = bulkCopy, cls.coarse == .dataMovement else { return bytes / (bandwidth * share) }
+        return Self.splitCopyTime(bytes: bytes, bandwidth: bandwidth, share: share, after: bulk.after.value.value, bulk: bulk.efficiency.value)
+    }
+
+    /// The bulk-copy split itself: min(bytes, after) at `share`, the rest at `bulk` (a share of ∞ prices
+    /// its part at 0, which calibration uses to take the two parts apart).
+    public static func splitCopyTime(bytes: Double, bandwidth: Double, share: Double, after: Double, bulk: Double) -> Double {
+        Swift.min(bytes, after) / (bandwidth * share) + Swift.max(0, bytes - after) / (bandwidth * bulk)
     }
     /// Energy per arithmetic operation, per precision.
     public var energyPerOp: [Precision: Sourced<JoulesPerOp>]
