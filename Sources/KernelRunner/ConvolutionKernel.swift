@@ -160,7 +160,7 @@ final class ConvolutionStep: Step {
                 let xn = x + n * g.inChannels * g.inPlane, yn = y + n * g.outChannels * p
                 // Output rows in parallel: 2 rows per task at least (a 112-wide row of 32
                 // channels is ~2 µs of work).
-                pool.parallelRanges(g.outHeight, grain: 2) { rows, _ in
+                pool.parallelRanges(g.outHeight, grain: 2, affine: true) { rows, _ in
                     ck_conv_stem_s2_avx512(xn, yn, weights.pointer, bias.pointer, geometry, rows.lowerBound, rows.upperBound, activation.ck)
                 }
             }
@@ -184,7 +184,7 @@ final class ConvolutionStep: Step {
                     // One block per thread: every block repacks all of B.
                     let unit = packed?.first?.rowUnit ?? 8
                     let blocks = Swift.min(threads, (m + unit - 1) / unit)
-                    pool.parallelFor(blocks) { b, thread in
+                    pool.parallelFor(blocks, affine: true) { b, thread in
                         let r0 = m * b / blocks / unit * unit
                         let r1 = b == blocks - 1 ? m : m * (b + 1) / blocks / unit * unit
                         guard r1 > r0 else { return }
@@ -199,7 +199,7 @@ final class ConvolutionStep: Step {
                     }
                 } else {
                     let tiles = (p + tile - 1) / tile
-                    pool.parallelFor(tiles) { t, thread in
+                    pool.parallelFor(tiles, affine: true) { t, thread in
                         let c0 = t * tile
                         let c1 = Swift.min(p, c0 + tile)
                         let width = c1 - c0

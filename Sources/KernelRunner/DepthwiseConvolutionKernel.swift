@@ -95,7 +95,7 @@ final class DepthwiseConvolutionStep: Step {
                                           k: Int32(fastKernel), sh: Int32(g.strideH), sw: Int32(g.strideW),
                                           rows: paddedHeight, phase_width: phaseWidth, direct: direct ? 1 : 0)
             let act = activation.ck
-            pool.parallelRanges(planes, grain: 8, chunksPerThread: 4) { r, thread in
+            pool.parallelRanges(planes, grain: 8, chunksPerThread: 4, affine: true) { r, thread in
                 ck_depthwise_planes(x, y, weights.pointer, bias.pointer, geometry, r.lowerBound, r.upperBound, act,
                                     scratch + thread * planeFloats)
             }

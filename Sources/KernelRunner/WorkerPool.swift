@@ -31,12 +31,24 @@ public final class WorkerPool: @unchecked Sendable {
     /// Calls `body(task, thread)` for every `task` in `0..<count`, spread over the pool; `thread`
     /// (in `0..<threadCount`) indexes per-thread scratch. Returns when all are done. Tasks are
     /// handed out dynamically (an atomic counter), so uneven tasks balance.
-    public func parallelFor(_ count: Int, _ body: (_ task: Int, _ thread: Int) -> Void) {
+    ///
+    /// `affine`: task `i` belongs to thread `i × threadCount / count` (contiguous blocks, as
+    /// `parallelRanges` cuts them), and each thread runs its own tasks first, then takes what is
+    /// left of the others' (so a descheduled worker's share still gets done by whoever is free).
+    /// Two affine regions over the same block structure (a 1×1 conv split by output channels, then
+    /// a depthwise conv split by channels) thus run each block on the thread that wrote its input,
+    /// which reads it from its own cache instead of the other core's. At most
+    /// `PoolState.maxAffineTasks` tasks (more run unaffine).
+    public func parallelFor(_ count: Int, affine: Bool = false, _ body: (_ task: Int, _ thread: Int) -> Void) {
         if threadCount == 1 || count <= 1 {
             for i in 0..<count { body(i, 0) }
             return
         }
         withoutActuallyEscaping(body) { escapable in
+            if affine && count <= PoolState.maxAffineTasks {
+                state.dispatch(count: count, affineThreads: threadCount, escapable)
+                return
+            }
             var start = 0
             while start < count {
                 let n = Swift.min(count - start, PoolState.maxTasks)
@@ -64,7 +76,9 @@ public final class WorkerPool: @unchecked Sendable {
 
     /// Splits `0..<total` into about `threadCount × chunksPerThread` contiguous ranges of at
     /// least `grain` items and runs them in parallel.
-    public func parallelRanges(_ total: Int, grain: Int = 1, chunksPerThread: Int = 1, _ body: (_ range: Range<Int>, _ thread: Int) -> Void) {
+    /// `affine`: as for `parallelFor` (thread t runs the t-th contiguous block of ranges first).
+    public func parallelRanges(_ total: Int, grain: Int = 1, chunksPerThread: Int = 1, affine: Bool = false,
+                               _ body: (_ range: Range<Int>, _ thread: Int) -> Void) {
         guard total > 0 else { return }
         let maxChunks = Swift.max(1, total / Swift.max(1, grain))
         let chunks = Swift.min(maxChunks, threadCount * chunksPerThread)
@@ -72,7 +86,7 @@ public final class WorkerPool: @unchecked Sendable {
             body(0..<total, 0)
             return
         }
-        parallelFor(chunks) { c, thread in
+        parallelFor(chunks, affine: affine) { c, thread in
             let r = Self.part(c, of: chunks, in: total)
             if !r.isEmpty { body(r, thread) }
         }
@@ -98,8 +112,20 @@ private final class PoolState: @unchecked Sendable {
     /// Tasks per dispatch; larger counts are run as several dispatches.
     static let maxTasks = indexMask
 
-    /// `generation << 40 | count << 20 | next`.
+    /// Tasks of one affine dispatch (one claim bit each).
+    static let maxAffineTasks = 32
+
+    /// `generation << 40 | count << 20 | next`; an affine dispatch starts with `next` = count.
     private let word = Atomic<Int>(0)
+    /// Affine dispatches: `generation << 32 | claimed-task bits`, stored before the dispatch's
+    /// `word` is published; a claim is a compare-exchange that fails once a newer dispatch has
+    /// replaced the generation. Non-affine dispatches leave it alone (its generation is then
+    /// stale, so a late worker's claim fails).
+    private let affinity = Atomic<Int>(0)
+    /// Threads of the affine dispatch of the current generation, 0 for a plain one. Written
+    /// before `word` is published; read after a worker saw that generation (and rechecked in
+    /// every claim through `affinity`'s generation).
+    private var affineThreads = 0
     private let done = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
     private let condition = NSCondition()
@@ -117,17 +143,27 @@ private final class PoolState: @unchecked Sendable {
     private static func count(_ w: Int) -> Int { (w >> indexBits) & indexMask }
     private static func next(_ w: Int) -> Int { w & indexMask }
 
-    func dispatch(count: Int, _ body: @escaping (Int, Int) -> Void) {
-        precondition(count <= Self.maxTasks)
+    func dispatch(count: Int, affineThreads threads: Int = 0, _ body: @escaping (Int, Int) -> Void) {
+        precondition(count <= Self.maxTasks && (threads == 0 || count <= Self.maxAffineTasks))
         job = body
         done.store(0, ordering: .relaxed)
         // Only the dispatcher writes the generation bits (workers' claims add to `next`).
         let g = (Self.generation(word.load(ordering: .relaxed)) + 1) & ((1 << 23) - 1)
+        affineThreads = threads
+        // Bits of task numbers ≥ count start set: a worker that read a later dispatch's count
+        // can never claim a task this dispatch does not have.
+        if threads > 0 { affinity.store(g << 32 | (0xFFFF_FFFF & ~((1 << count) - 1)), ordering: .relaxed) }
         condition.lock()
-        word.store(g << (2 * Self.indexBits) | count << Self.indexBits, ordering: .releasing)
+        // An affine dispatch publishes `next` = count: nothing to claim through `word`, so a worker
+        // that read this generation with a stale `affineThreads` (0) takes no task here.
+        word.store(g << (2 * Self.indexBits) | count << Self.indexBits | (threads > 0 ? count : 0), ordering: .releasing)
         if sleepers > 0 { condition.broadcast() }
         condition.unlock()
-        runClaimed(generation: g, thread: 0)
+        if threads > 0 {
+            runAffine(generation: g, count: count, threads: threads, thread: 0)
+        } else {
+            runClaimed(generation: g, thread: 0)
+        }
         var spins = 0
         while done.load(ordering: .acquiring) < count {
             ck_spin_pause()
@@ -150,6 +186,39 @@ private final class PoolState: @unchecked Sendable {
             } else {
                 w = current
             }
+        }
+    }
+
+    /// Affine dispatch `generation`: this thread's own tasks (`i × threads / count == thread`) in
+    /// order, then the others' from the last one down (the owner, if it is running, works up
+    /// from its first).
+    private func runAffine(generation g: Int, count: Int, threads: Int, thread: Int) {
+        let first = (thread * count + threads - 1) / threads
+        let end = ((thread + 1) * count + threads - 1) / threads
+        var i = first
+        var stealing = false
+        while true {
+            if !stealing && i >= end {
+                stealing = true
+                i = count - 1
+            }
+            if stealing {
+                if i < 0 { return }
+                if i >= first && i < end { i -= 1; continue }
+            }
+            let bit = 1 << i
+            var a = affinity.load(ordering: .acquiring)
+            while a >> 32 == g && a & bit == 0 {
+                let (claimed, current) = affinity.compareExchange(expected: a, desired: a | bit, ordering: .acquiring)
+                if claimed {
+                    job!(i, thread)
+                    done.add(1, ordering: .releasing)
+                    break
+                }
+                a = current
+            }
+            if a >> 32 != g { return }
+            i += stealing ? -1 : 1
         }
     }
 
@@ -178,7 +247,12 @@ private final class PoolState: @unchecked Sendable {
             }
             seen = g
             if stopping.load(ordering: .relaxed) { return }
-            runClaimed(generation: g, thread: index)
+            let threads = affineThreads
+            if threads > index {
+                runAffine(generation: g, count: Self.count(word.load(ordering: .acquiring)), threads: threads, thread: index)
+            } else {
+                runClaimed(generation: g, thread: index)
+            }
         }
     }
 

@@ -26,6 +26,47 @@ import Testing
         }
     }
 
+    /// Affine and plain dispatches interleaved (the affine claim word keeps the generation of
+    /// the last affine dispatch while plain ones run): every task exactly once, including counts
+    /// above the affine limit (run as plain dispatches) and below the thread count.
+    @Test(arguments: [2, 3, 4])
+    func affineDispatchesRunEveryTaskExactlyOnce(threads: Int) {
+        let pool = WorkerPool(threads: threads)
+        for round in 0..<3_000 {
+            let count = [1, 2, 3, 5, 8, 32, 33, 7][round % 8]
+            let affine = round % 3 != 2
+            let hits = Mutex([Int](repeating: 0, count: count))
+            pool.parallelFor(count, affine: affine) { task, thread in
+                hits.withLock { $0[task] += 1 }
+                #expect(thread >= 0 && thread < threads)
+            }
+            let counts = hits.withLock { $0 }
+            let wrong = counts.indices.filter { counts[$0] != 1 }
+            #expect(wrong.isEmpty, "round \(round), count \(count), affine \(affine): tasks \(wrong.prefix(5)) ran ≠ 1 times")
+            if !wrong.isEmpty { return }
+        }
+    }
+
+    /// In an affine dispatch a worker starts on its own block of tasks: with 8 tasks of ~200 µs
+    /// on 2 threads the worker's first task is one of 4…7. The caller runs 0…3 before it steals
+    /// 7, 6, 5, 4, so whenever the worker gets a task at all its first is in its block (a plain
+    /// dispatch hands it the next unclaimed task, usually 1).
+    @Test func affineDispatchStartsEachThreadOnItsOwnBlock() {
+        let pool = WorkerPool(threads: 2)
+        var firsts: [Int] = []
+        for _ in 0..<200 where firsts.count < 8 {
+            let first = Mutex<Int?>(nil)
+            pool.parallelFor(8, affine: true) { task, thread in
+                if thread == 1 { first.withLock { if $0 == nil { $0 = task } } }
+                let end = DispatchTime.now().uptimeNanoseconds + 200_000
+                while DispatchTime.now().uptimeNanoseconds < end {}
+            }
+            if let f = first.withLock({ $0 }) { firsts.append(f) }
+        }
+        #expect(!firsts.isEmpty, "the worker never ran a task")
+        #expect(firsts.allSatisfy { $0 >= 4 }, "worker's first tasks: \(firsts)")
+    }
+
     /// Counts above one dispatch's capacity (2^20 − 1 tasks) are run as several dispatches.
     @Test func countsAboveOneDispatchAreCovered() {
         let pool = WorkerPool(threads: 2)
@@ -40,12 +81,13 @@ import Testing
         #expect(sum.load(ordering: .relaxed) == count * (count - 1) / 2)
     }
 
-    /// parallelRanges tiles 0..<total with disjoint, contiguous ranges.
-    @Test func rangesTileTheInterval() {
+    /// parallelRanges tiles 0..<total with disjoint, contiguous ranges (affine or not).
+    @Test(arguments: [false, true])
+    func rangesTileTheInterval(affine: Bool) {
         let pool = WorkerPool(threads: 2)
         for total in [1, 5, 100, 12_345] {
             let hits = Mutex([Int](repeating: 0, count: total))
-            pool.parallelRanges(total, grain: 3, chunksPerThread: 4) { r, _ in
+            pool.parallelRanges(total, grain: 3, chunksPerThread: 4, affine: affine) { r, _ in
                 hits.withLock { for i in r { $0[i] += 1 } }
             }
             #expect(hits.withLock { $0 }.allSatisfy { $0 == 1 }, "total \(total)")
