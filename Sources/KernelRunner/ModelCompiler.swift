@@ -321,12 +321,12 @@ struct ModelCompiler {
                 let x = ref(anchor.inputs[0])
                 var isMax = false
                 if case .globalMaxPool = anchor.op { isMax = true }
-                step = ReduceStep(x: x.pointer, y: out().pointer, input: x.shape, axes: Set(2..<x.shape.rank), isMax: isMax)
+                step = ReduceStep(x: x.pointer, y: out().pointer, input: x.shape, axes: Set(2..<x.shape.rank), isMax: isMax, kernels: kernels)
             case .reduceMean(let axes, _):
                 try checkInputs(1)
                 let x = ref(anchor.inputs[0])
                 let set = axes.isEmpty ? Set(0..<x.shape.rank) : Set(axes.compactMap { x.shape.normalizedAxis($0) })
-                step = ReduceStep(x: x.pointer, y: out().pointer, input: x.shape, axes: set, isMax: false)
+                step = ReduceStep(x: x.pointer, y: out().pointer, input: x.shape, axes: set, isMax: false, kernels: kernels)
             case .softmax(let axis):
                 try checkInputs(1)
                 let x = ref(anchor.inputs[0])

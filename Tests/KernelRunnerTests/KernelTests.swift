@@ -460,6 +460,22 @@ struct KernelTests {
             expectClose(got[2].values, mean1, "reduce mean axis 1")
             expectClose(got[3].values, mean23, "reduce mean axes 2,3")
         }
+        // Rows long enough for every part of the C kernel (4 × 8-lane blocks, single vectors, a
+        // masked tail: 13 × 17 = 221 = 6 × 32 + 3 × 8 + 5), negative values so a tail read as 0
+        // would show in the max.
+        var b2 = GraphBuilder(name: "reduce-long")
+        let x2 = b2.input("x", shape: [1, 3, 13, 17])
+        b2.markOutput(try b2.add1("gap", .globalAvgPool, inputs: [x2]))
+        b2.markOutput(try b2.add1("gmp", .globalMaxPool, inputs: [x2]))
+        let g2 = try b2.finish()
+        let long = HostTensor(shape: [1, 3, 13, 17], values: randomInput([1, 3, 13, 17]).values.map { $0 - 10 })
+        let lv = long.values
+        let means = (0..<3).map { p in lv[p * 221..<(p + 1) * 221].reduce(0, +) / 221 }
+        let maxes = (0..<3).map { p in lv[p * 221..<(p + 1) * 221].max()! }
+        for got in try runBoth(g2, WeightStore(), [long]) {
+            expectClose(got[0].values, means, "global average pool, 221-float rows")
+            expectClose(got[1].values, maxes, "global max pool, 221-float rows")
+        }
     }
 
     @Test(arguments: BinaryOp.allCases)

@@ -71,6 +71,10 @@ void ck_bias_act(float *p, ptrdiff_t count, float bias, ck_activation act);
 /// into the conv that wrote `y` (run on each output tile while it is still in cache).
 void ck_add_rows(float *y, ptrdiff_t ldy, const float *s, ptrdiff_t ldr, ptrdiff_t rows, ptrdiff_t cols, ck_activation act);
 
+/// out[r] = max of row r (is_max) or scale × its sum, for `rows` contiguous rows of `n` floats
+/// (global pooling, ReduceMean over trailing axes). Four 8-lane accumulators per row.
+void ck_row_reduce(const float *x, ptrdiff_t rows, ptrdiff_t n, int is_max, float scale, float *out);
+
 /// Whether the AVX2 kernels leave `act` to `ck_act_rows512` on their finished output (SiLU and
 /// sigmoid on a CPU with AVX-512F: the 16-lane version is 1.7× faster than the in-register one).
 int ck_act_deferred(ck_activation act);
