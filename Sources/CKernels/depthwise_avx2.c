@@ -321,7 +321,8 @@ void ck_depthwise_planes(const float *x, float *y, const float *w, const float *
 static void depthwise_planes(const float *x, float *y, const float *w, const float *bias, ck_dw_geometry g,
                              ptrdiff_t p0, ptrdiff_t p1, ck_activation act, float *plane, ck_activation post) {
     if (g.out_w <= CK_DW_NARROW_COLUMNS) {
-        depthwise_narrow(x, y, w, bias, g, p0, p1, act);
+        if (g.direct) ck_depthwise_direct_avx512(x, y, w, bias, g, p0, p1, act, post);   // ck_depthwise_narrow_s2
+        else depthwise_narrow(x, y, w, bias, g, p0, p1, act);
         return;
     }
     if (g.direct) {

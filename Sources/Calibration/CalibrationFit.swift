@@ -157,7 +157,7 @@ public enum CalibrationFitter {
 
     /// Share of the bandwidths and per-row overhead o of streaming kernels, least squares on log time of
     /// t = overhead + o·rows + bytes/(bandwidth·share): per o on `perChannelGrid` the best share in
-    /// [0.02, 1]; the smallest o within 1% of the least loss wins.
+    /// [0.02, the class's maxMemoryEfficiency]; the smallest o within 1% of the least loss wins.
     /// `overhead(o)` is the class's fixed overhead given o (a class whose tiny kernels have many rows
     /// pays o on those rows too, so its fixed part is what is left).
     static func fitStreamingRows(_ s: [CalibrationSample], cls: OpClass, overhead: (Double) -> Double, bandwidths: [Double]) -> (share: Double, rowOverhead: Double) {

@@ -229,7 +229,7 @@ public enum DeviceLoader {
                     let e = try n.double()
                     let high = cls.maxMemoryEfficiency
                     guard e > 0, e <= high else {
-                        throw n.error("memory efficiency must be in (0, \(formatFixedSpec(high))] (a share of the level bandwidths\(high > 1 ? "; above 1 for " + (cls == .gemm ? "read streams, which pay no write-allocate" : "kernels that overwrite their input") : "")), got \(e)")
+                        throw n.error("memory efficiency must be in (0, \(formatFixedSpec(high))] (a share of the level bandwidths\(high > 1 ? "; above 1 for " + (cls == .gemm || cls == .pooling ? "read streams, which pay no write-allocate" : "kernels that overwrite their input") : "")), got \(e)")
                     }
                     return e
                 }

@@ -41,6 +41,9 @@ final class DepthwiseConvolutionStep: Step {
     let narrow: Bool
     /// The C AVX-512 stride-2 kernel reads taps straight from the input: no bordered plane.
     let direct: Bool
+    /// Narrow maps at horizontal stride 2 with AVX-512F: each input row is one masked load and the
+    /// taps are lane permutes of it (`ck_depthwise_narrow_s2`), not two loads and shuffles per tap.
+    let narrowDirect: Bool
 
     init(geometry: ConvGeometry, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, weights: [Float], bias: [Float],
          activation: FusedActivation, threads: Int, kernels: KernelISA, allowDirect: Bool = true) {
@@ -60,6 +63,9 @@ final class DepthwiseConvolutionStep: Step {
         // `allowDirect: false` keeps the AVX2 copy path on an AVX-512 CPU (tests cover both).
         direct = useC && !narrow && allowDirect
             && ck_depthwise_direct(Int32(k), Int32(geometry.strideH), Int32(geometry.strideW), geometry.outWidth) != 0
+        narrowDirect = narrow && allowDirect
+            && ck_depthwise_narrow_s2(Int32(k), Int32(geometry.strideH), Int32(geometry.strideW), geometry.outWidth,
+                                      geometry.width, geometry.padLeft) != 0
         rowsPerEpilogue = Swift.max(1, (Epilogue.shortRow + geometry.outWidth - 1) / geometry.outWidth)
         paddedHeight = (geometry.outHeight - 1) * geometry.strideH + (geometry.kernelH - 1) * geometry.dilationH + 1
         let vectorWidth = (geometry.outWidth + 7) / 8 * 8
@@ -77,7 +83,7 @@ final class DepthwiseConvolutionStep: Step {
     }
 
     var algorithm: String {
-        "dw\(g.kernelH)x\(g.kernelW)/s\(g.strideH) \(direct ? "avx512 direct" : useC ? "avx2" : "simd")"
+        "dw\(g.kernelH)x\(g.kernelW)/s\(g.strideH) \(direct ? "avx512 direct" : narrowDirect ? "avx512" : useC ? "avx2" : "simd")"
             + (narrow ? " narrow" : direct ? "" : phases == 2 ? " phase-split" : "")
     }
     var planeFloats: Int { narrow || direct ? 0 : paddedHeight * phaseWidth * phases }
@@ -93,7 +99,7 @@ final class DepthwiseConvolutionStep: Step {
             let geometry = ck_dw_geometry(in_channels: g.inChannels, out_channels: g.outChannels, height: g.height, width: g.width,
                                           out_h: g.outHeight, out_w: g.outWidth, pad_top: g.padTop, pad_left: g.padLeft,
                                           k: Int32(fastKernel), sh: Int32(g.strideH), sw: Int32(g.strideW),
-                                          rows: paddedHeight, phase_width: phaseWidth, direct: direct ? 1 : 0)
+                                          rows: paddedHeight, phase_width: phaseWidth, direct: direct || narrowDirect ? 1 : 0)
             let act = activation.ck
             pool.parallelRanges(planes, grain: 8, chunksPerThread: 4, affine: true) { r, thread in
                 ck_depthwise_planes(x, y, weights.pointer, bias.pointer, geometry, r.lowerBound, r.upperBound, act,

@@ -224,9 +224,9 @@ struct DeviceLoaderErrorTests {
         let d = try DeviceLoader.load(yaml: ok, file: Self.file)
         #expect(d.computeUnits[0].memoryEfficiency(for: .dataMovement) == 0.5)
         #expect(d.computeUnits[0].memoryEfficiency(for: .conv) == 1)
-        let e = try #require(Self.loadError(Self.document(inserting: "    memory_efficiency: {pooling: {value: 1.5, source: \"measured: test\"}}", after: 16)))
+        let e = try #require(Self.loadError(Self.document(inserting: "    memory_efficiency: {data_movement: {value: 1.5, source: \"measured: test\"}}", after: 16)))
         #expect(e.line == 17, "\(e.description)")
-        #expect(e.keyPath == "compute_units[0].memory_efficiency.pooling")
+        #expect(e.keyPath == "compute_units[0].memory_efficiency.data_movement")
         #expect(e.message.hasPrefix("memory efficiency must be in (0, 1]"), "\(e.message)")
         // Element-wise kernels run in place, without the sweep's write-allocate reads: up to 2.
         let inPlace = Self.document(inserting: "    memory_efficiency: {elementwise: {value: 1.5, source: \"measured: test\"}}", after: 16)
@@ -235,6 +235,11 @@ struct DeviceLoaderErrorTests {
         #expect(high.keyPath == "compute_units[0].memory_efficiency.elementwise")
         #expect(high.message.hasPrefix("memory efficiency must be in (0, 2]"), "\(high.message)")
         // Matrix-vector products are read streams (no write-allocate): up to 1.5.
+        // Global pools are read streams too (one value written per channel): pooling up to 1.5 as well.
+        let pool = Self.document(inserting: "    memory_efficiency: {pooling: {value: 1.4, source: \"measured: test\"}}", after: 16)
+        #expect(try DeviceLoader.load(yaml: pool, file: Self.file).computeUnits[0].memoryEfficiency(for: .pooling) == 1.4)
+        let poolOver = try #require(Self.loadError(Self.document(inserting: "    memory_efficiency: {pooling: {value: 1.6, source: \"measured: test\"}}", after: 16)))
+        #expect(poolOver.keyPath == "compute_units[0].memory_efficiency.pooling")
         let read = Self.document(inserting: "    memory_efficiency: {gemm: {value: 1.4, source: \"measured: test\"}}", after: 16)
         #expect(try DeviceLoader.load(yaml: read, file: Self.file).computeUnits[0].memoryEfficiency(for: .gemm) == 1.4)
         let over = try #require(Self.loadError(Self.document(inserting: "    memory_efficiency: {gemm: {value: 1.6, source: \"measured: test\"}}", after: 16)))

@@ -167,17 +167,25 @@ struct KernelTests {
         ConvCase(cin: 3, cout: 3, h: 11, w: 19, k: 3, pads: [0, 0, 0, 0], groups: 3),
         ConvCase(cin: 2, cout: 2, h: 10, w: 37, k: 5, pads: [1, 2, 1, 2], groups: 2, activation: .relu),
         ConvCase(batch: 2, cin: 3, cout: 3, h: 7, w: 17, k: 3, pads: [1, 0, 0, 1], groups: 3, activation: .silu),
+        // Narrow maps (≤ 8 output columns) at stride 2 with the input row in one 16-lane load (the AVX-512
+        // narrow kernel, else the AVX2 masked halves): 14² → 7² 3×3 with ReLU6 and multiplier 2, 13² → 7² 5×5
+        // with deferred SiLU, 15 columns without left padding, a tall map in two 8-row blocks (21 → 11 rows).
+        ConvCase(cin: 2, cout: 4, h: 14, w: 14, k: 3, stride: 2, pads: [1, 1, 1, 1], groups: 2, activation: .relu6),
+        ConvCase(cin: 3, cout: 3, h: 13, w: 13, k: 5, stride: 2, pads: [2, 2, 2, 2], groups: 3, activation: .silu),
+        ConvCase(cin: 2, cout: 2, h: 15, w: 15, k: 3, stride: 2, pads: [0, 0, 1, 1], groups: 2, activation: .hardswish),
+        ConvCase(batch: 2, cin: 2, cout: 2, h: 21, w: 11, k: 5, stride: 2, pads: [2, 2, 2, 2], groups: 2),
     ]
 
-    /// The same depthwise cases on the C kernels' step with the AVX-512 direct kernel allowed and not
-    /// (the AVX2 bordered / phase-split copy it replaces), so both paths stay tested on an AVX-512 CPU.
+    /// The same depthwise cases on the C kernels' step with the AVX-512 direct kernels allowed and not
+    /// (the AVX2 bordered / phase-split copy or narrow masked loads they replace), so both paths stay
+    /// tested on an AVX-512 CPU.
     @Test(arguments: directDepthwiseCases)
     func depthwiseDirectAndCopyPaths(_ c: ConvCase) throws {
         guard KernelISA.supported == .avx2 else { return }
         try Self.directAndFallback(c, groups: c.groups, weightShape: [c.cout, 1, c.k, c.k], seed: 11) { geometry, x, y, w, b, act, threads, allow in
             let step = DepthwiseConvolutionStep(geometry: geometry, x: x, y: y, weights: w, bias: b, activation: act, threads: threads,
                                                 kernels: .avx2, allowDirect: allow)
-            return (step, step.direct)
+            return (step, step.direct || step.narrowDirect)
         }
     }
 

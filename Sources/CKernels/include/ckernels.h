@@ -181,6 +181,12 @@ typedef struct {
 /// `ck_depthwise_planes` never touches `plane` (set ck_dw_geometry.direct to the answer).
 int ck_depthwise_direct(int k, int sh, int sw, ptrdiff_t out_w);
 
+/// Whether a narrow depthwise layer (≤ CK_DW_NARROW_COLUMNS output columns) takes the AVX-512F kernel
+/// for horizontal stride 2 that loads each input row once (k ∈ {3, 5}, vertical stride 1 or 2,
+/// width + pad_left ≤ 16, a CPU with AVX-512F); set ck_dw_geometry.direct to the answer. Activations
+/// that ck_act_deferred names must be applied by the caller (as ck_depthwise_planes does).
+int ck_depthwise_narrow_s2(int k, int sh, int sw, ptrdiff_t out_w, ptrdiff_t width, ptrdiff_t pad_left);
+
 /// ck_depthwise_planes' direct kernel (g.direct set): out = act(Σ w·tap + bias), then `post`
 /// (kind NONE: none) on every finished 4-row block. AVX-512F only; strides as ck_depthwise_direct.
 void ck_depthwise_direct_avx512(const float *x, float *y, const float *w, const float *bias, ck_dw_geometry g,
