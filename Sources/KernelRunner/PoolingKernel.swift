@@ -174,7 +174,9 @@ final class ReduceStep: Step {
     func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
         if let inner = trailing {
             let isMax = isMax
-            pool.parallelRanges(outCount, grain: Swift.max(1, 8192 / Swift.max(1, inner))) { r, _ in
+            // Affine: a squeeze-excitation pool reads the channel planes the depthwise conv before it
+            // (split by channels, affine too) wrote on the same thread.
+            pool.parallelRanges(outCount, grain: Swift.max(1, 8192 / Swift.max(1, inner)), affine: true) { r, _ in
                 if useC {
                     ck_row_reduce(x + r.lowerBound * inner, r.count, inner, isMax ? 1 : 0, 1 / Float(inner), y + r.lowerBound)
                     return
