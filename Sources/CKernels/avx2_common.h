@@ -131,6 +131,33 @@ CK_INLINE __m256 ck_act256(__m256 v, ck_activation act) {
     } while (0)
 #endif
 
+/// The row loop of a narrow depthwise kernel (≤ 8 output columns: one 8-lane vector per output row,
+/// `ck_depthwise_planes`' narrow kernels): for each output row, each input row it reads that lies
+/// in the plane runs `LOAD_ROW(iy)` once (declaring what `TAP` reads) and then `TAP(kx)` (a __m256)
+/// for every tap; two accumulators alternate by input row; bias `vb`, activation `act`, output `out`.
+/// Used by the AVX2 masked-load kernel and the AVX-512 stride-2 permute kernel, which differ only
+/// in how a row's taps are made.
+#define CK_DWN_ROWWISE_LOOP(K, SH, LOAD_ROW, TAP)                                                      \
+    const __m256i last_mask = ck_mask256(out_w);                                                       \
+    for (ptrdiff_t oy = 0; oy < out_h; oy++) {                                                         \
+        __m256 acc0 = vb, acc1 = _mm256_setzero_ps();                                                  \
+        const ptrdiff_t iy0 = oy * (SH) - pad_top;                                                     \
+        for (int ky = 0; ky < (K); ky++) {                                                             \
+            const ptrdiff_t iy = iy0 + ky;                                                             \
+            if ((size_t)iy >= (size_t)height) continue;                                                \
+            LOAD_ROW(iy)                                                                               \
+            for (int kx = 0; kx < (K); kx++) {                                                         \
+                const __m256 v = TAP(kx);                                                              \
+                if (ky & 1) acc1 = _mm256_fmadd_ps(wv[ky * (K) + kx], v, acc1);                       \
+                else acc0 = _mm256_fmadd_ps(wv[ky * (K) + kx], v, acc0);                               \
+            }                                                                                          \
+        }                                                                                              \
+        __m256 r = ck_act256(_mm256_add_ps(acc0, acc1), act);                                          \
+        /* a full store spills into the next row, which is written after it */                         \
+        if (out_w == 8 || oy + 1 < out_h) _mm256_storeu_ps(out + oy * out_w, r);                       \
+        else _mm256_maskstore_ps(out + oy * out_w, last_mask, r);                                      \
+    }
+
 /// Runs `call` with `act_c`, the activation a kernel applies in registers (a constant per kind, as
 /// CK_WITH_CONST_ACT), and `post_c`, the one it leaves to `ck_act_rows512` on finished output: SiLU
 /// and sigmoid go to `post_c` where `ck_act_deferred` says so, everything else to `act_c`.

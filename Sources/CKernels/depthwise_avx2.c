@@ -180,29 +180,14 @@ CK_INLINE __m256 dwn_tap(const float *row, const ptrdiff_t *doff, const __m256i 
 // padding), so no bordered copy is built. On these maps the copy cost more than the taps: a
 // 7×7 plane is 49 outputs against a 9×16 bordered plane written and then read back at once.
 // Stride 2 loads 16 columns and keeps the even lanes. 3×3 kernels: one output row at a time.
+#define CK_DWN_ROW_PTR(iy) const float *row = x + (iy) * width;
+#define CK_DWN_TAP_LOAD(kx) dwn_tap(row, doff, mlo, mhi, kx, sw_c)
 #define CK_DW_NARROW_ROWWISE(K, SH, SW)                                                                \
     CK_INLINE void dwn_body_##K##_##SH##_##SW(const float *x, ptrdiff_t height, ptrdiff_t width,       \
         ptrdiff_t pad_top, const ptrdiff_t *doff, const __m256i *mlo, const __m256i *mhi,               \
         const __m256 *wv, __m256 vb, ptrdiff_t out_h, ptrdiff_t out_w, float *out, ck_activation act) { \
-        const __m256i last_mask = ck_mask256(out_w);                                                   \
-        for (ptrdiff_t oy = 0; oy < out_h; oy++) {                                                     \
-            __m256 acc0 = vb, acc1 = _mm256_setzero_ps();                                              \
-            const ptrdiff_t iy0 = oy * (SH) - pad_top;                                                 \
-            for (int ky = 0; ky < (K); ky++) {                                                         \
-                const ptrdiff_t iy = iy0 + ky;                                                         \
-                if ((size_t)iy >= (size_t)height) continue;                                            \
-                const float *row = x + iy * width;                                                     \
-                for (int kx = 0; kx < (K); kx++) {                                                     \
-                    const __m256 v = dwn_tap(row, doff, mlo, mhi, kx, (SW));                           \
-                    if (ky & 1) acc1 = _mm256_fmadd_ps(wv[ky * (K) + kx], v, acc1);                   \
-                    else acc0 = _mm256_fmadd_ps(wv[ky * (K) + kx], v, acc0);                           \
-                }                                                                                      \
-            }                                                                                          \
-            __m256 r = ck_act256(_mm256_add_ps(acc0, acc1), act);                                      \
-            /* a full store spills into the next row, which is written after it */                     \
-            if (out_w == 8 || oy + 1 < out_h) _mm256_storeu_ps(out + oy * out_w, r);                   \
-            else _mm256_maskstore_ps(out + oy * out_w, last_mask, r);                                  \
-        }                                                                                              \
+        const int sw_c = (SW);                                                                         \
+        CK_DWN_ROWWISE_LOOP(K, SH, CK_DWN_ROW_PTR, CK_DWN_TAP_LOAD)                                     \
     }                                                                                                  \
     CK_DWN_ENTRY(K, SH, SW)
 

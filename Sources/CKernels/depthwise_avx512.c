@@ -114,29 +114,14 @@ CK_DWD_SHAPES(CK_DWD_CASE)
 // 672×14² → 7² 5×5 79 → 62 µs (in blocks of 8 output rows, each input row's taps feeding every row
 // that reads it, as the AVX2 5×5 kernel: 44 and 68.5 µs). At stride 1 the same scheme was slower
 // than the AVX2 masked loads (1152×7² 5×5 98 vs 83 µs, 960×7² 3×3 35.7 vs 33.4), so stride 1 stays there.
+#define CK_DWN512_ROW(iy) const __m512 row = _mm512_maskz_loadu_ps(lmask, x + (iy) * width - pad_left);
+#define CK_DWN512_TAP(kx) _mm512_castps512_ps256(_mm512_maskz_permutexvar_ps(keep[kx], idx[kx], row))
 #define CK_DWN512_ROWWISE(K, SH)                                                                       \
     CK_INLINE void dwn512_body_##K##_##SH(const float *x, ptrdiff_t height, ptrdiff_t width, ptrdiff_t pad_top, \
         ptrdiff_t pad_left, const __m512i *idx, const __mmask16 *keep, const __m256 *wv, __m256 vb,      \
         ptrdiff_t out_h, ptrdiff_t out_w, float *out, ck_activation act) {                             \
         const __mmask16 lmask = ck_col_mask16(-pad_left, width);                                       \
-        const __m256i last_mask = ck_mask256(out_w);                                                   \
-        for (ptrdiff_t oy = 0; oy < out_h; oy++) {                                                     \
-            __m256 acc0 = vb, acc1 = _mm256_setzero_ps();                                              \
-            const ptrdiff_t iy0 = oy * (SH) - pad_top;                                                 \
-            for (int ky = 0; ky < (K); ky++) {                                                         \
-                const ptrdiff_t iy = iy0 + ky;                                                         \
-                if ((size_t)iy >= (size_t)height) continue;                                            \
-                const __m512 row = _mm512_maskz_loadu_ps(lmask, x + iy * width - pad_left);            \
-                for (int kx = 0; kx < (K); kx++) {                                                     \
-                    const __m256 v = _mm512_castps512_ps256(_mm512_maskz_permutexvar_ps(keep[kx], idx[kx], row)); \
-                    if (kx & 1) acc1 = _mm256_fmadd_ps(wv[ky * (K) + kx], v, acc1);                   \
-                    else acc0 = _mm256_fmadd_ps(wv[ky * (K) + kx], v, acc0);                           \
-                }                                                                                      \
-            }                                                                                          \
-            const __m256 y = ck_act256(_mm256_add_ps(acc0, acc1), act);                                \
-            if (out_w == 8 || oy + 1 < out_h) _mm256_storeu_ps(out + oy * out_w, y);                   \
-            else _mm256_maskstore_ps(out + oy * out_w, last_mask, y);                                  \
-        }                                                                                              \
+        CK_DWN_ROWWISE_LOOP(K, SH, CK_DWN512_ROW, CK_DWN512_TAP)                                        \
     }                                                                                                  \
     static void dwn512_##K##_##SH(const float *x, ptrdiff_t height, ptrdiff_t width, ptrdiff_t pad_top,   \
         ptrdiff_t pad_left, const __m512i *idx, const __mmask16 *keep, const __m256 *wv, __m256 vb,      \
