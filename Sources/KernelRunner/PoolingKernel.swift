@@ -170,7 +170,6 @@ final class ReduceStep: Step {
     var algorithm: String { isMax ? "reduce max" : "reduce mean" }
     var scratchFloats: Int { 0 }
 
-
     func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
         if let inner = trailing {
             let isMax = isMax

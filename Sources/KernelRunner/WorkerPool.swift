@@ -17,7 +17,7 @@ public final class WorkerPool: @unchecked Sendable {
 
     public init(threads: Int) {
         threadCount = Swift.max(1, threads)
-        state = PoolState()
+        state = PoolState(threads: threadCount)
         for i in 1..<threadCount {
             let t = Thread { [state] in state.workerLoop(index: i) }
             t.name = "edgeprof-worker-\(i)"
@@ -46,7 +46,7 @@ public final class WorkerPool: @unchecked Sendable {
         }
         withoutActuallyEscaping(body) { escapable in
             if affine && count <= PoolState.maxAffineTasks {
-                state.dispatch(count: count, affineThreads: threadCount, escapable)
+                state.dispatch(count: count, affine: true, escapable)
                 return
             }
             var start = 0
@@ -122,10 +122,14 @@ private final class PoolState: @unchecked Sendable {
     /// replaced the generation. Non-affine dispatches leave it alone (its generation is then
     /// stale, so a late worker's claim fails).
     private let affinity = Atomic<Int>(0)
-    /// Threads of the affine dispatch of the current generation, 0 for a plain one. Written
-    /// before `word` is published; read after a worker saw that generation (and rechecked in
-    /// every claim through `affinity`'s generation).
-    private var affineThreads = 0
+    /// The dispatch of the current generation is affine. Written before `word` is published; read
+    /// after a worker saw that generation (and rechecked in every claim through `affinity`'s
+    /// generation).
+    private var affine = false
+    /// The pool's threads (caller included): an affine dispatch's blocks.
+    private let threads: Int
+
+    init(threads: Int) { self.threads = threads }
     private let done = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
     private let condition = NSCondition()
@@ -143,24 +147,24 @@ private final class PoolState: @unchecked Sendable {
     private static func count(_ w: Int) -> Int { (w >> indexBits) & indexMask }
     private static func next(_ w: Int) -> Int { w & indexMask }
 
-    func dispatch(count: Int, affineThreads threads: Int = 0, _ body: @escaping (Int, Int) -> Void) {
-        precondition(count <= Self.maxTasks && (threads == 0 || count <= Self.maxAffineTasks))
+    func dispatch(count: Int, affine: Bool = false, _ body: @escaping (Int, Int) -> Void) {
+        precondition(count <= Self.maxTasks && (!affine || count <= Self.maxAffineTasks))
         job = body
         done.store(0, ordering: .relaxed)
         // Only the dispatcher writes the generation bits (workers' claims add to `next`).
         let g = (Self.generation(word.load(ordering: .relaxed)) + 1) & ((1 << 23) - 1)
-        affineThreads = threads
+        self.affine = affine
         // Bits of task numbers ≥ count start set: a worker that read a later dispatch's count
         // can never claim a task this dispatch does not have.
-        if threads > 0 { affinity.store(g << 32 | (0xFFFF_FFFF & ~((1 << count) - 1)), ordering: .relaxed) }
+        if affine { affinity.store(g << 32 | (0xFFFF_FFFF & ~((1 << count) - 1)), ordering: .relaxed) }
         condition.lock()
         // An affine dispatch publishes `next` = count: nothing to claim through `word`, so a worker
-        // that read this generation with a stale `affineThreads` (0) takes no task here.
-        word.store(g << (2 * Self.indexBits) | count << Self.indexBits | (threads > 0 ? count : 0), ordering: .releasing)
+        // that read this generation with a stale `affine` (false) takes no task here.
+        word.store(g << (2 * Self.indexBits) | count << Self.indexBits | (affine ? count : 0), ordering: .releasing)
         if sleepers > 0 { condition.broadcast() }
         condition.unlock()
-        if threads > 0 {
-            runAffine(generation: g, count: count, threads: threads, thread: 0)
+        if affine {
+            runAffine(generation: g, count: count, thread: 0)
         } else {
             runClaimed(generation: g, thread: 0)
         }
@@ -191,21 +195,11 @@ private final class PoolState: @unchecked Sendable {
 
     /// Affine dispatch `generation`: this thread's own tasks (`i × threads / count == thread`) in
     /// order, then the others' from the last one down (the owner, if it is running, works up
-    /// from its first).
-    private func runAffine(generation g: Int, count: Int, threads: Int, thread: Int) {
-        let first = (thread * count + threads - 1) / threads
-        let end = ((thread + 1) * count + threads - 1) / threads
-        var i = first
-        var stealing = false
-        while true {
-            if !stealing && i >= end {
-                stealing = true
-                i = count - 1
-            }
-            if stealing {
-                if i < 0 { return }
-                if i >= first && i < end { i -= 1; continue }
-            }
+    /// from its first). Stops when a newer dispatch has replaced the generation.
+    private func runAffine(generation g: Int, count: Int, thread: Int) {
+        let own = (thread * count + threads - 1) / threads..<((thread + 1) * count + threads - 1) / threads
+        /// Runs task i if it is still unclaimed; false once the generation has moved on.
+        func claim(_ i: Int) -> Bool {
             let bit = 1 << i
             var a = affinity.load(ordering: .acquiring)
             while a >> 32 == g && a & bit == 0 {
@@ -213,13 +207,14 @@ private final class PoolState: @unchecked Sendable {
                 if claimed {
                     job!(i, thread)
                     done.add(1, ordering: .releasing)
-                    break
+                    return true
                 }
                 a = current
             }
-            if a >> 32 != g { return }
-            i += stealing ? -1 : 1
+            return a >> 32 == g
         }
+        for i in own { guard claim(i) else { return } }
+        for i in stride(from: count - 1, through: 0, by: -1) where !own.contains(i) { guard claim(i) else { return } }
     }
 
     func workerLoop(index: Int) {
@@ -247,9 +242,8 @@ private final class PoolState: @unchecked Sendable {
             }
             seen = g
             if stopping.load(ordering: .relaxed) { return }
-            let threads = affineThreads
-            if threads > index {
-                runAffine(generation: g, count: Self.count(word.load(ordering: .acquiring)), threads: threads, thread: index)
+            if affine {
+                runAffine(generation: g, count: Self.count(word.load(ordering: .acquiring)), thread: index)
             } else {
                 runClaimed(generation: g, thread: index)
             }
