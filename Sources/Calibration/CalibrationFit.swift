@@ -80,7 +80,9 @@ public struct CalibrationFit: Sendable, Hashable, Codable {
     public var efficiency: [OpClass: Double]
     /// `per_output_macs` per class in `CalibrationFitter.perOutputClasses` whose kernels span enough MACs per output.
     public var perOutputMACs: [OpClass: Double] = [:]
-    /// `channel_overhead` (seconds per output channel) per class in `CalibrationFitter.perChannelClasses`.
+    /// `channel_overhead` (seconds per `Graph.channelOverheadUnits`: a depthwise conv's output rows, a global
+    /// pool's channels, a binary op's rows) per class in `CalibrationFitter.perChannelClasses` and
+    /// `perRowStreamingClasses`.
     public var channelOverheads: [OpClass: Double] = [:]
     /// `memory_efficiency` per class with streaming kernels: the share of the fitted bandwidths they reach.
     public var memoryEfficiency: [OpClass: Double] = [:]
@@ -118,8 +120,11 @@ public enum CalibrationFitter {
     public static let perOutputClasses: Set<OpClass> = [.conv1x1, .depthwise, .gemm]
     /// Candidate per-output MACs of the joint fit (0 = the per-MAC model alone).
     static let perOutputGrid: [Double] = [0, 0.5, 1, 1.5, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 64]
-    /// Classes whose `channel_overhead` calibration fits with their efficiency and per-output MACs: depthwise convs
-    /// (per-channel setup: weights, borders), which networks run from 16 channels on 112² maps to 1152 on 7².
+    /// Classes whose `channel_overhead` calibration fits with their efficiency and per-output MACs: depthwise convs,
+    /// charged per output row (`Graph.channelOverheadUnits`: the kernels run row by row, and networks run
+    /// them on rows of 112 outputs down to 7). Charged per channel instead (sessions 17–21), the term could
+    /// not tell a 7² map's short rows from its channel count: fitted at 20 ns per channel it priced
+    /// mobilenet_v2's 960 × 7² layers +55% and its 32 × 112² one +76% (validation, 2026-12-05).
     public static let perChannelClasses: Set<OpClass> = [.depthwise]
     /// Classes whose streaming kernels fit a per-row overhead (`channel_overhead`, charged per
     /// `Graph.channelOverheadUnits`) jointly with their `memory_efficiency`: binary elementwise ops,
@@ -132,8 +137,9 @@ public enum CalibrationFitter {
     /// and the per-row term is fitted; it came out at 1 ns per row, i.e. that extra time is not the
     /// kernel's per-row cost.
     public static let perRowStreamingClasses: Set<OpClass> = [.elementwise, .pooling]
-    /// Candidate per-channel overheads (seconds).
-    static let perChannelGrid: [Double] = [0, 1, 2, 3, 4, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 150].map { $0 * 1e-9 }
+    /// Candidate per-channel (per-row) overheads (seconds); half-nanosecond steps at the low end, where
+    /// a depthwise row (a few ns per thread, shared by the threads) and a global pool's channel land.
+    static let perChannelGrid: [Double] = [0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 150].map { $0 * 1e-9 }
 
     public static func predict(_ s: CalibrationSample, peak: Double, overhead: Double, bandwidths: [Double], efficiency: Double,
                                memoryEfficiency: Double = 1, perOutputMACs: Double = 0, channelOverhead: Double = 0,
@@ -359,7 +365,7 @@ public enum CalibrationFitter {
             }
             // Per-output MACs (and, for the per-channel classes, a per-channel overhead) jointly with the
             // efficiency, for the classes listed, when their kernels differ at least 2× in MACs per output
-            // (per-output) or in output pixels per channel (per-channel); else that term is not separable
+            // (per-output) or in outputs per charged unit (per-row); else that term is not separable
             // from the efficiency. Grid over the terms, each point with its best efficiency; the point
             // with the fewest and smallest terms within 1% of the least loss wins.
             func spread(_ v: [Double?]) -> Bool {

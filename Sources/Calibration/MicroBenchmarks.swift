@@ -211,10 +211,12 @@ public enum MicroBenchmarkSuite {
             out.append(MicroBenchmark(name: "gemm-197x\(d)x\(d)", benchmark: "conv/GEMM grid", opClass: .gemm, role: .compute, graph: g).coldCaches())
         }
         // Depthwise 3×3 and 5×5 (efficientnet/mobilenet_v3 shapes): 25 MACs per output against 9, so
-        // the fit can separate per-output work (`per_output_macs`) from per-MAC work.
+        // the fit can separate per-output work (`per_output_macs`) from per-MAC work; rows of 112 down
+        // to 7 outputs, so it can separate the per-row cost (`channel_overhead`, charged per output
+        // row). Two shapes per map size from 14² down (the sizes networks run most depthwise layers at).
         let dw: [(c: Int, hw: Int, k: Int)] = quick
-            ? [(32, 112, 3), (144, 28, 3), (240, 28, 5)]
-            : [(32, 112, 3), (96, 56, 3), (144, 28, 3), (384, 14, 3), (960, 7, 3), (240, 28, 5), (672, 14, 5)]
+            ? [(32, 112, 3), (144, 28, 3), (960, 7, 3), (240, 28, 5)]
+            : [(32, 112, 3), (96, 56, 3), (144, 28, 3), (384, 14, 3), (576, 14, 3), (960, 7, 3), (240, 28, 5), (672, 14, 5), (1152, 7, 5)]
         // In context, as networks run them: each depthwise conv reads the output of a 1×1 conv (the
         // expansion of an inverted residual block), which splits its work across the threads its own
         // way (pixel tiles, or output channels on small maps), so with several threads part of every

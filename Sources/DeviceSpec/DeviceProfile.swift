@@ -106,11 +106,12 @@ public struct ComputeUnit: Sendable, Hashable, Codable {
     public func perOutputMACs(for cls: OpClass) -> Double {
         perOutputMACs[cls]?.value ?? perOutputMACs[cls.coarse]?.value ?? 0
     }
-    /// Optional fixed cost per output channel plane of a class's kernels (`channel_overhead:`, a
-    /// time ≥ 0; channels = batch × output channels of a 4-D output): per-channel setup a
-    /// depthwise kernel pays whatever the map size (loading the channel's weights, the border rows
-    /// and columns). A depthwise conv of 960 channels on 7×7 maps spends most of its time there.
-    /// Added to the kernel's fixed overhead. A class without an entry falls back to its coarse class, then to 0.
+    /// Optional fixed cost per row of a class's kernels (`channel_overhead:`, a time ≥ 0, charged per
+    /// `Graph.channelOverheadUnits`): a depthwise conv's output rows (batch × channels × output
+    /// height: loop setup, masked tail and stores a row pays whatever its length, so 960 channels on
+    /// 7×7 maps pay it 6,720 times for 47 k outputs), a global pool's channels, a binary op's
+    /// contiguous rows. Added to the kernel's fixed overhead. A class without an entry falls back to
+    /// its coarse class, then to 0.
     public var channelOverhead: [OpClass: Sourced<Seconds>] = [:]
 
     public func channelOverhead(for cls: OpClass) -> Seconds {

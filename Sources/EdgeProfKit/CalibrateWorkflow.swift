@@ -148,7 +148,8 @@ public enum CalibrateWorkflow {
             guard let o = fit.classOverheads[cls] else { continue }
             let names = samples.filter { $0.role == .overhead && $0.opClass == cls }.map(\.name)
             let value = "\"\(formatFixed(o * 1e6, decimals: 2)) us\""
-            let perChannel = fit.channelOverheads[cls].map { o in o > 0 ? " less \(formatFixed(o * 1e9, decimals: 0)) ns × its output channels (channel_overhead)" : "" } ?? ""
+            let units = CalibrationFitter.perChannelClasses.contains(cls) ? "output rows" : "output channels"
+            let perChannel = fit.channelOverheads[cls].map { o in o > 0 ? " less \(formatFixed(o * 1e9, decimals: 1)) ns × its \(units) (channel_overhead)" : "" } ?? ""
             let source = "measured \(date) (\(mode): tiny-kernel chain \(names.joined(separator: ", ")), median per-kernel time\(perChannel))"
             try setInMap("class_overhead", cls, before: unit.classOverhead[cls].map { "\(formatFixed($0.value.value * 1e6, decimals: 2)) us" } ?? "(layer_overhead)",
                          value: value, source: source)
@@ -214,8 +215,9 @@ public enum CalibrateWorkflow {
         for cls in CalibrationFitter.perChannelClasses.sorted(by: { $0.rawValue < $1.rawValue }) where fit.efficiency[cls] != nil {
             try setChannelOverhead(cls, source: jointSource(cls, fitted: fit.channelOverheads[cls] != nil,
                                                             with: "efficiency.\(cls.rawValue) and per_output_macs.\(cls.rawValue)",
-                                                            formula: "overhead + o·channels + max((FLOPs + 2·c·outputs)/(peak·e), bytes/bandwidth)",
-                                                            spreadIn: "pixels per channel"))
+                                                            formula: "overhead + o·rows + max((FLOPs + 2·c·outputs)/(peak·e), bytes/bandwidth), "
+                                                                + "rows = output channels × output height",
+                                                            spreadIn: "outputs per row"))
         }
         // Per-row overhead of the streaming classes (binary ops' broadcast rows), fitted with their share;
         // 0 when the streaming shapes did not differ enough in rows, so no stale value survives.

@@ -131,8 +131,11 @@ extension Graph {
 extension Graph {
     /// What a kernel anchored on `node` pays its class's `channel_overhead` per: a binary
     /// elementwise op's contiguous rows (`TensorShape.broadcastRows`, 1 for same-shape and scalar
-    /// operands: one flat stream), 1 for the other elementwise maps (one flat stream), otherwise the
-    /// output's channel planes (batch × channels of a 4-D output: a depthwise conv's per-channel setup).
+    /// operands: one flat stream), 1 for the other elementwise maps (one flat stream), a depthwise
+    /// conv's output rows (batch × channels × output height: its kernels run row by row, and a short
+    /// row pays the same loop setup, masked tail and per-row stores as a long one — measured per
+    /// output, a 7×7 map costs 2.5–3× a 112×112 one), otherwise the output's channel planes (batch ×
+    /// channels of a 4-D output: a global pool's one reduction per channel).
     public func channelOverheadUnits(_ node: Node) -> Int {
         guard let out = node.outputs.first else { return 0 }
         let shape = tensors[out].shape
@@ -141,6 +144,8 @@ extension Graph {
             return TensorShape.broadcastRows(output: shape, operands: node.inputs.map { tensors[$0].shape } + node.params.map(\.shape))
         case .activation, .clip, .unary:
             return 1
+        case .conv(let a) where a.isDepthwise && shape.rank == 4:
+            return shape.channelPlanes * shape[2]
         default:
             return shape.channelPlanes
         }

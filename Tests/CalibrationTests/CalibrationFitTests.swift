@@ -115,25 +115,25 @@ struct CalibrationFitTests {
         #expect(none.perOutputMACs[.gemm, default: -1] <= 1, "\(none.perOutputMACs)")
     }
 
-    /// Depthwise kernels from 32 channels on 112² to 960 on 7² with a per-channel cost: the fit finds it
-    /// with the per-output MACs and the efficiency, and takes the tiny depthwise chain's overhead less
-    /// its 32 channels' share.
+    /// Depthwise kernels from 32 channels on 112² to 960 on 7² with a per-row cost (charged per output
+    /// row, channels × height): the fit finds it with the per-output MACs and the efficiency, and takes
+    /// the tiny depthwise chain's overhead less its 32 × 4 rows' share.
     @Test func channelOverheadIsRecoveredWithTheOtherDepthwiseTerms() throws {
-        let o = 20e-9, c = 4.0, e = 0.5, fixed = 0.3e-6
+        let o = 2.5e-9, c = 4.0, e = 0.5, fixed = 0.3e-6
         var samples: [CalibrationSample] = []
         var i = 0
         for (ch, hw, k) in [(32, 112, 3), (96, 56, 3), (144, 28, 3), (384, 14, 3), (960, 7, 3), (240, 28, 5), (672, 14, 5)] {
             let outputs = Double(ch * hw * hw)
             var x = CalibrationSample(name: "dw\(k)-\(ch)", benchmark: "synthetic-dw", role: .compute, opClass: .depthwise,
                                       flops: 2 * Double(k * k) * outputs, levelBytes: [outputs * 8, 0, 0, 0], measured: 0,
-                                      outputs: outputs, channels: Double(ch))
+                                      outputs: outputs, channels: Double(ch * hw))
             x.measured = CalibrationFitter.predict(x, peak: Self.peak, overhead: fixed, bandwidths: Self.bandwidths, efficiency: e,
                                                    perOutputMACs: c, channelOverhead: o) * (1 + 0.01 * sin(Double(i) * 12.9898))
             i += 1
             samples.append(x)
         }
         samples.append(CalibrationSample(name: "tiny-dw", benchmark: "tiny", role: .overhead, opClass: .depthwise, flops: 0, levelBytes: [0, 0, 0, 0],
-                                         measured: fixed + 32 * o, outputs: 512, channels: 32))
+                                         measured: fixed + 32 * 4 * o, outputs: 512, channels: 32 * 4))
         let fit = CalibrationFitter.fit(samples, peak: Self.peak, fallbackBandwidths: Self.bandwidths)
         #expect(abs((fit.channelOverheads[.depthwise] ?? 0) / o - 1) < 0.3, "\(fit.channelOverheads)")
         #expect(abs((fit.perOutputMACs[.depthwise] ?? 0) - c) <= 1, "\(fit.perOutputMACs)")

@@ -22,9 +22,10 @@ struct MicroBenchmarkTests {
             #expect(Set(suite.filter { $0.role == .overhead }.map(\.opClass)) == [.elementwise, .conv, .gemm, .depthwise, .pooling, .dataMovement, .normalization])
             #expect(suite.filter { $0.role == nil }.count >= 5)  // streams: role from the residence level
             #expect(Set(suite.filter { $0.role == .streaming }.map(\.opClass)) == [.elementwise, .pooling, .dataMovement, .permute, .gemm])
-            // The depthwise grid spans 3×3 and 5×5 (per-output MACs) and 16× in pixels per channel (per-channel overhead).
+            // The depthwise grid spans 3×3 and 5×5 (per-output MACs) and 16× in outputs per row (per-row overhead).
             let dw = suite.filter { $0.role == .compute && $0.opClass == .depthwise }
             #expect(dw.contains { $0.name.hasPrefix("dwconv5x5") } && dw.contains { $0.name.hasPrefix("dwconv3x3") })
+            #expect(dw.contains { $0.name.hasSuffix("-112²") } && dw.contains { $0.name.hasSuffix("-7²") })
             // In context: each timed depthwise conv reads a 1×1 conv's output, as in an inverted residual block.
             for bench in dw {
                 let timed = try #require(bench.timed, "\(bench.name) is not in context")

@@ -334,20 +334,27 @@ struct EfficiencyClassTests {
         #expect(s0.latency == s1.latency)
     }
 
-    /// `channel_overhead` adds its time per output channel of the class's kernels to their overhead.
-    @Test func channelOverheadIsPaidPerOutputChannel() throws {
+    /// `channel_overhead.depthwise` adds its time per output row (channels × output height) of the
+    /// depthwise kernels to their overhead: 24 × 14 rows at stride 1, 24 × 7 at stride 2.
+    @Test func depthwiseChannelOverheadIsPaidPerOutputRow() throws {
         var b = GraphBuilder(name: "dw")
         let x = b.input("x", shape: [1, 24, 14, 14])
         let a = ConvAttributes(inChannels: 24, outChannels: 24, kernel: [3, 3], pads: [1, 1, 1, 1], groups: 24, hasBias: true)
-        b.markOutput(try b.add1("dw", .conv(a), inputs: [x], params: [ParamInfo(name: "w", shape: [24, 1, 3, 3]), ParamInfo(name: "b", shape: [24])]))
+        let y = try b.add1("dw", .conv(a), inputs: [x], params: [ParamInfo(name: "w", shape: [24, 1, 3, 3]), ParamInfo(name: "b", shape: [24])])
+        var a2 = a
+        a2.strides = [2, 2]
+        b.markOutput(try b.add1("dw2", .conv(a2), inputs: [y], params: [ParamInfo(name: "w2", shape: [24, 1, 3, 3]), ParamInfo(name: "b2", shape: [24])]))
         let g = try b.finish()
         let plain = try testDevice()
         var device = plain
         device.computeUnits[0].channelOverhead[.depthwise] = Sourced(Seconds(50e-9), source: "test")
-        let l0 = try #require(try AnalyticalModel.estimate(g, on: plain).layers.first), l1 = try #require(try AnalyticalModel.estimate(g, on: device).layers.first)
-        #expect(abs((l1.overhead - l0.overhead).value - 24 * 50e-9) < 1e-15)
-        #expect(abs((l1.latency - l0.latency).value - 24 * 50e-9) < 1e-15)
-        #expect(l1.computeTime == l0.computeTime)
+        let before = try AnalyticalModel.estimate(g, on: plain), after = try AnalyticalModel.estimate(g, on: device)
+        for (name, rows) in [("dw", 24.0 * 14), ("dw2", 24.0 * 7)] {
+            let l0 = try #require(before.layers.first { $0.name == name }), l1 = try #require(after.layers.first { $0.name == name })
+            #expect(abs((l1.overhead - l0.overhead).value - rows * 50e-9) < 1e-15, "\(name)")
+            #expect(abs((l1.latency - l0.latency).value - rows * 50e-9) < 1e-15, "\(name)")
+            #expect(l1.computeTime == l0.computeTime)
+        }
     }
 
     /// `channel_overhead.elementwise` is paid per contiguous row of a binary op: per channel for a

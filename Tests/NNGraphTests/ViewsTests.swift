@@ -109,7 +109,8 @@ struct ViewsTests {
 
     /// A binary op pays `channel_overhead` per contiguous row it walks: one flat stream for same-shape
     /// and scalar operands, one row per channel for a per-channel scale, one per token for a bias over
-    /// the last dim; other elementwise maps are one stream, everything else pays per channel plane.
+    /// the last dim; other elementwise maps are one stream; a depthwise conv pays per output row
+    /// (channels × output height), everything else per channel plane.
     @Test func channelOverheadUnitsFollowTheBroadcastRows() throws {
         #expect(TensorShape.broadcastRows(output: [1, 576, 7, 7], operands: [[1, 576, 7, 7], [1, 576, 1, 1]]) == 576)
         #expect(TensorShape.broadcastRows(output: [2, 16, 4, 4], operands: [[2, 16, 4, 4], [16, 1, 1]]) == 32)
@@ -127,9 +128,12 @@ struct ViewsTests {
         let bias = try b.add1("bias", .binary(.add), inputs: [a], params: [ParamInfo(name: "bias.b", shape: [24, 1, 1])])
         let r = try b.add1("relu", .activation(.relu), inputs: [bias])
         let p = try b.add1("pool", .maxPool(PoolAttributes(kernel: [2, 2], strides: [2, 2])), inputs: [r])
-        b.markOutput(p)
+        let dw = ConvAttributes(inChannels: 24, outChannels: 24, kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], groups: 24)
+        let d = try b.add1("dw", .conv(dw), inputs: [p], params: [ParamInfo(name: "dw.w", shape: [24, 1, 3, 3])])
+        let pw = ConvAttributes(inChannels: 24, outChannels: 8, kernel: [1, 1])
+        b.markOutput(try b.add1("pw", .conv(pw), inputs: [d], params: [ParamInfo(name: "pw.w", shape: [8, 24, 1, 1])]))
         let g = try b.finish()
         let units = Dictionary(uniqueKeysWithValues: g.nodes.map { ($0.name, g.channelOverheadUnits($0)) })
-        #expect(units == ["scale": 24, "add": 1, "bias": 24, "relu": 1, "pool": 24])
+        #expect(units == ["scale": 24, "add": 1, "bias": 24, "relu": 1, "pool": 24, "dw": 24 * 2, "pw": 8])
     }
 }
