@@ -59,6 +59,10 @@ struct StridedCopy {
 /// `piece` elements (several rows, or a piece of one long row) handed out in one dispatch: a
 /// channel concat collapses each input to a single contiguous row, and copying those one after
 /// another, each on one thread, ran shufflenet's concats at a third of the pool's bandwidth.
+/// Each copy of at least `balancedFrom` elements is cut into a multiple of `threads` tasks of equal
+/// size: cut into ⌈rows / rows per piece⌉ tasks, a channel shuffle of 232 planes of 14² (83, 83 and
+/// 66 rows) or vit_tiny's head transpose (591 rows of 64: 256, 256, 79) left one of two threads
+/// two tasks to the other's one.
 final class CopyStep: Step {
     let copies: [StridedCopy]
     let zeroFill: (UnsafeMutablePointer<Float>, Int)?
@@ -66,22 +70,29 @@ final class CopyStep: Step {
     /// (copy, rows, part of each row), in copy order.
     let tasks: [(copy: Int, rows: Range<Int>, part: Range<Int>)]
     static let piece = 16_384
+    /// Copies smaller than this (elements) stay one task per piece (a tiny copy runs on the calling thread).
+    static let balancedFrom = 8_192
 
-    init(_ name: String, copies: [StridedCopy], zeroFill: (UnsafeMutablePointer<Float>, Int)? = nil) {
+    init(_ name: String, copies: [StridedCopy], zeroFill: (UnsafeMutablePointer<Float>, Int)? = nil, threads: Int = 1) {
         self.name = name
         self.copies = copies.map { $0.collapsed() }
         self.zeroFill = zeroFill
         var tasks: [(copy: Int, rows: Range<Int>, part: Range<Int>)] = []
         for (i, c) in self.copies.enumerated() {
             let rows = c.rows, inner = c.dims[c.dims.count - 1]
-            if inner >= Self.piece {
-                let pieces = (inner + Self.piece - 1) / Self.piece
+            let balance = threads > 1 && rows * inner >= Self.balancedFrom
+            func multiple(_ n: Int) -> Int { balance ? (n + threads - 1) / threads * threads : n }
+            if inner >= Self.piece || (rows < threads && balance) {
+                // Pieces of each row; one row alone (a concat input) in a multiple of the thread count.
+                let byLength = (inner + Self.piece - 1) / Self.piece
+                let pieces = Swift.min(inner, rows % threads == 0 ? byLength : multiple(byLength))
                 for r in 0..<rows {
                     for p in 0..<pieces { tasks.append((i, r..<(r + 1), (inner * p / pieces)..<(inner * (p + 1) / pieces))) }
                 }
             } else {
                 let perTask = Swift.max(1, Self.piece / Swift.max(1, inner))
-                for lo in stride(from: 0, to: rows, by: perTask) { tasks.append((i, lo..<Swift.min(rows, lo + perTask), 0..<inner)) }
+                let n = Swift.min(rows, multiple((rows + perTask - 1) / perTask))
+                for t in 0..<n { tasks.append((i, (rows * t / n)..<(rows * (t + 1) / n), 0..<inner)) }
             }
         }
         self.tasks = tasks

@@ -302,7 +302,9 @@ struct ModelCompiler {
                     // Division by a constant multiplies by its reciprocal (≤ 1 ulp apart): a vector divide
                     // has ~10× a multiply's reciprocal throughput, and vit's GELU `x / √2` over 151K
                     // floats was divide-bound (20 µs against 11 µs for the neighbouring multiply).
-                    let (constantOp, operand) = op == .div ? (BinaryOp.mul, c.map { 1 / $0 }) : (op, c)
+                    // Not when a reciprocal is not a normal number (a divisor below 2⁻¹²⁸ or above 2¹²⁶).
+                    let reciprocal = op == .div && c.allSatisfy { (1 / $0).isNormal }
+                    let (constantOp, operand) = reciprocal ? (BinaryOp.mul, c.map { 1 / $0 }) : (op, c)
                     step = BinaryStep(a: a.pointer, aShape: a.shape, b: nil, bShape: anchor.params[0].shape, constant: operand,
                                       y: y.pointer, yShape: y.shape, op: constantOp, activation: activation)
                 }
@@ -345,7 +347,7 @@ struct ModelCompiler {
                                               sourceStrides: contiguousStrides(x.shape.dims), destinationStrides: outStrides))
                     start += x.shape[ax]
                 }
-                step = CopyStep("concat", copies: copies)
+                step = CopyStep("concat", copies: copies, threads: threads)
             case .split(let axis, _):
                 try checkInputs(1)
                 if isView(anchor) {
@@ -362,7 +364,7 @@ struct ModelCompiler {
                                                   sourceStrides: inStrides, destinationStrides: contiguousStrides(y.shape.dims)))
                         start += y.shape[ax]
                     }
-                    step = CopyStep("split", copies: copies)
+                    step = CopyStep("split", copies: copies, threads: threads)
                 }
             case .slice(let starts, _, let axes, let stepsAttr):
                 try checkInputs(1)
@@ -383,7 +385,8 @@ struct ModelCompiler {
                         srcStrides[ax] = inStrides[ax] * st
                     }
                     step = CopyStep("slice", copies: [StridedCopy(source: x.pointer + offset, destination: y.pointer, dims: y.shape.dims,
-                                                                  sourceStrides: srcStrides, destinationStrides: contiguousStrides(y.shape.dims))])
+                                                                  sourceStrides: srcStrides, destinationStrides: contiguousStrides(y.shape.dims))],
+                                    threads: threads)
                 }
             case .reshape, .flatten, .squeeze, .unsqueeze, .identity:
                 step = nil
@@ -394,7 +397,7 @@ struct ModelCompiler {
                 let inStrides = contiguousStrides(x.shape.dims)
                 step = CopyStep("transpose", copies: [StridedCopy(source: x.pointer, destination: y.pointer, dims: y.shape.dims,
                                                                   sourceStrides: perm.map { inStrides[$0] },
-                                                                  destinationStrides: contiguousStrides(y.shape.dims))])
+                                                                  destinationStrides: contiguousStrides(y.shape.dims))], threads: threads)
             case .channelShuffle(let groups):
                 try checkInputs(1)
                 let x = ref(anchor.inputs[0]), y = out()
@@ -402,7 +405,8 @@ struct ModelCompiler {
                 // [N, g, C/g, inner] -> [N, C/g, g, inner]
                 step = CopyStep("channel shuffle", copies: [StridedCopy(
                     source: x.pointer, destination: y.pointer, dims: [n, c / groups, groups, inner],
-                    sourceStrides: [c * inner, inner, (c / groups) * inner, 1], destinationStrides: [c * inner, groups * inner, inner, 1])])
+                    sourceStrides: [c * inner, inner, (c / groups) * inner, 1], destinationStrides: [c * inner, groups * inner, inner, 1])],
+                    threads: threads)
             case .pad(let pads):
                 try checkInputs(1)
                 let x = ref(anchor.inputs[0]), y = out()
@@ -414,7 +418,7 @@ struct ModelCompiler {
                 let offset = (0..<r).reduce(0) { $0 + pads[$1] * outStrides[$1] }
                 step = CopyStep("pad", copies: [StridedCopy(source: x.pointer, destination: y.pointer + offset, dims: x.shape.dims,
                                                             sourceStrides: contiguousStrides(x.shape.dims), destinationStrides: outStrides)],
-                                zeroFill: (y.pointer, y.count))
+                                zeroFill: (y.pointer, y.count), threads: threads)
             case .unsupported(let opType, _):
                 throw RunnerError(.unsupportedOp, node: anchor.name, "operator \(opType) has no kernel")
             }

@@ -524,6 +524,35 @@ struct KernelTests {
         }
     }
 
+    /// Division by a constant multiplies by its reciprocal (`ModelCompiler`): within one rounding of
+    /// x / z (relative 2⁻²³ per element), and exactly x / z when a reciprocal is not a normal number
+    /// (a divisor of 2⁻¹³⁰ has an infinite one and gave ±inf for finite quotients; one of 3·10³⁸ a
+    /// subnormal one, which lost digits).
+    @Test func divisionByOneValue() throws {
+        let shape = TensorShape([1, 4, 9, 11])
+        var input = randomInput(shape, seed: 3)
+        input.values = input.values.map { $0 * 100 }
+        for z: Float in [1.4142135, 3, -7.5, Float.leastNormalMagnitude / 4, 3e38] {
+            var b = GraphBuilder(name: "div")
+            let x = b.input("x", shape: shape)
+            b.markOutput(try b.add1("div", .binary(.div), inputs: [x], params: [ParamInfo(name: "z", shape: [])]))
+            let g = try b.finish()
+            var w = WeightStore()
+            w["z"] = [z]
+            let exact = (1 / z).isNormal == false
+            for got in try runBoth(g, w, [input]) {
+                for (v, x) in zip(got[0].values, input.values) {
+                    let want = x / z
+                    if exact || !want.isFinite {
+                        #expect(v == want || (v.isNaN && want.isNaN), "\(x) / \(z): \(v) vs \(want)")
+                    } else {
+                        #expect(abs(v - want) <= abs(want) * 2.4e-7, "\(x) / \(z): \(v) vs \(want)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func addWithFusedActivationAndScalarConstant() throws {
         var b = GraphBuilder(name: "add-relu")
         let x = b.input("a", shape: [1, 8, 60, 60]), y = b.input("b", shape: [1, 8, 60, 60])
@@ -706,6 +735,39 @@ struct KernelTests {
             #expect(got[0].values == ix.values + iy.values, "channel concat")
             #expect(got[1].values == wantCat3, "width concat")
             #expect(got[2].values == wantTr, "transpose")
+        }
+    }
+
+    /// A copy's tasks cover every element once; at 2 and 3 threads a copy of ≥ `balancedFrom` elements
+    /// is cut into a multiple of the thread count of near-equal tasks (channel shuffle of 232 planes
+    /// of 14², a head transpose of 591 rows of 64, one long concat row, three long rows); a small one
+    /// stays one task.
+    @Test func copyTasksAreBalancedOverThreads() throws {
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+        defer { buffer.deallocate() }
+        func copy(_ dims: [Int]) -> StridedCopy {
+            StridedCopy(source: buffer, destination: buffer, dims: dims, sourceStrides: contiguousStrides(dims), destinationStrides: contiguousStrides(dims))
+        }
+        let shuffle = StridedCopy(source: buffer, destination: buffer, dims: [1, 116, 2, 196],
+                                  sourceStrides: [232 * 196, 196, 116 * 196, 1], destinationStrides: [232 * 196, 392, 196, 1])
+        let head = StridedCopy(source: buffer, destination: buffer, dims: [3, 197, 64], sourceStrides: [64, 192, 1], destinationStrides: [197 * 64, 64, 1])
+        for threads in [1, 2, 3] {
+            for (label, c, small) in [("shuffle", shuffle, false), ("head transpose", head, false), ("one row", copy([1, 22_736]), false),
+                                      ("three rows", copy([3, 40_000]), false), ("small", copy([8, 100]), true)] {
+                let step = CopyStep(label, copies: [c], threads: threads)
+                let collapsed = c.collapsed(), inner = collapsed.dims[collapsed.dims.count - 1]
+                var seen = [Int](repeating: 0, count: collapsed.count)
+                for t in step.tasks { for r in t.rows { for k in t.part { seen[r * inner + k] += 1 } } }
+                #expect(seen.allSatisfy { $0 == 1 }, "\(label), \(threads) threads: every element once")
+                let sizes = step.tasks.map { $0.rows.count * $0.part.count }
+                if small {
+                    #expect(step.tasks.count == 1, "\(label): \(sizes)")
+                } else if threads > 1 {
+                    #expect(step.tasks.count % threads == 0, "\(label), \(threads) threads: \(sizes)")
+                    #expect(Double(sizes.max()!) <= 1.05 * Double(sizes.min()!) + Double(inner), "\(label), \(threads) threads: \(sizes)")
+                }
+                #expect(sizes.allSatisfy { $0 <= CopyStep.piece }, "\(label): \(sizes)")
+            }
         }
     }
 
