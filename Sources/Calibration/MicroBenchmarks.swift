@@ -299,9 +299,16 @@ public enum MicroBenchmarkSuite {
                 return try b.add1("\(name).fold", .conv(a), inputs: [cat],
                                   params: [ParamInfo(name: "\(name).fold.w", shape: [c, 2 * c, 1, 1]), ParamInfo(name: "\(name).fold.b", shape: [c])])
             })
-            out.append(try inContext("channelshuffle-\(2 * c)-\(hw)²", opClass: .dataMovement, input: [1, 2 * c, hw, hw], count: n,
-                                     producer: .conv1x1) { (b: inout GraphBuilder, name: String, p: Int, _: Int) throws(GraphError) -> Int in
-                try b.add1(name, .channelShuffle(groups: 2), inputs: [p])
+            // ShuffleNet shuffles the concat's output (the copy's own row split), not a conv's: timed
+            // after a conv (pixel split, half of every plane in the other core's cache) the shuffles ran
+            // 1.3–1.5× the concats of the same bytes, in the networks 1.0–1.35× (sessions 21–22).
+            out.append(try inContext("channelshuffle-\(2 * c)-\(hw)²", opClass: .dataMovement, input: [1, c, hw, hw], count: n,
+                                     producer: .conv1x1) { (b: inout GraphBuilder, name: String, p: Int, prev: Int) throws(GraphError) -> Int in
+                let cat = try b.add1("\(name).cat", .concat(axis: 1), inputs: [p, prev])
+                let shuffled = try b.add1(name, .channelShuffle(groups: 2), inputs: [cat])
+                let a = ConvAttributes(inChannels: 2 * c, outChannels: c, kernel: [1, 1], pads: [0, 0, 0, 0], hasBias: true)
+                return try b.add1("\(name).fold", .conv(a), inputs: [shuffled],
+                                  params: [ParamInfo(name: "\(name).fold.w", shape: [c, 2 * c, 1, 1]), ParamInfo(name: "\(name).fold.b", shape: [c])])
             })
         }
         // Matrix-vector products (a classifier at batch 1): one row of activations against a weight

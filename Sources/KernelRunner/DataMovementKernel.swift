@@ -55,47 +55,59 @@ struct StridedCopy {
 }
 
 /// Concat, split (when not a zero-copy view), slice, transpose, pad, channel shuffle: a list
-/// of strided copies (plus a zero fill for pad). All copies' work is cut into tasks of about
-/// `piece` elements (several rows, or a piece of one long row) handed out in one dispatch: a
-/// channel concat collapses each input to a single contiguous row, and copying those one after
-/// another, each on one thread, ran shufflenet's concats at a third of the pool's bandwidth.
-/// Each copy of at least `balancedFrom` elements is cut into a multiple of `threads` tasks of equal
-/// size: cut into ⌈rows / rows per piece⌉ tasks, a channel shuffle of 232 planes of 14² (83, 83 and
-/// 66 rows) or vit_tiny's head transpose (591 rows of 64: 256, 256, 79) left one of two threads
-/// two tasks to the other's one.
+/// of strided copies (plus a zero fill for pad).
+///
+/// With several threads each copy of at least `splitFrom` elements is cut into one contiguous part
+/// per thread (whole rows, or pieces of each row when there are fewer rows than threads), ordered
+/// part-major and dispatched affine: thread i copies part i of every copy, one block each, in every
+/// run. A copy's cost here is moving cache lines between the cores that wrote them and the core
+/// that copies them, not bandwidth: session 22 measured vit_tiny's head transpose after a GEMM
+/// ([197, 3, 64] → [3, 197, 64], 151 KB; 1 thread 5.1 µs) at 5.4 µs with two tasks on two threads,
+/// 5.3 with three unequal ones (256, 256, 79 rows), 8.6–10 with four equal ones and 9–31 µs with six;
+/// the 16K-element tasks before session 21 also left one thread two thirds of a channel shuffle
+/// (83 + 83 + 66 rows of 232). Smaller copies, and copies with more parts than the affine
+/// dispatch takes, run as `piece`-element tasks.
 final class CopyStep: Step {
     let copies: [StridedCopy]
     let zeroFill: (UnsafeMutablePointer<Float>, Int)?
     let name: String
-    /// (copy, rows, part of each row), in copy order.
+    /// (copy, rows, part of each row), in dispatch order.
     let tasks: [(copy: Int, rows: Range<Int>, part: Range<Int>)]
+    /// The tasks are `threads` equal blocks, block i for thread i (`WorkerPool` affine dispatch).
+    let affine: Bool
     static let piece = 16_384
-    /// Copies smaller than this (elements) stay one task per piece (a tiny copy runs on the calling thread).
-    static let balancedFrom = 8_192
+    /// Copies smaller than this (elements) are not split per thread.
+    static let splitFrom = 8_192
 
     init(_ name: String, copies: [StridedCopy], zeroFill: (UnsafeMutablePointer<Float>, Int)? = nil, threads: Int = 1) {
         self.name = name
-        self.copies = copies.map { $0.collapsed() }
+        let collapsed = copies.map { $0.collapsed() }
+        self.copies = collapsed
         self.zeroFill = zeroFill
-        var tasks: [(copy: Int, rows: Range<Int>, part: Range<Int>)] = []
-        for (i, c) in self.copies.enumerated() {
+        func pieces(_ c: StridedCopy, _ i: Int) -> [(copy: Int, rows: Range<Int>, part: Range<Int>)] {
             let rows = c.rows, inner = c.dims[c.dims.count - 1]
-            let balance = threads > 1 && rows * inner >= Self.balancedFrom
-            func multiple(_ n: Int) -> Int { balance ? (n + threads - 1) / threads * threads : n }
-            if inner >= Self.piece || (rows < threads && balance) {
-                // Pieces of each row; one row alone (a concat input) in a multiple of the thread count.
-                let byLength = (inner + Self.piece - 1) / Self.piece
-                let pieces = Swift.min(inner, rows % threads == 0 ? byLength : multiple(byLength))
-                for r in 0..<rows {
-                    for p in 0..<pieces { tasks.append((i, r..<(r + 1), (inner * p / pieces)..<(inner * (p + 1) / pieces))) }
-                }
-            } else {
-                let perTask = Swift.max(1, Self.piece / Swift.max(1, inner))
-                let n = Swift.min(rows, multiple((rows + perTask - 1) / perTask))
-                for t in 0..<n { tasks.append((i, (rows * t / n)..<(rows * (t + 1) / n), 0..<inner)) }
+            if inner >= Self.piece {
+                let n = (inner + Self.piece - 1) / Self.piece
+                return (0..<rows).flatMap { r in (0..<n).map { p in (i, r..<(r + 1), (inner * p / n)..<(inner * (p + 1) / n)) } }
             }
+            let perTask = Swift.max(1, Self.piece / Swift.max(1, inner))
+            return stride(from: 0, to: rows, by: perTask).map { lo in (i, lo..<Swift.min(rows, lo + perTask), 0..<inner) }
         }
-        self.tasks = tasks
+        // Part p (of `threads`) of copy i: whole rows, or piece p of every row.
+        func part(_ c: StridedCopy, _ i: Int, _ p: Int) -> [(copy: Int, rows: Range<Int>, part: Range<Int>)] {
+            let rows = c.rows, inner = c.dims[c.dims.count - 1]
+            if rows >= threads { return [(i, (rows * p / threads)..<(rows * (p + 1) / threads), 0..<inner)] }
+            return (0..<rows).map { r in (i, r..<(r + 1), (inner * p / threads)..<(inner * (p + 1) / threads)) }
+        }
+        let split = threads > 1 && collapsed.allSatisfy { $0.count >= Self.splitFrom }
+        let perThread = split ? collapsed.enumerated().flatMap { i, c in part(c, i, 0) }.count : 0
+        if split && perThread * threads <= WorkerPool.maxAffineTasks {
+            tasks = (0..<threads).flatMap { p in collapsed.enumerated().flatMap { i, c in part(c, i, p) } }
+            affine = true
+        } else {
+            tasks = collapsed.enumerated().flatMap { i, c in pieces(c, i) }
+            affine = false
+        }
     }
 
     var algorithm: String { name }
@@ -103,7 +115,7 @@ final class CopyStep: Step {
 
     func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
         if let (p, n) = zeroFill { p.update(repeating: 0, count: n) }
-        pool.parallelFor(tasks.count) { t, _ in
+        pool.parallelFor(tasks.count, affine: affine) { t, _ in
             let task = tasks[t]
             copies[task.copy].copyRows(task.rows, part: task.part)
         }

@@ -39,6 +39,9 @@ public final class WorkerPool: @unchecked Sendable {
     /// a depthwise conv split by channels) thus run each block on the thread that wrote its input,
     /// which reads it from its own cache instead of the other core's. At most
     /// `PoolState.maxAffineTasks` tasks (more run unaffine).
+    /// Most tasks one affine dispatch takes (`PoolState.maxAffineTasks`).
+    public static let maxAffineTasks = PoolState.maxAffineTasks
+
     public func parallelFor(_ count: Int, affine: Bool = false, _ body: (_ task: Int, _ thread: Int) -> Void) {
         if threadCount == 1 || count <= 1 {
             for i in 0..<count { body(i, 0) }

@@ -66,6 +66,16 @@ struct MicroBenchmarkTests {
             #expect(!anchors.isEmpty, "\(bench.name)")
             for node in anchors { #expect(bench.graph.efficiencyClass(node) == bench.opClass, "\(bench.name): \(node.name)") }
         }
+        // Channel shuffles are timed as ShuffleNet runs them: on a concat's output.
+        let shuffles = try MicroBenchmarkSuite.suite(quick: false).filter { $0.name.hasPrefix("channelshuffle") }
+        #expect(shuffles.count == 4)
+        for bench in shuffles {
+            let timed = try #require(bench.timed)
+            for node in bench.graph.nodes where timed.contains(node.name) {
+                let producer = bench.graph.nodes.first { $0.outputs.contains(node.inputs[0]) }
+                #expect(producer.map { if case .concat = $0.op { true } else { false } } == true, "\(bench.name): \(node.name)")
+            }
+        }
     }
 
     @Test func streamRunsAreAssignedToTheirResidenceLevel() throws {

@@ -738,11 +738,12 @@ struct KernelTests {
         }
     }
 
-    /// A copy's tasks cover every element once; at 2 and 3 threads a copy of ≥ `balancedFrom` elements
-    /// is cut into a multiple of the thread count of near-equal tasks (channel shuffle of 232 planes
-    /// of 14², a head transpose of 591 rows of 64, one long concat row, three long rows); a small one
-    /// stays one task.
-    @Test func copyTasksAreBalancedOverThreads() throws {
+    /// A copy's tasks cover every element once. At 2 and 3 threads a copy of ≥ `splitFrom` elements
+    /// is cut into one part per thread, ordered part-major for the affine dispatch (block i = part i
+    /// of every copy, near-equal sizes): a channel shuffle of 232 planes of 14², a head transpose of
+    /// 591 rows of 64, a concat of two inputs, one long row (pieces of the row). A small copy stays
+    /// one task; a concat of 20 inputs (more tasks than an affine dispatch takes) runs as pieces.
+    @Test func copyTasksArePartsPerThread() throws {
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: 1)
         defer { buffer.deallocate() }
         func copy(_ dims: [Int]) -> StridedCopy {
@@ -751,22 +752,32 @@ struct KernelTests {
         let shuffle = StridedCopy(source: buffer, destination: buffer, dims: [1, 116, 2, 196],
                                   sourceStrides: [232 * 196, 196, 116 * 196, 1], destinationStrides: [232 * 196, 392, 196, 1])
         let head = StridedCopy(source: buffer, destination: buffer, dims: [3, 197, 64], sourceStrides: [64, 192, 1], destinationStrides: [197 * 64, 64, 1])
+        let cases: [(String, [StridedCopy], Bool)] = [
+            ("shuffle", [shuffle], true), ("head transpose", [head], true), ("concat", [copy([1, 116, 14, 14]), copy([1, 116, 14, 14])], true),
+            ("one row", [copy([1, 120_000])], true), ("small", [copy([8, 100])], false),
+            ("20-input concat", Array(repeating: copy([1, 64, 14, 14]), count: 20), false),
+        ]
         for threads in [1, 2, 3] {
-            for (label, c, small) in [("shuffle", shuffle, false), ("head transpose", head, false), ("one row", copy([1, 22_736]), false),
-                                      ("three rows", copy([3, 40_000]), false), ("small", copy([8, 100]), true)] {
-                let step = CopyStep(label, copies: [c], threads: threads)
-                let collapsed = c.collapsed(), inner = collapsed.dims[collapsed.dims.count - 1]
-                var seen = [Int](repeating: 0, count: collapsed.count)
-                for t in step.tasks { for r in t.rows { for k in t.part { seen[r * inner + k] += 1 } } }
-                #expect(seen.allSatisfy { $0 == 1 }, "\(label), \(threads) threads: every element once")
-                let sizes = step.tasks.map { $0.rows.count * $0.part.count }
-                if small {
-                    #expect(step.tasks.count == 1, "\(label): \(sizes)")
-                } else if threads > 1 {
-                    #expect(step.tasks.count % threads == 0, "\(label), \(threads) threads: \(sizes)")
-                    #expect(Double(sizes.max()!) <= 1.05 * Double(sizes.min()!) + Double(inner), "\(label), \(threads) threads: \(sizes)")
+            for (label, copies, splits) in cases {
+                let step = CopyStep(label, copies: copies, threads: threads)
+                var seen = step.copies.map { [Int](repeating: 0, count: $0.count) }
+                for t in step.tasks {
+                    let inner = step.copies[t.copy].dims[step.copies[t.copy].dims.count - 1]
+                    for r in t.rows { for k in t.part { seen[t.copy][r * inner + k] += 1 } }
                 }
-                #expect(sizes.allSatisfy { $0 <= CopyStep.piece }, "\(label): \(sizes)")
+                #expect(seen.allSatisfy { $0.allSatisfy { $0 == 1 } }, "\(label), \(threads) threads: every element once")
+                #expect(step.affine == (splits && threads > 1), "\(label), \(threads) threads")
+                if label == "small" { #expect(step.tasks.count == 1) }
+                guard step.affine else { continue }
+                #expect(step.tasks.count % threads == 0)
+                let block = step.tasks.count / threads
+                let sizes = (0..<threads).map { i in step.tasks[i * block..<(i + 1) * block].reduce(0) { $0 + $1.rows.count * $1.part.count } }
+                let rowLength = step.copies.map { $0.dims[$0.dims.count - 1] }.max()!
+                #expect(sizes.max()! - sizes.min()! <= rowLength * copies.count, "\(label), \(threads) threads: \(sizes)")
+                // Block i holds the same part of every copy: each copy appears in every block.
+                for i in 0..<threads {
+                    #expect(Set(step.tasks[i * block..<(i + 1) * block].map(\.copy)) == Set(copies.indices), "\(label): block \(i)")
+                }
             }
         }
     }
