@@ -266,6 +266,22 @@ public enum MicroBenchmarkSuite {
                 try b.add1(name, .binary(.add), inputs: [p, prev])
             })
         }
+        // Element-wise ops right after a GEMM, as a transformer runs them: the residual add of an
+        // attention projection's output (vit_tiny: [197, 192]) and GELU's scalar multiply of an MLP
+        // GEMM's output ([197, 768]). The GEMM splits its output by token rows, the element-wise op
+        // by flat ranges, so part of each operand sits in the other core's cache; after a depthwise
+        // conv (channel split, like the op's) alone, vit_tiny's adds and GELU divisions were
+        // predicted 20–40% fast (session 22).
+        if !quick {
+            out.append(try inContext("add-197x192-after-gemm", opClass: .elementwise, input: [1, 197, 192], count: n,
+                                     producer: .gemm) { (b: inout GraphBuilder, name: String, p: Int, prev: Int) throws(GraphError) -> Int in
+                try b.add1(name, .binary(.add), inputs: [p, prev])
+            })
+            out.append(try inContext("mul-197x768-by-scalar-after-gemm", opClass: .elementwise, input: [1, 197, 768], count: n,
+                                     producer: .gemm) { (b: inout GraphBuilder, name: String, p: Int, _: Int) throws(GraphError) -> Int in
+                try b.add1(name, .binary(.mul), inputs: [p], params: [ParamInfo(name: "\(name).s", shape: [])])
+            })
+        }
         // Five squeeze-excitation scales from 49 to 3136 elements per channel row (efficientnet_b0 and
         // mobilenet_v3 run 16-1152 channels on 112²-7² maps), so the per-row term and the share are
         // both pinned: with three, one noisy in-context timing moved the per-row fit 4 ↔ 12 ns.

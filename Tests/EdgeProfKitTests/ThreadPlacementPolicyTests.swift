@@ -24,10 +24,14 @@ import Testing
         #expect(note.contains("2 benchmark(s)") && note.contains("1 still had none") && note.contains("dw-a"))
     }
 
-    @Test func validationScoresCloseRoundsOnly() {
-        #expect(HostValidateWorkflow.scoredRounds(farApart: [false, true, false]) == [0, 2])
-        #expect(HostValidateWorkflow.scoredRounds(farApart: [true, true]) == [0, 1], "no close round: all are scored")
-        #expect(HostValidateWorkflow.scoredRounds(farApart: []) == [])
+    @Test func validationScoresTheFastCloseRounds() {
+        typealias W = HostValidateWorkflow
+        #expect(W.scoredRounds(farApart: [false, true, false], medians: [3.6, 6.9, 3.7]) == [0, 2])
+        #expect(W.scoredRounds(farApart: [false, true, false], medians: [3.6, 3.7, 4.5]) == [0], "a close round 25% slower is not scored")
+        #expect(W.scoredRounds(farApart: [true, true], medians: [7.0, 6.9]) == [0, 1], "no close round: the fast far-apart ones are scored")
+        // The placement moved during the rounds: the fastest round is marked far apart, the one marked close is 1.6× slower.
+        #expect(W.scoredRounds(farApart: [true, true, true, false], medians: [5.68, 8.84, 5.85, 8.98]) == [0, 2])
+        #expect(W.scoredRounds(farApart: [], medians: []) == [])
     }
 
     @Test func measureWarnsOnlyWhenFarApart() {
