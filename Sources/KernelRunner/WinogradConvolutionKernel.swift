@@ -128,14 +128,23 @@ final class WinogradConvolutionStep: Step {
         for n in 0..<g.batch {
             let xn = x + n * g.inChannels * g.inPlane
             let yn = y + n * g.outChannels * g.outPlane
-            pool.parallelRanges(g.inChannels, grain: 4) { channels, _ in
-                for c in channels { padPlane(xn + c * g.inPlane, into: scratch + c * planeFloats) }
-            }
             if splitChannels {
+                pool.parallelRanges(g.inChannels, grain: 4) { channels, _ in
+                    for c in channels { padPlane(xn + c * g.inPlane, into: scratch + c * planeFloats) }
+                }
                 runSplitChannels(pool: pool, scratch: scratch, yn: yn)
                 continue
             }
-            pool.parallelFor(blocks) { blk, thread in
+            // Padding by bands of rows, then the blocks, both affine over the same block structure:
+            // thread i pads and transforms the same band of rows in every layer, which the layers
+            // before it (tile-row blocks, pixel tiles) also wrote on thread i, so only the two halo
+            // rows at a band's edge come from the other core's cache.
+            pool.parallelFor(blocks, affine: true) { blk, _ in
+                let r0 = 2 * (tilesY * blk / blocks)
+                let r1 = blk == blocks - 1 ? paddedRows : 2 * (tilesY * (blk + 1) / blocks)
+                padRows(xn, r0..<r1, into: scratch)
+            }
+            pool.parallelFor(blocks, affine: true) { blk, thread in
                 let v = scratch + inputFloats + thread * blockFloats
                 let m = v + 16 * g.inChannels * blockColumns
                 let ty0 = tilesY * blk / blocks
@@ -206,6 +215,22 @@ final class WinogradConvolutionStep: Step {
                 outputTransform(m + off, rows, into: yn)
             }
             addResidual(yn, tileRows: rows)
+        }
+    }
+
+    /// Padded rows `rows` of every input channel's bordered plane (zeros outside the image).
+    func padRows(_ xn: UnsafeMutablePointer<Float>, _ rows: Range<Int>, into planes: UnsafeMutablePointer<Float>) {
+        let cols = Swift.min(g.width, paddedWidth - g.padLeft)
+        for c in 0..<g.inChannels {
+            let src = xn + c * g.inPlane, dst = planes + c * planeFloats
+            for r in rows {
+                let row = dst + r * paddedWidth
+                let iy = r - g.padTop
+                guard iy >= 0 && iy < g.height else { row.update(repeating: 0, count: paddedWidth); continue }
+                row.update(repeating: 0, count: g.padLeft)
+                (row + g.padLeft).update(from: src + iy * g.width, count: cols)
+                (row + g.padLeft + cols).update(repeating: 0, count: paddedWidth - g.padLeft - cols)
+            }
         }
     }
 
