@@ -139,10 +139,10 @@ final class WinogradConvolutionStep: Step {
             // thread i pads and transforms the same band of rows in every layer, which the layers
             // before it (tile-row blocks, pixel tiles) also wrote on thread i, so only the two halo
             // rows at a band's edge come from the other core's cache.
+            // Equal bands of padded rows (by tile rows, 14×14 maps' two blocks of 4 and 3 tile rows
+            // padded 6 and 12 rows).
             pool.parallelFor(blocks, affine: true) { blk, _ in
-                let r0 = 2 * (tilesY * blk / blocks)
-                let r1 = blk == blocks - 1 ? paddedRows : 2 * (tilesY * (blk + 1) / blocks)
-                padRows(xn, r0..<r1, into: scratch)
+                padRows(xn, (paddedRows * blk / blocks)..<(paddedRows * (blk + 1) / blocks), into: scratch)
             }
             pool.parallelFor(blocks, affine: true) { blk, thread in
                 let v = scratch + inputFloats + thread * blockFloats
