@@ -271,7 +271,8 @@ public enum MicroBenchmarkSuite {
         // GEMM's output ([197, 768]). The GEMM splits its output by token rows, the element-wise op
         // by flat ranges, so part of each operand sits in the other core's cache; after a depthwise
         // conv (channel split, like the op's) alone, vit_tiny's adds and GELU divisions were
-        // predicted 20–40% fast (session 22).
+        // predicted 20–40% fast (session 22). These two measured close to what the share fitted
+        // without them predicts (2.5 and 6.4 µs): the networks' slower ones are not explained yet.
         if !quick {
             out.append(try inContext("add-197x192-after-gemm", opClass: .elementwise, input: [1, 197, 192], count: n,
                                      producer: .gemm) { (b: inout GraphBuilder, name: String, p: Int, prev: Int) throws(GraphError) -> Int in

@@ -64,7 +64,7 @@ struct StridedCopy {
 /// that copies them, not bandwidth: session 22 measured vit_tiny's head transpose after a GEMM
 /// ([197, 3, 64] → [3, 197, 64], 151 KB; 1 thread 5.1 µs) at 5.4 µs with two tasks on two threads,
 /// 5.3 with three unequal ones (256, 256, 79 rows), 8.6–10 with four equal ones and 9–31 µs with six;
-/// the 16K-element tasks before session 21 also left one thread two thirds of a channel shuffle
+/// the 16K-element tasks before session 22 also left one thread two thirds of a channel shuffle
 /// (83 + 83 + 66 rows of 232). Smaller copies, and copies with more parts than the affine
 /// dispatch takes, run as `piece`-element tasks.
 final class CopyStep: Step {

@@ -138,9 +138,8 @@ final class WinogradConvolutionStep: Step {
             // Padding by bands of rows, then the blocks, both affine over the same block structure:
             // thread i pads and transforms the same band of rows in every layer, which the layers
             // before it (tile-row blocks, pixel tiles) also wrote on thread i, so only the two halo
-            // rows at a band's edge come from the other core's cache.
-            // Equal bands of padded rows (by tile rows, 14×14 maps' two blocks of 4 and 3 tile rows
-            // padded 6 and 12 rows).
+            // rows at a band's edge come from the other core's cache. Bands of equal row counts: cut
+            // by tile rows, a 14×14 map's two blocks (4 and 3 tile rows) padded 6 and 12 rows.
             pool.parallelFor(blocks, affine: true) { blk, _ in
                 padRows(xn, (paddedRows * blk / blocks)..<(paddedRows * (blk + 1) / blocks), into: scratch)
             }
