@@ -309,12 +309,14 @@ public enum MicroBenchmarkSuite {
         // bytes from the shared cache at another rate than the small ones (`bulk_copy`).
         for (c, hw) in quick ? [(58, 28)] : [(58, 28), (116, 14), (128, 28), (64, 56)] {
             // concat(conv(x), x) has 2c channels; a 2c→c 1×1 conv brings the next unit back to c.
+            func fold(_ b: inout GraphBuilder, _ name: String, _ x: Int) throws(GraphError) -> Int {
+                let a = ConvAttributes(inChannels: 2 * c, outChannels: c, kernel: [1, 1], pads: [0, 0, 0, 0], hasBias: true)
+                return try b.add1("\(name).fold", .conv(a), inputs: [x],
+                                  params: [ParamInfo(name: "\(name).fold.w", shape: [c, 2 * c, 1, 1]), ParamInfo(name: "\(name).fold.b", shape: [c])])
+            }
             out.append(try inContext("concat-2x\(c)-\(hw)²", opClass: .dataMovement, input: [1, c, hw, hw], count: n,
                                      producer: .conv1x1) { (b: inout GraphBuilder, name: String, p: Int, prev: Int) throws(GraphError) -> Int in
-                let cat = try b.add1(name, .concat(axis: 1), inputs: [p, prev])
-                let a = ConvAttributes(inChannels: 2 * c, outChannels: c, kernel: [1, 1], pads: [0, 0, 0, 0], hasBias: true)
-                return try b.add1("\(name).fold", .conv(a), inputs: [cat],
-                                  params: [ParamInfo(name: "\(name).fold.w", shape: [c, 2 * c, 1, 1]), ParamInfo(name: "\(name).fold.b", shape: [c])])
+                try fold(&b, name, try b.add1(name, .concat(axis: 1), inputs: [p, prev]))
             })
             // ShuffleNet shuffles the concat's output (the copy's own row split), not a conv's: timed
             // after a conv (pixel split, half of every plane in the other core's cache) the shuffles ran
@@ -322,10 +324,7 @@ public enum MicroBenchmarkSuite {
             out.append(try inContext("channelshuffle-\(2 * c)-\(hw)²", opClass: .dataMovement, input: [1, c, hw, hw], count: n,
                                      producer: .conv1x1) { (b: inout GraphBuilder, name: String, p: Int, prev: Int) throws(GraphError) -> Int in
                 let cat = try b.add1("\(name).cat", .concat(axis: 1), inputs: [p, prev])
-                let shuffled = try b.add1(name, .channelShuffle(groups: 2), inputs: [cat])
-                let a = ConvAttributes(inChannels: 2 * c, outChannels: c, kernel: [1, 1], pads: [0, 0, 0, 0], hasBias: true)
-                return try b.add1("\(name).fold", .conv(a), inputs: [shuffled],
-                                  params: [ParamInfo(name: "\(name).fold.w", shape: [c, 2 * c, 1, 1]), ParamInfo(name: "\(name).fold.b", shape: [c])])
+                return try fold(&b, name, try b.add1(name, .channelShuffle(groups: 2), inputs: [cat]))
             })
         }
         // Matrix-vector products (a classifier at batch 1): one row of activations against a weight

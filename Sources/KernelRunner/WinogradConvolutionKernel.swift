@@ -130,7 +130,7 @@ final class WinogradConvolutionStep: Step {
             let yn = y + n * g.outChannels * g.outPlane
             if splitChannels {
                 pool.parallelRanges(g.inChannels, grain: 4) { channels, _ in
-                    for c in channels { padPlane(xn + c * g.inPlane, into: scratch + c * planeFloats) }
+                    padRows(xn, channels: channels, rows: 0..<paddedRows, into: scratch)
                 }
                 runSplitChannels(pool: pool, scratch: scratch, yn: yn)
                 continue
@@ -141,7 +141,7 @@ final class WinogradConvolutionStep: Step {
             // rows at a band's edge come from the other core's cache. Bands of equal row counts: cut
             // by tile rows, a 14×14 map's two blocks (4 and 3 tile rows) padded 6 and 12 rows.
             pool.parallelFor(blocks, affine: true) { blk, _ in
-                padRows(xn, (paddedRows * blk / blocks)..<(paddedRows * (blk + 1) / blocks), into: scratch)
+                padRows(xn, channels: 0..<g.inChannels, rows: (paddedRows * blk / blocks)..<(paddedRows * (blk + 1) / blocks), into: scratch)
             }
             pool.parallelFor(blocks, affine: true) { blk, thread in
                 let v = scratch + inputFloats + thread * blockFloats
@@ -217,10 +217,10 @@ final class WinogradConvolutionStep: Step {
         }
     }
 
-    /// Padded rows `rows` of every input channel's bordered plane (zeros outside the image).
-    func padRows(_ xn: UnsafeMutablePointer<Float>, _ rows: Range<Int>, into planes: UnsafeMutablePointer<Float>) {
+    /// Padded rows `rows` of the bordered planes of input channels `channels` (zeros outside the image).
+    func padRows(_ xn: UnsafeMutablePointer<Float>, channels: Range<Int>, rows: Range<Int>, into planes: UnsafeMutablePointer<Float>) {
         let cols = Swift.min(g.width, paddedWidth - g.padLeft)
-        for c in 0..<g.inChannels {
+        for c in channels {
             let src = xn + c * g.inPlane, dst = planes + c * planeFloats
             for r in rows {
                 let row = dst + r * paddedWidth
@@ -230,16 +230,6 @@ final class WinogradConvolutionStep: Step {
                 (row + g.padLeft).update(from: src + iy * g.width, count: cols)
                 (row + g.padLeft + cols).update(repeating: 0, count: paddedWidth - g.padLeft - cols)
             }
-        }
-    }
-
-    func padPlane(_ src: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
-        dst.update(repeating: 0, count: planeFloats)
-        let cols = Swift.min(g.width, paddedWidth - g.padLeft)
-        for iy in 0..<g.height {
-            let r = iy + g.padTop
-            guard r < paddedRows else { break }
-            (dst + r * paddedWidth + g.padLeft).update(from: src + iy * g.width, count: cols)
         }
     }
 
