@@ -22,7 +22,9 @@ final class AttentionStep: Step {
     }
 
     var algorithm: String { "sgemm-softmax-sgemm ×\(batch * heads)" }
-    var scratchFloats: Int { queryLength * keyLength * threads }
+    var scratchFloats: Int { 0 }
+    /// A thread's score rows.
+    var threadScratchFloats: Int { queryLength * keyLength }
 
     func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
         let d = embed / heads, dv = valueEmbed / heads
@@ -34,7 +36,7 @@ final class AttentionStep: Step {
             let b = pair / heads, h = pair % heads
             let part = WorkerPool.part(block, of: blocks, in: sq)
             let r0 = part.lowerBound, rows = part.count
-            let scores = scratch + thread * sq * skv
+            let scores = pool.threadScratch(thread, floats: sq * skv).pointer
             let qh = q + b * sq * embed + r0 * embed + h * d
             let kh = k + b * skv * embed + h * d
             let vh = v + b * skv * valueEmbed + h * dv

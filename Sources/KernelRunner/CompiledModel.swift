@@ -72,6 +72,9 @@ public final class CompiledModel {
         steps = lowered.steps
         let maxScratch = lowered.steps.compactMap { $0?.scratchFloats }.max() ?? 0
         scratch = AlignedBuffer(count: maxScratch)
+        // Each thread's private scratch (`WorkerPool.threadScratch`) is allocated by the thread at
+        // its first request, as large as the largest request.
+        let threadScratch = lowered.steps.compactMap { $0?.threadScratchFloats }.max() ?? 0
         inputs = g.inputs.map { compiler.reference(for: $0, arena: arenaBuffer.pointer) }
         outputs = g.outputs.map { compiler.reference(for: $0, arena: arenaBuffer.pointer) }
         stepOutputs = g.fusionGroups.enumerated().map { i, group in
@@ -83,7 +86,7 @@ public final class CompiledModel {
                       algorithm: lowered.steps[i]?.algorithm ?? "view", nodes: group.nodes.map { g.nodes[$0].name })
         }
         memory = MemoryReport(arenaBytes: compiler.arenaFloats * 4, arenaLowerBoundBytes: compiler.arenaLowerBound * 4,
-                              unsharedBytes: compiler.unsharedFloats * 4, scratchBytes: maxScratch * 4,
+                              unsharedBytes: compiler.unsharedFloats * 4, scratchBytes: (maxScratch + n * threadScratch) * 4,
                               packedWeightBytes: lowered.weightFloats * 4)
     }
 

@@ -119,12 +119,11 @@ final class ConvolutionStep: Step {
         return packed.scratchFloats(columns: splitRows ? g.outPlane : tile)
     }
 
-    /// Floats of im2col scratch (before the per-thread GEMM scratch).
-    var im2colFloats: Int {
-        if g.isPointwise || stem { return 0 }
-        if splitRows { return g.depth * g.outPlane }
-        return g.depth * tile * threads
-    }
+    /// Floats of im2col scratch shared by the threads (the whole matrix when the threads split
+    /// output channels).
+    var im2colFloats: Int { g.isPointwise || stem || !splitRows ? 0 : g.depth * g.outPlane }
+    /// Floats of im2col scratch per thread (one pixel tile's columns when the threads split pixels).
+    var tileFloats: Int { g.isPointwise || stem || splitRows ? 0 : g.depth * tile }
 
     /// Below this many multiply-adds a conv does not fork.
     static let serialMACs = 1 << 16
@@ -147,7 +146,9 @@ final class ConvolutionStep: Step {
             + (splitRows ? " split-cout" : "") + (residual != nil ? " +residual" : "")
     }
 
-    var scratchFloats: Int { im2colFloats + gemmScratchPerThread * threads }
+    var scratchFloats: Int { im2colFloats }
+    /// A thread's im2col tile, then its GEMM packing scratch.
+    var threadScratchFloats: Int { tileFloats + gemmScratchPerThread }
 
     func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
         let p = g.outPlane
@@ -184,13 +185,14 @@ final class ConvolutionStep: Step {
                     // One block per thread: every block repacks all of B.
                     let unit = packed?.first?.rowUnit ?? 8
                     let blocks = Swift.min(threads, (m + unit - 1) / unit)
+                    let own = threadScratchFloats
                     pool.parallelFor(blocks, affine: true) { b, thread in
                         let r0 = m * b / blocks / unit * unit
                         let r1 = b == blocks - 1 ? m : m * (b + 1) / blocks / unit * unit
                         guard r1 > r0 else { return }
                         if let packed {
                             packed[grp].multiply(rows: r0..<r1, b: cols, ldb: p, columns: p, c: yg, ldc: p, bias: bg, activation,
-                                                 scratch: scratch + im2colFloats + thread * gemmScratchPerThread)
+                                                 scratch: pool.threadScratch(thread, floats: own).pointer)
                         } else {
                             gemm(rows: r1 - r0, columns: p, depth: k, a: wg + r0 * k, b: cols, ldb: p, c: yg + r0 * p, ldc: p)
                             Epilogue.applyRows(yg + r0 * p, rows: r1 - r0, length: p, stride: p, bias: bg + r0, activation)
@@ -199,7 +201,9 @@ final class ConvolutionStep: Step {
                     }
                 } else {
                     let tiles = (p + tile - 1) / tile
+                    let own = threadScratchFloats
                     pool.parallelFor(tiles, affine: true) { t, thread in
+                        let mine = pool.threadScratch(thread, floats: own).pointer
                         let c0 = t * tile
                         let c1 = Swift.min(p, c0 + tile)
                         let width = c1 - c0
@@ -209,13 +213,13 @@ final class ConvolutionStep: Step {
                             b = xg + c0
                             ldb = p
                         } else {
-                            b = scratch + thread * k * tile
+                            b = mine
                             ldb = width
                             im2col(xg, rows: 0..<k, columns: c0..<c1, into: b, ld: width)
                         }
                         if let packed {
                             packed[grp].multiply(rows: 0..<m, b: b, ldb: ldb, columns: width, c: yg + c0, ldc: p, bias: bg, activation,
-                                                 scratch: scratch + im2colFloats + thread * gemmScratchPerThread)
+                                                 scratch: mine + tileFloats)
                         } else {
                             gemm(rows: m, columns: width, depth: k, a: wg, b: b, ldb: ldb, c: yg + c0, ldc: p)
                             Epilogue.applyRows(yg + c0, rows: m, length: width, stride: p, bias: bg, activation)

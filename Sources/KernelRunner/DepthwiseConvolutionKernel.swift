@@ -87,12 +87,22 @@ final class DepthwiseConvolutionStep: Step {
             + (narrow ? " narrow" : direct ? "" : phases == 2 ? " phase-split" : "")
     }
     var planeFloats: Int { narrow || direct ? 0 : paddedHeight * phaseWidth * phases }
-    var scratchFloats: Int { planeFloats * threads }
+    var scratchFloats: Int { 0 }
+    /// A thread's bordered plane.
+    var threadScratchFloats: Int { planeFloats }
+
+    /// `thread`'s bordered plane, its border zero: zeroed when another step used the thread's
+    /// scratch since this one last did (plane copies only write the interior).
+    @inline(__always)
+    func plane(_ pool: WorkerPool, _ thread: Int) -> UnsafeMutablePointer<Float> {
+        let (p, kept) = pool.threadScratch(thread, floats: planeFloats, owner: self)
+        if !kept { p.update(repeating: 0, count: planeFloats) }
+        return p
+    }
 
     func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
         let planes = g.batch * g.outChannels
         let multiplier = g.outChannels / g.inChannels
-        scratch.update(repeating: 0, count: scratchFloats)
         if useC {
             // Contiguous plane ranges per task (a few per thread): one C call each, no per-plane
             // closure call or shared task counter.
@@ -103,7 +113,7 @@ final class DepthwiseConvolutionStep: Step {
             let act = activation.ck
             pool.parallelRanges(planes, grain: 8, chunksPerThread: 4, affine: true) { r, thread in
                 ck_depthwise_planes(x, y, weights.pointer, bias.pointer, geometry, r.lowerBound, r.upperBound, act,
-                                    scratch + thread * planeFloats)
+                                    planeFloats == 0 ? scratch : plane(pool, thread))
             }
             return
         }
@@ -111,7 +121,7 @@ final class DepthwiseConvolutionStep: Step {
             let n = task / g.outChannels
             let c = task % g.outChannels
             let src = x + (n * g.inChannels + c / multiplier) * g.inPlane
-            let padded = scratch + thread * planeFloats
+            let padded = plane(pool, thread)
             copyInterior(src, into: padded)
             let out = y + task * g.outPlane
             switch (fastKernel, g.strideH, g.strideW) {
@@ -257,15 +267,16 @@ struct PhaseSplitPlane {
     /// Rows of the padded plane, phase planes, and the row length of one phase plane.
     var rows: Int, phases: Int, phaseWidth: Int
 
-    /// Copies the input rows some output reads into the padded plane (phase-split for stride 2).
-    /// Border cells are never written, so they keep the caller's fill.
+    /// Copies the input rows some output reads into the padded plane (phase-split for stride 2);
+    /// with `only`, just those padded rows. Border cells are never written, so they keep the
+    /// caller's fill.
     @inline(__always)
-    func copyInterior(_ src: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
+    func copyInterior(_ src: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>, only: Range<Int>? = nil) {
         let pw = phaseWidth
         let cols = Swift.min(width, pw * phases - padLeft)
         guard cols > 0 else { return }
-        let firstRow = Swift.max(0, padTop)
-        let lastRow = Swift.min(height + padTop, rows)
+        let firstRow = Swift.max(0, padTop, only?.lowerBound ?? 0)
+        let lastRow = Swift.min(height + padTop, rows, only?.upperBound ?? rows)
         guard lastRow > firstRow else { return }
         if phases == 1 {
             for r in firstRow..<lastRow {

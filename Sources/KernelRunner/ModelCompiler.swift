@@ -437,6 +437,7 @@ final class ChainedStep: Step {
     let parts: [any Step]
     init(_ parts: [any Step]) { self.parts = parts }
     var scratchFloats: Int { parts.map(\.scratchFloats).max() ?? 0 }
+    var threadScratchFloats: Int { parts.map(\.threadScratchFloats).max() ?? 0 }
     var algorithm: String { parts.map(\.algorithm).joined(separator: " + ") }
     func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
         for p in parts { p.run(pool: pool, scratch: scratch) }

@@ -5,11 +5,18 @@ import NNGraph
 /// one fusion group (e.g. conv + folded BN + ReLU6) and touches only the arena, its own
 /// packed weights and the shared scratch buffer: nothing is allocated while a model runs.
 protocol Step: AnyObject {
-    /// Floats of scratch space the step needs (all threads together).
+    /// Floats of scratch space shared by the threads (the `scratch` argument of `run`; one buffer
+    /// for every step of a model).
     var scratchFloats: Int { get }
+    /// Floats of scratch each thread needs for itself (`WorkerPool.threadScratch`).
+    var threadScratchFloats: Int { get }
     /// Short description of the algorithm chosen, for reports ("sgemm 1x1", "im2col+sgemm", "dw3x3 simd").
     var algorithm: String { get }
     func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>)
+}
+
+extension Step {
+    var threadScratchFloats: Int { 0 }
 }
 
 /// 64-byte aligned float storage owned by a step (packed weights, biases, CSR values).

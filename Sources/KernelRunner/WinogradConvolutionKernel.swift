@@ -5,10 +5,10 @@ import NNGraph
 /// output tile costs 16 multiplies per (input, output) channel pair instead of 36.
 ///
 /// - Weights are transformed once at load, `U = G·g·Gᵀ`, stored as 16 matrices `[Cout, Cin]`.
-/// - Per run the input is copied once into a zero-bordered plane per channel (padding is never
-///   handled in the inner loops). Tiles are processed in blocks of whole tile rows sized so the
-///   transformed input `V[16][Cin][tiles]` and the GEMM output `M[16][Cout][tiles]` of one
-///   block stay in cache; each thread takes whole blocks.
+/// - Tiles are processed in blocks of whole tile rows sized so the transformed input
+///   `V[16][Cin][tiles]` and the GEMM output `M[16][Cout][tiles]` of one block stay in cache; each
+///   thread takes whole blocks and first copies the block's input rows (and two halo rows) into
+///   zero-bordered planes in its own scratch (padding is never handled in the inner loops).
 /// - Input transform `V = Bᵀ·d·B` for 8 horizontally adjacent tiles at once: one tile row of
 ///   input is two 16-float loads split into even/odd lanes, so the transform is pure SIMD adds.
 /// - 16 GEMMs per block, `M[e] = U[e] · V[e]`: with the avx2 kernel set the C packed GEMM over
@@ -40,17 +40,18 @@ final class WinogradConvolutionStep: Step {
     let blockCount: Int
     let blockRows: Int
     let blockColumns: Int
-    /// Few tiles under many weights (the 7×7 maps of deep layers): with blocks of tile
-    /// rows every thread streams all 16 transformed weight matrices for its own few tiles, so two
-    /// threads read U twice and ran no faster than one (resnet18 layer4 3×3, 512 channels on 7×7:
-    /// 1.56–1.62 ms at 1 thread, 1.66–1.71 ms at 2; split as below: 1.25–1.28 ms at 2). Then one
-    /// block holds every tile, and the threads split the GEMMs' output channels (each reads only
-    /// its rows of U) and the output transform's tile rows.
+    /// Few tiles under many weights (deep layers): with blocks of tile rows every thread streams
+    /// all 16 transformed weight matrices U for its own few tiles, so two threads read U twice
+    /// (resnet18 layer4 3×3, 512 channels on 7×7: 1.56–1.62 ms at 1 thread, 1.66–1.71 ms at 2).
+    /// Then one block holds every tile, and the threads split the output channels: each pads and
+    /// transforms the whole input itself and reads only its rows of U (`runSplitChannels`). Chosen
+    /// when U is at least as large as V of the whole image (16·Cin·Cout ≥ 16·Cin·tiles, i.e.
+    /// Cout ≥ tiles): the redundant input transform then costs less than the second read of U.
+    /// resnet18 at 2 threads, interleaved runs against the tile-row blocks: splitting the 7×7
+    /// layers 0.90 end to end on far-apart cores, 0.95 close together; also the 14×14 ones (256
+    /// channels, 49 tiles) another 0.88 / 0.93; also the 28×28 ones (128 channels, 196 tiles,
+    /// where U is smaller than V) 0.97 / 1.00, so they stay in blocks.
     let splitChannels: Bool
-    /// Most tiles (per image) for `splitChannels`: 7×7 and 8×8 maps (16 tiles). On 14×14 maps
-    /// (49 tiles; 256 channels: U is 4 MiB, shared in L3) the split was slower: 1.08–1.11 ms
-    /// against 0.89–0.93 ms for two blocks of tile rows (resnet18 layer3, 2 threads).
-    static let splitMaxTiles = 16
 
     /// Transforms run in C (AVX2+FMA, activation in registers) with the avx2 kernel set.
     let useC: Bool
@@ -92,7 +93,7 @@ final class WinogradConvolutionStep: Step {
         let rows = Swift.max(1, (1 << 20) / Swift.max(1, perTile * tilesX))
         var count = (tilesY + rows - 1) / rows
         if threads > 1 { count = (Swift.max(count, threads) + threads - 1) / threads * threads }
-        splitChannels = threads > 1 && tilesX * tilesY <= Self.splitMaxTiles && cout >= 16 * threads
+        splitChannels = threads > 1 && cout >= tilesX * tilesY && cout >= 16 * threads
         blockCount = splitChannels ? 1 : Swift.min(count, tilesY)
         blockRows = (tilesY + blockCount - 1) / blockCount
         blockColumns = blockRows * tilesX + 8
@@ -112,16 +113,21 @@ final class WinogradConvolutionStep: Step {
         return out
     }
 
-    var algorithm: String { "winograd F(2x2,3x3)" + (useC ? " avx2" : "") + (residual != nil ? " +residual" : "") }
+    var algorithm: String {
+        "winograd F(2x2,3x3)" + (useC ? " avx2" : "") + (splitChannels ? " split-cout" : "") + (residual != nil ? " +residual" : "")
+    }
     var planeFloats: Int { paddedRows * paddedWidth }
     var inputFloats: Int { g.inChannels * planeFloats }
     /// V and M of one block, then the C GEMM's packing scratch.
     var blockFloats: Int { 16 * (g.inChannels + g.outChannels) * blockColumns + gemmScratchFloats }
     var gemmScratchFloats: Int { packedU.first?.scratchFloats(columns: blockRows * tilesX) ?? 0 }
-    var scratchFloats: Int {
-        splitChannels ? inputFloats + 16 * (g.inChannels + g.outChannels) * blockColumns + (gemmScratchFloats + 8) * threads
-                      : inputFloats + blockFloats * threads
-    }
+    /// Padded input rows of one block (its tile rows and the two halo rows below them), per channel.
+    var bandPlane: Int { (2 * blockRows + 2) * paddedWidth }
+    var bandFloats: Int { g.inChannels * bandPlane }
+    var scratchFloats: Int { 0 }
+    /// `splitChannels`: the padded input and V of the image, and M of a thread's channels; else the
+    /// padded band, V and M of the block a thread runs. Then the GEMM's packing scratch.
+    var threadScratchFloats: Int { splitChannels ? inputFloats + blockFloats : bandFloats + blockFloats }
 
     func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
         let blocks = blockCount
@@ -129,30 +135,27 @@ final class WinogradConvolutionStep: Step {
             let xn = x + n * g.inChannels * g.inPlane
             let yn = y + n * g.outChannels * g.outPlane
             if splitChannels {
-                pool.parallelRanges(g.inChannels, grain: 4) { channels, _ in
-                    padRows(xn, channels: channels, rows: 0..<paddedRows, into: scratch)
-                }
-                runSplitChannels(pool: pool, scratch: scratch, yn: yn)
+                runSplitChannels(pool: pool, xn: xn, yn: yn)
                 continue
             }
-            // Padding by bands of rows, then the blocks, both affine over the same block structure:
-            // thread i pads and transforms the same band of rows in every layer, which the layers
-            // before it (tile-row blocks, pixel tiles) also wrote on thread i, so only the two halo
-            // rows at a band's edge come from the other core's cache. Bands of equal row counts: cut
-            // by tile rows, a 14×14 map's two blocks (4 and 3 tile rows) padded 6 and 12 rows.
-            pool.parallelFor(blocks, affine: true) { blk, _ in
-                padRows(xn, channels: 0..<g.inChannels, rows: (paddedRows * blk / blocks)..<(paddedRows * (blk + 1) / blocks), into: scratch)
-            }
+            // Each block pads its own rows (with the two halo rows) into the running thread's own
+            // scratch, then transforms, multiplies and writes them, in one affine region: thread i
+            // reads the band of rows it wrote in the layer before (tile-row blocks, pixel tiles and
+            // the stem's rows also give thread 0 the top of the map), and writes only lines of its
+            // own scratch, never lines the other thread wrote last.
+            let own = threadScratchFloats
             pool.parallelFor(blocks, affine: true) { blk, thread in
-                let v = scratch + inputFloats + thread * blockFloats
+                let band = pool.threadScratch(thread, floats: own).pointer
+                let v = band + bandFloats
                 let m = v + 16 * g.inChannels * blockColumns
                 let ty0 = tilesY * blk / blocks
                 let ty1 = tilesY * (blk + 1) / blocks
                 let tiles = (ty1 - ty0) * tilesX
+                padRows(xn, channels: 0..<g.inChannels, rows: (2 * ty0)..<(2 * ty1 + 2), into: band, plane: bandPlane)
                 if useC {
-                    ck_winograd_input(scratch, planeFloats, paddedWidth, g.inChannels, ty0, ty1, tilesX, v, blockColumns)
+                    ck_winograd_input(band, bandPlane, paddedWidth, g.inChannels, 0, ty1 - ty0, tilesX, v, blockColumns)
                 } else {
-                    inputTransform(scratch, ty0..<ty1, into: v)
+                    inputTransform(band, 0..<(ty1 - ty0), plane: bandPlane, into: v)
                 }
                 for e in 0..<16 {
                     let ve = v + e * g.inChannels * blockColumns, me = m + e * g.outChannels * blockColumns
@@ -167,63 +170,70 @@ final class WinogradConvolutionStep: Step {
                 if useC {
                     ck_winograd_output(m, blockColumns, g.outChannels, ty0, ty1, tilesX, bias.pointer, yn, g.outHeight, g.outWidth, activation.ck)
                 } else {
-                    outputTransform(m, ty0..<ty1, into: yn)
+                    outputTransform(m, ty0..<ty1, channels: 0..<g.outChannels, into: yn)
                 }
                 addResidual(yn, tileRows: ty0..<ty1)
             }
         }
     }
 
-    /// One block of every tile: the 16 GEMMs split by output channels, the output transform by tile rows.
-    func runSplitChannels(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>, yn: UnsafeMutablePointer<Float>) {
-        let v = scratch + inputFloats
-        let m = v + 16 * g.inChannels * blockColumns
-        let gemmScratch = m + 16 * g.outChannels * blockColumns
+    /// One block of every tile, the threads splitting the output channels: each thread pads and
+    /// transforms the whole input into its own scratch (the transform is small next to the
+    /// GEMMs on these maps), multiplies its rows of every `U[e]`, and transforms its channels out.
+    /// Every line a thread writes is its own (V, its part of M, its output planes), and the
+    /// transformed weights are read once in all, not once per thread.
+    func runSplitChannels(pool: WorkerPool, xn: UnsafeMutablePointer<Float>, yn: UnsafeMutablePointer<Float>) {
         let tiles = tilesY * tilesX
-        // Column t of V and M is tile t of the image. The input transform runs on this thread: it
-        // stores 8 tiles at a time, so a tile row shorter than 8 tiles spills into the next row's
-        // columns, which only a later row of the same call may overwrite.
-        if useC {
-            ck_winograd_input(scratch, planeFloats, paddedWidth, g.inChannels, 0, tilesY, tilesX, v, blockColumns)
-        } else {
-            inputTransform(scratch, 0..<tilesY, into: v)
-        }
         let unit = packedU.first?.rowUnit ?? 8
         let parts = Swift.min(threads, (g.outChannels + unit - 1) / unit)
-        pool.parallelFor(parts) { part, thread in
+        let own = threadScratchFloats
+        pool.parallelFor(parts, affine: true) { part, thread in
             let r0 = g.outChannels * part / parts / unit * unit
             let r1 = part == parts - 1 ? g.outChannels : g.outChannels * (part + 1) / parts / unit * unit
             guard r1 > r0 else { return }
+            let padded = pool.threadScratch(thread, floats: own).pointer
+            let v = padded + inputFloats
+            let m = v + 16 * g.inChannels * blockColumns        // M[e][r0..<r1][tiles]
+            let gemmScratch = m + 16 * g.outChannels * blockColumns
+            padRows(xn, channels: 0..<g.inChannels, rows: 0..<paddedRows, into: padded, plane: planeFloats)
+            // Column t of V and M is tile t of the image: the input transform stores 8 tiles at a
+            // time, so a tile row shorter than 8 tiles spills into the next row's columns, which
+            // only a later row of the same call may overwrite.
+            if useC {
+                ck_winograd_input(padded, planeFloats, paddedWidth, g.inChannels, 0, tilesY, tilesX, v, blockColumns)
+            } else {
+                inputTransform(padded, 0..<tilesY, plane: planeFloats, into: v)
+            }
+            let rows = r1 - r0
             for e in 0..<16 {
-                let ve = v + e * g.inChannels * blockColumns, me = m + e * g.outChannels * blockColumns
+                let ve = v + e * g.inChannels * blockColumns, me = m + e * rows * blockColumns
                 if packedU.isEmpty {
-                    gemm(rows: r1 - r0, columns: tiles, depth: g.inChannels, a: transformed.pointer + (e * g.outChannels + r0) * g.inChannels,
-                         b: ve, ldb: blockColumns, c: me + r0 * blockColumns, ldc: blockColumns)
+                    gemm(rows: rows, columns: tiles, depth: g.inChannels, a: transformed.pointer + (e * g.outChannels + r0) * g.inChannels,
+                         b: ve, ldb: blockColumns, c: me, ldc: blockColumns)
                 } else {
-                    packedU[e].multiply(rows: r0..<r1, b: ve, ldb: blockColumns, columns: tiles, c: me, ldc: blockColumns,
-                                        bias: nil, .none, scratch: gemmScratch + thread * (gemmScratchFloats + 8))
+                    // `multiply` writes rows r0..<r1 of the C it is given: shift C so they land at `me`.
+                    packedU[e].multiply(rows: r0..<r1, b: ve, ldb: blockColumns, columns: tiles, c: me - r0 * blockColumns, ldc: blockColumns,
+                                        bias: nil, .none, scratch: gemmScratch)
                 }
             }
-        }
-        pool.parallelRanges(tilesY) { rows, _ in
-            let off = rows.lowerBound * tilesX
             if useC {
-                ck_winograd_output(m + off, blockColumns, g.outChannels, rows.lowerBound, rows.upperBound, tilesX, bias.pointer, yn,
+                ck_winograd_output(m, blockColumns, rows, 0, tilesY, tilesX, bias.pointer + r0, yn + r0 * g.outPlane,
                                    g.outHeight, g.outWidth, activation.ck)
             } else {
-                outputTransform(m + off, rows, into: yn)
+                outputTransform(m, 0..<tilesY, channels: r0..<r1, into: yn)
             }
-            addResidual(yn, tileRows: rows)
+            residual?.apply(y, offset: (yn - y) + r0 * g.outPlane, rows: rows, length: g.outPlane, stride: g.outPlane)
         }
     }
 
-    /// Padded rows `rows` of the bordered planes of input channels `channels` (zeros outside the image).
-    func padRows(_ xn: UnsafeMutablePointer<Float>, channels: Range<Int>, rows: Range<Int>, into planes: UnsafeMutablePointer<Float>) {
+    /// Padded rows `rows` of the bordered planes of input channels `channels` (zeros outside the
+    /// image), stored from row 0 of `planes` on, one channel every `plane` floats.
+    func padRows(_ xn: UnsafeMutablePointer<Float>, channels: Range<Int>, rows: Range<Int>, into planes: UnsafeMutablePointer<Float>, plane: Int) {
         let cols = Swift.min(g.width, paddedWidth - g.padLeft)
         for c in channels {
-            let src = xn + c * g.inPlane, dst = planes + c * planeFloats
+            let src = xn + c * g.inPlane, dst = planes + c * plane
             for r in rows {
-                let row = dst + r * paddedWidth
+                let row = dst + (r - rows.lowerBound) * paddedWidth
                 let iy = r - g.padTop
                 guard iy >= 0 && iy < g.height else { row.update(repeating: 0, count: paddedWidth); continue }
                 row.update(repeating: 0, count: g.padLeft)
@@ -233,13 +243,14 @@ final class WinogradConvolutionStep: Step {
         }
     }
 
-    /// V[e][ci][t] for the tiles of tile rows `rows` (t counts from the block's first tile).
+    /// V[e][ci][t] for the tiles of tile rows `rows` of `padded` (channel planes `plane` floats
+    /// apart; t counts from the first tile of `rows`).
     @inline(__always)
-    func inputTransform(_ padded: UnsafeMutablePointer<Float>, _ rows: Range<Int>, into v: UnsafeMutablePointer<Float>) {
+    func inputTransform(_ padded: UnsafeMutablePointer<Float>, _ rows: Range<Int>, plane planeStride: Int, into v: UnsafeMutablePointer<Float>) {
         let ld = blockColumns
         let eStride = g.inChannels * ld
         for ci in 0..<g.inChannels {
-            let plane = UnsafeRawPointer(padded + ci * planeFloats)
+            let plane = UnsafeRawPointer(padded + ci * planeStride)
             let vc = v + ci * ld
             for ty in rows {
                 var tx = 0
@@ -288,14 +299,15 @@ final class WinogradConvolutionStep: Step {
         residual.apply(y, offset: (yn - y) + r0 * g.outWidth, rows: g.outChannels, length: (r1 - r0) * g.outWidth, stride: g.outPlane)
     }
 
-    /// Y = Aᵀ·M·A + bias for the tiles of `rows`, A = [[1,0],[1,1],[1,−1],[0,−1]]; then the activation.
+    /// Y = Aᵀ·M·A + bias for the tiles of `rows` and output channels `channels` (M holds those
+    /// channels only), A = [[1,0],[1,1],[1,−1],[0,−1]]; then the activation.
     @inline(__always)
-    func outputTransform(_ m: UnsafeMutablePointer<Float>, _ rows: Range<Int>, into yn: UnsafeMutablePointer<Float>) {
+    func outputTransform(_ m: UnsafeMutablePointer<Float>, _ rows: Range<Int>, channels: Range<Int>, into yn: UnsafeMutablePointer<Float>) {
         let ldm = blockColumns
-        let eStride = g.outChannels * ldm
+        let eStride = channels.count * ldm
         let wo = g.outWidth, ho = g.outHeight
-        for co in 0..<g.outChannels {
-            let mc = UnsafeRawPointer(m + co * ldm)
+        for co in channels {
+            let mc = UnsafeRawPointer(m + (co - channels.lowerBound) * ldm)
             let b = Vec(repeating: bias.pointer[co])
             let plane = yn + co * g.outPlane
             for ty in rows {

@@ -14,10 +14,16 @@ import Synchronization
 public final class WorkerPool: @unchecked Sendable {
     public let threadCount: Int
     private let state: PoolState
+    /// One `ThreadScratch` per thread, 64 bytes apart (no two threads' records share a cache line);
+    /// slot `t` is only ever read or written by thread `t`.
+    private let scratchSlots: UnsafeMutablePointer<ThreadScratch>
 
     public init(threads: Int) {
         threadCount = Swift.max(1, threads)
         state = PoolState(threads: threadCount)
+        scratchSlots = UnsafeMutableRawPointer.allocate(byteCount: threadCount * ThreadScratch.stride, alignment: 64)
+            .bindMemory(to: ThreadScratch.self, capacity: threadCount * ThreadScratch.stride / MemoryLayout<ThreadScratch>.stride)
+        for t in 0..<threadCount { slot(t).initialize(to: ThreadScratch()) }
         for i in 1..<threadCount {
             let t = Thread { [state] in state.workerLoop(index: i) }
             t.name = "edgeprof-worker-\(i)"
@@ -26,7 +32,44 @@ public final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    deinit { state.stop() }
+    deinit {
+        state.stop()
+        for t in 0..<threadCount { if let p = slot(t).pointee.pointer { ck_free(p) } }
+        UnsafeMutableRawPointer(scratchSlots).deallocate()
+    }
+
+    private func slot(_ thread: Int) -> UnsafeMutablePointer<ThreadScratch> {
+        (UnsafeMutableRawPointer(scratchSlots) + thread * ThreadScratch.stride).assumingMemoryBound(to: ThreadScratch.self)
+    }
+
+    /// Scratch private to `thread` (the `thread` argument of a `parallelFor` body, called from that
+    /// body): at least `floats` floats, 64-byte aligned, at the same address in every step until a
+    /// step asks for more. Why: a buffer shared by all steps and cut differently by each (a Winograd
+    /// layer's per-thread V and M at an offset that depends on its padded input, then another
+    /// layer's) has thread 1 write lines thread 0 wrote last; every such write fetches the line
+    /// from the other core first, which on this VM's far-apart vCPU placement (300–550 ns round
+    /// trip) made resnet18 at 2 threads 1.5× slower per layer (giving each step a scratch of its
+    /// own: 23.4–25.2 → 20.7–21.6 ms). Here each thread's scratch only ever holds its own lines.
+    ///
+    /// `owner` (the step asking): `initialized` is true when the last request on this thread came
+    /// from the same owner, so contents the owner left there (a zero border) are still in place.
+    public func threadScratch(_ thread: Int, floats: Int, owner: AnyObject? = nil) -> (pointer: UnsafeMutablePointer<Float>, initialized: Bool) {
+        let s = slot(thread)
+        let id = owner.map { UInt(bitPattern: ObjectIdentifier($0)) } ?? 0
+        var kept = id != 0 && s.pointee.owner == id
+        if s.pointee.capacity < floats || s.pointee.pointer == nil {
+            if let p = s.pointee.pointer { ck_free(p) }
+            let capacity = Swift.max(floats, 16)
+            s.pointee.pointer = allocateFloats(capacity)
+            s.pointee.capacity = capacity
+            kept = false
+        }
+        s.pointee.owner = id
+        return (s.pointee.pointer!, kept)
+    }
+
+    /// Floats of private scratch each thread holds now (the largest any step asked for).
+    public var threadScratchFloats: Int { (0..<threadCount).map { slot($0).pointee.capacity }.max() ?? 0 }
 
     /// Calls `body(task, thread)` for every `task` in `0..<count`, spread over the pool; `thread`
     /// (in `0..<threadCount`) indexes per-thread scratch. Returns when all are done. Tasks are
@@ -109,6 +152,15 @@ public final class WorkerPool: @unchecked Sendable {
 /// dispatcher waits only for tasks that were *claimed*: a worker that is still asleep or was
 /// preempted before it claimed anything costs nothing (the caller runs its share), which is
 /// what keeps a descheduled vCPU from stalling every layer's join on a busy machine.
+/// Thread-private scratch record (`WorkerPool.threadScratch`).
+private struct ThreadScratch {
+    static let stride = 64
+    var pointer: UnsafeMutablePointer<Float>? = nil
+    var capacity = 0
+    /// `ObjectIdentifier` bits of the last step that asked (0: none).
+    var owner: UInt = 0
+}
+
 private final class PoolState: @unchecked Sendable {
     private static let indexBits = 20
     private static let indexMask = (1 << indexBits) - 1

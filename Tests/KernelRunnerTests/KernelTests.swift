@@ -82,12 +82,14 @@ struct KernelTests {
         ConvCase(batch: 2, cin: 8, cout: 8, h: 16, w: 40, k: 3, pads: [0, 1, 2, 1], activation: .silu),
         // Winograd with fewer tile rows than a block budget: two threads get blocks of 1 and 2 tile rows.
         ConvCase(cin: 8, cout: 8, h: 6, w: 40, k: 3, pads: [1, 1, 1, 1], activation: .sigmoid),
-        // Winograd on few tiles (≤ 16) with 2 threads: one block, GEMMs split by output channels — cblas path
-        // (shallow), packed path (≥ 192 input channels; 50 rows: the last part ends off the 6-row panel),
-        // partial tiles on a 7×8 map with batch 2.
+        // Winograd with at least as many output channels as tiles, on 2 threads: one block, each thread
+        // transforming the whole input and splitting the output channels — cblas path (shallow), packed
+        // path (≥ 192 input channels; 50 rows: the last part ends off the 6-row panel), partial tiles on
+        // a 7×8 map with batch 2, and 49 tiles (13×13) under 56 channels.
         ConvCase(cin: 16, cout: 40, h: 7, w: 7, k: 3, pads: [1, 1, 1, 1], activation: .relu),
         ConvCase(cin: 200, cout: 50, h: 7, w: 7, k: 3, pads: [1, 1, 1, 1]),
         ConvCase(batch: 2, cin: 8, cout: 36, h: 7, w: 8, k: 3, pads: [1, 1, 1, 1], activation: .silu),
+        ConvCase(cin: 24, cout: 56, h: 13, w: 13, k: 3, pads: [1, 1, 1, 1], activation: .relu6),
         // Short rows with an exponential activation run it as one span over several rows: 1×1 on a 7×7 map
         // (pixel tile = whole plane with 1 thread, output-channel split with 2), a serial squeeze-excitation FC
         // on a 1×1 map, balanced 1×1 pixel tiles (784 pixels), depthwise on 7×7 and on 13-wide rows (5-row chunks
@@ -319,6 +321,41 @@ struct KernelTests {
         }
     }
 
+    /// Winograd splits output channels (each thread transforming the whole input) exactly when
+    /// there are at least as many output channels as tiles, and gives the same result as one
+    /// thread at 2 and 3 threads, with a fused residual add and without.
+    @Test func winogradSplitsChannelsWhenTheyOutnumberTiles() throws {
+        // (cin, cout, map, split at 2 / 3 threads): 49 tiles under 56 and 48 channels; 16 tiles under 32
+        // channels, too few for 3 threads (each needs 16 rows).
+        for (cin, cout, hw, split) in [(24, 56, 13, [true, true]), (24, 48, 13, [false, false]), (8, 32, 8, [true, false])] {
+            for residual in [false, true] {
+                var b = GraphBuilder(name: "winograd-split")
+                let x = b.input("x", shape: [1, cin, hw, hw])
+                let attrs = ConvAttributes(inChannels: cin, outChannels: cout, kernel: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1], hasBias: true)
+                var y = try b.add1("conv", .conv(attrs), inputs: [x],
+                                   params: [ParamInfo(name: "w", shape: [cout, cin, 3, 3]), ParamInfo(name: "b", shape: [cout])])
+                var inputs = [randomInput([1, cin, hw, hw])]
+                if residual {
+                    let shortcut = b.input("shortcut", shape: [1, cout, hw, hw])
+                    y = try b.add1("add", .binary(.add), inputs: [shortcut, y])
+                    inputs.append(randomInput([1, cout, hw, hw], seed: 9))
+                }
+                y = try b.add1("relu", .activation(.relu), inputs: [y])
+                let g = try b.finish()
+                let w = SeededWeights.generate(for: g, seed: 2)
+                let one = try CompiledModel(graph: g, weights: w, options: RunnerOptions(threads: 1)).run(inputs)
+                for threads in [2, 3] {
+                    let model = try CompiledModel(graph: g, weights: w, options: RunnerOptions(threads: threads))
+                    let algorithm = model.layers[0].algorithm
+                    #expect(algorithm.contains("winograd") && algorithm.contains("split-cout") == split[threads - 2],
+                            "\(cin)→\(cout) on \(hw)², \(threads) threads: \(algorithm)")
+                    expectClose(try model.run(inputs)[0].values, one[0].values, tolerance: 1e-5,
+                                "\(cin)→\(cout) on \(hw)², residual \(residual), \(threads) threads vs 1")
+                }
+            }
+        }
+    }
+
     @Test func convTranspose() throws {
         var b = GraphBuilder(name: "convT")
         let x = b.input("x", shape: [2, 4, 5, 6])
@@ -439,6 +476,9 @@ struct KernelTests {
             let input = randomInput([2, 3, 10, 11])
             let want = Reference.pool(input.values, input.shape, attrs, out: g.tensors[g.outputs[0]].shape, max: isMax)
             for got in try runBoth(g, WeightStore(), [input]) { expectClose(got[0].values, want, "pool case \(i)") }
+            // Three threads: max pooling cuts output rows into three bands (the 10-row input's 2–5 output rows).
+            let three = try CompiledModel(graph: g, weights: WeightStore(), options: RunnerOptions(threads: 3)).run([input])
+            expectClose(three[0].values, want, "pool case \(i), 3 threads")
         }
     }
 

@@ -26,6 +26,42 @@ import Testing
         }
     }
 
+    /// Thread scratch: one buffer per thread, disjoint, at the same address on every request that
+    /// fits, grown (keeping nothing) on a larger one; `initialized` only when the same owner asked
+    /// last on that thread, so a step can keep a border it filled once.
+    @Test(arguments: [2, 3])
+    func threadScratchIsPrivateStableAndTracksItsOwner(threads: Int) {
+        final class Owner {}
+        let pool = WorkerPool(threads: threads)
+        let a = Owner(), b = Owner()
+        // One request per thread index, made in turn from this thread (a dispatch may run two tasks
+        // on one thread, which would then ask twice); each buffer is written to its full length.
+        func request(floats: Int, owner: AnyObject?) -> [Int: (Int, Bool)] {
+            var seen: [Int: (Int, Bool)] = [:]
+            for thread in 0..<threads {
+                let (p, kept) = pool.threadScratch(thread, floats: floats, owner: owner)
+                p.update(repeating: Float(thread), count: floats)
+                seen[thread] = (Int(bitPattern: p), kept)
+            }
+            return seen
+        }
+        let first = request(floats: 1000, owner: a)
+        #expect(first.values.allSatisfy { !$0.1 }, "a first request keeps nothing")
+        let addresses = first.values.map(\.0).sorted()
+        for (x, y) in zip(addresses, addresses.dropFirst()) { #expect(y - x >= 1000 * 4, "thread buffers overlap") }
+        let again = request(floats: 1000, owner: a)
+        for (t, v) in again { #expect(v.0 == first[t]?.0 && v.1, "thread \(t): same owner, same buffer, kept") }
+        let other = request(floats: 500, owner: b)
+        for (t, v) in other { #expect(v.0 == first[t]?.0 && !v.1, "thread \(t): another owner in between") }
+        let anonymous = request(floats: 500, owner: nil)
+        for (_, v) in anonymous { #expect(!v.1) }
+        let back = request(floats: 1000, owner: a)
+        for (_, v) in back { #expect(!v.1, "owner b and an anonymous request ran since a's") }
+        let grown = request(floats: 100_000, owner: a)
+        for (_, v) in grown { #expect(!v.1, "a grown buffer keeps nothing") }
+        #expect(pool.threadScratchFloats >= 100_000)
+    }
+
     /// Affine and plain dispatches interleaved (the affine claim word keeps the generation of
     /// the last affine dispatch while plain ones run): every task exactly once, including counts
     /// above the affine limit (run as plain dispatches) and below the thread count.
