@@ -36,10 +36,10 @@ struct ConvGeometry: Hashable {
 /// Dense and grouped convolution as GEMM: `Y[Cout/g, P] = W[Cout/g, K] · cols[K, P]` per group
 /// (P = output pixels, K = Cin/g·kH·kW), then bias + activation on the tile just written.
 /// 1×1 stride-1 convolutions multiply the input directly (no copy); other shapes build the
-/// im2col columns of one pixel tile at a time in per-thread scratch (never the whole
-/// matrix), so the expanded data stays in cache. Work is split across the pool by pixel
-/// tiles, or by output-channel blocks when a layer has few pixels; OpenBLAS itself runs
-/// single-threaded inside each task.
+/// im2col columns in per-thread scratch, one pixel tile at a time so the expanded data stays in
+/// cache. Work is split across the pool by pixel tiles, or by output-channel blocks when a
+/// layer has few pixels (then each thread builds the columns of every pixel); OpenBLAS itself
+/// runs single-threaded inside each task.
 final class ConvolutionStep: Step {
     let g: ConvGeometry
     let x: UnsafeMutablePointer<Float>
@@ -119,11 +119,9 @@ final class ConvolutionStep: Step {
         return packed.scratchFloats(columns: splitRows ? g.outPlane : tile)
     }
 
-    /// Floats of im2col scratch shared by the threads (the whole matrix when the threads split
-    /// output channels).
-    var im2colFloats: Int { g.isPointwise || stem || !splitRows ? 0 : g.depth * g.outPlane }
-    /// Floats of im2col scratch per thread (one pixel tile's columns when the threads split pixels).
-    var tileFloats: Int { g.isPointwise || stem || splitRows ? 0 : g.depth * tile }
+    /// Floats of im2col scratch per thread: one pixel tile's columns when the threads split pixels,
+    /// the whole matrix when they split output channels (each thread builds it for itself).
+    var tileFloats: Int { g.isPointwise || stem ? 0 : g.depth * (splitRows ? g.outPlane : tile) }
 
     /// Below this many multiply-adds a conv does not fork.
     static let serialMACs = 1 << 16
@@ -146,7 +144,7 @@ final class ConvolutionStep: Step {
             + (splitRows ? " split-cout" : "") + (residual != nil ? " +residual" : "")
     }
 
-    var scratchFloats: Int { im2colFloats }
+    var scratchFloats: Int { 0 }
     /// A thread's im2col tile, then its GEMM packing scratch.
     var threadScratchFloats: Int { tileFloats + gemmScratchPerThread }
 
@@ -175,14 +173,9 @@ final class ConvolutionStep: Step {
                 let bg = bias.pointer + grp * m
                 let base = (n * g.outChannels + grp * m) * p
                 if splitRows {
-                    let cols: UnsafeMutablePointer<Float>
-                    if g.isPointwise {
-                        cols = xg
-                    } else {
-                        cols = scratch
-                        pool.parallelRanges(k, grain: 8) { rows, _ in im2col(xg, rows: rows, columns: 0..<p, into: scratch + rows.lowerBound * p, ld: p) }
-                    }
-                    // One block per thread: every block repacks all of B.
+                    // One block per thread: every block repacks all of B. A k×k conv's thread builds
+                    // the whole im2col matrix in its own scratch: the other core's share of the input
+                    // is read once, not the 9× larger columns a shared matrix would send across.
                     let unit = packed?.first?.rowUnit ?? 8
                     let blocks = Swift.min(threads, (m + unit - 1) / unit)
                     let own = threadScratchFloats
@@ -190,9 +183,17 @@ final class ConvolutionStep: Step {
                         let r0 = m * b / blocks / unit * unit
                         let r1 = b == blocks - 1 ? m : m * (b + 1) / blocks / unit * unit
                         guard r1 > r0 else { return }
+                        let mine = pool.threadScratch(thread, floats: own).pointer
+                        let cols: UnsafeMutablePointer<Float>
+                        if g.isPointwise {
+                            cols = xg
+                        } else {
+                            cols = mine
+                            im2col(xg, rows: 0..<k, columns: 0..<p, into: mine, ld: p)
+                        }
                         if let packed {
                             packed[grp].multiply(rows: r0..<r1, b: cols, ldb: p, columns: p, c: yg, ldc: p, bias: bg, activation,
-                                                 scratch: pool.threadScratch(thread, floats: own).pointer)
+                                                 scratch: mine + tileFloats)
                         } else {
                             gemm(rows: r1 - r0, columns: p, depth: k, a: wg + r0 * k, b: cols, ldb: p, c: yg + r0 * p, ldc: p)
                             Epilogue.applyRows(yg + r0 * p, rows: r1 - r0, length: p, stride: p, bias: bg + r0, activation)
