@@ -43,7 +43,8 @@ public final class CompiledModel {
         public var arenaLowerBoundBytes: Int
         /// Sum of all activation buffers without reuse.
         public var unsharedBytes: Int
-        /// Kernel scratch (im2col tiles, padded planes, attention scores), shared by all steps.
+        /// Kernel scratch (im2col tiles, padded planes, attention scores): the buffer the threads share
+        /// plus each thread's own (`WorkerPool.threadScratch`), each as large as the largest step needs.
         public var scratchBytes: Int
         /// Weights as packed for the kernels (after BN folding).
         public var packedWeightBytes: Int
