@@ -73,9 +73,9 @@ public final class CompiledModel {
         steps = lowered.steps
         let maxScratch = lowered.steps.compactMap { $0?.scratchFloats }.max() ?? 0
         scratch = AlignedBuffer(count: maxScratch)
-        // Each thread's private scratch (`WorkerPool.threadScratch`) is allocated by the thread at
-        // its first request, as large as the largest request.
+        // Each thread's private scratch (`WorkerPool.threadScratch`), as large as the largest step needs.
         let threadScratch = lowered.steps.compactMap { $0?.threadScratchFloats }.max() ?? 0
+        pool.reserveThreadScratch(floats: threadScratch)
         inputs = g.inputs.map { compiler.reference(for: $0, arena: arenaBuffer.pointer) }
         outputs = g.outputs.map { compiler.reference(for: $0, arena: arenaBuffer.pointer) }
         stepOutputs = g.fusionGroups.enumerated().map { i, group in

@@ -3,7 +3,8 @@ import NNGraph
 
 /// One executable kernel instance with every pointer resolved at compile time. A step runs
 /// one fusion group (e.g. conv + folded BN + ReLU6) and touches only the arena, its own
-/// packed weights and the shared scratch buffer: nothing is allocated while a model runs.
+/// packed weights, the shared scratch buffer and each thread's own scratch (reserved when the
+/// model is compiled): nothing is allocated while a model runs.
 protocol Step: AnyObject {
     /// Floats of scratch space shared by the threads (the `scratch` argument of `run`; one buffer
     /// for every step of a model).

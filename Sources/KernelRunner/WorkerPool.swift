@@ -44,7 +44,7 @@ public final class WorkerPool: @unchecked Sendable {
 
     /// Scratch private to `thread` (the `thread` argument of a `parallelFor` body, called from that
     /// body): at least `floats` floats, 64-byte aligned, at the same address in every step until a
-    /// step asks for more. Why: a buffer shared by all steps and cut differently by each (a Winograd
+    /// step asks for more (then it is reallocated, keeping nothing). Why: a buffer shared by all steps and cut differently by each (a Winograd
     /// layer's per-thread V and M at an offset that depends on its padded input, then another
     /// layer's) has thread 1 write lines thread 0 wrote last; every such write fetches the line
     /// from the other core first, which on this VM's far-apart vCPU placement (300–550 ns round
@@ -66,6 +66,13 @@ public final class WorkerPool: @unchecked Sendable {
         }
         s.pointee.owner = id
         return (s.pointee.pointer!, kept)
+    }
+
+    /// Gives every thread's scratch at least `floats` floats now (a compiled model reserves its
+    /// largest step's need, so no run allocates; a request can still grow it). Call it from the
+    /// thread that owns the pool, outside `parallelFor`.
+    public func reserveThreadScratch(floats: Int) {
+        for t in 0..<threadCount where slot(t).pointee.capacity < floats { _ = threadScratch(t, floats: floats) }
     }
 
     /// Floats of private scratch each thread holds now (the largest any step asked for).

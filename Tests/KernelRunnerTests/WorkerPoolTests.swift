@@ -26,9 +26,9 @@ import Testing
         }
     }
 
-    /// Thread scratch: one buffer per thread, disjoint, at the same address on every request that
-    /// fits, grown (keeping nothing) on a larger one; `initialized` only when the same owner asked
-    /// last on that thread, so a step can keep a border it filled once.
+    /// Thread scratch: one buffer per thread, reserved up front, disjoint, at the same address on
+    /// every request that fits, grown (keeping nothing) on a larger one; `initialized` only when the
+    /// same owner asked last on that thread, so a step can keep a border it filled once.
     @Test(arguments: [2, 3])
     func threadScratchIsPrivateStableAndTracksItsOwner(threads: Int) {
         final class Owner {}
@@ -45,10 +45,13 @@ import Testing
             }
             return seen
         }
+        pool.reserveThreadScratch(floats: 2000)
+        #expect(pool.threadScratchFloats == 2000)
         let first = request(floats: 1000, owner: a)
         #expect(first.values.allSatisfy { !$0.1 }, "a first request keeps nothing")
         let addresses = first.values.map(\.0).sorted()
-        for (x, y) in zip(addresses, addresses.dropFirst()) { #expect(y - x >= 1000 * 4, "thread buffers overlap") }
+        for (x, y) in zip(addresses, addresses.dropFirst()) { #expect(y - x >= 2000 * 4, "thread buffers overlap") }
+        pool.reserveThreadScratch(floats: 1500)   // already there: nothing moves, nothing is forgotten
         let again = request(floats: 1000, owner: a)
         for (t, v) in again { #expect(v.0 == first[t]?.0 && v.1, "thread \(t): same owner, same buffer, kept") }
         let other = request(floats: 500, owner: b)
