@@ -267,16 +267,15 @@ struct PhaseSplitPlane {
     /// Rows of the padded plane, phase planes, and the row length of one phase plane.
     var rows: Int, phases: Int, phaseWidth: Int
 
-    /// Copies the input rows some output reads into the padded plane (phase-split for stride 2);
-    /// with `only`, just those padded rows. Border cells are never written, so they keep the
-    /// caller's fill.
+    /// Copies the input rows some output reads into the padded plane (phase-split for stride 2).
+    /// Border cells are never written, so they keep the caller's fill.
     @inline(__always)
-    func copyInterior(_ src: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>, only: Range<Int>? = nil) {
+    func copyInterior(_ src: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
         let pw = phaseWidth
         let cols = Swift.min(width, pw * phases - padLeft)
         guard cols > 0 else { return }
-        let firstRow = Swift.max(0, padTop, only?.lowerBound ?? 0)
-        let lastRow = Swift.min(height + padTop, rows, only?.upperBound ?? rows)
+        let firstRow = Swift.max(0, padTop)
+        let lastRow = Swift.min(height + padTop, rows)
         guard lastRow > firstRow else { return }
         if phases == 1 {
             for r in firstRow..<lastRow {

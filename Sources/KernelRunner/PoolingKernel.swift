@@ -91,47 +91,40 @@ final class PoolStep: Step {
 
 extension PoolStep {
     func runMax(_ layout: PhaseSplitPlane, pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
-        let kh = attrs.kernel[0], sh = attrs.strides[0]
+        let kh = attrs.kernel[0], kw = attrs.kernel[1], sh = attrs.strides[0], sw = attrs.strides[1]
         let inPlane = height * width
         let floats = planeFloats
-        // Bands of output rows over every plane, affine: the convolution before a stem pool writes
-        // bands of rows (the stem kernel's rows, a GEMM conv's pixel tiles), so thread i pools the
-        // rows it wrote itself and reads only a halo row from the other core's cache (split by
-        // planes, half of every plane came from there: resnet18's pool took 107 µs close together
-        // and 213 µs on far-apart cores). One thread: whole planes.
-        let bands = threads > 1 ? Swift.min(threads, outHeight) : 1
-        pool.parallelFor(bands, affine: true) { band, thread in
+        // Planes split across the pool. (Bands of output rows over every plane, affine, to match the
+        // rows the stem wrote, measured no faster in session 23: resnet18's pool 107 µs close together
+        // and 213 µs on far-apart cores split by planes, 110–138 and 222–259 µs by bands.)
+        pool.parallelFor(planes) { plane, thread in
             // The thread's own plane, its border −∞ (filled when another step used the scratch since).
             let (buf, kept) = pool.threadScratch(thread, floats: floats, owner: self)
             if !kept { buf.update(repeating: -.infinity, count: floats) }
-            let oy = (outHeight * band / bands)..<(outHeight * (band + 1) / bands)
-            let padRows = (oy.lowerBound * sh)..<((oy.upperBound - 1) * sh + kh)
-            for plane in 0..<planes {
-                layout.copyInterior(x + plane * inPlane, into: buf, only: padRows)
-                maxPlane(buf, layout, y + plane * outHeight * outWidth, rows: oy)
+            layout.copyInterior(x + plane * inPlane, into: buf)
+            let out = y + plane * outHeight * outWidth
+            // The ResNet/ShuffleNet stem pools (3×3 / 2, and 2×2 / 2) with compile-time window and
+            // stride, so the tap loops unroll and the phase index `kx % sw` folds away.
+            switch (kh, kw, sh, sw) {
+            case (3, 3, 2, 2): maxPlane(DW<K3, S2, S2>.self, buf, layout, out)
+            case (3, 3, 1, 1): maxPlane(DW<K3, S1, S1>.self, buf, layout, out)
+            default: maxPlane(buf, layout, out, kh: kh, kw: kw, sh: sh, sw: sw)
             }
         }
     }
 
-    /// Output rows `rows` of one plane from its padded copy `buf`. The window and strides of the
-    /// ResNet/ShuffleNet stem pools (3×3 / 2, and 2×2 / 2) are compile-time constants, so the tap
-    /// loops unroll and the phase index `kx % sw` folds away.
-    func maxPlane(_ buf: UnsafeMutablePointer<Float>, _ layout: PhaseSplitPlane, _ out: UnsafeMutablePointer<Float>, rows: Range<Int>) {
-        switch (attrs.kernel[0], attrs.kernel[1], attrs.strides[0], attrs.strides[1]) {
-        case (3, 3, 2, 2): maxPlane(buf, layout, out, rows: rows, kh: 3, kw: 3, sh: 2, sw: 2)
-        case (3, 3, 1, 1): maxPlane(buf, layout, out, rows: rows, kh: 3, kw: 3, sh: 1, sw: 1)
-        case (2, 2, 2, 2): maxPlane(buf, layout, out, rows: rows, kh: 2, kw: 2, sh: 2, sw: 2)
-        case let (kh, kw, sh, sw): maxPlane(buf, layout, out, rows: rows, kh: kh, kw: kw, sh: sh, sw: sw)
-        }
+    func maxPlane<Shape: DepthwiseShape>(_: Shape.Type, _ buf: UnsafeMutablePointer<Float>, _ layout: PhaseSplitPlane,
+                                         _ out: UnsafeMutablePointer<Float>) {
+        maxPlane(buf, layout, out, kh: Shape.k, kw: Shape.k, sh: Shape.sh, sw: Shape.sw)
     }
 
     @inline(__always)
-    func maxPlane(_ buf: UnsafeMutablePointer<Float>, _ layout: PhaseSplitPlane, _ out: UnsafeMutablePointer<Float>, rows: Range<Int>,
+    func maxPlane(_ buf: UnsafeMutablePointer<Float>, _ layout: PhaseSplitPlane, _ out: UnsafeMutablePointer<Float>,
                   kh: Int, kw: Int, sh: Int, sw: Int) {
         let pw = layout.phaseWidth, planeBytes = layout.rows * pw * 4
-        let wo = outWidth
+        let ho = outHeight, wo = outWidth
         let raw = UnsafeRawPointer(buf)
-        for oy in rows {
+        for oy in 0..<ho {
             let dst = out + oy * wo
             var ox = 0
             while ox < wo {

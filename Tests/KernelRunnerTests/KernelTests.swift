@@ -476,7 +476,7 @@ struct KernelTests {
             let input = randomInput([2, 3, 10, 11])
             let want = Reference.pool(input.values, input.shape, attrs, out: g.tensors[g.outputs[0]].shape, max: isMax)
             for got in try runBoth(g, WeightStore(), [input]) { expectClose(got[0].values, want, "pool case \(i)") }
-            // Three threads: max pooling cuts output rows into three bands (the 10-row input's 2–5 output rows).
+            // Three threads, each with its own bordered plane.
             let three = try CompiledModel(graph: g, weights: WeightStore(), options: RunnerOptions(threads: 3)).run([input])
             expectClose(three[0].values, want, "pool case \(i), 3 threads")
         }
