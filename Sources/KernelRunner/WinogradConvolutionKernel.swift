@@ -48,9 +48,9 @@ final class WinogradConvolutionStep: Step {
     /// when U is at least as large as V of the whole image (16·Cin·Cout ≥ 16·Cin·tiles, i.e.
     /// Cout ≥ tiles): the redundant input transform then costs less than the second read of U.
     /// resnet18 at 2 threads, interleaved runs against the tile-row blocks: splitting the 7×7
-    /// layers 0.90 end to end on far-apart cores, 0.95 close together; also the 14×14 ones (256
-    /// channels, 49 tiles) another 0.88 / 0.93; also the 28×28 ones (128 channels, 196 tiles,
-    /// where U is smaller than V) 0.97 / 1.00, so they stay in blocks.
+    /// layers 0.90 end to end on far-apart cores (5 pairs), 0.95 close together (1 pair); also the
+    /// 14×14 ones (256 channels, 49 tiles) another 0.88 (2) / 0.93 (6); also the 28×28 ones (128
+    /// channels, 196 tiles, where U is smaller than V) 0.97 (7) / 1.00 (2), so they stay in blocks.
     let splitChannels: Bool
 
     /// Transforms run in C (AVX2+FMA, activation in registers) with the avx2 kernel set.

@@ -49,7 +49,7 @@ public final class WorkerPool: @unchecked Sendable {
     /// layer's) has thread 1 write lines thread 0 wrote last; every such write fetches the line
     /// from the other core first, which on this VM's far-apart vCPU placement (300–550 ns round
     /// trip) made resnet18 at 2 threads 1.5× slower per layer (giving each step a scratch of its
-    /// own: 23.4–25.2 → 20.7–21.6 ms). Here each thread's scratch only ever holds its own lines.
+    /// own: 22.7–24.8 → 20.7–21.6 ms). Here each thread's scratch only ever holds its own lines.
     ///
     /// `owner` (the step asking): `initialized` is true when the last request on this thread came
     /// from the same owner, so contents the owner left there (a zero border) are still in place.
