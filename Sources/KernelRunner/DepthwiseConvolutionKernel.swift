@@ -91,13 +91,10 @@ final class DepthwiseConvolutionStep: Step {
     /// A thread's bordered plane.
     var threadScratchFloats: Int { planeFloats }
 
-    /// `thread`'s bordered plane, its border zero: zeroed when another step used the thread's
-    /// scratch since this one last did (plane copies only write the interior).
+    /// `thread`'s bordered plane, its border zero.
     @inline(__always)
     func plane(_ pool: WorkerPool, _ thread: Int) -> UnsafeMutablePointer<Float> {
-        let (p, kept) = pool.threadScratch(thread, floats: planeFloats, owner: self)
-        if !kept { p.update(repeating: 0, count: planeFloats) }
-        return p
+        pool.threadScratch(thread, floats: planeFloats, filledWith: 0, owner: self)
     }
 
     func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {

@@ -47,7 +47,7 @@ final class PoolStep: Step {
 
     func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
         if let padded {
-            runMax(padded, pool: pool, scratch: scratch)
+            runMax(padded, pool: pool)
             return
         }
         let kh = attrs.kernel[0], kw = attrs.kernel[1], sh = attrs.strides[0], sw = attrs.strides[1]
@@ -90,7 +90,7 @@ final class PoolStep: Step {
 }
 
 extension PoolStep {
-    func runMax(_ layout: PhaseSplitPlane, pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
+    func runMax(_ layout: PhaseSplitPlane, pool: WorkerPool) {
         let kh = attrs.kernel[0], kw = attrs.kernel[1], sh = attrs.strides[0], sw = attrs.strides[1]
         let inPlane = height * width
         let floats = planeFloats
@@ -98,9 +98,8 @@ extension PoolStep {
         // rows the stem wrote, measured no faster in session 23: resnet18's pool 107 µs close together
         // and 213 µs on far-apart cores split by planes, 110–138 and 222–259 µs by bands.)
         pool.parallelFor(planes) { plane, thread in
-            // The thread's own plane, its border −∞ (filled when another step used the scratch since).
-            let (buf, kept) = pool.threadScratch(thread, floats: floats, owner: self)
-            if !kept { buf.update(repeating: -.infinity, count: floats) }
+            // The thread's own plane, its border −∞.
+            let buf = pool.threadScratch(thread, floats: floats, filledWith: -.infinity, owner: self)
             layout.copyInterior(x + plane * inPlane, into: buf)
             let out = y + plane * outHeight * outWidth
             // The ResNet/ShuffleNet stem pools (3×3 / 2, and 2×2 / 2) with compile-time window and

@@ -33,8 +33,8 @@ final class WinogradConvolutionStep: Step {
     let residual: FusedResidual?
     let threads: Int
     let tilesX: Int, tilesY: Int
-    /// Padded input plane: rows × row length (floats).
-    let paddedRows: Int, paddedWidth: Int
+    /// Row length (floats) of a padded input row.
+    let paddedWidth: Int
     /// Blocks of whole tile rows per run, the most tile rows in one block, and the allocated
     /// column count (tiles + slack) of V and M.
     let blockCount: Int
@@ -84,7 +84,6 @@ final class WinogradConvolutionStep: Step {
         }
         tilesX = (geometry.outWidth + 1) / 2
         tilesY = (geometry.outHeight + 1) / 2
-        paddedRows = 2 * tilesY + 2
         paddedWidth = 2 * ((tilesX + 7) / 8 * 8) + 2 + 16
         // ~1 MiB of V + M per block, at least one tile row, and enough blocks to feed every thread.
         let perTile = 16 * (cin + cout) * 4
@@ -116,18 +115,17 @@ final class WinogradConvolutionStep: Step {
     var algorithm: String {
         "winograd F(2x2,3x3)" + (useC ? " avx2" : "") + (splitChannels ? " split-cout" : "") + (residual != nil ? " +residual" : "")
     }
-    var planeFloats: Int { paddedRows * paddedWidth }
-    var inputFloats: Int { g.inChannels * planeFloats }
     /// V and M of one block, then the C GEMM's packing scratch.
     var blockFloats: Int { 16 * (g.inChannels + g.outChannels) * blockColumns + gemmScratchFloats }
     var gemmScratchFloats: Int { packedU.first?.scratchFloats(columns: blockRows * tilesX) ?? 0 }
-    /// Padded input rows of one block (its tile rows and the two halo rows below them), per channel.
+    /// Padded input rows of one block (its tile rows and the two halo rows below them), per channel
+    /// (with `splitChannels` the one block is the whole image).
     var bandPlane: Int { (2 * blockRows + 2) * paddedWidth }
     var bandFloats: Int { g.inChannels * bandPlane }
     var scratchFloats: Int { 0 }
-    /// `splitChannels`: the padded input and V of the image, and M of a thread's channels; else the
-    /// padded band, V and M of the block a thread runs. Then the GEMM's packing scratch.
-    var threadScratchFloats: Int { splitChannels ? inputFloats + blockFloats : bandFloats + blockFloats }
+    /// The padded band, V and M of the block a thread runs (`splitChannels`: M of its channels), then
+    /// the GEMM's packing scratch.
+    var threadScratchFloats: Int { bandFloats + blockFloats }
 
     func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
         let blocks = blockCount
@@ -151,12 +149,7 @@ final class WinogradConvolutionStep: Step {
                 let ty0 = tilesY * blk / blocks
                 let ty1 = tilesY * (blk + 1) / blocks
                 let tiles = (ty1 - ty0) * tilesX
-                padRows(xn, channels: 0..<g.inChannels, rows: (2 * ty0)..<(2 * ty1 + 2), into: band, plane: bandPlane)
-                if useC {
-                    ck_winograd_input(band, bandPlane, paddedWidth, g.inChannels, 0, ty1 - ty0, tilesX, v, blockColumns)
-                } else {
-                    inputTransform(band, 0..<(ty1 - ty0), plane: bandPlane, into: v)
-                }
+                transformInput(xn, tileRows: ty0..<ty1, band: band, into: v)
                 for e in 0..<16 {
                     let ve = v + e * g.inChannels * blockColumns, me = m + e * g.outChannels * blockColumns
                     if packedU.isEmpty {
@@ -191,19 +184,11 @@ final class WinogradConvolutionStep: Step {
             let r0 = g.outChannels * part / parts / unit * unit
             let r1 = part == parts - 1 ? g.outChannels : g.outChannels * (part + 1) / parts / unit * unit
             guard r1 > r0 else { return }
-            let padded = pool.threadScratch(thread, floats: own).pointer
-            let v = padded + inputFloats
+            let band = pool.threadScratch(thread, floats: own).pointer
+            let v = band + bandFloats
             let m = v + 16 * g.inChannels * blockColumns        // M[e][r0..<r1][tiles]
             let gemmScratch = m + 16 * g.outChannels * blockColumns
-            padRows(xn, channels: 0..<g.inChannels, rows: 0..<paddedRows, into: padded, plane: planeFloats)
-            // Column t of V and M is tile t of the image: the input transform stores 8 tiles at a
-            // time, so a tile row shorter than 8 tiles spills into the next row's columns, which
-            // only a later row of the same call may overwrite.
-            if useC {
-                ck_winograd_input(padded, planeFloats, paddedWidth, g.inChannels, 0, tilesY, tilesX, v, blockColumns)
-            } else {
-                inputTransform(padded, 0..<tilesY, plane: planeFloats, into: v)
-            }
+            transformInput(xn, tileRows: 0..<tilesY, band: band, into: v)
             let rows = r1 - r0
             for e in 0..<16 {
                 let ve = v + e * g.inChannels * blockColumns, me = m + e * rows * blockColumns
@@ -226,12 +211,26 @@ final class WinogradConvolutionStep: Step {
         }
     }
 
-    /// Padded rows `rows` of the bordered planes of input channels `channels` (zeros outside the
-    /// image), stored from row 0 of `planes` on, one channel every `plane` floats.
-    func padRows(_ xn: UnsafeMutablePointer<Float>, channels: Range<Int>, rows: Range<Int>, into planes: UnsafeMutablePointer<Float>, plane: Int) {
+    /// V of tile rows `tileRows` of image `xn` (column t = tile t counted from the first of them):
+    /// their input rows and the two halo rows below, zero-bordered, copied into `band` first (one
+    /// channel every `bandPlane` floats; padding is never handled in the inner loops). The transform
+    /// stores 8 tiles at a time, so a tile row shorter than 8 tiles spills into the next row's
+    /// columns, which only a later row of the same call may overwrite.
+    func transformInput(_ xn: UnsafeMutablePointer<Float>, tileRows: Range<Int>, band: UnsafeMutablePointer<Float>, into v: UnsafeMutablePointer<Float>) {
+        padRows(xn, rows: (2 * tileRows.lowerBound)..<(2 * tileRows.upperBound + 2), into: band)
+        if useC {
+            ck_winograd_input(band, bandPlane, paddedWidth, g.inChannels, 0, tileRows.count, tilesX, v, blockColumns)
+        } else {
+            inputTransform(band, 0..<tileRows.count, into: v)
+        }
+    }
+
+    /// Padded rows `rows` of every input channel's bordered plane (zeros outside the image), stored
+    /// from row 0 of `planes` on, one channel every `bandPlane` floats.
+    func padRows(_ xn: UnsafeMutablePointer<Float>, rows: Range<Int>, into planes: UnsafeMutablePointer<Float>) {
         let cols = Swift.min(g.width, paddedWidth - g.padLeft)
-        for c in channels {
-            let src = xn + c * g.inPlane, dst = planes + c * plane
+        for c in 0..<g.inChannels {
+            let src = xn + c * g.inPlane, dst = planes + c * bandPlane
             for r in rows {
                 let row = dst + (r - rows.lowerBound) * paddedWidth
                 let iy = r - g.padTop
@@ -243,14 +242,14 @@ final class WinogradConvolutionStep: Step {
         }
     }
 
-    /// V[e][ci][t] for the tiles of tile rows `rows` of `padded` (channel planes `plane` floats
+    /// V[e][ci][t] for the tiles of tile rows `rows` of `padded` (channel planes `bandPlane` floats
     /// apart; t counts from the first tile of `rows`).
     @inline(__always)
-    func inputTransform(_ padded: UnsafeMutablePointer<Float>, _ rows: Range<Int>, plane planeStride: Int, into v: UnsafeMutablePointer<Float>) {
+    func inputTransform(_ padded: UnsafeMutablePointer<Float>, _ rows: Range<Int>, into v: UnsafeMutablePointer<Float>) {
         let ld = blockColumns
         let eStride = g.inChannels * ld
         for ci in 0..<g.inChannels {
-            let plane = UnsafeRawPointer(padded + ci * planeStride)
+            let plane = UnsafeRawPointer(padded + ci * bandPlane)
             let vc = v + ci * ld
             for ty in rows {
                 var tx = 0

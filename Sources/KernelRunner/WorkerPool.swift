@@ -44,9 +44,9 @@ public final class WorkerPool: @unchecked Sendable {
 
     /// Scratch private to `thread` (the `thread` argument of a `parallelFor` body, called from that
     /// body): at least `floats` floats, 64-byte aligned, at the same address in every step until a
-    /// step asks for more (then it is reallocated, keeping nothing). Why: a buffer shared by all steps and cut differently by each (a Winograd
-    /// layer's per-thread V and M at an offset that depends on its padded input, then another
-    /// layer's) has thread 1 write lines thread 0 wrote last; every such write fetches the line
+    /// step asks for more (then it is reallocated, keeping nothing). Why: a buffer shared by all
+    /// steps and cut differently by each (a Winograd layer's per-thread V and M at an offset that
+    /// depends on its padded input, then another layer's) has thread 1 write lines thread 0 wrote last; every such write fetches the line
     /// from the other core first, which on this VM's far-apart vCPU placement (300–550 ns round
     /// trip) made resnet18 at 2 threads 1.5× slower per layer (giving each step a scratch of its
     /// own: 22.7–24.8 → 20.7–21.6 ms). Here each thread's scratch only ever holds its own lines.
@@ -68,6 +68,14 @@ public final class WorkerPool: @unchecked Sendable {
         return (s.pointee.pointer!, kept)
     }
 
+    /// `thread`'s scratch of `floats` floats, all of it `fill` unless `owner` asked last on this
+    /// thread (a bordered plane whose copies write only its interior keeps its border between uses).
+    public func threadScratch(_ thread: Int, floats: Int, filledWith fill: Float, owner: AnyObject) -> UnsafeMutablePointer<Float> {
+        let (p, kept) = threadScratch(thread, floats: floats, owner: owner)
+        if !kept { p.update(repeating: fill, count: floats) }
+        return p
+    }
+
     /// Gives every thread's scratch at least `floats` floats now (a compiled model reserves its
     /// largest step's need, so no run allocates; a request can still grow it). Call it from the
     /// thread that owns the pool, outside `parallelFor`.
@@ -77,6 +85,9 @@ public final class WorkerPool: @unchecked Sendable {
 
     /// Floats of private scratch each thread holds now (the largest any step asked for).
     public var threadScratchFloats: Int { (0..<threadCount).map { slot($0).pointee.capacity }.max() ?? 0 }
+
+    /// Most tasks one affine dispatch takes (`PoolState.maxAffineTasks`).
+    public static let maxAffineTasks = PoolState.maxAffineTasks
 
     /// Calls `body(task, thread)` for every `task` in `0..<count`, spread over the pool; `thread`
     /// (in `0..<threadCount`) indexes per-thread scratch. Returns when all are done. Tasks are
@@ -89,9 +100,6 @@ public final class WorkerPool: @unchecked Sendable {
     /// a depthwise conv split by channels) thus run each block on the thread that wrote its input,
     /// which reads it from its own cache instead of the other core's. At most
     /// `PoolState.maxAffineTasks` tasks (more run unaffine).
-    /// Most tasks one affine dispatch takes (`PoolState.maxAffineTasks`).
-    public static let maxAffineTasks = PoolState.maxAffineTasks
-
     public func parallelFor(_ count: Int, affine: Bool = false, _ body: (_ task: Int, _ thread: Int) -> Void) {
         if threadCount == 1 || count <= 1 {
             for i in 0..<count { body(i, 0) }
@@ -152,13 +160,6 @@ public final class WorkerPool: @unchecked Sendable {
     }
 }
 
-/// Shared between the pool and its threads (the threads must not own the pool).
-///
-/// One 64-bit word carries a dispatch's generation, task count and next unclaimed task, so a
-/// task is claimed with a compare-exchange that fails if a newer dispatch has started. The
-/// dispatcher waits only for tasks that were *claimed*: a worker that is still asleep or was
-/// preempted before it claimed anything costs nothing (the caller runs its share), which is
-/// what keeps a descheduled vCPU from stalling every layer's join on a busy machine.
 /// Thread-private scratch record (`WorkerPool.threadScratch`).
 private struct ThreadScratch {
     static let stride = 64
@@ -168,6 +169,13 @@ private struct ThreadScratch {
     var owner: UInt = 0
 }
 
+/// Shared between the pool and its threads (the threads must not own the pool).
+///
+/// One 64-bit word carries a dispatch's generation, task count and next unclaimed task, so a
+/// task is claimed with a compare-exchange that fails if a newer dispatch has started. The
+/// dispatcher waits only for tasks that were *claimed*: a worker that is still asleep or was
+/// preempted before it claimed anything costs nothing (the caller runs its share), which is
+/// what keeps a descheduled vCPU from stalling every layer's join on a busy machine.
 private final class PoolState: @unchecked Sendable {
     private static let indexBits = 20
     private static let indexMask = (1 << indexBits) - 1
