@@ -32,7 +32,7 @@ struct ZooTests {
     @Test func registryHasTheExpectedModels() throws {
         #expect(ModelZoo.names == ["mobilenet_v1", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "shufflenet_v2_x1_0",
                                    "squeezenet1_1", "resnet18", "resnet50", "efficientnet_b0", "mobilenet_v2_caffe", "resnet18_caffe",
-                                   "resnet50_caffe", "vit_tiny", "gcn_cora"])
+                                   "resnet50_caffe", "vit_tiny", "gcn_cora", "alexnet", "vgg16"])
         #expect(Set(ModelZoo.names).count == ModelZoo.names.count)
     }
 
@@ -83,6 +83,7 @@ struct ZooTests {
         ("mobilenet_v2", 3_504_872), ("mobilenet_v3_small", 2_542_856), ("mobilenet_v3_large", 5_483_032),
         ("shufflenet_v2_x1_0", 2_278_604), ("squeezenet1_1", 1_235_496), ("resnet18", 11_689_512),
         ("resnet50", 25_557_032), ("efficientnet_b0", 5_288_548),
+        ("alexnet", 61_100_840), ("vgg16", 138_357_544),
         ("mobilenet_v1", 4_231_976),  // Keras MobileNet 1.0/224 trainable parameters
     ])
     func paramsMatchTorchvisionExactlyWithoutBNBuffers(name: String, numParams: Int) throws {
@@ -94,6 +95,7 @@ struct ZooTests {
     @Test(arguments: [
         ("resnet50", 4.09), ("resnet18", 1.81), ("mobilenet_v2", 0.30), ("mobilenet_v3_large", 0.22), ("mobilenet_v3_small", 0.06),
         ("efficientnet_b0", 0.39), ("shufflenet_v2_x1_0", 0.14), ("squeezenet1_1", 0.35),
+        ("alexnet", 0.71), ("vgg16", 15.47),
     ])
     func gmacsRoundToTheDocsTable(name: String, gmacs: Double) throws {
         let macs = Double(try build(name).totalCounts().macs)
@@ -134,6 +136,10 @@ struct ZooTests {
                              "conv-sigmoid": 16, "mul": 16, "add": 0]),
         ("vit_tiny", ["gemm-gelu": 12, "attention": 12, "layernorm": 25, "add": 25, "split": 12]),
         ("gcn_cora", ["gemm": 2, "spmm": 2, "add-relu": 1, "add": 1]),
+        // 5 convs, 3 max pools | fc6, fc7 with their ReLUs, fc8
+        ("alexnet", ["conv-relu": 5, "maxpool": 3, "gemm-relu": 2, "gemm": 1]),
+        // 13 convs in 5 stages, a max pool after each | fc6, fc7 with their ReLUs, fc8
+        ("vgg16", ["conv-relu": 13, "maxpool": 5, "gemm-relu": 2, "gemm": 1]),
     ] as [(String, [String: Int])])
     func expectedFusedKernels(name: String, expected: [String: Int]) throws {
         let histogram = kindHistogram(try build(name))

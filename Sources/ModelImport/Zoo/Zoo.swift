@@ -53,6 +53,8 @@ public enum ModelZoo {
         ResNet.resnet50Caffe,
         VisionTransformer.tiny,
         GCN.cora,
+        ClassicCNN.alexnet,
+        ClassicCNN.vgg16,
     ]
 
     /// Looks a model up by name; case and `-`/`_` spelling do not matter (`ResNet-50` finds `resnet50`).
