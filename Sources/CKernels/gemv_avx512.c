@@ -19,8 +19,8 @@
         __m512 acc[P][2];                                                                        \
         for (int q = 0; q < (P); q++) acc[q][0] = acc[q][1] = _mm512_setzero_ps();               \
         const float *base = packed + p * k * 16;                                                 \
-        ptrdiff_t j = 0;                                                                         \
-        for (; j + 2 <= k; j += 2) {                                                             \
+        ptrdiff_t j = j0;                                                                        \
+        for (; j + 2 <= j1; j += 2) {                                                            \
             const __m512 x0 = _mm512_set1_ps(x[j]), x1 = _mm512_set1_ps(x[j + 1]);              \
             for (int q = 0; q < (P); q++) {                                                      \
                 const float *w = base + q * k * 16 + j * 16;                                     \
@@ -28,7 +28,7 @@
                 acc[q][1] = _mm512_fmadd_ps(_mm512_load_ps(w + 16), x1, acc[q][1]);              \
             }                                                                                    \
         }                                                                                        \
-        if (j < k) {                                                                             \
+        if (j < j1) {                                                                            \
             const __m512 x0 = _mm512_set1_ps(x[j]);                                              \
             for (int q = 0; q < (P); q++)                                                        \
                 acc[q][0] = _mm512_fmadd_ps(_mm512_load_ps(base + q * k * 16 + j * 16), x0, acc[q][0]); \
@@ -42,6 +42,13 @@
     } while (0)
 
 void ck_gemv_panels_avx512(const float *packed, ptrdiff_t rows, ptrdiff_t k, const float *x, float *y, ptrdiff_t p0, ptrdiff_t p1) {
+    ck_gemv_panels_krange_avx512(packed, rows, k, x, y, p0, p1, 0, k);
+}
+
+// Partial products over the inputs [j0, j1) only (a split of K across threads: each thread streams its
+// slice of every panel into its own y, which the caller sums). rows: y's length as for the full product.
+void ck_gemv_panels_krange_avx512(const float *packed, ptrdiff_t rows, ptrdiff_t k, const float *x, float *y, ptrdiff_t p0, ptrdiff_t p1,
+                                  ptrdiff_t j0, ptrdiff_t j1) {
     ptrdiff_t p = p0;
     for (; p + 4 <= p1; p += 4) CK_GEMV_PANELS(4);
     for (; p < p1; p++) CK_GEMV_PANELS(1);
@@ -50,6 +57,10 @@ void ck_gemv_panels_avx512(const float *packed, ptrdiff_t rows, ptrdiff_t k, con
 #else
 void ck_gemv_panels_avx512(const float *packed, ptrdiff_t rows, ptrdiff_t k, const float *x, float *y, ptrdiff_t p0, ptrdiff_t p1) {
     (void)packed; (void)rows; (void)k; (void)x; (void)y; (void)p0; (void)p1;
+}
+void ck_gemv_panels_krange_avx512(const float *packed, ptrdiff_t rows, ptrdiff_t k, const float *x, float *y, ptrdiff_t p0, ptrdiff_t p1,
+                                  ptrdiff_t j0, ptrdiff_t j1) {
+    (void)packed; (void)rows; (void)k; (void)x; (void)y; (void)p0; (void)p1; (void)j0; (void)j1;
 }
 #endif
 

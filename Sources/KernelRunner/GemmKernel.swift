@@ -42,8 +42,23 @@ final class GemmStep: Step, EpilogueKernelSet {
     /// product runs as `ck_gemv_panels_avx512` (no horizontal sums) instead of OpenBLAS's sgemv.
     let panels: Bool
 
-    var algorithm: String { rows == 1 ? (panels ? "gemv16p avx512" : "sgemv") : "sgemm nt" }
+    var algorithm: String { rows == 1 ? (panels ? (splitsInputs ? "gemv16p k-split avx512" : "gemv16p avx512") : "sgemv") : "sgemm nt" }
     var scratchFloats: Int { 0 }
+    /// Each thread's partial outputs of the K split (`splitsInputs`).
+    /// (room for every slice: a thread that finishes its own slice may take another's).
+    var threadScratchFloats: Int { splitsInputs ? threads * ((outFeatures + 15) / 16 * 16) : 0 }
+
+    /// A matrix-vector product with fewer 16-row panels than twice the threads but long rows (a
+    /// squeeze-excitation fc1, 1152 → 48: 3 panels of 74 KiB) splits its inputs instead of its
+    /// panels: each thread streams its slice of K of every panel into its own partial outputs, and
+    /// the calling thread sums them. Split by panels, 3 panels on 2 threads leave one thread
+    /// streaming two thirds of the weights; a 2-panel 672 → 28 fc1 ran no faster on 2 threads
+    /// than on 1.
+    var splitsInputs: Bool {
+        panels && threads > 1 && (outFeatures + 15) / 16 < 2 * threads && inFeatures >= Self.minimumSplitInputs * threads
+    }
+    /// Inputs per thread below which the K split is not worth its reduction.
+    static let minimumSplitInputs = 128
 
     func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
         let k = inFeatures, n = outFeatures
@@ -51,6 +66,27 @@ final class GemmStep: Step, EpilogueKernelSet {
         if rows == 1 {
             // Split by output features once each part streams ≥ 16 KiB of weights (a squeeze-excitation
             // fc 1152 → 48 is 221 KiB over 48 rows: a 64-row grain left it on one thread).
+            if splitsInputs {
+                let count = (n + 15) / 16, parts = threads
+                let partials = UnsafeMutablePointer<UnsafeMutablePointer<Float>?>.allocate(capacity: parts)
+                defer { partials.deallocate() }
+                partials.initialize(repeating: nil, count: parts)
+                // K in `parts` slices of whole pairs of inputs (the kernel steps two at a time).
+                let slice = ((k + parts - 1) / parts + 1) / 2 * 2
+                pool.parallelFor(parts, affine: true) { t, thread in
+                    let part = pool.threadScratch(thread, floats: parts * count * 16).pointer + t * count * 16
+                    let j0 = Swift.min(k, t * slice), j1 = Swift.min(k, j0 + slice)
+                    ck_gemv_panels_krange_avx512(weights.pointer, count * 16, k, x, part, 0, count, j0, j1)
+                    partials[t] = part
+                }
+                for o in 0..<n {
+                    var sum: Float = 0
+                    for t in 0..<parts { sum += partials[t]![o] }
+                    y[o] = sum
+                }
+                Epilogue.applyRow(y, n, bias: b.map { UnsafePointer($0) }, activation, kernels)
+                return
+            }
             if panels {
                 let count = (n + 15) / 16
                 pool.parallelRanges(count, grain: Swift.max(1, 256 / Swift.max(1, k))) { r, _ in

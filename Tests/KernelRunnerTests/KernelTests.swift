@@ -371,8 +371,9 @@ struct KernelTests {
 
     /// Batch 1 takes the matrix-vector kernel (AVX-512F: 16-row panels, 4 at a time): 40 and 301
     /// inputs (an even depth and an odd one), 150 outputs (9 full panels and one of 6 rows: 2 groups of 4 and
-    /// 2 single panels), 1000 outputs split over 2 threads.
-    @Test(arguments: [(1, 40, 150), (7, 40, 150), (33, 40, 150), (1, 301, 1000)])
+    /// 2 single panels), 1000 outputs split over 2 threads; 1152 → 48 and 673 → 20 (3 and 2 panels, an odd
+    /// depth) split their inputs over the threads (`gemv16p k-split`).
+    @Test(arguments: [(1, 40, 150), (7, 40, 150), (33, 40, 150), (1, 301, 1000), (1, 1152, 48), (1, 673, 20)])
     func gemmWithBiasBatchNormAndActivation(rows: Int, inFeatures fin: Int, outFeatures fout: Int) throws {
         var b = GraphBuilder(name: "fc")
         let x = b.input("x", shape: [rows, fin])
@@ -388,6 +389,14 @@ struct KernelTests {
         want = Reference.binary(want, [rows, fout], w["b"]!, [fout], out: [rows, fout], +)
         want = Reference.batchNorm(want, channels: fout, inner: 1, bn.map { w[$0.name]! }, eps: 1e-3).map { Swift.max($0, 0) }
         for got in try runBoth(g, w, [input]) { expectClose(got[0].values, want, "gemm rows \(rows) in \(fin) out \(fout)") }
+        // Three threads: a K split into three slices (and, where a thread takes two, two partials in its scratch).
+        let three = try CompiledModel(graph: g, weights: w, options: RunnerOptions(threads: 3, kernels: KernelISA.supported))
+        for _ in 0..<3 { expectClose(try three.run([input])[0].values, want, "gemm rows \(rows) in \(fin) out \(fout), 3 threads") }
+        if rows == 1, fin >= 600, fout <= 48, ck_isa() >= Int32(CK_ISA_AVX512) {
+            #expect(three.layers[0].algorithm == "gemv16p k-split avx512", "\(three.layers[0].algorithm)")
+            let one = try CompiledModel(graph: g, weights: w, options: RunnerOptions(threads: 1, kernels: KernelISA.supported))
+            #expect(one.layers[0].algorithm == "gemv16p avx512")
+        }
     }
 
     /// Rows 4: one sgemm per batch entry; rows 40 on 2 threads: 6 batch entries split evenly,

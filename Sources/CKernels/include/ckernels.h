@@ -139,6 +139,9 @@ void ck_gemv_pack(const float *w, ptrdiff_t rows, ptrdiff_t k, float *packed);
 /// y[16p + l] = Σ_j panel p[j][l]·x[j] for panels p in [p0, p1) of a `ck_gemv_pack` matrix (64-byte
 /// aligned), stores cut at `rows`: no horizontal sums. AVX-512F only.
 void ck_gemv_panels_avx512(const float *packed, ptrdiff_t rows, ptrdiff_t k, const float *x, float *y, ptrdiff_t p0, ptrdiff_t p1);
+/// Partial products over inputs [j0, j1) of panels [p0, p1) (K split across threads; the caller sums the parts).
+void ck_gemv_panels_krange_avx512(const float *packed, ptrdiff_t rows, ptrdiff_t k, const float *x, float *y, ptrdiff_t p0, ptrdiff_t p1,
+                                  ptrdiff_t j0, ptrdiff_t j1);
 
 /// Whether `ck_gemm_packed_t` takes the AVX-512F kernel on 7-pixel panels: n a multiple of 7 up to
 /// 63 (7×7 maps), depth ≤ 2048 (one K block), a CPU with AVX-512F.
