@@ -48,6 +48,23 @@ public struct HostKindResult: Sendable, Hashable, Codable {
     public var timeShare: Double
 }
 
+/// Scored layers grouped by their measured time: how far the prediction is off for layers of that
+/// size, next to how much the measurement itself moves between rounds (the noise floor of the
+/// per-layer comparison).
+public struct HostSizeBucket: Sendable, Hashable, Codable {
+    /// Measured layer time range [lower, upper) in seconds (upper nil = unbounded).
+    public var lowerSeconds: Double
+    public var upperSeconds: Double?
+    public var layers: Int
+    /// Mean |predicted/measured − 1| of the bucket's layers.
+    public var modelMAPE: Double
+    /// Mean over the bucket's layers of their round-to-round spread (`HostValidateWorkflow.roundSpread`:
+    /// relative median absolute deviation of the scored rounds' per-layer medians; layers of models with
+    /// at least two scored rounds); nil when no layer had two.
+    public var roundSpread: Double?
+    public var roundSpreadLayers: Int
+}
+
 public struct HostValidationResult: Sendable, Hashable, Codable {
     public static let endToEndTolerance = 0.10
     public static let targetModelShare = 0.90
@@ -69,6 +86,10 @@ public struct HostValidationResult: Sendable, Hashable, Codable {
     public var meetsLayerTarget: Bool
     /// nil when run without the probe (`--no-probe`) or stored before it existed.
     public var drift: HostDriftResult? = nil
+    /// Per-layer error and round-to-round spread by measured layer time (nil in runs stored before it existed).
+    public var sizeBuckets: [HostSizeBucket]? = nil
+    /// Round-to-round spread over all layers with two or more scored rounds (`HostSizeBucket.roundSpread`).
+    public var layerRoundSpread: Double? = nil
 }
 
 /// `edgeprof validate` (host mode): measure models with the real kernels and score the cost
@@ -132,6 +153,38 @@ public enum HostValidateWorkflow {
         guard let fastest = medians.indices.min(by: { medians[$0] < medians[$1] }), farApart.count == medians.count else { return [] }
         let fast = medians.indices.filter { medians[$0] <= medians[fastest] * (1 + roundSlack) }
         return farApart[fastest] ? fast : fast.filter { !farApart[$0] }
+    }
+
+    /// Upper bounds (seconds) of the measured-time buckets of `sizeBuckets`; the last bucket is open.
+    public static let sizeBucketBounds: [Double] = [1e-6, 3e-6, 10e-6, 30e-6, 100e-6]
+
+    /// A layer's round-to-round spread: the relative median absolute deviation of its scored rounds'
+    /// per-layer medians, median |r − m| / m with m their median (pure; robust to one disturbed round);
+    /// nil with fewer than two rounds or a non-positive median.
+    static func roundSpread(_ rounds: [Double]) -> Double? {
+        guard rounds.count >= 2 else { return nil }
+        func median(_ v: [Double]) -> Double {
+            let s = v.sorted(), n = s.count
+            return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
+        }
+        let m = median(rounds)
+        guard m > 0 else { return nil }
+        return median(rounds.map { abs($0 - m) }) / m
+    }
+
+    /// Groups scored layers by measured time (`sizeBucketBounds`): each bucket's model MAPE and the
+    /// mean round-to-round spread of its layers that have one (pure; empty buckets are left out).
+    static func sizeBuckets(_ pairs: [PredictionPair], spreads: [Double?]) -> [HostSizeBucket] {
+        let lowers = [0.0] + sizeBucketBounds
+        return lowers.indices.compactMap { b in
+            let upper: Double? = b < sizeBucketBounds.count ? sizeBucketBounds[b] : nil
+            let members = pairs.indices.filter { i in pairs[i].measured >= lowers[b] && (upper.map { pairs[i].measured < $0 } ?? true) }
+            guard !members.isEmpty else { return nil }
+            let spread = members.compactMap { $0 < spreads.count ? spreads[$0] : nil }
+            return HostSizeBucket(lowerSeconds: lowers[b], upperSeconds: upper, layers: members.count,
+                                  modelMAPE: ValidationStatistics.meanAbsoluteError(members.map { pairs[$0] }),
+                                  roundSpread: spread.isEmpty ? nil : spread.reduce(0, +) / Double(spread.count), roundSpreadLayers: spread.count)
+        }
     }
 
     public static func modelSet(quick: Bool) -> (models: [String], missing: [String]) {
@@ -200,6 +253,8 @@ public enum HostValidateWorkflow {
         var best: [MeasureReport?] = Array(repeating: nil, count: models.count)
         var bestDrift: [Double?] = Array(repeating: nil, count: models.count)
         var layerMin: [[Double]] = Array(repeating: [], count: models.count)
+        // Per model, per scored round, every layer's median (for the round-to-round spread).
+        var layerRounds: [[[Double]]] = Array(repeating: [], count: models.count)
         var roundMedians: [[Double]] = Array(repeating: [], count: models.count)
         var roundFarApart: [[Bool]] = Array(repeating: [], count: models.count)
         for i in models.indices {
@@ -208,6 +263,7 @@ public enum HostValidateWorkflow {
             for k in scoredRounds(farApart: roundFarApart[i], medians: roundMedians[i]) {
                 let r = reports[i][k]
                 let layerP50 = r.layers.map(\.measuredLatencyS.p50)
+                layerRounds[i].append(layerP50)
                 layerMin[i] = layerMin[i].isEmpty ? layerP50 : zip(layerMin[i], layerP50).map { Swift.min($0, $1) }
                 if let b = best[i], b.totals.measuredLatencyS.p50 <= r.totals.measuredLatencyS.p50 { continue }
                 best[i] = r
@@ -216,6 +272,7 @@ public enum HostValidateWorkflow {
         }
         var e2eAdjusted: [PredictionPair] = []
         var layersAdjusted: [PredictionPair] = []
+        var allSpreads: [Double?] = []
         for (i, b) in best.enumerated() {
             guard let r = b else { continue }
             threads = r.settings.threads
@@ -228,6 +285,7 @@ public enum HostValidateWorkflow {
                 guard let p = l.predictedLatencyS, p > 0, measuredLayer > 0 else { continue }
                 guard let pair = try? PredictionPair(label: "\(r.model.name)/\(l.name)", predicted: p, measured: measuredLayer) else { continue }
                 layerPairs.append(pair)
+                allSpreads.append(roundSpread(layerRounds[i].compactMap { li < $0.count ? $0[li] : nil }))
                 byKind[l.kind, default: []].append(pair)
                 if let d = drift, let adjusted = try? PredictionPair(label: pair.label, predicted: p * d, measured: measuredLayer) {
                     layersAdjusted.append(adjusted)
@@ -269,7 +327,9 @@ public enum HostValidateWorkflow {
             drift: roundDrift.isEmpty ? nil : HostDriftResult(
                 roundDrift: roundDrift, firstItems: firstItems,
                 endToEnd: ValidationStatistics.summarize(e2eAdjusted, tolerance: HostValidationResult.endToEndTolerance, worstCount: 5),
-                layers: ValidationStatistics.summarize(layersAdjusted, tolerance: HostValidationResult.endToEndTolerance, worstCount: 5)))
+                layers: ValidationStatistics.summarize(layersAdjusted, tolerance: HostValidationResult.endToEndTolerance, worstCount: 5)),
+            sizeBuckets: sizeBuckets(allLayers, spreads: allSpreads),
+            layerRoundSpread: { let v = allSpreads.compactMap { $0 }; return v.isEmpty ? nil : v.reduce(0, +) / Double(v.count) }())
     }
 }
 
@@ -314,6 +374,19 @@ extension ValidateRenderer {
                        pct(k.summary.medianSignedError)])
         }
         out += (md ? "### Per kernel kind\n\n" : "Per kernel kind\n") + table(kinds, style) + "\n"
+        if let buckets = r.sizeBuckets, !buckets.isEmpty {
+            var sizes = TextTable(headers: ["measured layer time", "layers", "MAPE", "round-to-round spread"], aligns: [.left, .right, .right, .right])
+            for b in buckets {
+                let range = b.upperSeconds.map { "\(formatFixed(b.lowerSeconds * 1e6, decimals: 0))–\(formatFixed($0 * 1e6, decimals: 0)) µs" }
+                    ?? "≥ \(formatFixed(b.lowerSeconds * 1e6, decimals: 0)) µs"
+                sizes.add([range, "\(b.layers)", pct(b.modelMAPE), b.roundSpread.map(pct) ?? "-"])
+            }
+            out += (md ? "### By layer size\n\n" : "By layer size\n")
+                + "MAPE of the prediction against the round-to-round spread of the measurement itself (relative median absolute "
+                + "deviation of each layer's per-round medians over the scored rounds: how much the measured side moves)"
+                + (r.layerRoundSpread.map { "; all layers: spread \(pct($0)) against MAPE \(pct(l.meanAbsoluteError))" } ?? "") + "\n"
+                + (md ? "\n" : "") + table(sizes, style) + "\n"
+        }
         var worst = TextTable(headers: ["layer", "measured µs", "predicted µs", "error"], aligns: [.left, .right, .right, .right])
         for p in l.worst { worst.add([p.label, formatFixed(p.measured * 1e6, decimals: 1), formatFixed(p.predicted * 1e6, decimals: 1), pct(p.relativeError)]) }
         out += (md ? "### Worst layers\n\n" : "Worst layers\n") + table(worst, style)

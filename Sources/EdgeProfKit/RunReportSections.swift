@@ -282,6 +282,18 @@ public enum RunReportSections {
             table(["worst layer", "measured", "predicted", "error"], numeric: [false, true, true, true],
                   l.worst.map { [ReportCell($0.label), cell($0.measured), cell($0.predicted), ReportCell(signed($0.relativeError), sortKey: $0.relativeError)] }),
         ]
+        if let buckets = h.sizeBuckets, !buckets.isEmpty {
+            blocks.append(.paragraph("By measured layer time: MAPE of the prediction against the round-to-round spread of the measurement itself "
+                                     + "(relative median absolute deviation of each layer's per-round medians over the scored rounds: how much the measured side moves)"
+                                     + (h.layerRoundSpread.map { "; all layers: spread \(formatPercent($0)) against MAPE \(formatPercent(l.meanAbsoluteError))" } ?? "") + "."))
+            blocks.append(table(["measured layer time", "layers", "MAPE", "round-to-round spread"], numeric: [false, true, true, true],
+                                buckets.map { b in
+                                    [ReportCell(b.upperSeconds.map { "\(formatFixed(b.lowerSeconds * 1e6, decimals: 0))–\(formatFixed($0 * 1e6, decimals: 0)) µs" }
+                                                ?? "≥ \(formatFixed(b.lowerSeconds * 1e6, decimals: 0)) µs", sortKey: b.lowerSeconds),
+                                     ReportCell(String(b.layers), sortKey: Double(b.layers)), pct(b.modelMAPE),
+                                     b.roundSpread.map(pct) ?? ReportCell("-")]
+                                }))
+        }
         if let d = h.drift {
             blocks.insert(.paragraph("Machine drift (median per round): \(d.roundDrift.map { formatFixed($0, decimals: 2) + "×" }.joined(separator: ", ")). "
                                      + "Drift-adjusted: \(formatPercent(d.endToEnd.shareWithinTolerance)) of \(d.endToEnd.count) models within ±10%, "
