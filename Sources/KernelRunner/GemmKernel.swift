@@ -44,8 +44,8 @@ final class GemmStep: Step, EpilogueKernelSet {
 
     var algorithm: String { rows == 1 ? (panels ? (splitsInputs ? "gemv16p k-split avx512" : "gemv16p avx512") : "sgemv") : "sgemm nt" }
     var scratchFloats: Int { 0 }
-    /// Each thread's partial outputs of the K split (`splitsInputs`).
-    /// (room for every slice: a thread that finishes its own slice may take another's).
+    /// The K split's partial outputs (`splitsInputs`): room for every slice in each thread's scratch,
+    /// as a thread that finishes its own slice may take another's.
     var threadScratchFloats: Int { splitsInputs ? threads * ((outFeatures + 15) / 16 * 16) : 0 }
 
     /// A matrix-vector product with fewer 16-row panels than twice the threads but long rows (a
@@ -64,29 +64,12 @@ final class GemmStep: Step, EpilogueKernelSet {
         let k = inFeatures, n = outFeatures
         let b = bias?.pointer
         if rows == 1 {
-            // Split by output features once each part streams ≥ 16 KiB of weights (a squeeze-excitation
-            // fc 1152 → 48 is 221 KiB over 48 rows: a 64-row grain left it on one thread).
             if splitsInputs {
-                let count = (n + 15) / 16, parts = threads
-                let partials = UnsafeMutablePointer<UnsafeMutablePointer<Float>?>.allocate(capacity: parts)
-                defer { partials.deallocate() }
-                partials.initialize(repeating: nil, count: parts)
-                // K in `parts` slices of whole pairs of inputs (the kernel steps two at a time).
-                let slice = ((k + parts - 1) / parts + 1) / 2 * 2
-                pool.parallelFor(parts, affine: true) { t, thread in
-                    let part = pool.threadScratch(thread, floats: parts * count * 16).pointer + t * count * 16
-                    let j0 = Swift.min(k, t * slice), j1 = Swift.min(k, j0 + slice)
-                    ck_gemv_panels_krange_avx512(weights.pointer, count * 16, k, x, part, 0, count, j0, j1)
-                    partials[t] = part
-                }
-                for o in 0..<n {
-                    var sum: Float = 0
-                    for t in 0..<parts { sum += partials[t]![o] }
-                    y[o] = sum
-                }
-                Epilogue.applyRow(y, n, bias: b.map { UnsafePointer($0) }, activation, kernels)
+                runSplitInputs(pool: pool, bias: b)
                 return
             }
+            // Split by output features once each part streams ≥ 16 KiB of weights (a squeeze-excitation
+            // fc 1152 → 48 is 221 KiB over 48 rows: a 64-row grain left it on one thread).
             if panels {
                 let count = (n + 15) / 16
                 pool.parallelRanges(count, grain: Swift.max(1, 256 / Swift.max(1, k))) { r, _ in
@@ -116,6 +99,29 @@ final class GemmStep: Step, EpilogueKernelSet {
                 for m in 0..<rows { Epilogue.applyRow(y + m * n + r.lowerBound, r.count, bias: b.map { UnsafePointer($0 + r.lowerBound) }, activation, kernels) }
             }
         }
+    }
+
+    /// `splitsInputs`: slice t of K (whole pairs of inputs: the kernel steps two at a time) into
+    /// partial outputs at slice t's place in the running thread's scratch; the calling thread sums the
+    /// slices' partials (a few dozen outputs) and applies bias and activation.
+    private func runSplitInputs(pool: WorkerPool, bias b: UnsafeMutablePointer<Float>?) {
+        let k = inFeatures, n = outFeatures, count = (n + 15) / 16, parts = threads
+        let slice = ((k + parts - 1) / parts + 1) / 2 * 2
+        withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Float>?.self, capacity: parts) { partials in
+            partials.initialize(repeating: nil)
+            pool.parallelFor(parts, affine: true) { t, thread in
+                let part = pool.threadScratch(thread, floats: parts * count * 16).pointer + t * count * 16
+                let j0 = Swift.min(k, t * slice), j1 = Swift.min(k, j0 + slice)
+                ck_gemv_panels_krange_avx512(weights.pointer, count * 16, k, x, part, 0, count, j0, j1)
+                partials[t] = part
+            }
+            for o in 0..<n {
+                var sum: Float = 0
+                for t in 0..<parts { sum += partials[t]![o] }
+                y[o] = sum
+            }
+        }
+        Epilogue.applyRow(y, n, bias: b.map { UnsafePointer($0) }, activation, kernels)
     }
 }
 
