@@ -63,6 +63,19 @@ public struct HostSizeBucket: Sendable, Hashable, Codable {
     /// at least two scored rounds); nil when no layer had two.
     public var roundSpread: Double?
     public var roundSpreadLayers: Int
+
+    /// "1–3 µs", "≥ 100 µs".
+    public var rangeLabel: String {
+        let lower = formatFixed(lowerSeconds * 1e6, decimals: 0)
+        return upperSeconds.map { "\(lower)–\(formatFixed($0 * 1e6, decimals: 0)) µs" } ?? "≥ \(lower) µs"
+    }
+
+    /// What the table shows (text and HTML reports).
+    public static let note = "MAPE of the prediction against the round-to-round spread of the measurement itself (relative median absolute "
+        + "deviation of each layer's per-round medians over the scored rounds: how much the measured side moves)"
+
+    /// Mean of the values, nil when empty.
+    static func mean(_ v: [Double]) -> Double? { v.isEmpty ? nil : v.reduce(0, +) / Double(v.count) }
 }
 
 public struct HostValidationResult: Sendable, Hashable, Codable {
@@ -162,14 +175,9 @@ public enum HostValidateWorkflow {
     /// per-layer medians, median |r − m| / m with m their median (pure; robust to one disturbed round);
     /// nil with fewer than two rounds or a non-positive median.
     static func roundSpread(_ rounds: [Double]) -> Double? {
-        guard rounds.count >= 2 else { return nil }
-        func median(_ v: [Double]) -> Double {
-            let s = v.sorted(), n = s.count
-            return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
-        }
-        let m = median(rounds)
-        guard m > 0 else { return nil }
-        return median(rounds.map { abs($0 - m) }) / m
+        guard rounds.count >= 2, let m = ValidationStatistics.median(rounds), m > 0,
+              let deviation = ValidationStatistics.median(rounds.map { abs($0 - m) }) else { return nil }
+        return deviation / m
     }
 
     /// Groups scored layers by measured time (`sizeBucketBounds`): each bucket's model MAPE and the
@@ -183,7 +191,7 @@ public enum HostValidateWorkflow {
             let spread = members.compactMap { $0 < spreads.count ? spreads[$0] : nil }
             return HostSizeBucket(lowerSeconds: lowers[b], upperSeconds: upper, layers: members.count,
                                   modelMAPE: ValidationStatistics.meanAbsoluteError(members.map { pairs[$0] }),
-                                  roundSpread: spread.isEmpty ? nil : spread.reduce(0, +) / Double(spread.count), roundSpreadLayers: spread.count)
+                                  roundSpread: HostSizeBucket.mean(spread), roundSpreadLayers: spread.count)
         }
     }
 
@@ -329,7 +337,7 @@ public enum HostValidateWorkflow {
                 endToEnd: ValidationStatistics.summarize(e2eAdjusted, tolerance: HostValidationResult.endToEndTolerance, worstCount: 5),
                 layers: ValidationStatistics.summarize(layersAdjusted, tolerance: HostValidationResult.endToEndTolerance, worstCount: 5)),
             sizeBuckets: sizeBuckets(allLayers, spreads: allSpreads),
-            layerRoundSpread: { let v = allSpreads.compactMap { $0 }; return v.isEmpty ? nil : v.reduce(0, +) / Double(v.count) }())
+            layerRoundSpread: HostSizeBucket.mean(allSpreads.compactMap { $0 }))
     }
 }
 
@@ -376,14 +384,8 @@ extension ValidateRenderer {
         out += (md ? "### Per kernel kind\n\n" : "Per kernel kind\n") + table(kinds, style) + "\n"
         if let buckets = r.sizeBuckets, !buckets.isEmpty {
             var sizes = TextTable(headers: ["measured layer time", "layers", "MAPE", "round-to-round spread"], aligns: [.left, .right, .right, .right])
-            for b in buckets {
-                let range = b.upperSeconds.map { "\(formatFixed(b.lowerSeconds * 1e6, decimals: 0))–\(formatFixed($0 * 1e6, decimals: 0)) µs" }
-                    ?? "≥ \(formatFixed(b.lowerSeconds * 1e6, decimals: 0)) µs"
-                sizes.add([range, "\(b.layers)", pct(b.modelMAPE), b.roundSpread.map(pct) ?? "-"])
-            }
-            out += (md ? "### By layer size\n\n" : "By layer size\n")
-                + "MAPE of the prediction against the round-to-round spread of the measurement itself (relative median absolute "
-                + "deviation of each layer's per-round medians over the scored rounds: how much the measured side moves)"
+            for b in buckets { sizes.add([b.rangeLabel, "\(b.layers)", pct(b.modelMAPE), b.roundSpread.map(pct) ?? "-"]) }
+            out += (md ? "### By layer size\n\n" : "By layer size\n") + HostSizeBucket.note
                 + (r.layerRoundSpread.map { "; all layers: spread \(pct($0)) against MAPE \(pct(l.meanAbsoluteError))" } ?? "") + "\n"
                 + (md ? "\n" : "") + table(sizes, style) + "\n"
         }

@@ -283,13 +283,11 @@ public enum RunReportSections {
                   l.worst.map { [ReportCell($0.label), cell($0.measured), cell($0.predicted), ReportCell(signed($0.relativeError), sortKey: $0.relativeError)] }),
         ]
         if let buckets = h.sizeBuckets, !buckets.isEmpty {
-            blocks.append(.paragraph("By measured layer time: MAPE of the prediction against the round-to-round spread of the measurement itself "
-                                     + "(relative median absolute deviation of each layer's per-round medians over the scored rounds: how much the measured side moves)"
+            blocks.append(.paragraph("By measured layer time: " + HostSizeBucket.note
                                      + (h.layerRoundSpread.map { "; all layers: spread \(formatPercent($0)) against MAPE \(formatPercent(l.meanAbsoluteError))" } ?? "") + "."))
             blocks.append(table(["measured layer time", "layers", "MAPE", "round-to-round spread"], numeric: [false, true, true, true],
                                 buckets.map { b in
-                                    [ReportCell(b.upperSeconds.map { "\(formatFixed(b.lowerSeconds * 1e6, decimals: 0))–\(formatFixed($0 * 1e6, decimals: 0)) µs" }
-                                                ?? "≥ \(formatFixed(b.lowerSeconds * 1e6, decimals: 0)) µs", sortKey: b.lowerSeconds),
+                                    [ReportCell(b.rangeLabel, sortKey: b.lowerSeconds),
                                      ReportCell(String(b.layers), sortKey: Double(b.layers)), pct(b.modelMAPE),
                                      b.roundSpread.map(pct) ?? ReportCell("-")]
                                 }))

@@ -36,6 +36,7 @@ final class GemmStep: Step, EpilogueKernelSet {
         self.bias = bias.map { AlignedBuffer($0) }
         self.activation = activation
         self.threads = threads
+        splitsInputs = panels && threads > 1 && (outFeatures + 15) / 16 < 2 * threads && inFeatures >= Self.minimumSplitInputs * threads
     }
 
     /// Batch 1 on a CPU with AVX-512F: the weights are packed in 16-row panels at load and the
@@ -54,9 +55,7 @@ final class GemmStep: Step, EpilogueKernelSet {
     /// the calling thread sums them. Split by panels, 3 panels on 2 threads leave one thread
     /// streaming two thirds of the weights; a 2-panel 672 → 28 fc1 ran no faster on 2 threads
     /// than on 1.
-    var splitsInputs: Bool {
-        panels && threads > 1 && (outFeatures + 15) / 16 < 2 * threads && inFeatures >= Self.minimumSplitInputs * threads
-    }
+    let splitsInputs: Bool
     /// Inputs per thread below which the K split is not worth its reduction.
     static let minimumSplitInputs = 128
 
