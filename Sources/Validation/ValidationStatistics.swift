@@ -13,15 +13,19 @@ public struct PredictionPair: Sendable, Hashable, Codable {
     public var label: String
     public var predicted: Double
     public var measured: Double
+    /// What the pair is an instance of, where it helps reading the pairs (a host layer's fused
+    /// kernel kind, e.g. `conv-relu`); nil elsewhere.
+    public var kind: String?
 
     /// Throws when the measured value is not a positive finite number (relative error undefined)
     /// or the prediction is negative or not finite.
-    public init(label: String, predicted: Double, measured: Double) throws(ScoringError) {
+    public init(label: String, predicted: Double, measured: Double, kind: String? = nil) throws(ScoringError) {
         guard measured.isFinite, measured > 0 else { throw ScoringError("\(label): measured value must be positive and finite, got \(measured)") }
         guard predicted.isFinite, predicted >= 0 else { throw ScoringError("\(label): predicted value must be finite and ≥ 0, got \(predicted)") }
         self.label = label
         self.predicted = predicted
         self.measured = measured
+        self.kind = kind
     }
 
     /// (predicted − measured) / measured: +0.25 = predicted 25% too slow, −0.5 = 2× too fast.

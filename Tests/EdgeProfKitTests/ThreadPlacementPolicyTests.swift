@@ -34,6 +34,20 @@ import Testing
         #expect(W.scoredRounds(farApart: [], medians: []) == [])
     }
 
+    @Test func validationPicksLayerRoundsByThePerLayerPhase() {
+        typealias W = HostValidateWorkflow
+        // Session 25, efficientnet_b0: round 1 was fastest end to end (5.68 ms) but its per-layer
+        // phase ran 1.8–3.3× slower; round 2's per-layer phase was the fast one.
+        let rounds: [[Double]] = [[2.0, 9.0], [1.0, 3.0], [1.1, 2.8]]
+        let (fastest, scored) = W.scoredLayerTimes(rounds, layeredMedians: [8.7, 12.1, 7.0], farApart: [true, true, false])
+        #expect(scored == [[1.1, 2.8]], "the close round, fastest by its per-layer runs")
+        #expect(fastest == [1.1, 2.8])
+        let both = W.scoredLayerTimes(rounds, layeredMedians: [9.0, 6.1, 6.3], farApart: [false, false, false])
+        #expect(both.scored == [[1.0, 3.0], [1.1, 2.8]])
+        #expect(both.fastest == [1.0, 2.8], "per layer the fastest of the scored rounds")
+        #expect(W.scoredLayerTimes([], layeredMedians: [], farApart: []).fastest.isEmpty)
+    }
+
     @Test func measureWarnsOnlyWhenFarApart() {
         let stats = LatencyStatistics(seconds: [1e-3])
         var m = ModelMeasurement(endToEnd: stats, layers: [], layeredEndToEnd: stats, energyPerInferenceJ: nil, warmup: 1, threads: 2)
