@@ -32,7 +32,7 @@ struct ZooTests {
     @Test func registryHasTheExpectedModels() throws {
         #expect(ModelZoo.names == ["mobilenet_v1", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "shufflenet_v2_x1_0",
                                    "squeezenet1_1", "resnet18", "resnet50", "efficientnet_b0", "mobilenet_v2_caffe", "resnet18_caffe",
-                                   "resnet50_caffe", "vit_tiny", "gcn_cora", "alexnet", "vgg16"])
+                                   "resnet50_caffe", "vit_tiny", "gcn_cora", "alexnet", "vgg16", "mobilenet_ssd"])
         #expect(Set(ModelZoo.names).count == ModelZoo.names.count)
     }
 
@@ -63,8 +63,12 @@ struct ZooTests {
     @Test(arguments: allNames)
     func outputShape(name: String) throws {
         let g = try build(name)
-        let expected: TensorShape = name == "gcn_cora" ? [2708, 7] : [1, 1000]
-        #expect(g.outputs.map { g.tensors[$0].shape } == [expected])
+        let expected: [TensorShape] = switch name {
+        case "gcn_cora": [[2708, 7]]
+        case "mobilenet_ssd": [[1, 1917 * 4], [1, 1917 * 21]]  // box offsets, class scores per prior
+        default: [[1, 1000]]
+        }
+        #expect(g.outputs.map { g.tensors[$0].shape } == expected)
     }
 
     @Test(arguments: publishedNames)
@@ -140,6 +144,8 @@ struct ZooTests {
         ("alexnet", ["conv-relu": 5, "maxpool": 3, "gemm-relu": 2, "gemm": 1]),
         // 13 convs in 5 stages, a max pool after each | fc6, fc7 with their ReLUs, fc8
         ("vgg16", ["conv-relu": 13, "maxpool": 5, "gemm-relu": 2, "gemm": 1]),
+        // conv0 + 13 pointwise + 8 extra convs | 13 depthwise | 12 head convs, 12 NHWC permutes, 2 concats, the softmax
+        ("mobilenet_ssd", ["conv-relu": 22, "dwconv-relu": 13, "conv": 12, "transpose": 12, "concat": 2, "softmax": 1]),
     ] as [(String, [String: Int])])
     func expectedFusedKernels(name: String, expected: [String: Int]) throws {
         let histogram = kindHistogram(try build(name))
@@ -172,7 +178,7 @@ struct ZooTests {
                 let e = try #require(inShape).dims.last ?? 0
                 #expect(node.params.map(\.shape) == [[e], [e]], "\(node.name)")
             case .activation, .globalAvgPool, .maxPool, .flatten, .concat, .split, .channelShuffle, .reduceMean, .attention,
-                 .sparseAggregate, .reshape, .transpose, .pad, .slice, .squeeze:
+                 .sparseAggregate, .reshape, .transpose, .pad, .slice, .squeeze, .softmax:
                 #expect(node.params.isEmpty, "\(node.name)")
             case .binary:
                 #expect(node.params.count == (node.inputs.count == 1 ? 1 : 0), "\(node.name)")
@@ -239,6 +245,24 @@ struct ZooArchitectureTests {
         guard case .conv(let a) = expand.op else { Issue.record("not a conv"); return }
         #expect(a.kernel == [1, 1] && a.inChannels == 32 && a.outChannels == 32 && a.groups == 1)
         #expect(!g.nodes.contains { if case .activation(.relu6) = $0.op { true } else { false } })
+    }
+
+    /// ncnn's benchmark/mobilenet_ssd.param: 47 convs whose weight sizes (`6=`) sum to 5,769,920 and
+    /// whose output channels (`0=`, one bias each) to 13,497; 1917 priors (19²·3 + (10² + 5² + 3² + 2² + 1)·6).
+    @Test func mobileNetSSDMatchesNcnnBenchmarkModel() throws {
+        let g = try build("mobilenet_ssd")
+        let convs = g.nodes.filter { if case .conv = $0.op { true } else { false } }
+        #expect(convs.count == 47)
+        #expect(g.totalCounts().params == 5_769_920 + 13_497)
+        func out(_ n: String) throws -> TensorShape {
+            let node = try #require(g.nodes.first { $0.name == n }, "no node \(n)")
+            return g.tensors[node.outputs[0]].shape
+        }
+        #expect(try out("conv0") == [1, 32, 150, 150])
+        #expect(try out("conv11/relu") == [1, 512, 19, 19])
+        #expect(try out("conv13/relu") == [1, 1024, 10, 10])
+        #expect(try out("conv14_2") == [1, 512, 5, 5])
+        #expect(try out("conv17_2") == [1, 128, 1, 1])
     }
 
     @Test func resnet18StageShapes() throws {

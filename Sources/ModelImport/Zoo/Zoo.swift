@@ -55,6 +55,7 @@ public enum ModelZoo {
         GCN.cora,
         ClassicCNN.alexnet,
         ClassicCNN.vgg16,
+        MobileNetSSD.model,
     ]
 
     /// Looks a model up by name; case and `-`/`_` spelling do not matter (`ResNet-50` finds `resnet50`).
