@@ -147,8 +147,8 @@ public enum HostValidateWorkflow {
     /// its passes too, so both sides describe the same uncontended machine.
     public static let roundsNote = "each model is measured in every round (rounds spread over the whole run); scored: the fastest "
         + "round's end-to-end median and, per layer, the fastest of its per-layer medians, over the rounds within \(Int(roundSlack * 100))% of the fastest "
-        + "(for the layers: fastest by the per-layer runs' own total, as the two phases can be slowed separately) "
-        + "round whose threads ran on cores close together (a round marked * ran on cores far apart, cache-line round trip > "
+        + "round (for the layers: fastest by its per-layer-timed runs' own total, as a round's two phases can be slowed separately) "
+        + "whose threads ran on cores close together (a round marked * ran on cores far apart, cache-line round trip > "
         + "\(Int(ThreadPlacement.farApartNs)) ns, probed before and after it; models whose rounds all did are re-run up to "
         + "\(ThreadPlacement.farApartRetries) times; when the fastest round is marked *, the placement moved during the rounds and the "
         + "rounds within \(Int(roundSlack * 100))% of it are scored whatever their mark); `calibrate` keeps the fastest of its passes the same way"
@@ -308,7 +308,7 @@ public enum HostValidateWorkflow {
                 layerPairs.append(pair)
                 allSpreads.append(roundSpread(layerRounds[i].compactMap { li < $0.count ? $0[li] : nil }))
                 byKind[l.kind, default: []].append(pair)
-                if let d = drift, let adjusted = try? PredictionPair(label: pair.label, predicted: p * d, measured: measuredLayer) {
+                if let d = drift, let adjusted = try? PredictionPair(label: pair.label, predicted: p * d, measured: measuredLayer, kind: l.kind) {
                     layersAdjusted.append(adjusted)
                 }
             }

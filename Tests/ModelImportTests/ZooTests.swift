@@ -23,6 +23,12 @@ private func bnRunningStatElements(_ g: Graph) -> Int {
     }
 }
 
+/// The first output shape of the node named `name`.
+private func nodeOutputShape(_ g: Graph, _ name: String) throws -> TensorShape {
+    let node = try #require(g.nodes.first { $0.name == name }, "no node \(name)")
+    return g.tensors[node.outputs[0]].shape
+}
+
 private func kindHistogram(_ g: Graph) -> [String: Int] {
     g.fusionGroups.reduce(into: [:]) { $0[$1.kind, default: 0] += 1 }
 }
@@ -254,10 +260,7 @@ struct ZooArchitectureTests {
         let convs = g.nodes.filter { if case .conv = $0.op { true } else { false } }
         #expect(convs.count == 47)
         #expect(g.totalCounts().params == 5_769_920 + 13_497)
-        func out(_ n: String) throws -> TensorShape {
-            let node = try #require(g.nodes.first { $0.name == n }, "no node \(n)")
-            return g.tensors[node.outputs[0]].shape
-        }
+        func out(_ n: String) throws -> TensorShape { try nodeOutputShape(g, n) }
         #expect(try out("conv0") == [1, 32, 150, 150])
         #expect(try out("conv11/relu") == [1, 512, 19, 19])
         #expect(try out("conv13/relu") == [1, 1024, 10, 10])
@@ -267,10 +270,7 @@ struct ZooArchitectureTests {
 
     @Test func resnet18StageShapes() throws {
         let g = try build("resnet18")
-        func out(_ n: String) throws -> TensorShape {
-            let node = try #require(g.nodes.first { $0.name == n }, "no node \(n)")
-            return g.tensors[node.outputs[0]].shape
-        }
+        func out(_ n: String) throws -> TensorShape { try nodeOutputShape(g, n) }
         #expect(try out("maxpool") == [1, 64, 56, 56])
         #expect(try out("layer1.1.relu_1") == [1, 64, 56, 56])
         #expect(try out("layer2.1.relu_1") == [1, 128, 28, 28])
