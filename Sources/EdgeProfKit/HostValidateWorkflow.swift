@@ -109,7 +109,7 @@ public struct HostValidationResult: Sendable, Hashable, Codable {
 /// model's prediction for the host device file, per layer and end to end.
 public enum HostValidateWorkflow {
     public static let standardZoo = ["mobilenet_v1", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "shufflenet_v2_x1_0",
-                                     "squeezenet1_1", "resnet18", "resnet50", "efficientnet_b0", "vit_tiny"]
+                                     "squeezenet1_1", "resnet18", "resnet50", "efficientnet_b0", "vit_tiny", "mobilenet_ssd"]
     public static let quickZoo = ["mobilenet_v2", "squeezenet1_1", "shufflenet_v2_x1_0", "resnet18"]
     /// ONNX exports scored when present (Tests/Fixtures/onnx, made by scripts/make-fixtures.sh).
     public static let fixtureDirectory = "Tests/Fixtures/onnx"
