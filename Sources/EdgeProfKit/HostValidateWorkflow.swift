@@ -284,10 +284,8 @@ public enum HostValidateWorkflow {
             (layerMin[i], layerRounds[i]) = scoredLayerTimes(reports[i].map { $0.layers.map(\.measuredLatencyS.p50) },
                                                              layeredMedians: reports[i].map(\.totals.perLayerRunsLatencyS.p50),
                                                              farApart: roundFarApart[i])
-            for k in scoredRounds(farApart: roundFarApart[i], medians: roundMedians[i]) {
-                let r = reports[i][k]
-                if let b = best[i], b.totals.measuredLatencyS.p50 <= r.totals.measuredLatencyS.p50 { continue }
-                best[i] = r
+            if let k = scoredRounds(farApart: roundFarApart[i], medians: roundMedians[i]).min(by: { roundMedians[i][$0] < roundMedians[i][$1] }) {
+                best[i] = reports[i][k]
                 bestDrift[i] = reportDrift[i][k]
             }
         }
