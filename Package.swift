@@ -56,7 +56,7 @@ let package = Package(
             "EdgeProfKit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "EdgeProfBench", dependencies: ["EdgeProfKit", "ModelImport"]),
+        .executableTarget(name: "EdgeProfBench", dependencies: ["EdgeProfKit", "ModelImport", "KernelRunner"]),
 
         .testTarget(name: "NNGraphTests", dependencies: ["NNGraph"]),
         .testTarget(name: "DeviceSpecTests", dependencies: ["DeviceSpec"]),

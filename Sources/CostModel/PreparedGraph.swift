@@ -81,7 +81,8 @@ public struct PreparedGraph: Sendable {
             Operand(elements: g.tensors[t].shape.elementCount, dtype: g.tensors[t].dtype,
                     inMainMemory: graphInputs.contains(t) || index.outputSet.contains(t))
         }
-        let inPlace = style.runsElementwiseInPlace ? g.inPlaceInputs() : [:]
+        let storage = g.storageRoots(inPlace: style.runsElementwiseInPlace, concatsInPlace: style.concatsInPlace)
+        let inPlace = storage.inPlaceInputs
         var kernels: [Kernel] = []
         kernels.reserveCapacity(g.fusionGroups.count)
         var all = Weights()
@@ -90,9 +91,19 @@ public struct PreparedGraph: Sendable {
             let anchor = members[0]
             let outs = index.externalOutputs(of: group, in: g)
             // Inputs read only by views inside the group are not read by the kernel.
-            let ins = index.externalInputs(of: group, in: g).filter { t in members.contains { !isView($0) && $0.inputs.contains(t) } }
+            var ins = index.externalInputs(of: group, in: g).filter { t in members.contains { !isView($0) && $0.inputs.contains(t) } }.map(operand)
+            var outOperands = outs.map(operand)
+            // A concat copies only the inputs its producers did not write into their slices; none left: a view.
+            var concatView = false
+            if let written = storage.concatInputs[group.id], let c = anchor.outputs.first {
+                let copied = anchor.inputs.enumerated().filter { !written.contains($0.offset) }.map(\.element)
+                concatView = copied.isEmpty
+                ins = copied.map(operand)
+                outOperands = [Operand(elements: copied.reduce(0) { $0 + g.tensors[$1].shape.elementCount }, dtype: g.tensors[c].dtype,
+                                       inMainMemory: operand(c).inMainMemory)]
+            }
             // A group of zero-copy views (reshapes; contiguous splits/slices unless the style copies them) moves no data.
-            let opClass: OpClass = members.allSatisfy(isView) ? .view : anchor.op.opClass
+            let opClass: OpClass = concatView || members.allSatisfy(isView) ? .view : anchor.op.opClass
             let anchorClass = opClass == .view ? OpClass.view : g.efficiencyClass(anchor)
             var parts: [(cls: OpClass, flops: Double)] = []
             for (i, n) in members.enumerated() {
@@ -123,7 +134,7 @@ public struct PreparedGraph: Sendable {
                 outputShape: (outs.first ?? anchor.outputs.first).map { g.tensors[$0].shape } ?? TensorShape([]),
                 anchorOutputElements: Double(anchor.outputs.reduce(0) { $0 + g.tensors[$1].shape.elementCount }),
                 anchorChannels: Double(g.channelOverheadUnits(anchor)),
-                counts: g.counts(ofGroup: group, index: index), inputs: ins.map(operand), outputs: outs.map(operand), weights: w,
+                counts: g.counts(ofGroup: group, index: index), inputs: ins, outputs: outOperands, weights: w,
                 extraWeightBytes: AnalyticalModel.anchorSparseIndexBytes(anchor), reuse: AnalyticalModel.isReuseKernel(anchor.op),
                 inPlace: inPlace[group.id] != nil))
         }

@@ -1,6 +1,7 @@
 // Release-build benchmarks (not tests). Run: swift run -c release EdgeProfBench [devices-dir]
 // Split-computing benchmarks: swift run -c release EdgeProfBench planner [scenario] (scripts/bench-planner.sh)
 // ONNX import speed: swift run -c release EdgeProfBench import FILE.onnx … (scripts/bench-import.sh)
+// Worker-pool fork/join cost: swift run -c release EdgeProfBench pool [threads]
 import EdgeProfKit
 import Foundation
 
@@ -13,6 +14,9 @@ func median(_ xs: [Double]) -> Double {
 
 if CommandLine.arguments.count > 1, CommandLine.arguments[1] == "planner" {
     exit(PlannerBench.run(Array(CommandLine.arguments.dropFirst(2))))
+}
+if CommandLine.arguments.count > 1, CommandLine.arguments[1] == "pool" {
+    exit(PoolBench.run(Array(CommandLine.arguments.dropFirst(2))))
 }
 if CommandLine.arguments.count > 1, CommandLine.arguments[1] == "import" {
     exit(ImportBench.run(Array(CommandLine.arguments.dropFirst(2))))

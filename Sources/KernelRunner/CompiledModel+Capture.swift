@@ -7,7 +7,7 @@ extension CompiledModel {
     /// materialised and are left out of `captured`.
     public func runCapturing(_ values: [HostTensor], tensors: Set<Int>) throws(RunnerError)
         -> (outputs: [HostTensor], captured: [Int: HostTensor]) {
-        let plan = try ModelCompiler(graph: graph, threads: threads, inPlace: options.inPlace)
+        let plan = try ModelCompiler(graph: graph, threads: threads, inPlace: options.inPlace, concatsInPlace: options.concatsInPlace)
         var captured: [Int: HostTensor] = [:]
         func copy(_ t: Int) {
             guard tensors.contains(t), plan.arenaOffset[plan.root[t]] >= 0 else { return }

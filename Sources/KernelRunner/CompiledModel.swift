@@ -66,7 +66,7 @@ public final class CompiledModel {
         BLASThreads.set(1)
         pool = WorkerPool(threads: n)
         let compiler = try ModelCompiler(graph: g, threads: n, im2colTileBytes: options.im2colTileBytes, pointwiseTileBytes: options.pointwiseTileBytes, kernels: options.kernels,
-                                         inPlace: options.inPlace)
+                                         inPlace: options.inPlace, concatsInPlace: options.concatsInPlace)
         let arenaBuffer = AlignedBuffer(count: compiler.arenaFloats)
         arena = arenaBuffer
         let lowered = try compiler.lower(arena: arenaBuffer.pointer, weights: weights, seed: seed)

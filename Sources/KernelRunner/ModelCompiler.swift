@@ -16,6 +16,8 @@ struct ModelCompiler {
     /// Storage root (a materialised tensor) and element offset inside it, per tensor id.
     var root: [Int]
     var aliasOffset: [Int]
+    /// Concat groups whose producers write some inputs into the output (`StorageRoots.concatInputs`).
+    var concatInputs: [Int: Set<Int>] = [:]
     /// Arena offset (floats) per root tensor; -1 = not materialised (internal to a fusion group).
     var arenaOffset: [Int]
     var arenaFloats = 0
@@ -25,7 +27,7 @@ struct ModelCompiler {
 
     init(graph: Graph, threads: Int, im2colTileBytes: Int = RunnerOptions.defaultIm2colTileBytes,
          pointwiseTileBytes: Int = RunnerOptions.defaultPointwiseTileBytes,
-         kernels: KernelISA = .default, inPlace: Bool = true) throws(RunnerError) {
+         kernels: KernelISA = .default, inPlace: Bool = true, concatsInPlace: Bool = true) throws(RunnerError) {
         self.graph = graph
         self.threads = threads
         self.im2colTileBytes = im2colTileBytes
@@ -39,7 +41,7 @@ struct ModelCompiler {
         for grp in graph.fusionGroups { for n in grp.nodes { groupOf[n] = grp.id } }
         guard !groupOf.contains(-1) else { throw RunnerError(.invalidGraph, "fusion groups do not cover every node") }
         groupOfNode = groupOf
-        planStorage(inPlace: inPlace)
+        planStorage(inPlace: inPlace, concatsInPlace: concatsInPlace)
         planArena()
     }
 
@@ -49,13 +51,19 @@ struct ModelCompiler {
     /// split or slice that selects a contiguous block at an offset); with `inPlace`, element-wise
     /// steps write over an input that dies at them (`Graph.inPlaceInputs`, the rule the cost model
     /// prices too), so the step streams one buffer instead of two and the arena shrinks. The kernels
-    /// of these steps read element i of a full-shaped operand only to write element i.
-    mutating func planStorage(inPlace: Bool) {
-        (root, aliasOffset, _) = graph.storageRoots(inPlace: inPlace)
+    /// of these steps read element i of a full-shaped operand only to write element i. With
+    /// `concatsInPlace`, a concat's producers write into its output's slices.
+    mutating func planStorage(inPlace: Bool, concatsInPlace: Bool) {
+        let storage = graph.storageRoots(inPlace: inPlace, concatsInPlace: concatsInPlace)
+        root = storage.root
+        aliasOffset = storage.offset
+        concatInputs = storage.concatInputs
     }
 
+    /// A zero-copy view (no step). By the op's own rule, not by where its output is stored: an
+    /// output placed in a concat's slice has another root and still needs its copy.
     func isView(_ node: Node) -> Bool {
-        node.outputs.allSatisfy { root[$0] != $0 }
+        graph.zeroCopyOffsets(node) != nil
     }
 
     mutating func planArena() {
@@ -70,10 +78,12 @@ struct ModelCompiler {
         }
         for grp in groups {
             let tail = graph.nodes[grp.nodes[grp.nodes.count - 1]]
-            for o in tail.outputs where root[o] == o {
-                materialised.insert(o)
-                first[o] = Swift.min(first[o], grp.id)
-                last[o] = Swift.max(last[o], grp.id)
+            // A buffer lives from its first writer: with concats in place, each producer writes its slice.
+            for o in tail.outputs {
+                let r = root[o]
+                if r == o { materialised.insert(o) }
+                first[r] = Swift.min(first[r], grp.id)
+                last[r] = Swift.max(last[r], grp.id)
             }
             for n in grp.nodes {
                 for i in graph.nodes[n].inputs { last[root[i]] = Swift.max(last[root[i]], grp.id) }
@@ -339,15 +349,19 @@ struct ModelCompiler {
                 let y = out()
                 guard let ax = y.shape.normalizedAxis(axis) else { throw RunnerError(.invalidGraph, node: anchor.name, "bad axis \(axis)") }
                 let outStrides = contiguousStrides(y.shape.dims)
+                let written = concatInputs[grp.id] ?? []
                 var copies: [StridedCopy] = []
                 var start = 0
-                for t in anchor.inputs {
+                for (position, t) in anchor.inputs.enumerated() {
                     let x = ref(t)
-                    copies.append(StridedCopy(source: x.pointer, destination: y.pointer + start * outStrides[ax], dims: x.shape.dims,
-                                              sourceStrides: contiguousStrides(x.shape.dims), destinationStrides: outStrides))
+                    // Inputs whose producers wrote them into their slice already.
+                    if !written.contains(position) {
+                        copies.append(StridedCopy(source: x.pointer, destination: y.pointer + start * outStrides[ax], dims: x.shape.dims,
+                                                  sourceStrides: contiguousStrides(x.shape.dims), destinationStrides: outStrides))
+                    }
                     start += x.shape[ax]
                 }
-                step = CopyStep("concat", copies: copies, threads: threads)
+                step = copies.isEmpty ? nil : CopyStep("concat", copies: copies, threads: threads)
             case .split(let axis, _):
                 try checkInputs(1)
                 if isView(anchor) {

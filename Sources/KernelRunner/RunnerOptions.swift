@@ -26,6 +26,11 @@ public struct RunnerOptions: Sendable, Hashable {
     /// as ONNX Runtime's planner lets them. Off: every step writes a buffer of its own (the
     /// calibration's streaming chains, which measure a stream from one buffer into another).
     public var inPlace: Bool
+    /// A concat's producers write their outputs straight into its slices (`Graph.storageRoots`,
+    /// TensorRT's concat elision), so the concat copies only inputs that cannot (graph inputs,
+    /// views at an offset, a buffer another concat took) and is no step when none are left.
+    /// Off: every concat copies all its inputs.
+    public var concatsInPlace: Bool
 
     public static let defaultIm2colTileBytes = 256 * 1024
 
@@ -41,8 +46,10 @@ public struct RunnerOptions: Sendable, Hashable {
 
     public init(threads: Int? = nil, im2colTileBytes: Int = RunnerOptions.defaultIm2colTileBytes,
                 pointwiseTileBytes: Int = RunnerOptions.defaultPointwiseTileBytes,
-                activationStorage: StoragePrecision = .fp32, kernels: KernelISA = .default, inPlace: Bool = true) {
+                activationStorage: StoragePrecision = .fp32, kernels: KernelISA = .default, inPlace: Bool = true,
+                concatsInPlace: Bool = true) {
         self.pointwiseTileBytes = pointwiseTileBytes
+        self.concatsInPlace = concatsInPlace
         self.kernels = kernels
         self.inPlace = inPlace
         self.threads = threads

@@ -14,15 +14,22 @@ public struct ExecutionStyle: Sendable, Hashable, Codable {
     /// Only edgeprof's runner is known to do it for every such op; the published runtimes' rows
     /// are priced without it.
     public var runsElementwiseInPlace: Bool
+    /// A concat's producers write straight into its output (`Graph.storageRoots`): the concat
+    /// copies only the inputs that cannot be placed, and is no kernel when none are left.
+    /// edgeprof's runner and TensorRT (concatenation elision) do it; ncnn, TFLite, PyTorch eager
+    /// and ONNX Runtime's CPU provider copy every input.
+    public var concatsInPlace: Bool
 
-    public init(fusesResidualAdds: Bool, splitsAreViews: Bool, runsElementwiseInPlace: Bool = false) {
+    public init(fusesResidualAdds: Bool, splitsAreViews: Bool, runsElementwiseInPlace: Bool = false, concatsInPlace: Bool = false) {
         self.fusesResidualAdds = fusesResidualAdds
         self.splitsAreViews = splitsAreViews
         self.runsElementwiseInPlace = runsElementwiseInPlace
+        self.concatsInPlace = concatsInPlace
     }
 
     /// edgeprof's kernel runner (and ONNX Runtime's NCHWc `Conv + Sum`, TensorRT's conv + elementwise).
-    public static let edgeprof = ExecutionStyle(fusesResidualAdds: true, splitsAreViews: true, runsElementwiseInPlace: true)
+    public static let edgeprof = ExecutionStyle(fusesResidualAdds: true, splitsAreViews: true, runsElementwiseInPlace: true,
+                                                concatsInPlace: true)
 
     /// The style of a runtime named as in published-latency.csv / device files (`ncnn_cpu`, `tflite_cpu`, ...),
     /// by its family (the part before the first `_`); runtimes not listed, and nil, run as `.edgeprof`.
@@ -33,13 +40,19 @@ public struct ExecutionStyle: Sendable, Hashable, Codable {
     ///   (src/layer/arm/slice_arm.cpp).
     /// - TFLite: `ADD` is its own op (conv carries a fused activation only); `SPLIT` writes its outputs.
     /// - PyTorch (eager): `out += identity` is a separate op; `chunk`/`split` return views.
+    /// - TensorRT: runs as edgeprof's runner, with its concat elision.
     public static func forRuntime(_ name: String?) -> ExecutionStyle {
         guard let name else { return .edgeprof }
         let family = name.split(separator: "_", maxSplits: 1).first.map { String($0).lowercased() } ?? ""
         switch family {
         case "ncnn", "tflite": return ExecutionStyle(fusesResidualAdds: false, splitsAreViews: false)
         case "pytorch": return ExecutionStyle(fusesResidualAdds: false, splitsAreViews: true)
-        default: return .edgeprof
+        case "tensorrt": return .edgeprof
+        default:
+            // Other runtimes are priced as edgeprof's runner, without its concat elision.
+            var style = ExecutionStyle.edgeprof
+            style.concatsInPlace = false
+            return style
         }
     }
 }

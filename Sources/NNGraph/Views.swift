@@ -156,7 +156,7 @@ extension Graph {
     /// Where every tensor's bytes live: its storage root and element offset, when the zero-copy views
     /// (`zeroCopyOffsets`) alias their inputs and, with `inPlace`, element-wise groups write over a
     /// dying input (`inPlaceInputs`). The runner plans its arena from these roots.
-    public func storageRoots(inPlace: Bool) -> (root: [Int], offset: [Int], inPlaceInputs: [Int: Int]) {
+    public func storageRoots(inPlace: Bool, concatsInPlace: Bool = false) -> StorageRoots {
         var root = Array(tensors.indices), offset = [Int](repeating: 0, count: tensors.count)
         for node in nodes {
             guard let src = node.inputs.first, let offsets = zeroCopyOffsets(node) else { continue }
@@ -165,15 +165,47 @@ extension Graph {
                 offset[o] = offset[src] + off
             }
         }
-        guard inPlace else { return (root, offset, [:]) }
-        var last = [Int](repeating: -1, count: tensors.count)
         var produced = Set<Int>()
         for grp in fusionGroups {
-            for n in grp.nodes { for i in nodes[n].inputs { last[root[i]] = Swift.max(last[root[i]], grp.id) } }
             for o in nodes[grp.nodes[grp.nodes.count - 1]].outputs where root[o] == o { produced.insert(o) }
         }
-        for o in outputs { last[root[o]] = fusionGroups.count }
         let graphInputs = Set(inputs.map { root[$0] })
+        let graphOutputs = Set(outputs.map { root[$0] })
+        // Concats whose producers write straight into the output (TensorRT's concat elision): an
+        // input qualifies when it is a whole buffer a kernel produced (not a graph input or output,
+        // not a view at an offset) and no earlier concat took it; everything stored in that buffer
+        // moves to its slice of the concat output. Before the in-place pass, so that pass sees the
+        // merged lifetimes and never writes over a slice another reader still needs.
+        var concatInputs: [Int: Set<Int>] = [:]
+        if concatsInPlace {
+            for grp in fusionGroups where grp.nodes.count == 1 {
+                let node = nodes[grp.nodes[0]]
+                guard case .concat(let axis) = node.op, node.outputs.count == 1, let c = node.outputs.first, root[c] == c else { continue }
+                let shape = tensors[c].shape
+                guard let ax = shape.normalizedAxis(axis), shape.dims.prefix(ax).allSatisfy({ $0 == 1 }) else { continue }
+                let inner = shape.dims.suffix(from: ax + 1).reduce(1, *)
+                var start = 0
+                for (position, x) in node.inputs.enumerated() {
+                    defer { start += tensors[x].shape.rank > ax ? tensors[x].shape[ax] : 0 }
+                    let r = root[x]
+                    guard r != c, offset[x] == 0, produced.contains(r), !graphInputs.contains(r), !graphOutputs.contains(r),
+                          tensors[r].shape.elementCount == tensors[x].shape.elementCount else { continue }
+                    let at = start * inner
+                    for t in root.indices where root[t] == r {
+                        root[t] = c
+                        offset[t] += at
+                    }
+                    produced.remove(r)
+                    concatInputs[grp.id, default: []].insert(position)
+                }
+            }
+        }
+        guard inPlace else { return StorageRoots(root: root, offset: offset, inPlaceInputs: [:], concatInputs: concatInputs) }
+        var last = [Int](repeating: -1, count: tensors.count)
+        for grp in fusionGroups {
+            for n in grp.nodes { for i in nodes[n].inputs { last[root[i]] = Swift.max(last[root[i]], grp.id) } }
+        }
+        for o in outputs { last[root[o]] = fusionGroups.count }
         var shared: [Int: Int] = [:]
         for grp in fusionGroups {
             let anchor = nodes[grp.nodes[0]]
@@ -194,7 +226,7 @@ extension Graph {
             for t in root.indices where root[t] == o { root[t] = r }
             last[r] = last[o]
         }
-        return (root, offset, shared)
+        return StorageRoots(root: root, offset: offset, inPlaceInputs: shared, concatInputs: concatInputs)
     }
 
     /// Fusion groups whose element-wise kernel writes over one of its inputs, with that input
@@ -205,5 +237,20 @@ extension Graph {
     /// or output, not a view at an offset), read by no later group. Outputs that take an input's
     /// storage pass it on, so a chain (scale → activation → add) can run in one buffer.
     /// Needs `fusionGroups`.
-    public func inPlaceInputs() -> [Int: Int] { storageRoots(inPlace: true).inPlaceInputs }
+    public func inPlaceInputs(concatsInPlace: Bool = false) -> [Int: Int] {
+        storageRoots(inPlace: true, concatsInPlace: concatsInPlace).inPlaceInputs
+    }
+}
+
+/// Where a graph's tensors are stored (`Graph.storageRoots`).
+public struct StorageRoots: Sendable {
+    /// Per tensor: the materialised tensor whose buffer holds it.
+    public var root: [Int]
+    /// Per tensor: its element offset inside that buffer.
+    public var offset: [Int]
+    /// Element-wise groups that write over an input (group id → input tensor).
+    public var inPlaceInputs: [Int: Int]
+    /// Concat groups whose producers write some inputs straight into the output (group id →
+    /// positions of those inputs); the group copies only the others, and is a view when none are left.
+    public var concatInputs: [Int: Set<Int>]
 }

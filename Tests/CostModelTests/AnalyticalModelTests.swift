@@ -482,6 +482,35 @@ struct EfficiencyClassTests {
         for (p, q) in zip(ncnn.traffic, separate.traffic) { #expect(p.time == q.time, "\(p.level)") }
     }
 
+    /// A concat whose producers write into its output (`ExecutionStyle.concatsInPlace`) moves only
+    /// the inputs that cannot be placed (one an earlier concat took), and is a view when none are
+    /// left; a runtime that copies concats (ncnn) pays for every input.
+    @Test func placedConcatInputsCostNothing() throws {
+        var b = GraphBuilder(name: "cat")
+        let x = b.input("x", shape: [1, 8, 16, 16])
+        let r = try b.add1("relu", .activation(.relu), inputs: [x])
+        let s = try b.add1("sig", .activation(.sigmoid), inputs: [x])
+        let u = try b.add1("tanh", .activation(.tanh), inputs: [x])
+        let c = try b.add1("cat", .concat(axis: 1), inputs: [r, s])        // both placed: a view
+        let d = try b.add1("cat2", .concat(axis: 1), inputs: [r, u])       // r lives in cat's output: copied
+        b.markOutput(try b.add1("tanh2", .activation(.tanh), inputs: [c]))
+        b.markOutput(try b.add1("tanh3", .activation(.tanh), inputs: [d]))
+        let g = try b.finish()
+        let device = try testDevice()
+        let placed = try AnalyticalModel.estimate(g, on: device)
+        let ncnn = try AnalyticalModel.estimate(PreparedGraph(g, style: .forRuntime("ncnn_cpu")), on: device)
+        let view = try #require(placed.layers.first { $0.nodes == ["cat"] })
+        #expect(view.latency.value == 0 && view.bound == .view)
+        #expect(try #require(ncnn.layers.first { $0.nodes == ["cat"] }).latency.value > 0)
+        let half = try #require(placed.layers.first { $0.nodes == ["cat2"] })
+        let whole = try #require(ncnn.layers.first { $0.nodes == ["cat2"] })
+        // 8 KiB of the 16 KiB: relu's output, read from its slice of cat's output and written into cat2's.
+        let bytes = 8 * 16 * 16 * 4.0
+        #expect(half.traffic[0].readBytes.value == bytes && half.traffic[0].writeBytes.value == bytes)
+        #expect(whole.traffic[0].readBytes.value == 2 * bytes && whole.traffic[0].writeBytes.value == 2 * bytes)
+        #expect(half.latency < whole.latency)
+    }
+
     @Test func contiguousSplitCostsNothing() throws {
         var b = GraphBuilder(name: "split")
         let x = b.input("x", shape: [1, 8, 16, 16])

@@ -100,4 +100,56 @@ struct MemoryPlannerTests {
             expectClose(try model.run([input])[0].values, want, tolerance: 0, "unit-axis transpose")
         }
     }
+
+    /// Concat elision (`Graph.storageRoots(concatsInPlace:)`): producers write straight into their
+    /// slice of the concat output, nested concats chain, a graph input is still copied, and a reader
+    /// of a placed input after the concat sees its values (no in-place step writes over the slice).
+    @Test func concatInputsAreWrittenInPlace() throws {
+        let shape = TensorShape([1, 2, 3, 3])
+        var b = GraphBuilder(name: "cat")
+        let x = b.input("x", shape: shape)
+        let a = try b.add1("relu", .activation(.relu), inputs: [x])
+        let s = try b.add1("sig", .activation(.sigmoid), inputs: [x])
+        let c = try b.add1("cat", .concat(axis: 1), inputs: [a, s, x])       // a, s placed; x (graph input) copied
+        let t = try b.add1("sig2", .activation(.sigmoid), inputs: [a])      // reads a from its slice
+        let p = try b.add1("swap", .transpose(perm: [0, 1, 3, 2]), inputs: [a]) // a copy step writing into its slice
+        let f = try b.add1("cat2", .concat(axis: 1), inputs: [c, t, p])     // c, t and p placed: no step
+        let r = try b.add1("relu2", .activation(.relu), inputs: [a])        // last reader of a, after cat2
+        b.markOutput(f)
+        b.markOutput(r)
+        let g = try b.finish()
+        var fused = g
+        fused.fuse()
+        let storage = fused.storageRoots(inPlace: true, concatsInPlace: true)
+        #expect(storage.root[a] == f && storage.offset[a] == 0)
+        #expect(storage.root[s] == f && storage.offset[s] == 18)
+        #expect(storage.root[c] == f && storage.offset[c] == 0)
+        #expect(storage.root[t] == f && storage.offset[t] == 54)
+        #expect(storage.root[p] == f && storage.offset[p] == 72)
+        #expect(storage.root[x] == x && storage.root[r] == r, "graph input copied; relu2 does not write over a's slice")
+        #expect(storage.concatInputs.values.map { $0.sorted() }.sorted { $0.count < $1.count } == [[0, 1], [0, 1, 2]])
+        let plain = fused.storageRoots(inPlace: true)
+        #expect(plain.concatInputs.isEmpty && plain.root[a] == a)
+
+        let input = randomInput(shape)
+        func sigmoid(_ v: Float) -> Float { 1 / (1 + Foundation.exp(-v)) }
+        let relu = input.values.map { Swift.max($0, 0) }
+        var swapped = relu
+        for ch in 0..<2 { for i in 0..<3 { for j in 0..<3 { swapped[ch * 9 + j * 3 + i] = relu[ch * 9 + i * 3 + j] } } }
+        let want = relu + input.values.map(sigmoid) + input.values + relu.map(sigmoid) + swapped
+        for o in runnerConfigurations {
+            let model = try CompiledModel(graph: g, weights: WeightStore(), options: o)
+            #expect(model.layers.first { $0.nodes == ["cat"] }?.algorithm == "concat")
+            #expect(model.layers.first { $0.nodes == ["cat2"] }?.algorithm == "view")
+            #expect(model.layers.first { $0.nodes == ["swap"] }?.algorithm == "transpose", "still copies, into its slice")
+            let got = try model.run([input])
+            expectClose(got[0].values, want, tolerance: 1e-6, "placed concats, threads \(o.threads ?? 0)")
+            expectClose(got[1].values, relu, tolerance: 0, "reader after the concat")
+            var copying = o
+            copying.concatsInPlace = false
+            let copied = try CompiledModel(graph: g, weights: WeightStore(), options: copying)
+            #expect(copied.layers.first { $0.nodes == ["cat2"] }?.algorithm == "concat")
+            expectClose(try copied.run([input])[0].values, got[0].values, tolerance: 0, "copying concats: the same values")
+        }
+    }
 }

@@ -6,7 +6,8 @@ import NNGraph
 import Testing
 
 /// Every zoo architecture compiles and runs with seeded weights, gives finite outputs, the
-/// same result on 1 and 2 threads and with either kernel set, and an arena no larger than the unshared activations.
+/// same result on 1 and 2 threads, with either kernel set and with every step in a buffer of its
+/// own, and an arena no larger than the unshared activations.
 @Suite("Zoo models execute")
 struct ZooModelTests {
     @Test(arguments: ModelZoo.names)
@@ -23,6 +24,11 @@ struct ZooModelTests {
             #expect(finite, "\(name): non-finite output")
             expectClose(x.values, y.values, tolerance: 1e-5, "\(name): 1 vs 2 threads")
         }
+        // Storage sharing (views, in-place element-wise steps, concat inputs written into place)
+        // changes no value: the same as every step writing a buffer of its own.
+        let own = try CompiledModel(graph: graph, weights: weights,
+                                    options: RunnerOptions(threads: 2, inPlace: false, concatsInPlace: false)).run(inputs)
+        for (x, y) in zip(b, own) { expectClose(y.values, x.values, tolerance: 1e-6, "\(name): shared vs own buffers") }
         // The AVX2 C kernels (where this CPU has them) and the portable kernels agree.
         for kernels in testedKernelSets where kernels != one.options.kernels {
             let other = try CompiledModel(graph: graph, weights: weights, options: RunnerOptions(threads: 1, kernels: kernels)).run(inputs)
@@ -37,7 +43,8 @@ struct ZooModelTests {
 }
 
 /// The cost model picks a conv's efficiency class (`Graph.efficiencyClass`) and charges nothing
-/// for zero-copy views (`Graph.isZeroCopyView`) by rules that must match what the runner does.
+/// for zero-copy views (`Graph.isZeroCopyView`) and concats whose producers wrote every input into
+/// place (`Graph.storageRoots`) by rules that must match what the runner does.
 @Suite("Runner algorithms match the cost model's classes")
 struct AlgorithmClassAgreementTests {
     @Test(arguments: ["resnet18", "mobilenet_v2", "shufflenet_v2_x1_0", "squeezenet1_1", "efficientnet_b0", "vit_tiny"])
@@ -47,6 +54,8 @@ struct AlgorithmClassAgreementTests {
         let g = compiled.graph
         var seen: [OpClass: Int] = [:]
         var residuals = 0
+        var placedConcats = 0
+        let storage = g.storageRoots(inPlace: true, concatsInPlace: true)
         for (layer, group) in zip(compiled.layers, g.fusionGroups) {
             let anchor = g.nodes[group.nodes[0]]
             // A fused residual add (`conv-…-add`) is named after the conv algorithm that carries it.
@@ -69,9 +78,15 @@ struct AlgorithmClassAgreementTests {
                 #expect(algorithm.hasPrefix(direct ? "direct3x3/s2 stem" : "im2col"), "\(name)/\(layer.name): \(algorithm) but the cost model says conv_stem")
             default: break
             }
-            let allViews = group.nodes.allSatisfy { g.isZeroCopyView(g.nodes[$0]) }
+            let placed = storage.concatInputs[group.id]?.count == anchor.inputs.count
+            if placed { placedConcats += 1 }
+            let allViews = placed || group.nodes.allSatisfy { g.isZeroCopyView(g.nodes[$0]) }
             #expect(allViews == (layer.algorithm == "view"), "\(name)/\(layer.name): runner \(layer.algorithm), cost model view = \(allViews)")
         }
+        // Every fire module's concat (two conv outputs); ShuffleNet's stride-2 blocks (two branches),
+        // while its stride-1 blocks still copy the split-off half (a view at an offset).
+        if name == "squeezenet1_1" { #expect(placedConcats == 8) }
+        if name == "shufflenet_v2_x1_0" { #expect(placedConcats == 3) }
         if name == "resnet18" {
             #expect(seen[.convWinograd, default: 0] > 0 && seen[.convKxK, default: 0] > 0 && seen[.gemm, default: 0] == 1)
         }
