@@ -408,8 +408,10 @@ public enum MicroBenchmarkRunner {
     /// `graph` is the fused graph both ran.
     static func measureAndEstimate(_ bench: MicroBenchmark, device: (Int) -> DeviceProfile, unit: String?, threads: Int?,
                                    timing: TimingOptions) throws -> (measured: ModelMeasurement, estimate: DeviceEstimate, graph: Graph) {
+        // Concats copy every input here (no concat elision): the copy benchmarks time copies, which is
+        // what a concat still does with inputs that cannot be placed (a split-off half, a graph input).
         let compiled = try CompiledModel(graph: bench.graph, weights: SeededWeights.generate(for: bench.graph),
-                                         options: RunnerOptions(threads: threads, inPlace: bench.inPlace))
+                                         options: RunnerOptions(threads: threads, inPlace: bench.inPlace, concatsInPlace: false))
         let inputs = compiled.inputShapes.enumerated().map { i, s in HostTensor.random(shape: s, seed: 7 &+ UInt64(i)) }
         var timing = timing
         if bench.cold {
@@ -419,7 +421,8 @@ public enum MicroBenchmarkRunner {
         }
         let m = try TimingHarness.measure(compiled, inputs: inputs, options: timing)
         // A cold benchmark evicts the caches before every run: its weights come from main memory.
-        let estimate = try AnalyticalModel.estimate(compiled.graph, on: device(compiled.threads), unit: unit, coldWeights: bench.cold)
+        let estimate = try AnalyticalModel.estimate(PreparedGraph(compiled.graph, style: .edgeprofCopyingConcats), on: device(compiled.threads),
+                                                    unit: unit, coldWeights: bench.cold)
         guard estimate.layers.count == compiled.layers.count, compiled.layers.count >= 1 else {
             throw CostModelError(message: "\(bench.name): the cost model's kernels do not line up with the runner's")
         }

@@ -31,6 +31,11 @@ public struct ExecutionStyle: Sendable, Hashable, Codable {
     public static let edgeprof = ExecutionStyle(fusesResidualAdds: true, splitsAreViews: true, runsElementwiseInPlace: true,
                                                 concatsInPlace: true)
 
+    /// edgeprof's runner without its concat elision: the other runtimes' style (they copy every concat
+    /// input), and how `calibrate`'s copy benchmarks run.
+    public static let edgeprofCopyingConcats = ExecutionStyle(fusesResidualAdds: true, splitsAreViews: true, runsElementwiseInPlace: true,
+                                                              concatsInPlace: false)
+
     /// The style of a runtime named as in published-latency.csv / device files (`ncnn_cpu`, `tflite_cpu`, ...),
     /// by its family (the part before the first `_`); runtimes not listed, and nil, run as `.edgeprof`.
     ///
@@ -48,11 +53,7 @@ public struct ExecutionStyle: Sendable, Hashable, Codable {
         case "ncnn", "tflite": return ExecutionStyle(fusesResidualAdds: false, splitsAreViews: false)
         case "pytorch": return ExecutionStyle(fusesResidualAdds: false, splitsAreViews: true)
         case "tensorrt": return .edgeprof
-        default:
-            // Other runtimes are priced as edgeprof's runner, without its concat elision.
-            var style = ExecutionStyle.edgeprof
-            style.concatsInPlace = false
-            return style
+        default: return .edgeprofCopyingConcats
         }
     }
 }

@@ -120,6 +120,24 @@ struct MicroBenchmarkTests {
         #expect(s.levelBytes[0] == Double(3 * 64 * 28 * 28 * 4))
     }
 
+    /// The concat benchmarks time a copy of both inputs: the runner and the cost model run them without
+    /// concat elision (`ExecutionStyle.edgeprofCopyingConcats`), under which both inputs, a conv's output
+    /// and the previous unit's, would be written in place and the timed kernel would be a free view.
+    @Test func concatBenchmarksCopyBothInputs() throws {
+        let device = try DeviceLoader.load(file: Self.host)
+        let bench = try #require(try MicroBenchmarkSuite.suite(quick: true).first { $0.name == "concat-2x58-28²" })
+        var fused = bench.graph
+        fused.fuse()
+        #expect(fused.storageRoots(inPlace: true, concatsInPlace: true).concatInputs.values.contains { $0.count == 2 },
+                "with elision the timed concats would be views")
+        let options = MicroBenchmarkRunner.Options(threads: 1, timing: TimingOptions(warmup: 0, iterations: 1))
+        let s = try MicroBenchmarkRunner.run(bench, template: device, unit: nil, options: options)
+        #expect(s.role == .streaming && s.opClass == .dataMovement)
+        // Two inputs of 58×28² floats read and one output of twice that written, at L1.
+        #expect(s.levelBytes[0] == Double(4 * 58 * 28 * 28 * 4))
+        #expect(s.measured > 0)
+    }
+
     /// The matrix-vector benchmark streams cold weights: a gemm-class streaming sample whose main-memory
     /// bytes include the whole weight matrix, recording its outputs and (no) channels.
     @Test func matrixVectorBenchmarkStreamsItsWeightsFromMainMemory() throws {
