@@ -94,8 +94,9 @@ public struct PreparedGraph: Sendable {
             var ins = index.externalInputs(of: group, in: g).filter { t in members.contains { !isView($0) && $0.inputs.contains(t) } }.map(operand)
             var outOperands = outs.map(operand)
             // A concat copies only the inputs its producers did not write into their slices; none left: a view.
-            var concatView = false
-            if let written = storage.concatInputs[group.id], let c = anchor.outputs.first {
+            // A concat whose one reader, a copy, reads its inputs moves nothing itself (the copy reads the same bytes).
+            var concatView = storage.concatsReadByCopies[group.id] != nil
+            if !concatView, let written = storage.concatInputs[group.id], let c = anchor.outputs.first {
                 let copied = anchor.inputs.enumerated().filter { !written.contains($0.offset) }.map(\.element)
                 concatView = copied.isEmpty
                 ins = copied.map(operand)

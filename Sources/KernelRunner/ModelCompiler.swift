@@ -18,6 +18,10 @@ struct ModelCompiler {
     var aliasOffset: [Int]
     /// Concat groups whose producers write some inputs into the output (`StorageRoots.concatInputs`).
     var concatInputs: [Int: Set<Int>] = [:]
+    /// Concat groups read by their one copy (`StorageRoots.concatsReadByCopies`), and the reverse:
+    /// copy group → the concat node it reads from and how.
+    var concatsReadByCopies: [Int: ConcatReadByCopy] = [:]
+    var copyReadsConcat: [Int: (concat: Node, read: ConcatReadByCopy)] = [:]
     /// Arena offset (floats) per root tensor; -1 = not materialised (internal to a fusion group).
     var arenaOffset: [Int]
     var arenaFloats = 0
@@ -58,6 +62,9 @@ struct ModelCompiler {
         root = storage.root
         aliasOffset = storage.offset
         concatInputs = storage.concatInputs
+        concatsReadByCopies = storage.concatsReadByCopies
+        copyReadsConcat = [:]
+        for (g, r) in concatsReadByCopies { copyReadsConcat[r.consumerGroup] = (graph.nodes[graph.fusionGroups[g].nodes[0]], r) }
     }
 
     /// A zero-copy view (no step). By the op's own rule, not by where its output is stored: an
@@ -81,12 +88,17 @@ struct ModelCompiler {
             // A buffer lives from its first writer: with concats in place, each producer writes its slice.
             for o in tail.outputs {
                 let r = root[o]
-                if r == o { materialised.insert(o) }
+                // A concat read by its copy is never written: no buffer.
+                if r == o && concatsReadByCopies[grp.id] == nil { materialised.insert(o) }
                 first[r] = Swift.min(first[r], grp.id)
                 last[r] = Swift.max(last[r], grp.id)
             }
             for n in grp.nodes {
                 for i in graph.nodes[n].inputs { last[root[i]] = Swift.max(last[root[i]], grp.id) }
+            }
+            // A copy reading a concat's inputs keeps them alive.
+            if let (concat, _) = copyReadsConcat[grp.id] {
+                for i in concat.inputs { last[root[i]] = Swift.max(last[root[i]], grp.id) }
             }
         }
         // Graph inputs live for the whole run: the timing harness sets them once and executes many
@@ -102,6 +114,22 @@ struct ModelCompiler {
         arenaFloats = plan.total
         arenaLowerBound = plan.lowerBound
         unsharedFloats = requests.reduce(0) { $0 + ($1.size + 15) / 16 * 16 }
+    }
+
+    /// A transpose's or channel shuffle's copies when it reads a concat's inputs from their own buffers
+    /// (`Graph.concatsReadByCopies`): one copy per input, over its index range of the copy's outermost
+    /// input axis, into the same places of the output.
+    func concatSourcedCopies(_ node: Node, _ concat: Node, _ read: ConcatReadByCopy, arena: UnsafeMutablePointer<Float>,
+                             into y: UnsafeMutablePointer<Float>) -> [StridedCopy] {
+        guard let layout = graph.copyLayout(node) else { return [] }
+        let outStrides = contiguousStrides(layout.dims)
+        let inputs = concat.inputs.map { reference(for: $0, arena: arena).pointer }
+        return zip(inputs, read.ranges).map { source, range in
+            var dims = layout.dims
+            dims[read.axis] = range.count
+            return StridedCopy(source: source, destination: y + range.lowerBound * outStrides[read.axis], dims: dims,
+                               sourceStrides: layout.sourceStrides, destinationStrides: outStrides)
+        }
     }
 
     func reference(for tensor: Int, arena: UnsafeMutablePointer<Float>) -> TensorRef {
@@ -346,6 +374,7 @@ struct ModelCompiler {
                 step = SoftmaxStep(x: x.pointer, y: out().pointer, shape: x.shape, axis: ax)
             case .concat(let axis):
                 try checkInputs(1)
+                if concatsReadByCopies[grp.id] != nil { step = nil; break }
                 let y = out()
                 guard let ax = y.shape.normalizedAxis(axis) else { throw RunnerError(.invalidGraph, node: anchor.name, "bad axis \(axis)") }
                 let outStrides = contiguousStrides(y.shape.dims)
@@ -407,6 +436,10 @@ struct ModelCompiler {
             case .transpose(let perm):
                 try checkInputs(1)
                 if isView(anchor) { step = nil; break }
+                if let (concat, read) = copyReadsConcat[grp.id] {
+                    step = CopyStep("transpose", copies: concatSourcedCopies(anchor, concat, read, arena: arena, into: out().pointer), threads: threads)
+                    break
+                }
                 let x = ref(anchor.inputs[0]), y = out()
                 let inStrides = contiguousStrides(x.shape.dims)
                 step = CopyStep("transpose", copies: [StridedCopy(source: x.pointer, destination: y.pointer, dims: y.shape.dims,
@@ -414,6 +447,10 @@ struct ModelCompiler {
                                                                   destinationStrides: contiguousStrides(y.shape.dims))], threads: threads)
             case .channelShuffle(let groups):
                 try checkInputs(1)
+                if let (concat, read) = copyReadsConcat[grp.id] {
+                    step = CopyStep("channel shuffle", copies: concatSourcedCopies(anchor, concat, read, arena: arena, into: out().pointer), threads: threads)
+                    break
+                }
                 let x = ref(anchor.inputs[0]), y = out()
                 let n = x.shape[0], c = x.shape[1], inner = x.shape.dims.dropFirst(2).reduce(1, *)
                 // [N, g, C/g, inner] -> [N, C/g, g, inner]

@@ -177,8 +177,9 @@ extension Graph {
         // moves to its slice of the concat output. Before the in-place pass, so that pass sees the
         // merged lifetimes and never writes over a slice another reader still needs.
         var concatInputs: [Int: Set<Int>] = [:]
+        let readByCopies = concatsInPlace ? concatsReadByCopies() : [:]
         if concatsInPlace {
-            for grp in fusionGroups where grp.nodes.count == 1 {
+            for grp in fusionGroups where grp.nodes.count == 1 && readByCopies[grp.id] == nil {
                 let node = nodes[grp.nodes[0]]
                 guard case .concat(let axis) = node.op, node.outputs.count == 1, let c = node.outputs.first, root[c] == c else { continue }
                 let shape = tensors[c].shape
@@ -200,10 +201,16 @@ extension Graph {
                 }
             }
         }
-        guard inPlace else { return StorageRoots(root: root, offset: offset, inPlaceInputs: [:], concatInputs: concatInputs) }
+        guard inPlace else {
+            return StorageRoots(root: root, offset: offset, inPlaceInputs: [:], concatInputs: concatInputs, concatsReadByCopies: readByCopies)
+        }
         var last = [Int](repeating: -1, count: tensors.count)
         for grp in fusionGroups {
             for n in grp.nodes { for i in nodes[n].inputs { last[root[i]] = Swift.max(last[root[i]], grp.id) } }
+        }
+        // A concat read by its copy: the copy reads the concat's inputs.
+        for (g, r) in readByCopies {
+            for i in nodes[fusionGroups[g].nodes[0]].inputs { last[root[i]] = Swift.max(last[root[i]], r.consumerGroup) }
         }
         for o in outputs { last[root[o]] = fusionGroups.count }
         var shared: [Int: Int] = [:]
@@ -226,7 +233,7 @@ extension Graph {
             for t in root.indices where root[t] == o { root[t] = r }
             last[r] = last[o]
         }
-        return StorageRoots(root: root, offset: offset, inPlaceInputs: shared, concatInputs: concatInputs)
+        return StorageRoots(root: root, offset: offset, inPlaceInputs: shared, concatInputs: concatInputs, concatsReadByCopies: readByCopies)
     }
 
     /// Fusion groups whose element-wise kernel writes over one of its inputs, with that input
@@ -253,4 +260,100 @@ public struct StorageRoots: Sendable {
     /// Concat groups whose producers write some inputs straight into the output (group id →
     /// positions of those inputs); the group copies only the others, and is a view when none are left.
     public var concatInputs: [Int: Set<Int>]
+    /// Concat groups that run no kernel because their one reader, a copy, reads their inputs
+    /// (`Graph.concatsReadByCopies`; with `concatsInPlace`).
+    public var concatsReadByCopies: [Int: ConcatReadByCopy] = [:]
+}
+
+/// A copy kernel's iteration space over its input (`Graph.copyLayout`): for each output element in
+/// order, `dims` (the output's) and the element strides into the contiguous input.
+public struct CopyLayout: Sendable, Equatable {
+    public var dims: [Int]
+    public var sourceStrides: [Int]
+}
+
+/// A concat read only by one transpose or channel shuffle (through reshapes), which reads each
+/// concat input straight from its own buffer: the concat runs no kernel (`Graph.concatsReadByCopies`).
+public struct ConcatReadByCopy: Sendable, Equatable {
+    /// The consuming copy's group.
+    public var consumerGroup: Int
+    /// The copy axis (of `CopyLayout.dims`) whose index ranges are the concat inputs' blocks.
+    public var axis: Int
+    /// Per concat input, its index range along `axis`.
+    public var ranges: [Range<Int>]
+}
+
+extension Graph {
+    /// The copy a non-view transpose or a channel shuffle makes (nil for other ops).
+    public func copyLayout(_ node: Node) -> CopyLayout? {
+        guard let src = node.inputs.first else { return nil }
+        let shape = tensors[src].shape
+        var strides = [Int](repeating: 1, count: shape.rank)
+        for i in stride(from: shape.rank - 2, through: 0, by: -1) { strides[i] = strides[i + 1] * shape[i + 1] }
+        switch node.op {
+        case .transpose(let perm):
+            guard perm.count == shape.rank, perm.allSatisfy({ $0 >= 0 && $0 < shape.rank }) else { return nil }
+            return CopyLayout(dims: perm.map { shape[$0] }, sourceStrides: perm.map { strides[$0] })
+        case .channelShuffle(let groups):
+            guard shape.rank >= 2, groups > 0, shape[1] % groups == 0 else { return nil }
+            let n = shape[0], c = shape[1], inner = shape.dims.dropFirst(2).reduce(1, *)
+            // [N, g, C/g, inner] -> [N, C/g, g, inner]
+            return CopyLayout(dims: [n, c / groups, groups, inner], sourceStrides: [c * inner, inner, (c / groups) * inner, 1])
+        default:
+            return nil
+        }
+    }
+
+    /// Concat groups whose only reader (through zero-copy reshapes) is one transpose or channel
+    /// shuffle kernel that can read every concat input from its own buffer: each input is one block
+    /// of the concat output (every dim before the axis is 1) and the blocks are index ranges of the
+    /// copy's outermost input axis (ShuffleNet's concat → channel shuffle, or its ONNX export's
+    /// concat → reshape → transpose). The copy then gathers from the inputs, and the concat moves
+    /// nothing. Keyed by the concat's group id. Needs `fusionGroups`.
+    public func concatsReadByCopies() -> [Int: ConcatReadByCopy] {
+        var groupOf = [Int](repeating: -1, count: nodes.count)
+        for g in fusionGroups { for n in g.nodes { groupOf[n] = g.id } }
+        let consumers = self.consumers()
+        let outputSet = Set(outputs)
+        var result: [Int: ConcatReadByCopy] = [:]
+        for grp in fusionGroups where grp.nodes.count == 1 {
+            let node = nodes[grp.nodes[0]]
+            guard case .concat(let axis) = node.op, node.outputs.count == 1, let c = node.outputs.first else { continue }
+            let shape = tensors[c].shape
+            guard let ax = shape.normalizedAxis(axis), shape.dims.prefix(ax).allSatisfy({ $0 == 1 }) else { continue }
+            // Follow reshape-like views (offset 0) to the single non-view reader.
+            var tensor = c, reader: Int?
+            var ok = true
+            while ok {
+                let readers = consumers[tensor]
+                guard readers.count == 1, !outputSet.contains(tensor) else { ok = false; break }
+                let r = nodes[readers[0]]
+                if r.op.opClass == .view, r.outputs.count == 1, zeroCopyOffsets(r) == [0] {
+                    tensor = r.outputs[0]
+                    continue
+                }
+                reader = readers[0]
+                break
+            }
+            guard ok, let q = reader, zeroCopyOffsets(nodes[q]) == nil, let layout = copyLayout(nodes[q]),
+                  fusionGroups[groupOf[q]].nodes == [q], nodes[q].inputs.first == tensor else { continue }
+            // The outermost input axis (largest stride among dims > 1) must span the whole input,
+            // with every block boundary on one of its indices.
+            let total = shape.elementCount
+            guard let k = layout.dims.indices.filter({ layout.dims[$0] > 1 }).max(by: { layout.sourceStrides[$0] < layout.sourceStrides[$1] }),
+                  layout.dims[k] * layout.sourceStrides[k] == total else { continue }
+            let inner = shape.dims.suffix(from: ax + 1).reduce(1, *)
+            var ranges: [Range<Int>] = []
+            var start = 0
+            for x in node.inputs {
+                let size = tensors[x].shape.elementCount
+                guard start % layout.sourceStrides[k] == 0, size % layout.sourceStrides[k] == 0, size > 0 else { ok = false; break }
+                ranges.append((start / layout.sourceStrides[k])..<((start + size) / layout.sourceStrides[k]))
+                start += size
+            }
+            guard ok, start == total, inner > 0 else { continue }
+            result[grp.id] = ConcatReadByCopy(consumerGroup: groupOf[q], axis: k, ranges: ranges)
+        }
+        return result
+    }
 }

@@ -152,4 +152,47 @@ struct MemoryPlannerTests {
             expectClose(try copied.run([input])[0].values, got[0].values, tolerance: 0, "copying concats: the same values")
         }
     }
+
+    /// A concat read only by a channel shuffle (or, as ONNX exports it, a reshape and a transpose) runs
+    /// no kernel: the copy reads both halves from their own buffers (`Graph.concatsReadByCopies`), which
+    /// stay alive until it has run even when nothing else reads them after the concat.
+    @Test func shuffleReadsTheConcatsInputs() throws {
+        let shape = TensorShape([1, 4, 3, 3])
+        for onnxStyle in [false, true] {
+            var b = GraphBuilder(name: "shuffle")
+            let x = b.input("x", shape: shape)
+            let parts = try b.add("split", .split(axis: 1, sizes: [2, 2]), inputs: [x])   // left half: a view at offset 0
+            let right = try b.add1("relu", .activation(.relu), inputs: [parts[1]])
+            let c = try b.add1("cat", .concat(axis: 1), inputs: [parts[0], right])
+            let y: Int
+            if onnxStyle {
+                let r = try b.add1("reshape", .reshape(shape: [1, 2, 2, 3, 3]), inputs: [c])
+                let t = try b.add1("swap", .transpose(perm: [0, 2, 1, 3, 4]), inputs: [r])
+                y = try b.add1("flat", .reshape(shape: [1, 4, 3, 3]), inputs: [t])
+            } else {
+                y = try b.add1("swap", .channelShuffle(groups: 2), inputs: [c])
+            }
+            b.markOutput(try b.add1("sig", .activation(.sigmoid), inputs: [y]))
+            let g = try b.finish()
+            var fused = g
+            fused.fuse()
+            let read = fused.concatsReadByCopies()
+            #expect(read.count == 1 && read.values.first?.ranges == [0..<1, 1..<2], "onnx style \(onnxStyle)")
+            let input = randomInput(shape)
+            // Channels [x0, x1, relu(x2), relu(x3)] shuffled in groups of 2: x0, relu(x2), x1, relu(x3).
+            func plane(_ ch: Int) -> [Float] { Array(input.values[ch * 9..<(ch + 1) * 9]) }
+            let relu = { (v: [Float]) in v.map { Swift.max($0, 0) } }
+            let want = (plane(0) + relu(plane(2)) + plane(1) + relu(plane(3))).map { 1 / (1 + Foundation.exp(-$0)) }
+            for o in runnerConfigurations {
+                let model = try CompiledModel(graph: g, weights: WeightStore(), options: o)
+                #expect(model.layers.first { $0.nodes == ["cat"] }?.algorithm == "view")
+                let got = try model.run([input])[0].values
+                expectClose(got, want, tolerance: 1e-6, "shuffle of a concat, onnx style \(onnxStyle), threads \(o.threads ?? 0)")
+                var copying = o
+                copying.concatsInPlace = false
+                expectClose(try CompiledModel(graph: g, weights: WeightStore(), options: copying).run([input])[0].values, got,
+                            tolerance: 0, "the concat copied")
+            }
+        }
+    }
 }
