@@ -116,19 +116,22 @@ struct ModelCompiler {
         unsharedFloats = requests.reduce(0) { $0 + ($1.size + 15) / 16 * 16 }
     }
 
-    /// A transpose's or channel shuffle's copies when it reads a concat's inputs from their own buffers
-    /// (`Graph.concatsReadByCopies`): one copy per input, over its index range of the copy's outermost
-    /// input axis, into the same places of the output.
-    func concatSourcedCopies(_ node: Node, _ concat: Node, _ read: ConcatReadByCopy, arena: UnsafeMutablePointer<Float>,
-                             into y: UnsafeMutablePointer<Float>) -> [StridedCopy] {
-        guard let layout = graph.copyLayout(node) else { return [] }
+    /// A transpose's or channel shuffle's copies (`Graph.copyLayout`): one from its input, or, when it
+    /// reads a concat's inputs from their own buffers (`Graph.concatsReadByCopies`), one per input over
+    /// its index range of the copy's outermost input axis, into the same places of the output.
+    /// nil when the op does not fit its input's shape.
+    func permutationCopies(_ node: Node, group: Int, arena: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>) -> [StridedCopy]? {
+        guard let layout = graph.copyLayout(node) else { return nil }
         let outStrides = contiguousStrides(layout.dims)
-        let inputs = concat.inputs.map { reference(for: $0, arena: arena).pointer }
-        return zip(inputs, read.ranges).map { source, range in
+        guard let (concat, read) = copyReadsConcat[group] else {
+            return [StridedCopy(source: reference(for: node.inputs[0], arena: arena).pointer, destination: y, dims: layout.dims,
+                                sourceStrides: layout.sourceStrides, destinationStrides: outStrides)]
+        }
+        return zip(concat.inputs, read.ranges).map { input, range in
             var dims = layout.dims
             dims[read.axis] = range.count
-            return StridedCopy(source: source, destination: y + range.lowerBound * outStrides[read.axis], dims: dims,
-                               sourceStrides: layout.sourceStrides, destinationStrides: outStrides)
+            return StridedCopy(source: reference(for: input, arena: arena).pointer, destination: y + range.lowerBound * outStrides[read.axis],
+                               dims: dims, sourceStrides: layout.sourceStrides, destinationStrides: outStrides)
         }
     }
 
@@ -433,31 +436,15 @@ struct ModelCompiler {
                 }
             case .reshape, .flatten, .squeeze, .unsqueeze, .identity:
                 step = nil
-            case .transpose(let perm):
+            case .transpose, .channelShuffle:
                 try checkInputs(1)
                 if isView(anchor) { step = nil; break }
-                if let (concat, read) = copyReadsConcat[grp.id] {
-                    step = CopyStep("transpose", copies: concatSourcedCopies(anchor, concat, read, arena: arena, into: out().pointer), threads: threads)
-                    break
+                guard let copies = permutationCopies(anchor, group: grp.id, arena: arena, into: out().pointer) else {
+                    throw RunnerError(.invalidGraph, node: anchor.name, "bad \(anchor.op.kindName) for input shape \(ref(anchor.inputs[0]).shape)")
                 }
-                let x = ref(anchor.inputs[0]), y = out()
-                let inStrides = contiguousStrides(x.shape.dims)
-                step = CopyStep("transpose", copies: [StridedCopy(source: x.pointer, destination: y.pointer, dims: y.shape.dims,
-                                                                  sourceStrides: perm.map { inStrides[$0] },
-                                                                  destinationStrides: contiguousStrides(y.shape.dims))], threads: threads)
-            case .channelShuffle(let groups):
-                try checkInputs(1)
-                if let (concat, read) = copyReadsConcat[grp.id] {
-                    step = CopyStep("channel shuffle", copies: concatSourcedCopies(anchor, concat, read, arena: arena, into: out().pointer), threads: threads)
-                    break
-                }
-                let x = ref(anchor.inputs[0]), y = out()
-                let n = x.shape[0], c = x.shape[1], inner = x.shape.dims.dropFirst(2).reduce(1, *)
-                // [N, g, C/g, inner] -> [N, C/g, g, inner]
-                step = CopyStep("channel shuffle", copies: [StridedCopy(
-                    source: x.pointer, destination: y.pointer, dims: [n, c / groups, groups, inner],
-                    sourceStrides: [c * inner, inner, (c / groups) * inner, 1], destinationStrides: [c * inner, groups * inner, inner, 1])],
-                    threads: threads)
+                var name = "channel shuffle"
+                if case .transpose = anchor.op { name = "transpose" }
+                step = CopyStep(name, copies: copies, threads: threads)
             case .pad(let pads):
                 try checkInputs(1)
                 let x = ref(anchor.inputs[0]), y = out()

@@ -244,9 +244,7 @@ extension Graph {
     /// or output, not a view at an offset), read by no later group. Outputs that take an input's
     /// storage pass it on, so a chain (scale → activation → add) can run in one buffer.
     /// Needs `fusionGroups`.
-    public func inPlaceInputs(concatsInPlace: Bool = false) -> [Int: Int] {
-        storageRoots(inPlace: true, concatsInPlace: concatsInPlace).inPlaceInputs
-    }
+    public func inPlaceInputs() -> [Int: Int] { storageRoots(inPlace: true).inPlaceInputs }
 }
 
 /// Where a graph's tensors are stored (`Graph.storageRoots`).
