@@ -15,6 +15,9 @@ public struct CalibrationSample: Sendable, Hashable, Codable {
         /// A memory-bound kernel of a class whose achieved share of the level bandwidths
         /// (`memory_efficiency`) it fits: gathers, copies, reductions, binary ops.
         case streaming
+        /// A small kernel the runner splits over threads (`forks`): what it takes beyond the cost
+        /// model's one-thread prediction is the unit's `parallel_overhead`.
+        case parallelOverhead
     }
 
     public var name: String
@@ -45,6 +48,9 @@ public struct CalibrationSample: Sendable, Hashable, Codable {
     /// The cost model's access latency for the kernel (`LayerEstimate.accessLatency`: its outermost
     /// level's latency, with the template device's latencies), part of every prediction of it.
     public var accessLatency: Double = 0
+    /// The runner split the kernel over more than one thread (`LayerEstimate.forks`): the cost model
+    /// adds `parallel_overhead` to its prediction, and the fit does too.
+    public var forks = false
 
     public init(name: String, benchmark: String, role: Role, opClass: OpClass, flops: Double, otherFlops: [OpClass: Double] = [:],
                 levelBytes: [Double], measured: Double, outputs: Double? = nil, channels: Double? = nil, streamGain: Double? = nil) {
@@ -100,6 +106,10 @@ public struct CalibrationFit: Sendable, Hashable, Codable {
         /// The copies moving ≥ 1.5 × `after`, which the bulk share is the median over.
         public var largeBenchmarks: [String]
     }
+    /// `parallel_overhead`: the median of the `parallelOverhead` kernels' time beyond the fit's one-thread
+    /// prediction; nil when there were none.
+    public var parallelOverhead: Double? = nil
+    public var parallelOverheadBenchmarks: [String] = []
     /// Benchmarks each value came from.
     public var overheadBenchmarks: [String]
     public var bandwidthBenchmarks: [[String]]
@@ -143,7 +153,8 @@ public enum CalibrationFitter {
 
     public static func predict(_ s: CalibrationSample, peak: Double, overhead: Double, bandwidths: [Double], efficiency: Double,
                                memoryEfficiency: Double = 1, perOutputMACs: Double = 0, channelOverhead: Double = 0,
-                               otherEfficiency: (OpClass) -> Double = { _ in 1 }, bulkCopy: CalibrationFit.BulkCopyFit? = nil) -> Double {
+                               otherEfficiency: (OpClass) -> Double = { _ in 1 }, bulkCopy: CalibrationFit.BulkCopyFit? = nil,
+                               parallelOverhead: Double = 0) -> Double {
         let memory = if let b = bulkCopy, s.opClass.coarse == .dataMovement {
             splitMemoryTime(s, bandwidths: bandwidths, share: memoryEfficiency, after: b.after, bulk: b.efficiency)
         } else {
@@ -151,7 +162,7 @@ public enum CalibrationFitter {
         }
         var compute = (s.flops + 2 * perOutputMACs * (s.outputs ?? 0)) / (peak * efficiency)
         for (cls, f) in s.otherFlops.sorted(by: { $0.key.rawValue < $1.key.rawValue }) { compute += f / (peak * otherEfficiency(cls)) }
-        return overhead + s.accessLatency + channelOverhead * (s.channels ?? 0) + Swift.max(compute, memory)
+        return overhead + s.accessLatency + (s.forks ? parallelOverhead : 0) + channelOverhead * (s.channels ?? 0) + Swift.max(compute, memory)
     }
 
     /// The slowest level's bytes / bandwidth (the memory term of the cost model at full bandwidth).
@@ -266,8 +277,46 @@ public enum CalibrationFitter {
     /// at every efficiency, the largest efficiency with the minimal loss is taken.
     /// `fallbackBandwidths` fill levels no benchmark covered (used for the compute fits only).
     /// `fallbackEfficiency` prices other parts (`otherFlops`) of a class no benchmark fitted.
+    ///
+    /// `parallel_overhead` τ: every kernel that `forks` is predicted with τ on top (the fit adds it to the
+    /// sample's fixed terms, as the cost model does); τ is the median over the `parallelOverhead` kernels
+    /// of (measured − the prediction without τ), at least 0, refitted with the other values twice (the
+    /// memory share of forking streams depends on τ, τ on that share).
     public static func fit(_ samples: [CalibrationSample], peak: Double, fallbackBandwidths: [Double],
                            fallbackEfficiency: [OpClass: Double] = [:], bulkCopyAfter: Double? = nil) -> CalibrationFit {
+        let probes = samples.filter { $0.role == .parallelOverhead }
+        let others = samples.filter { $0.role != .parallelOverhead }
+        func withDispatch(_ tau: Double) -> [CalibrationSample] {
+            others.map { x in
+                var y = x
+                if y.forks { y.accessLatency += tau }
+                return y
+            }
+        }
+        var result = fitOnce(withDispatch(0), peak: peak, fallbackBandwidths: fallbackBandwidths,
+                             fallbackEfficiency: fallbackEfficiency, bulkCopyAfter: bulkCopyAfter)
+        guard !probes.isEmpty else { return result }
+        var tau = 0.0
+        for _ in 0..<3 {
+            let usable = result.bandwidths.enumerated().map { $0.element ?? fallbackBandwidths[$0.offset] }
+            let excess = probes.map { x in
+                x.measured - predict(x, peak: peak, overhead: result.overhead(for: x.opClass), bandwidths: usable,
+                                     efficiency: result.efficiency[x.opClass] ?? result.efficiency[x.opClass.coarse] ?? fallbackEfficiency[x.opClass] ?? 1,
+                                     memoryEfficiency: result.memoryEfficiency[x.opClass] ?? result.memoryEfficiency[x.opClass.coarse] ?? 1,
+                                     perOutputMACs: result.perOutputMACs[x.opClass] ?? 0,
+                                     channelOverhead: result.channelOverheads[x.opClass] ?? 0)
+            }
+            tau = Swift.max(0, ValidationStatistics.median(excess) ?? 0)
+            result = fitOnce(withDispatch(tau), peak: peak, fallbackBandwidths: fallbackBandwidths,
+                             fallbackEfficiency: fallbackEfficiency, bulkCopyAfter: bulkCopyAfter)
+        }
+        result.parallelOverhead = tau
+        result.parallelOverheadBenchmarks = Array(Set(probes.map(\.benchmark))).sorted()
+        return result
+    }
+
+    static func fitOnce(_ samples: [CalibrationSample], peak: Double, fallbackBandwidths: [Double],
+                        fallbackEfficiency: [OpClass: Double], bulkCopyAfter: Double?) -> CalibrationFit {
         let levels = fallbackBandwidths.count
         let overheadSamples = samples.filter { $0.role == .overhead }
         let generic = overheadSamples.filter { $0.opClass == .elementwise }

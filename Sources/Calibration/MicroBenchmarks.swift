@@ -92,6 +92,40 @@ public enum MicroBenchmarkSuite {
         return bench
     }
 
+    /// `units` squeeze-excitation blocks as efficientnet_b0's late stages run them on 7² maps: depthwise
+    /// 5×5 over 1152 channels → global pool → fc 1152 → 48 + ReLU → fc 48 → 1152 + sigmoid → per-channel
+    /// scale of the depthwise output, which feeds the next block. Eight blocks hold 4.5 MB of weights:
+    /// L3 by the cost model's residence rule, where the networks' split fcs and scales read from. Both
+    /// fcs and the scale run split over the threads (`ParallelSplit`: 1152 → 48 splits its inputs, 48 →
+    /// 1152 its 72 panels, the scale its 1152 rows); the middle blocks' kernels are timed (`fcs`, `scales`).
+    /// A probe with its operands hot in L2 (fc 16 → 512, 32 KiB) ran only 0.11 µs over its one-thread
+    /// prediction (session 27): the fork itself is cheap; the second thread's cold start is not.
+    static func seBlocks(units: Int, channels c: Int = 1152, squeezed s: Int = 48, hw: Int = 7) throws(GraphError)
+        -> (graph: Graph, fcs: Set<String>, scales: Set<String>) {
+        var b = GraphBuilder(name: "seblocks")
+        var x = b.input("x", shape: [1, c, hw, hw])
+        var fcs: Set<String> = [], scales: Set<String> = []
+        for i in 0..<units {
+            let u = "se.\(i)"
+            let dwa = ConvAttributes(inChannels: c, outChannels: c, kernel: [5, 5], pads: [2, 2, 2, 2], groups: c, hasBias: true)
+            let d = try b.add1("\(u).dw", .conv(dwa), inputs: [x], params: [ParamInfo(name: "\(u).dw.w", shape: [c, 1, 5, 5]), ParamInfo(name: "\(u).dw.b", shape: [c])])
+            let g = try b.add1("\(u).pool", .globalAvgPool, inputs: [d])
+            let f1a = ConvAttributes(inChannels: c, outChannels: s, kernel: [1, 1], pads: [0, 0, 0, 0], hasBias: true)
+            let f1 = try b.add1("\(u).fc1", .conv(f1a), inputs: [g], params: [ParamInfo(name: "\(u).fc1.w", shape: [s, c, 1, 1]), ParamInfo(name: "\(u).fc1.b", shape: [s])])
+            let r = try b.add1("\(u).relu", .activation(.relu), inputs: [f1])
+            let f2a = ConvAttributes(inChannels: s, outChannels: c, kernel: [1, 1], pads: [0, 0, 0, 0], hasBias: true)
+            let f2 = try b.add1("\(u).fc2", .conv(f2a), inputs: [r], params: [ParamInfo(name: "\(u).fc2.w", shape: [c, s, 1, 1]), ParamInfo(name: "\(u).fc2.b", shape: [c])])
+            let sg = try b.add1("\(u).sigmoid", .activation(.sigmoid), inputs: [f2])
+            x = try b.add1("\(u).scale", .binary(.mul), inputs: [d, sg])
+            if i > 0 && i < units - 1 {
+                fcs.formUnion(["\(u).fc1", "\(u).fc2"])
+                scales.insert("\(u).scale")
+            }
+        }
+        b.markOutput(x)
+        return (try b.finish(), fcs, scales)
+    }
+
     static func convChain(_ name: String, c: Int, hw: Int, k: Int, groups: Int = 1, count: Int) throws(GraphError) -> Graph {
         try chain(name, input: [1, c, hw, hw], count: count) { (b: inout GraphBuilder, n: String, x: Int) throws(GraphError) -> Int in
             let a = ConvAttributes(inChannels: c, outChannels: c, kernel: [k, k], pads: Array(repeating: k / 2, count: 4), groups: groups, hasBias: true)
@@ -125,6 +159,16 @@ public enum MicroBenchmarkSuite {
             b.markOutput(fc)
             return fc
         })
+        // What splitting a kernel over threads costs (`parallel_overhead`; the chains above stay on one
+        // thread), where networks split small kernels: squeeze-excitation blocks (`seBlocks`). Timed
+        // apart: the two fcs (split by panels and by inputs) and the per-channel scale.
+        let se = try seBlocks(units: 8)
+        for (suffix, names, cls) in [("fcs", se.fcs, OpClass.gemm), ("scales", se.scales, OpClass.elementwise)] {
+            var bench = MicroBenchmark(name: "se-blocks-1152-7²-\(suffix)", benchmark: "squeeze-excitation blocks (in context)", opClass: cls,
+                                       role: .parallelOverhead, graph: se.graph, timed: names)
+            bench.inPlace = true
+            out.append(bench)
+        }
         out.append(MicroBenchmark(name: "tiny-conv1x1-c32-2²×16", benchmark: "tiny-kernel chain", opClass: .conv, role: .overhead,
                                   graph: try convChain("tinyconv", c: 32, hw: 2, k: 1, count: 16)))
         out.append(MicroBenchmark(name: "tiny-dwconv3x3-c32-4²×16", benchmark: "tiny-kernel chain", opClass: .depthwise, role: .overhead,
@@ -464,6 +508,8 @@ public enum MicroBenchmarkRunner {
                                        streamGain: inPlace ? AnalyticalModel.inPlaceStreamGain : nil)
         sample.farApart = m.ranFarApart
         sample.accessLatency = layer.accessLatency.value
+        // Whether the runner split the kernel, at the threads it ran with (the template may have more cores).
+        sample.forks = graph.nodes.first { $0.name == layer.name }.flatMap { graph.threadsUsed($0, threads: m.threads) }.map { $0 > 1 } ?? false
         return sample
     }
 }

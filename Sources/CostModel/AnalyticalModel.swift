@@ -63,6 +63,7 @@ public enum AnalyticalModel {
         let registerBytes = unit.registerBytes.value.value
         let width = Double(precision.bytes)
         let zeroMemory = Dictionary(uniqueKeysWithValues: levelNames.map { ($0, Joules.zero) })
+        let threads = unit.cores.value
 
         // Level that holds a tensor between kernels: graph inputs/outputs live in main memory; an
         // activation stays in the innermost level with room for it twice (it must survive
@@ -194,7 +195,12 @@ public enum AnalyticalModel {
             // kernels on cold weights (a squeeze-excitation fc reading a few KiB from main memory).
             let outermost = traffic.lastIndex { $0.readBytes.value + $0.writeBytes.value > 0 }
             let accessLatency = outermost.flatMap { levels[$0].latency?.value } ?? .zero
+            // A kernel the runner splits over threads pays the pool's dispatch (`parallel_overhead`), where
+            // `Graph.threadsUsed` knows the split; the class overheads are measured on one-thread kernels.
+            let forks = (prepared.graph.threadsUsed(prepared.graph.nodes[k.anchorNode], threads: threads) ?? 1) > 1
+            let parallelOverhead = forks ? (unit.parallelOverhead?.value ?? .zero) : .zero
             let overhead = unit.overhead(for: k.efficiencyClass) + unit.channelOverhead(for: k.efficiencyClass) * k.anchorChannels + accessLatency
+                + parallelOverhead
             let latency = core + overhead
             let bound: Bound
             if overhead > core { bound = .overhead } else if computeTime >= worstMemory { bound = .compute } else { bound = .memory(level: worstLevel) }
@@ -205,6 +211,8 @@ public enum AnalyticalModel {
             layer.computeByClass = computeByClass
             layer.computeFlopsByClass = computeFlopsByClass
             layer.accessLatency = accessLatency
+            layer.forks = forks
+            layer.parallelOverhead = parallelOverhead
             layers.append(layer)
         }
 

@@ -94,6 +94,11 @@ public struct LayerEstimate: Sendable, Hashable, Codable {
     /// Part of `overhead`: the access latency of the outermost memory level the kernel moves bytes
     /// through (the level's `latency`; zero when the device file gives none).
     public var accessLatency: Seconds = .zero
+    /// Whether the runner splits the kernel over more than one thread (`Graph.threadsUsed`; false for
+    /// kernels it has no rule for).
+    public var forks = false
+    /// Part of `overhead`: the unit's `parallel_overhead` when the kernel `forks`.
+    public var parallelOverhead: Seconds = .zero
 }
 
 public struct EstimateTotals: Sendable, Hashable, Codable {

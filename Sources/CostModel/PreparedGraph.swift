@@ -59,6 +59,8 @@ public struct PreparedGraph: Sendable {
         /// The kernel overwrites one of its inputs (`Graph.inPlaceInputs`, under a style that runs
         /// element-wise kernels in place).
         var inPlace: Bool
+        /// The anchor node's index in `graph.nodes` (what `Graph.threadsUsed` is asked about).
+        var anchorNode: Int
     }
 
     public let graph: Graph
@@ -137,7 +139,7 @@ public struct PreparedGraph: Sendable {
                 anchorChannels: Double(g.channelOverheadUnits(anchor)),
                 counts: g.counts(ofGroup: group, index: index), inputs: ins, outputs: outOperands, weights: w,
                 extraWeightBytes: AnalyticalModel.anchorSparseIndexBytes(anchor), reuse: AnalyticalModel.isReuseKernel(anchor.op),
-                inPlace: inPlace[group.id] != nil))
+                inPlace: inPlace[group.id] != nil, anchorNode: group.nodes[0]))
         }
         self.kernels = kernels
         self.allWeights = all

@@ -140,7 +140,7 @@ public enum DeviceLoader {
 
     static func parseComputeUnit(_ node: SpecNode, levels: [String]) throws(SpecError) -> ComputeUnit {
         let m = try node.mapping(allowed: ["name", "kind", "cores", "frequency", "peak", "precision", "efficiency", "layer_overhead",
-                                           "class_overhead", "memory_efficiency", "per_output_macs", "channel_overhead", "bulk_copy", "energy_per_op", "register_bytes", "memory_path", "active_power", "pe_array"])
+                                           "class_overhead", "parallel_overhead", "memory_efficiency", "per_output_macs", "channel_overhead", "bulk_copy", "energy_per_op", "register_bytes", "memory_path", "active_power", "pe_array"])
         let cores = try sourcedNumber(m.required("cores")) { n throws(SpecError) in
             let v = try n.int()
             guard v > 0 else { throw n.error("must be positive, got \(v)") }
@@ -281,6 +281,7 @@ public enum DeviceLoader {
             activePower: try m["active_power"].map { n throws(SpecError) in try sourced(n, .power).map(Watts.init) },
             peArray: pe)
         unit.classOverhead = classOverhead
+        unit.parallelOverhead = try m["parallel_overhead"].map { n throws(SpecError) in try sourced(n, .time, positive: false).map(Seconds.init) }
         unit.memoryEfficiency = memoryEfficiency
         unit.perOutputMACs = perOutputMACs
         unit.channelOverhead = channelOverhead

@@ -86,6 +86,11 @@ public struct ComputeUnit: Sendable, Hashable, Codable {
     public func overhead(for cls: OpClass) -> Seconds {
         classOverhead[cls]?.value ?? classOverhead[cls.coarse]?.value ?? layerOverhead.value
     }
+    /// Optional fixed cost of a kernel that runs on more than one thread (`parallel_overhead:`), on top
+    /// of its class overhead: the worker pool's dispatch and the other core's start. Charged where
+    /// `Graph.threadsUsed` says the runner forks (matrix-vector products, binary element-wise ops);
+    /// `class_overhead` and `layer_overhead` are measured on tiny kernels that stay on one thread.
+    public var parallelOverhead: Sourced<Seconds>?
     /// Optional fraction of each memory level's bandwidth a class's kernels reach
     /// (`memory_efficiency:`, in (0, 1]): the level bandwidths come from a contiguous stream,
     /// and gathers (transpose, channel shuffle), multi-input copies (concat) and reductions move

@@ -154,6 +154,15 @@ public enum CalibrateWorkflow {
             try setInMap("class_overhead", cls, before: unit.classOverhead[cls].map { "\(formatFixed($0.value.value * 1e6, decimals: 2)) us" } ?? "(layer_overhead)",
                          value: value, source: source)
         }
+        if let tau = fit.parallelOverhead {
+            let names = samples.filter { $0.role == .parallelOverhead }.map(\.name)
+            try set(unitPath + [.key("parallel_overhead")], "\(unit.name).parallel_overhead",
+                    before: unit.parallelOverhead.map { "\(formatFixed($0.value.value * 1e6, decimals: 2)) us" } ?? "(0)",
+                    value: "\"\(formatFixed(tau * 1e6, decimals: 2)) us\"",
+                    source: "measured \(date) (\(mode): \(fit.parallelOverheadBenchmarks.joined(separator: ", ")) \(names.joined(separator: ", ")); median time beyond the "
+                        + "one-thread prediction (class overhead + access latency + bytes/(bandwidth·share)) of kernels the runner splits over \(threads) threads, "
+                        + "refitted with the other values)")
+        }
         for cls in fit.memoryEfficiency.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
             guard let e = fit.memoryEfficiency[cls] else { continue }
             let names = samples.filter { $0.role == .streaming && $0.opClass == cls }.map(\.name)
@@ -270,7 +279,8 @@ public enum CalibrateWorkflow {
                                                          memoryEfficiency: fit.memoryEfficiency[s.opClass] ?? fit.memoryEfficiency[s.opClass.coarse] ?? 1,
                                                          perOutputMACs: fit.perOutputMACs[s.opClass] ?? 0,
                                                          channelOverhead: fit.channelOverheads[s.opClass] ?? 0,
-                                                         otherEfficiency: { fit.efficiency[$0] ?? unit.efficiency(for: $0) }, bulkCopy: fit.bulkCopy))
+                                                         otherEfficiency: { fit.efficiency[$0] ?? unit.efficiency(for: $0) }, bulkCopy: fit.bulkCopy,
+                                                         parallelOverhead: fit.parallelOverhead ?? unit.parallelOverhead?.value.value ?? 0))
         }
         return Result(output: r.output, date: date, threads: threads, seconds: Date().timeIntervalSince(started), passes: passes, loadAverage: load.text,
                       values: values, samples: rows, latencySweep: chase, latencyEdges: PointerChase.edges(chase),

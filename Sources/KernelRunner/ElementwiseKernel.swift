@@ -38,9 +38,9 @@ final class BinaryStep: Step, EpilogueKernelSet {
     var algorithm: String { "broadcast \(op.rawValue)" }
     var scratchFloats: Int { 0 }
 
-    /// Elements per parallel task along the innermost dim: a same-shape op collapses to one
-    /// long row, which is split so every thread streams a share of it.
-    static let piece = 4_096
+    /// Elements per parallel task along the innermost dim (`ParallelSplit.elementwiseThreads`, the
+    /// rule the cost model prices, counts the threads this split uses).
+    static let piece = ParallelSplit.elementwisePiece
     /// Elements per pass inside a task: the op and its fused activation run on one L1-sized
     /// block before moving on, so the activation does not re-read the row from memory.
     static let block = 2_048

@@ -27,7 +27,7 @@ final class GemmStep: Step, EpilogueKernelSet {
         if panels {
             // Only the packed copy is kept (the compiler's `weightFloats` counts the row-major size;
             // the packing pads the last panel to 16 rows).
-            let packed = AlignedBuffer(count: Self.panelCount(outFeatures) * 16 * inFeatures)
+            let packed = AlignedBuffer(count: ParallelSplit.panelCount(outFeatures) * 16 * inFeatures)
             weights.withUnsafeBufferPointer { ck_gemv_pack($0.baseAddress!, outFeatures, inFeatures, packed.pointer) }
             self.weights = packed
         } else {
@@ -36,7 +36,7 @@ final class GemmStep: Step, EpilogueKernelSet {
         self.bias = bias.map { AlignedBuffer($0) }
         self.activation = activation
         self.threads = threads
-        splitsInputs = panels && threads > 1 && Self.panelCount(outFeatures) < 2 * threads && inFeatures >= Self.minimumSplitInputs * threads
+        splitsInputs = panels && ParallelSplit.matrixVectorSplitsInputs(inFeatures: inFeatures, outFeatures: outFeatures, threads: threads)
     }
 
     /// Batch 1 on a CPU with AVX-512F: the weights are packed in 16-row panels at load and the
@@ -47,19 +47,15 @@ final class GemmStep: Step, EpilogueKernelSet {
     var scratchFloats: Int { 0 }
     /// The K split's partial outputs (`splitsInputs`): room for every slice in each thread's scratch,
     /// as a thread that finishes its own slice may take another's.
-    var threadScratchFloats: Int { splitsInputs ? threads * Self.panelCount(outFeatures) * 16 : 0 }
+    var threadScratchFloats: Int { splitsInputs ? threads * ParallelSplit.panelCount(outFeatures) * 16 : 0 }
 
     /// A matrix-vector product with fewer 16-row panels than twice the threads but long rows (a
     /// squeeze-excitation fc1, 1152 → 48: 3 panels of 74 KiB) splits its inputs instead of its
     /// panels: each thread streams its slice of K of every panel into its own partial outputs, and
     /// the calling thread sums them. Split by panels, 3 panels on 2 threads leave one thread
     /// streaming two thirds of the weights; a 2-panel 672 → 28 fc1 ran no faster on 2 threads
-    /// than on 1.
+    /// than on 1. (`ParallelSplit.matrixVectorSplitsInputs`, the rule the cost model prices.)
     let splitsInputs: Bool
-    /// Inputs per thread below which the K split is not worth its reduction.
-    static let minimumSplitInputs = 128
-    /// 16-row weight panels of `ck_gemv_pack` for `outputs` rows (the last one padded).
-    static func panelCount(_ outputs: Int) -> Int { (outputs + 15) / 16 }
 
     func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
         let k = inFeatures, n = outFeatures
@@ -72,8 +68,9 @@ final class GemmStep: Step, EpilogueKernelSet {
             // Split by output features once each part streams ≥ 16 KiB of weights (a squeeze-excitation
             // fc 1152 → 48 is 221 KiB over 48 rows: a 64-row grain left it on one thread).
             if panels {
-                let count = Self.panelCount(n)
-                pool.parallelRanges(count, grain: Swift.max(1, 256 / Swift.max(1, k))) { r, _ in
+                // `ParallelSplit.matrixVectorThreads` counts the threads this split uses.
+                let count = ParallelSplit.panelCount(n)
+                pool.parallelRanges(count, grain: ParallelSplit.panelGrain(inFeatures: k)) { r, _ in
                     ck_gemv_panels_avx512(weights.pointer, n, k, x, y, r.lowerBound, r.upperBound)
                     let o = r.lowerBound * 16, end = Swift.min(n, r.upperBound * 16)
                     Epilogue.applyRow(y + o, end - o, bias: b.map { UnsafePointer($0 + o) }, activation, kernels)
@@ -106,7 +103,7 @@ final class GemmStep: Step, EpilogueKernelSet {
     /// partial outputs at slice t's place in the running thread's scratch; the calling thread sums the
     /// slices' partials (a few dozen outputs) and applies bias and activation.
     private func runSplitInputs(pool: WorkerPool, bias b: UnsafeMutablePointer<Float>?) {
-        let k = inFeatures, n = outFeatures, count = Self.panelCount(n), parts = threads
+        let k = inFeatures, n = outFeatures, count = ParallelSplit.panelCount(n), parts = threads
         let slice = ((k + parts - 1) / parts + 1) / 2 * 2
         withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Float>?.self, capacity: parts) { partials in
             partials.initialize(repeating: nil)

@@ -198,6 +198,46 @@ struct CalibrationFitTests {
         #expect(abs(pool / Self.efficiency[.pooling]! - 1) < 0.06, "pooling efficiency \(pool)")
     }
 
+    /// Streams of a memory-bound class (`gemm`, matrix-vector products) generated with a known share, the
+    /// forking ones (`forks`) with a known `parallel_overhead` τ on top, and probes (small forking kernels,
+    /// `parallelOverhead`) generated the same way: the fit recovers τ and the share net of it; without
+    /// probes τ stays unfitted (nil); probes faster than their one-thread prediction give τ = 0, not less.
+    @Test func parallelOverheadIsRecoveredFromTheProbes() throws {
+        func samples(tau: Double, probeTimes: Double = 1) -> [CalibrationSample] {
+            var out = Self.samples()
+            var i = 200
+            func add(_ name: String, role: CalibrationSample.Role, bytes b: Double, forks: Bool, scale: Double = 1) {
+                var s = CalibrationSample(name: name, benchmark: role == .parallelOverhead ? "probe" : "gemv", role: role, opClass: .gemm,
+                                          flops: b / 2, levelBytes: [b, b, b, 0], measured: 0)
+                s.forks = forks
+                s.accessLatency = 20e-9
+                s.measured = (CalibrationFitter.predict(s, peak: Self.peak, overhead: Self.overhead, bandwidths: Self.bandwidths, efficiency: 1,
+                                                        memoryEfficiency: 1.2) + (forks ? tau : 0)) * scale * Self.noise(i)
+                i += 1
+                out.append(s)
+            }
+            for b in [20_000.0, 60_000, 200_000, 900_000] { add("gemv\(Int(b))", role: .streaming, bytes: b, forks: b > 50_000) }
+            // Small probes, as the suite's: ±3 % noise on a 5 µs kernel would be ±0.15 µs of τ.
+            for b in [8_000.0, 16_000, 32_000] { add("probe\(Int(b))", role: .parallelOverhead, bytes: b, forks: true, scale: probeTimes) }
+            return out
+        }
+        let tau = 0.6e-6
+        let fit = CalibrationFitter.fit(samples(tau: tau), peak: Self.peak, fallbackBandwidths: [1e9, 1e9, 1e9, 1e9])
+        let got = try #require(fit.parallelOverhead)
+        #expect(abs(got / tau - 1) < 0.1, "parallel_overhead \(got)")  // ±3 % of the probes' ~1.2 µs
+        let share = try #require(fit.memoryEfficiency[.gemm])
+        #expect(abs(share / 1.2 - 1) < 0.06, "gemm share \(share), fitted net of τ on the forking streams")
+        #expect(fit.parallelOverheadBenchmarks == ["probe"])
+        // Fitted as if nothing forked, the share of the forking streams absorbs τ and comes out lower.
+        var unaware = samples(tau: tau)
+        for j in unaware.indices { unaware[j].forks = false }
+        let blind = CalibrationFitter.fit(unaware.filter { $0.role != .parallelOverhead }, peak: Self.peak, fallbackBandwidths: [1e9, 1e9, 1e9, 1e9])
+        #expect(blind.parallelOverhead == nil)
+        #expect(try #require(blind.memoryEfficiency[.gemm]) < share * 0.97)
+        let none = CalibrationFitter.fit(samples(tau: 0, probeTimes: 0.8), peak: Self.peak, fallbackBandwidths: [1e9, 1e9, 1e9, 1e9])
+        #expect(none.parallelOverhead == 0)
+    }
+
     /// Copies generated with the bulk-copy split (the first 512 KiB of traffic at share 0.45, the rest at
     /// 1.3, ±3 % noise): with the device's `after` the fit recovers both shares and names the large copies;
     /// copies generated with one share get no split (tested and rejected); without `after`, none is tried.

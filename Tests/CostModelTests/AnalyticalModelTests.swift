@@ -378,6 +378,41 @@ struct EfficiencyClassTests {
         }
     }
 
+    /// `parallel_overhead` is added to exactly the kernels the runner splits over threads
+    /// (`Graph.threadsUsed`): the squeeze-excitation fcs 1152 → 48 (inputs split) and 48 → 1152 (panels
+    /// split) and the 1152-row scale, not the 144 → 6 fc (one 16-row panel, one thread), not kernels
+    /// without a rule (the relu); with one core nothing forks; a device without the value charges 0.
+    @Test func parallelOverheadIsChargedWhereTheRunnerForks() throws {
+        var b = GraphBuilder(name: "se")
+        let x = b.input("x", shape: [1, 1152, 7, 7])
+        let g = try b.add1("pool", .globalAvgPool, inputs: [x])
+        func fc(_ name: String, _ input: Int, _ cin: Int, _ cout: Int) throws -> Int {
+            let a = ConvAttributes(inChannels: cin, outChannels: cout, kernel: [1, 1], pads: [0, 0, 0, 0], hasBias: true)
+            return try b.add1(name, .conv(a), inputs: [input], params: [ParamInfo(name: "\(name).w", shape: [cout, cin, 1, 1]), ParamInfo(name: "\(name).b", shape: [cout])])
+        }
+        let f2 = try fc("fc2", try fc("fc1", g, 1152, 48), 48, 1152)
+        let scaled = try b.add1("scale", .binary(.mul), inputs: [x, f2])
+        b.markOutput(try b.add1("relu", .activation(.relu), inputs: [scaled]))
+        let small = try b.add1("pool2", .globalAvgPool, inputs: [try b.add1("slice", .slice(starts: [0], ends: [144], axes: [1], steps: [1]), inputs: [x])])
+        b.markOutput(try fc("fc3", small, 144, 6))
+        let graph = try b.finish()
+        let plain = try testDevice()
+        var device = plain
+        device.computeUnits[0].parallelOverhead = Sourced(Seconds(0.7e-6), source: "test")
+        let before = try AnalyticalModel.estimate(graph, on: plain), after = try AnalyticalModel.estimate(graph, on: device)
+        let forking: Set<String> = ["fc1", "fc2", "scale"]
+        for name in ["fc1", "fc2", "scale", "relu", "fc3", "pool"] {
+            let l0 = try #require(before.layers.first { $0.name == name }, "\(before.layers.map(\.name))")
+            let l1 = try #require(after.layers.first { $0.name == name })
+            let charged = forking.contains(name)
+            #expect(l1.forks == charged && l0.forks == charged, "\(name)")
+            #expect(abs((l1.overhead - l0.overhead).value - (charged ? 0.7e-6 : 0)) < 1e-15, "\(name)")
+            #expect(l1.parallelOverhead.value == (charged ? 0.7e-6 : 0), "\(name)")
+        }
+        let one = try AnalyticalModel.estimate(graph, on: device.activatingCores(1))
+        #expect(one.layers.allSatisfy { !$0.forks && $0.parallelOverhead == .zero })
+    }
+
     /// A Winograd conv re-fetches operands for the 16/36 of its counted MACs it performs.
     @Test func winogradRefetchCountsTheProductsItPerforms() throws {
         let g = try convGraph(channels: 64, outChannels: 64, size: 28)

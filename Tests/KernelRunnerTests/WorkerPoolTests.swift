@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import NNGraph
 import Testing
 @testable import KernelRunner
 
@@ -130,6 +131,19 @@ import Testing
                 hits.withLock { for i in r { $0[i] += 1 } }
             }
             #expect(hits.withLock { $0 }.allSatisfy { $0 == 1 }, "total \(total)")
+        }
+    }
+
+    /// `ParallelSplit.ranges`, the rule the cost model prices the dispatch by, counts the ranges
+    /// `parallelRanges` really runs (one range: the calling thread alone).
+    @Test func parallelSplitCountsTheRangesThePoolRuns() {
+        for threads in [1, 2, 4] {
+            let pool = WorkerPool(threads: threads)
+            for (total, grain) in [(1, 1), (3, 4), (8, 4), (9, 4), (72, 5), (3, 1), (32, 16), (31, 16), (512, 256), (1152, 1), (4096, 4096)] {
+                let ranges = Mutex(0)
+                pool.parallelRanges(total, grain: grain) { _, _ in ranges.withLock { $0 += 1 } }
+                #expect(ranges.withLock { $0 } == ParallelSplit.ranges(total, grain: grain, threads: threads), "\(total)/\(grain) on \(threads)")
+            }
         }
     }
 
