@@ -36,7 +36,7 @@ let package = Package(
         // Predicted-vs-measured statistics, the published-latency CSV and its mapping onto zoo models and device files.
         .target(name: "Validation", dependencies: ["NNGraph", "DeviceSpec", "ModelImport", "CostModel"]),
         // Micro-benchmarks with the real kernels and the (pure) fit of a unit's cost-model parameters.
-        .target(name: "Calibration", dependencies: ["NNGraph", "DeviceSpec", "CostModel", "KernelRunner", "Validation"]),
+        .target(name: "Calibration", dependencies: ["NNGraph", "DeviceSpec", "CostModel", "KernelRunner", "Validation", "CKernels"]),
         // Accelerator dataflow model, MLC STT-RAM buffer encodings, energy and bit errors (pure).
         .target(name: "Accelerator", dependencies: ["NNGraph", "DeviceSpec"]),
         // Split-computing planners (pure).

@@ -43,3 +43,56 @@ void *ck_alloc(size_t bytes, int huge_pages) {
 }
 
 void ck_free(void *p) { free(p); }
+
+// Cold stream start-up (edgeprof calibrate): seconds to read `bytes` (rounded up to whole cache lines)
+// from a buffer none of whose lines, pages or page-table entries are cached: each timed read is of its
+// own page-aligned buffer, right after streaming `evict_bytes` (≫ the last-level cache and the TLB's
+// reach) through the caches. Median over `repeats` reads. What a network's kernel pays before its first
+// weight bytes arrive when its weights were last touched an inference ago.
+#include <time.h>
+#include <stdint.h>
+static double ck_now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+static int ck_compare_doubles(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+double ck_cold_read_seconds(size_t bytes, size_t evict_bytes, int repeats) {
+    if (repeats < 1 || bytes == 0) return -1;
+    const size_t words = (bytes + 63) / 64 * 8, page = 4096;
+    const size_t span = (words * 8 + page - 1) / page * page;
+    const size_t evict_words = evict_bytes / 8;
+    uint64_t *evict = NULL, **buffers = calloc((size_t)repeats, sizeof(uint64_t *));
+    double *times = calloc((size_t)repeats, sizeof(double));
+    double result = -1;
+    if (!buffers || !times || posix_memalign((void **)&evict, page, evict_words * 8 + 8) != 0) goto done;
+    for (size_t i = 0; i < evict_words; i++) evict[i] = i;
+    for (int r = 0; r < repeats; r++) {
+        if (posix_memalign((void **)&buffers[r], page, span) != 0) goto done;
+        for (size_t i = 0; i < words; i++) buffers[r][i] = i ^ (uint64_t)r;
+    }
+    volatile uint64_t sink = 0;
+    for (int r = 0; r < repeats; r++) {
+        uint64_t e = 0;
+        for (size_t i = 0; i < evict_words; i += 8) e += evict[i];
+        sink += e;
+        const uint64_t *b = buffers[r];
+        const double t0 = ck_now_seconds();
+        uint64_t s0 = 0, s1 = 0;
+        for (size_t i = 0; i < words; i += 8) { s0 += b[i]; s1 += b[i + 4]; }
+        sink += s0 + s1;
+        times[r] = ck_now_seconds() - t0;
+    }
+    (void)sink;
+    qsort(times, (size_t)repeats, sizeof(double), ck_compare_doubles);
+    result = times[repeats / 2];
+done:
+    if (buffers) for (int r = 0; r < repeats; r++) free(buffers[r]);
+    free(buffers);
+    free(evict);
+    free(times);
+    return result;
+}

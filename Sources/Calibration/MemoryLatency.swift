@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Validation
 
@@ -101,5 +102,28 @@ public enum PointerChase {
             out.append(sorted[k - 1].workingSetBytes)
         }
         return out
+    }
+}
+
+/// The start-up of a stream from main memory (a device file's `stream_startup` for its last level):
+/// the time to read a small buffer none of whose lines, pages or page-table entries are cached — what a
+/// kernel waits before its first weight bytes arrive when its weights were last touched an inference ago
+/// (a model larger than the caches). The pointer chase's latency is one dependent load in a working set
+/// whose page tables stay cached; a cold stream also walks the page tables from memory. On the 2-vCPU
+/// EPYC VM (session 27): 0.62 µs for 1 KiB against the chase's 0.15 µs, and t grows by ~0.3 µs per
+/// further 4 KiB page up to 16 KiB — the excess the networks' small squeeze-excitation fcs showed.
+public enum ColdStream {
+    /// Bytes read per timed read: 16 cache lines, whose transfer (~30 ns at the DRAM bandwidth) is small
+    /// against the start-up, so the time is the start-up.
+    public static let bytes = 1024
+    /// Bytes streamed through the caches before each timed read: twice a 32 MiB last-level cache, and
+    /// 16 K pages, beyond any TLB's reach.
+    public static let evictBytes = 64 << 20
+
+    /// Median seconds of `repeats` cold reads of `bytes` (each after the eviction: ~2 ms at 30 GB/s);
+    /// nil when the buffers could not be allocated.
+    public static func measure(bytes: Int = ColdStream.bytes, repeats: Int) -> Double? {
+        let t = ck_cold_read_seconds(bytes, evictBytes, Int32(repeats))
+        return t > 0 && t.isFinite ? t : nil
     }
 }

@@ -192,9 +192,10 @@ public enum AnalyticalModel {
             let core = Swift.max(computeTime, worstMemory)
             // A kernel's first bytes from its outermost level arrive one access latency after it starts
             // (Hockney's t = α + n/β): the bandwidth term counts only the streaming. Matters for small
-            // kernels on cold weights (a squeeze-excitation fc reading a few KiB from main memory).
+            // kernels on cold weights (a squeeze-excitation fc reading a few KiB from main memory). A level's
+            // `stream_startup` (a cold stream, page walk included) replaces its pointer-chase `latency` here.
             let outermost = traffic.lastIndex { $0.readBytes.value + $0.writeBytes.value > 0 }
-            let accessLatency = outermost.flatMap { levels[$0].latency?.value } ?? .zero
+            let accessLatency = outermost.flatMap { levels[$0].accessLatency } ?? .zero
             // A kernel the runner splits over threads pays the pool's dispatch (`parallel_overhead`), where
             // `Graph.threadsUsed` knows the split; the class overheads are measured on one-thread kernels.
             let forks = (prepared.graph.threadsUsed(prepared.graph.nodes[k.anchorNode], threads: threads) ?? 1) > 1

@@ -110,7 +110,7 @@ public enum DeviceLoader {
     }
 
     static func parseMemoryLevel(_ node: SpecNode) throws(SpecError) -> MemoryLevel {
-        let m = try node.mapping(allowed: ["name", "technology", "size", "bandwidth", "latency", "read_energy", "write_energy",
+        let m = try node.mapping(allowed: ["name", "technology", "size", "bandwidth", "latency", "stream_startup", "read_energy", "write_energy",
                                            "width", "banks", "mlc_cell"])
         var level = MemoryLevel(
             name: try m.required("name").string(),
@@ -120,6 +120,7 @@ public enum DeviceLoader {
             latency: try m["latency"].map { n throws(SpecError) in try sourced(n, .time, positive: false).map(Seconds.init) },
             readEnergy: try sourced(m.required("read_energy"), .energyPerByte, positive: false).map(JoulesPerByte.init),
             writeEnergy: try sourced(m.required("write_energy"), .energyPerByte, positive: false).map(JoulesPerByte.init))
+        level.streamStartup = try m["stream_startup"].map { n throws(SpecError) in try sourced(n, .time, positive: false).map(Seconds.init) }
         try parseBufferExtras(m, into: &level)
         return level
     }

@@ -55,6 +55,13 @@ public struct MemoryLevel: Sendable, Hashable, Codable {
     /// Sustained bandwidth into the level above.
     public var bandwidth: Sourced<BytesPerSecond>
     public var latency: Sourced<Seconds>?
+    /// Optional start-up of a stream from this level (`stream_startup:`): the time to a kernel's first
+    /// bytes when nothing of them — lines, pages, page-table entries — is cached. The cost model uses it
+    /// instead of `latency` as the kernel's access latency when this is the kernel's outermost level
+    /// (`edgeprof calibrate` measures it for main memory: `ColdStream`).
+    public var streamStartup: Sourced<Seconds>? = nil
+    /// Access latency a kernel whose outermost level is this one pays before its first bytes arrive.
+    public var accessLatency: Seconds? { streamStartup?.value ?? latency?.value }
     public var readEnergy: Sourced<JoulesPerByte>
     public var writeEnergy: Sourced<JoulesPerByte>
     /// Bytes per access word (accelerator buffers; optional).

@@ -73,7 +73,7 @@ public enum CalibrateWorkflow {
 
     public static func run(_ r: Request) throws(EdgeProfError) -> Result {
         let started = Date()
-        let template = try ProfileWorkflow.loadDevices([r.template])[0]
+        var template = try ProfileWorkflow.loadDevices([r.template])[0]
         let templateText: String
         do { templateText = try String(contentsOfFile: r.template, encoding: .utf8) } catch { throw .io("\(r.template): \(error.localizedDescription)") }
         guard let unit = template.unit(named: nil), let ui = template.computeUnits.firstIndex(where: { $0.name == unit.name }),
@@ -81,6 +81,13 @@ public enum CalibrateWorkflow {
             throw .usage("\(r.template): the default unit needs a peak for its precision")
         }
         let levels = template.levels(for: unit)
+        // Main memory's stream start-up first (cold 1 KiB reads: lines, pages and page-table entries evicted),
+        // so the benchmarks' predictions — the fit's fixed terms — already use it.
+        let coldRepeats = r.quick ? 15 : 41
+        r.progress("cold stream start-up: \(coldRepeats) reads of \(ColdStream.bytes) B, each after streaming \(formatBytes(Double(ColdStream.evictBytes)))")
+        let coldStartup = ColdStream.measure(repeats: coldRepeats)
+        let mainMemory = levels.last.flatMap { last in template.memory.firstIndex { $0.name == last.name } }
+        if let t = coldStartup, let mi = mainMemory { template.memory[mi].streamStartup = Sourced(Seconds(t), source: "measured") }
         let suite: [MicroBenchmark]
         do { suite = try MicroBenchmarkSuite.suite(quick: r.quick) } catch { throw .graph(model: "micro-benchmarks", error) }
         let passes = Swift.max(1, r.passes ?? (r.quick ? 1 : 3))
@@ -254,6 +261,14 @@ public enum CalibrateWorkflow {
                     value: "\"\(formatFixed(lat * 1e9, decimals: 2)) ns\"",
                     source: "measured \(date) (\(mode): pointer chase over random cache lines, median of \(sets.count) working set(s) "
                         + "\(sets.map { formatBytes(Double($0.workingSetBytes)) }.joined(separator: ", ")) that fit \(level.name) at most half full, 1 thread)")
+        }
+        if let last = levels.last, let mi = mainMemory, let t = coldStartup {
+            try set([.key("memory"), .index(mi), .key("stream_startup")], "\(last.name).stream_startup",
+                    before: last.streamStartup.map { "\(formatFixed($0.value.value * 1e9, decimals: 0)) ns" } ?? "-",
+                    value: "\"\(formatFixed(t * 1e9, decimals: 0)) ns\"",
+                    source: "measured \(date) (\(mode): median of \(coldRepeats) reads of \(ColdStream.bytes) B, each from its own page-aligned buffer "
+                        + "right after streaming \(formatBytes(Double(ColdStream.evictBytes))) through the caches (no line, page or page-table entry cached), 1 thread; "
+                        + "the cost model's access latency of kernels whose outermost level is \(last.name))")
         }
         let busy = (load.oneMinute ?? 0) > 0.5 * Double(ProcessInfo.processInfo.activeProcessorCount)
         let header = [

@@ -33,4 +33,12 @@ struct PointerChaseTests {
         let t = PointerChase.measure(workingSetBytes: 64 << 10, loads: 10_000, repeats: 3)
         #expect(t > 0 && t.isFinite)
     }
+
+    /// A real cold read gives a finite positive time (no timing assertion beyond that); nonsense input gives nil.
+    @Test func coldStreamReadsAreWellFormed() throws {
+        let t = try #require(ColdStream.measure(repeats: 3))
+        #expect(t > 0 && t.isFinite)
+        #expect(ColdStream.measure(bytes: 0, repeats: 3) == nil)
+        #expect(ColdStream.measure(repeats: 0) == nil)
+    }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import CostModel
 import DeviceSpec
 import ModelImport
@@ -81,6 +82,20 @@ import Testing
         let e = try AnalyticalModel.estimate(try b.finish(), on: small)
         #expect(e.layers.count == 3)
         #expect(e.layers.map { ($0.accessLatency.value * 1e9).rounded() } == [200, 1, 200])
+        // Main memory's `stream_startup` (a cold stream) replaces its pointer-chase latency; the L1 kernel keeps 1 ns.
+        small.memory[2].streamStartup = Sourced(Seconds(600e-9), source: "test")
+        let cold = try AnalyticalModel.estimate(try b.finish(), on: small)
+        #expect(cold.layers.map { ($0.accessLatency.value * 1e9).rounded() } == [600, 1, 600])
+        #expect(abs((cold.layers[0].latency - e.layers[0].latency).value - 400e-9) < 1e-15)
+        // Read from a device file: `stream_startup` is a time, located when it is not.
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let yaml = try String(contentsOf: root.appendingPathComponent("devices/host.yaml"), encoding: .utf8)
+        let host = try DeviceLoader.load(yaml: yaml, file: "host.yaml")
+        let dram = try #require(host.memory.last)
+        #expect(dram.accessLatency == (dram.streamStartup ?? dram.latency)?.value)
+        let bad = yaml.replacingOccurrences(of: "  - name: dram\n", with: "  - name: dram\n    stream_startup: {value: \"3 GB/s\", source: test}\n")
+        #expect(bad != yaml)
+        #expect(throws: SpecError.self) { try DeviceLoader.load(yaml: bad, file: "bad.yaml") }
     }
 
     @Test func smallerCacheForcesDRAMStreaming() throws {

@@ -27,6 +27,9 @@ int ck_isa(void);
 // (or the hypervisor's other vCPU on the same core) run, and leaves the spin loop without a
 // memory-order mis-speculation flush when the flag changes.
 void ck_spin_pause(void);
+/// Seconds to read `bytes` that no cache holds (lines, pages, page-table entries): median over
+/// `repeats` reads, each of its own page-aligned buffer after streaming `evict_bytes` (cpu.c).
+double ck_cold_read_seconds(size_t bytes, size_t evict_bytes, int repeats);
 
 /// Nanoseconds per cache-line round trip between a thread pinned to `cpu_a` (the caller, pinned for
 /// the duration and restored after) and one pinned to `cpu_b`, over `round_trips` ping-pongs on one
