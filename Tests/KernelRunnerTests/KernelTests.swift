@@ -677,6 +677,31 @@ struct KernelTests {
         }
     }
 
+    /// Row softmax over lengths around the 16-lane width (the AVX-512 kernel's full vectors and masked
+    /// tails) and vit's 197, on inputs spread over ±40 (exp's range reduction and the max shift), in
+    /// every runner configuration; the rows sum to 1.
+    @Test(arguments: [1, 5, 15, 16, 17, 32, 197])
+    func softmaxRowsOfEveryLength(n: Int) throws {
+        var b = GraphBuilder(name: "sm")
+        let x = b.input("x", shape: [3, n])
+        b.markOutput(try b.add1("sm", .softmax(axis: -1), inputs: [x]))
+        let g = try b.finish()
+        var input = randomInput([3, n], seed: UInt64(n))
+        input.values = input.values.map { $0 * 40 }
+        var want = [Float](repeating: 0, count: 3 * n)
+        for row in 0..<3 {
+            let xs = (0..<n).map { Double(input.values[row * n + $0]) }
+            let m = xs.max()!
+            let e = xs.map { Foundation.exp($0 - m) }
+            let sum = e.reduce(0, +)
+            for i in 0..<n { want[row * n + i] = Float(e[i] / sum) }
+        }
+        for got in try runBoth(g, WeightStore(), [input]) {
+            expectClose(got[0].values, want, tolerance: 2e-6, "softmax rows of \(n)")
+            for row in 0..<3 { #expect(abs(got[0].values[row * n..<(row + 1) * n].reduce(0, +) - 1) < 1e-5) }
+        }
+    }
+
     @Test func softmaxLayerNormAndBatchNorm() throws {
         var b = GraphBuilder(name: "norm")
         let x = b.input("x", shape: [2, 6, 13])
