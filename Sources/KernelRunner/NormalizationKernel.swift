@@ -2,8 +2,7 @@ import Foundation
 import NNGraph
 
 /// Softmax along one axis: contiguous rows (last axis) use the vectorised row kernel.
-final class SoftmaxStep: Step, EpilogueKernelSet {
-    var kernels: KernelISA = .generic
+final class SoftmaxStep: Step {
     let x: UnsafeMutablePointer<Float>
     let y: UnsafeMutablePointer<Float>
     let outer: Int, length: Int, inner: Int
@@ -16,7 +15,7 @@ final class SoftmaxStep: Step, EpilogueKernelSet {
         inner = shape.dims.suffix(from: axis + 1).reduce(1, *)
     }
 
-    var algorithm: String { inner == 1 ? (kernels == .avx2 && KernelISA.hasAVX512 ? "softmax rows avx512" : "softmax rows") : "softmax strided" }
+    var algorithm: String { inner == 1 ? "softmax rows" : "softmax strided" }
     var scratchFloats: Int { 0 }
 
     func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
@@ -24,7 +23,7 @@ final class SoftmaxStep: Step, EpilogueKernelSet {
         if x != y { y.update(from: x, count: outer * n * inner) }
         if inner == 1 {
             pool.parallelRanges(outer, grain: Swift.max(1, 4096 / Swift.max(1, n))) { r, _ in
-                softmaxRows(y + r.lowerBound * n, rows: r.count, n: n, kernels: kernels)
+                for o in r { softmaxRow(y + o * n, n) }
             }
             return
         }
