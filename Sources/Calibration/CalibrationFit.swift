@@ -280,7 +280,7 @@ public enum CalibrationFitter {
     ///
     /// `parallel_overhead` τ: every kernel that `forks` is predicted with τ on top (the fit adds it to the
     /// sample's fixed terms, as the cost model does); τ is the median over the `parallelOverhead` kernels
-    /// of (measured − the prediction without τ), at least 0, refitted with the other values twice (the
+    /// of (measured − the prediction without τ), at least 0, refitted with the other values three times (the
     /// memory share of forking streams depends on τ, τ on that share).
     public static func fit(_ samples: [CalibrationSample], peak: Double, fallbackBandwidths: [Double],
                            fallbackEfficiency: [OpClass: Double] = [:], bulkCopyAfter: Double? = nil) -> CalibrationFit {
