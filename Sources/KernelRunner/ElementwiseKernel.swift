@@ -38,9 +38,6 @@ final class BinaryStep: Step, EpilogueKernelSet {
     var algorithm: String { "broadcast \(op.rawValue)" }
     var scratchFloats: Int { 0 }
 
-    /// Elements per parallel task along the innermost dim (`ParallelSplit.elementwiseThreads`, the
-    /// rule the cost model prices, counts the threads this split uses).
-    static let piece = ParallelSplit.elementwisePiece
     /// Elements per pass inside a task: the op and its fused activation run on one L1-sized
     /// block before moving on, so the activation does not re-read the row from memory.
     static let block = 2_048
@@ -49,9 +46,7 @@ final class BinaryStep: Step, EpilogueKernelSet {
         let inner = dims.last ?? 1
         let outer = total / Swift.max(1, inner)
         let ia = stridesA.last ?? 0, ib = stridesB.last ?? 0
-        let piece = Swift.min(inner, Self.piece)
-        let pieces = (inner + piece - 1) / Swift.max(1, piece)
-        let grain = Swift.max(1, Self.piece / Swift.max(1, piece))
+        let (piece, pieces, grain) = ParallelSplit.elementwiseTasks(inner: inner)
         // Two collapsed dims (a per-channel operand: rows of one plane each) is the common
         // broadcast: row offsets are a multiply instead of three integer divisions per row
         // (efficientnet_b0's SE mul on 1152 × 7², one thread: 17.6 → 15.5 µs).

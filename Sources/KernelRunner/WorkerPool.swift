@@ -1,5 +1,6 @@
 import CKernels
 import Foundation
+import NNGraph
 import Synchronization
 
 /// A fixed set of threads that run the parallel parts of our kernels: the caller plus
@@ -141,8 +142,7 @@ public final class WorkerPool: @unchecked Sendable {
     public func parallelRanges(_ total: Int, grain: Int = 1, chunksPerThread: Int = 1, affine: Bool = false,
                                _ body: (_ range: Range<Int>, _ thread: Int) -> Void) {
         guard total > 0 else { return }
-        let maxChunks = Swift.max(1, total / Swift.max(1, grain))
-        let chunks = Swift.min(maxChunks, threadCount * chunksPerThread)
+        let chunks = ParallelSplit.ranges(total, grain: grain, threads: threadCount * chunksPerThread)
         if chunks <= 1 {
             body(0..<total, 0)
             return

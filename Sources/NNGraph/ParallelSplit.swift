@@ -46,10 +46,15 @@ public enum ParallelSplit {
     /// `elementwisePiece` elements.
     public static func elementwiseThreads(rows: Int, total: Int, threads: Int) -> Int {
         guard rows > 0, total > 0 else { return 1 }
-        let inner = total / rows
+        let t = elementwiseTasks(inner: total / rows)
+        return ranges(rows * t.pieces, grain: t.grain, threads: threads)
+    }
+
+    /// How a binary op cuts rows of `inner` elements: pieces of `piece` elements, `pieces` per row, and
+    /// ranges of at least `grain` pieces (about `elementwisePiece` elements) per task.
+    public static func elementwiseTasks(inner: Int) -> (piece: Int, pieces: Int, grain: Int) {
         let piece = Swift.min(inner, elementwisePiece)
-        let pieces = (inner + piece - 1) / Swift.max(1, piece)
-        return ranges(rows * pieces, grain: Swift.max(1, elementwisePiece / Swift.max(1, piece)), threads: threads)
+        return (piece, (inner + piece - 1) / Swift.max(1, piece), Swift.max(1, elementwisePiece / Swift.max(1, piece)))
     }
 }
 
