@@ -6,6 +6,7 @@
 // in registers, where their dozen constants also spill the tile.
 #include "ckernels.h"
 #include "exp_poly.h"
+#include <math.h>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -54,10 +55,47 @@ void ck_act_rows512(float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t cols, flo
     if (act.kind == CK_ACT_SILU) rows512(c, ldc, rows, cols, bias, CK_ACT_SILU);
     else rows512(c, ldc, rows, cols, bias, CK_ACT_SIGMOID);
 }
+
+/// Softmax of each of `rows` rows of `n` floats in place (row r at p + r·ld): max, then exp(x − max)
+/// stored with its sum, then a scale by 1 / sum — three 16-lane passes over a row that stays in L1.
+void ck_softmax_rows512(float *p, ptrdiff_t ld, ptrdiff_t rows, ptrdiff_t n) {
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        float *row = p + r * ld;
+        __m512 mx = _mm512_set1_ps(-INFINITY);
+        ptrdiff_t j = 0;
+        for (; j + 16 <= n; j += 16) mx = _mm512_max_ps(mx, _mm512_loadu_ps(row + j));
+        if (j < n) {
+            const __mmask16 m = (__mmask16)((1u << (n - j)) - 1);
+            mx = _mm512_mask_max_ps(mx, m, mx, _mm512_maskz_loadu_ps(m, row + j));
+        }
+        const __m512 m16 = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
+        __m512 sum = _mm512_setzero_ps();
+        for (j = 0; j + 16 <= n; j += 16) {
+            const __m512 e = exp512(_mm512_sub_ps(_mm512_loadu_ps(row + j), m16));
+            _mm512_storeu_ps(row + j, e);
+            sum = _mm512_add_ps(sum, e);
+        }
+        if (j < n) {
+            const __mmask16 m = (__mmask16)((1u << (n - j)) - 1);
+            const __m512 e = exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, row + j), m16));
+            _mm512_mask_storeu_ps(row + j, m, e);
+            sum = _mm512_mask_add_ps(sum, m, sum, e);
+        }
+        const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+        for (j = 0; j + 16 <= n; j += 16) _mm512_storeu_ps(row + j, _mm512_mul_ps(_mm512_loadu_ps(row + j), inv));
+        if (j < n) {
+            const __mmask16 m = (__mmask16)((1u << (n - j)) - 1);
+            _mm512_mask_storeu_ps(row + j, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, row + j), inv));
+        }
+    }
+}
 #pragma clang attribute pop
 #else
 void ck_act_rows512(float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t cols, float bias, ck_activation act) {
     (void)c; (void)ldc; (void)rows; (void)cols; (void)bias; (void)act;
+}
+void ck_softmax_rows512(float *p, ptrdiff_t ld, ptrdiff_t rows, ptrdiff_t n) {
+    (void)p; (void)ld; (void)rows; (void)n;
 }
 #endif
 

@@ -18,6 +18,9 @@ public enum KernelISA: String, Sendable, Hashable, Codable, CaseIterable {
     /// What this CPU supports (ignores the environment).
     public static let supported: KernelISA = ck_isa() >= Int32(CK_ISA_AVX2) ? .avx2 : .generic
 
+    /// The CPU has AVX-512F (the C kernel set then uses its 16-lane kernels where it has them).
+    static let hasAVX512 = ck_isa() >= Int32(CK_ISA_AVX512)
+
     /// The default: `EDGEPROF_KERNELS` if set to a supported value, else `supported`.
     public static var `default`: KernelISA {
         if let raw = ProcessInfo.processInfo.environment["EDGEPROF_KERNELS"], let v = KernelISA(rawValue: raw.lowercased()) {

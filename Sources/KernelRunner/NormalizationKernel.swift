@@ -2,7 +2,8 @@ import Foundation
 import NNGraph
 
 /// Softmax along one axis: contiguous rows (last axis) use the vectorised row kernel.
-final class SoftmaxStep: Step {
+final class SoftmaxStep: Step, EpilogueKernelSet {
+    var kernels: KernelISA = .generic
     let x: UnsafeMutablePointer<Float>
     let y: UnsafeMutablePointer<Float>
     let outer: Int, length: Int, inner: Int
@@ -15,7 +16,7 @@ final class SoftmaxStep: Step {
         inner = shape.dims.suffix(from: axis + 1).reduce(1, *)
     }
 
-    var algorithm: String { inner == 1 ? "softmax rows" : "softmax strided" }
+    var algorithm: String { inner == 1 ? (kernels == .avx2 && KernelISA.hasAVX512 ? "softmax rows avx512" : "softmax rows") : "softmax strided" }
     var scratchFloats: Int { 0 }
 
     func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
@@ -23,7 +24,7 @@ final class SoftmaxStep: Step {
         if x != y { y.update(from: x, count: outer * n * inner) }
         if inner == 1 {
             pool.parallelRanges(outer, grain: Swift.max(1, 4096 / Swift.max(1, n))) { r, _ in
-                for o in r { softmaxRow(y + o * n, n) }
+                softmaxRows(y + r.lowerBound * n, rows: r.count, n: n, kernels: kernels)
             }
             return
         }

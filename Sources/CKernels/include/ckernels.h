@@ -85,6 +85,9 @@ int ck_act_deferred(ck_activation act);
 /// c[r·ldc + j] = act(c[r·ldc + j] + bias) for r < rows, j < cols, act SiLU or sigmoid; AVX-512F
 /// only (call it when `ck_act_deferred` says so).
 void ck_act_rows512(float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t cols, float bias, ck_activation act);
+/// Softmax of `rows` rows of `n` floats in place (row r at p + r·ld), AVX-512F (activation_avx512.c);
+/// only when ck_isa() >= CK_ISA_AVX512.
+void ck_softmax_rows512(float *p, ptrdiff_t ld, ptrdiff_t rows, ptrdiff_t n);
 
 /// y[i] = erf(x[i]) for i < count (|error| ≤ 1e-7; x and y may be the same array).
 void ck_erf(const float *x, float *y, ptrdiff_t count);
