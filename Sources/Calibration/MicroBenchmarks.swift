@@ -92,19 +92,23 @@ public enum MicroBenchmarkSuite {
         return bench
     }
 
-    /// `units` squeeze-excitation blocks as efficientnet_b0's late stages run them on 7² maps: depthwise
-    /// 5×5 over 1152 channels → global pool → fc 1152 → 48 + ReLU → fc 48 → 1152 + sigmoid → per-channel
-    /// scale of the depthwise output, which feeds the next block. Eight blocks hold 4.5 MB of weights:
-    /// L3 by the cost model's residence rule, where the networks' split fcs and scales read from. Both
-    /// fcs and the scale run split over the threads (`ParallelSplit`: 1152 → 48 splits its inputs, 48 →
-    /// 1152 its 72 panels, the scale its 1152 rows); the middle blocks' kernels are timed (`fcs`, `scales`).
-    /// A probe with its operands hot in L2 (fc 16 → 512, 32 KiB) ran only 0.11 µs over its one-thread
-    /// prediction (session 27): the fork itself is cheap; the second thread's cold start is not.
+    /// The squeeze-excitation shapes whose fcs probe `parallel_overhead` (channels, squeezed channels,
+    /// map side): efficientnet_b0's 1152 → 48 on 7² and 672 → 28 on 14², mobilenet_v3_large's 480 → 120
+    /// on 14². Eight blocks of each hold 3.5, 1.2 and 3.7 MB of weights: L3 by the residence rule.
+    public static let seProbeShapes: [(c: Int, s: Int, hw: Int)] = [(1152, 48, 7), (672, 28, 14), (480, 120, 14)]
+
+    /// `units` squeeze-excitation blocks as efficientnet_b0 and mobilenet_v3 run them (default: the late
+    /// stages' 1152 channels on 7² maps): depthwise 5×5 → global pool → fc c → s + ReLU → fc s → c +
+    /// sigmoid → per-channel scale of the depthwise output, which feeds the next block. Both fcs run split
+    /// over the threads (`ParallelSplit`: 1152 → 48 splits its inputs, 48 → 1152 its 72 panels); the
+    /// middle blocks' fcs are timed (`fcs`). A probe with its operands hot in L2 (fc 16 → 512, 32 KiB) ran
+    /// only 0.11 µs over its one-thread prediction (session 27): the fork itself is cheap; the second
+    /// thread's cold start is not.
     static func seBlocks(units: Int, channels c: Int = 1152, squeezed s: Int = 48, hw: Int = 7) throws(GraphError)
-        -> (graph: Graph, fcs: Set<String>, scales: Set<String>) {
+        -> (graph: Graph, fcs: Set<String>) {
         var b = GraphBuilder(name: "seblocks")
         var x = b.input("x", shape: [1, c, hw, hw])
-        var fcs: Set<String> = [], scales: Set<String> = []
+        var fcs: Set<String> = []
         for i in 0..<units {
             let u = "se.\(i)"
             let dwa = ConvAttributes(inChannels: c, outChannels: c, kernel: [5, 5], pads: [2, 2, 2, 2], groups: c, hasBias: true)
@@ -119,11 +123,10 @@ public enum MicroBenchmarkSuite {
             x = try b.add1("\(u).scale", .binary(.mul), inputs: [d, sg])
             if i > 0 && i < units - 1 {
                 fcs.formUnion(["\(u).fc1", "\(u).fc2"])
-                scales.insert("\(u).scale")
             }
         }
         b.markOutput(x)
-        return (try b.finish(), fcs, scales)
+        return (try b.finish(), fcs)
     }
 
     static func convChain(_ name: String, c: Int, hw: Int, k: Int, groups: Int = 1, count: Int) throws(GraphError) -> Graph {
@@ -160,12 +163,18 @@ public enum MicroBenchmarkSuite {
             return fc
         })
         // What splitting a kernel over threads costs (`parallel_overhead`; the chains above stay on one
-        // thread), where networks split small kernels: squeeze-excitation blocks (`seBlocks`). Timed
-        // apart: the two fcs (split by panels and by inputs) and the per-channel scale.
-        let se = try seBlocks(units: 8)
-        for (suffix, names, cls) in [("fcs", se.fcs, OpClass.gemm), ("scales", se.scales, OpClass.elementwise)] {
-            var bench = MicroBenchmark(name: "se-blocks-1152-7²-\(suffix)", benchmark: "squeeze-excitation blocks (in context)", opClass: cls,
-                                       role: .parallelOverhead, graph: se.graph, timed: names)
+        // thread), where networks split small kernels: the fcs of squeeze-excitation blocks
+        // (`seBlocks`), of three networks' shapes so the median is not one shape's noise — efficientnet_b0's
+        // 1152 → 48 on 7² and 672 → 28 on 14² (fc1 split by inputs, fc2 by panels) and
+        // mobilenet_v3_large's 480 → 120 on 14² (both split by panels). Only the fcs: their one-thread
+        // price is class overhead + a cold-ish weight stream, while the blocks' per-channel scales
+        // (1152 rows) are dominated by `channel_overhead` × rows, whose fit noise (4 → 5 ns is 1.2 µs)
+        // swamped a τ of ~0.5 µs (session 28: the scales' excess swung from +0.9 to −0.6 µs between
+        // two calibrations and took τ to 0 with them).
+        for shape in MicroBenchmarkSuite.seProbeShapes {
+            let se = try seBlocks(units: 8, channels: shape.c, squeezed: shape.s, hw: shape.hw)
+            var bench = MicroBenchmark(name: "se-blocks-\(shape.c)-\(shape.s)-\(shape.hw)²-fcs", benchmark: "squeeze-excitation blocks (in context)",
+                                       opClass: .gemm, role: .parallelOverhead, graph: se.graph, timed: se.fcs)
             bench.inPlace = true
             out.append(bench)
         }

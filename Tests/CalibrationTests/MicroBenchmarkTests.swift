@@ -198,26 +198,28 @@ struct MicroBenchmarkTests {
         #expect(s.flops >= Double(2 * 64 * 64) && s.flops < Double(3 * 64 * 64))
     }
 
-    /// The `parallel_overhead` probes time squeeze-excitation blocks' fcs and scales, kernels the runner
-    /// splits over two threads (so their samples fork) and, on one thread, does not; their weights are
-    /// L3-resident by the residence rule (4.5 MB: past L2, within half the L3).
+    /// The `parallel_overhead` probes time squeeze-excitation blocks' fcs of three shapes, kernels the
+    /// runner splits over two threads (so their samples fork) and, on one thread, does not; their
+    /// weights are L3-resident by the residence rule (1.2–3.7 MB: past L2, within half the L3).
     @Test func parallelOverheadProbesTimeSplitKernels() throws {
         let device = try DeviceLoader.load(file: Self.host)
         let suite = try MicroBenchmarkSuite.suite(quick: true)
         let probes = suite.filter { $0.role == .parallelOverhead }
-        #expect(Set(probes.map(\.name)) == ["se-blocks-1152-7²-fcs", "se-blocks-1152-7²-scales"])
-        let fcs = try #require(probes.first { $0.opClass == .gemm })
-        for name in try #require(fcs.timed) {
-            let node = try #require(fcs.graph.nodes.first { $0.name == name })
-            #expect(fcs.graph.efficiencyClass(node) == .gemm && fcs.graph.threadsUsed(node, threads: 2) == 2, "\(name)")
+        #expect(probes.map(\.name) == ["se-blocks-1152-48-7²-fcs", "se-blocks-672-28-14²-fcs", "se-blocks-480-120-14²-fcs"])
+        for fcs in probes {
+            let timed = try #require(fcs.timed)
+            #expect(timed.count == 12, "\(fcs.name)")   // fc1 and fc2 of the six inner blocks
+            for name in timed {
+                let node = try #require(fcs.graph.nodes.first { $0.name == name })
+                #expect(fcs.graph.efficiencyClass(node) == .gemm && fcs.graph.threadsUsed(node, threads: 2) == 2, "\(fcs.name): \(name)")
+            }
         }
         let timing = TimingOptions(warmup: 0, iterations: 2)
         for probe in probes {
             let two = try MicroBenchmarkRunner.run(probe, template: device, unit: nil, options: .init(threads: 2, timing: timing))
             #expect(two.role == .parallelOverhead && two.forks && two.measured > 0, "\(probe.name)")
-            if probe.opClass == .gemm {   // the fcs' weights: from L3, not main memory
-                #expect(two.levelBytes.count == 4 && two.levelBytes[2] > 0 && two.levelBytes[3] == 0, "\(probe.name): \(two.levelBytes)")
-            }
+            // the fcs' weights: from L3, not main memory
+            #expect(two.opClass == .gemm && two.levelBytes.count == 4 && two.levelBytes[2] > 0 && two.levelBytes[3] == 0, "\(probe.name): \(two.levelBytes)")
             let one = try MicroBenchmarkRunner.run(probe, template: device, unit: nil, options: .init(threads: 1, timing: timing))
             #expect(!one.forks, "\(probe.name)")
         }
