@@ -292,8 +292,15 @@ CK_INLINE void gemm_packed(
                     ptrdiff_t p = 0, done = 0;
                     for (; p < nb; p += CK_GEMM_NR) {
                         int nr = (int)(nb - p < CK_GEMM_NR ? nb - p : CK_GEMM_NR);
-                        if (p < full)
-                            kernel_6x16s(ap, b + k0 * ldb + j0 + p, ldb, kb, c + r * ldc + j0 + p, ldc, mr, CK_GEMM_NR, mode, act);
+                        const float *bsrc = b + k0 * ldb + j0 + p;
+                        if (p < full && r == row0 && p + 2 * CK_GEMM_NR <= full)
+                            // The first strip is the first to touch B: fetch the next panel's line of
+                            // every row (in place, rows ldb apart: no hardware prefetcher follows them
+                            // across pages), as `ck_gemm_rows16_avx512` does for its first row panel.
+                            kernel_6x16p(ap, bsrc, ldb, kb, c + r * ldc + j0 + p, ldc, mr, CK_GEMM_NR, mode, act,
+                                         (const char *)(bsrc + 2 * CK_GEMM_NR - 1), ldb * (ptrdiff_t)sizeof(float));
+                        else if (p < full)
+                            kernel_6x16s(ap, bsrc, ldb, kb, c + r * ldc + j0 + p, ldc, mr, CK_GEMM_NR, mode, act);
                         else
                             kernel_6x16(ap, scratch + ((p - full) / CK_GEMM_NR) * CK_GEMM_NR * kb, kb,
                                         c + r * ldc + j0 + p, ldc, mr, nr, mode, act);

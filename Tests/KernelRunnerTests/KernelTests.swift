@@ -69,6 +69,12 @@ struct KernelTests {
         ConvCase(cin: 16, cout: 96, h: 5, w: 5, k: 3, pads: [1, 1, 1, 1], activation: .gelu),
         ConvCase(cin: 16, cout: 96, h: 6, w: 6, k: 1, activation: .tanh),
         ConvCase(cin: 24, cout: 80, h: 30, w: 30, k: 1, activation: .hardsigmoid),
+        // 1×1 with a last 16-row panel 13/16 and 15/16 full (the AVX-512 16-row kernel, masked rows) and
+        // 12 rows (6-row strips reading B in place), both over ≥ 3 column panels: the first panel's
+        // prefetch of the next one.
+        ConvCase(cin: 40, cout: 29, h: 12, w: 12, k: 1, activation: .relu),
+        ConvCase(cin: 70, cout: 63, h: 19, w: 19, k: 1),
+        ConvCase(cin: 33, cout: 12, h: 9, w: 9, k: 1, activation: .silu),
         // Depthwise fast paths: 16-pixel and 8-pixel tails, stride-2 phase split with even and odd left padding.
         ConvCase(cin: 3, cout: 3, h: 9, w: 37, k: 5, pads: [2, 2, 2, 2], groups: 3, activation: .silu),
         ConvCase(cin: 3, cout: 3, h: 11, w: 35, k: 5, stride: 2, pads: [2, 2, 2, 2], groups: 3),
