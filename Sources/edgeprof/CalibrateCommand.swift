@@ -7,8 +7,8 @@ struct Calibrate: ParsableCommand {
         abstract: "Fit the host device file from micro-benchmarks run with the real kernels.",
         discussion: """
         Runs chains of identical kernels (conv/GEMM grid, depthwise 3×3, activations, pooling, attention, softmax/layer norm,
-        relu streams over 4 KiB-256 MiB working sets (64 MiB with --quick), tiny kernels, squeeze-excitation blocks whose kernels
-        the runner splits over threads), a pointer chase and cold 1 KiB reads, and fits the cost model's layer overhead, bandwidth
+        relu streams over 4 KiB-256 MiB working sets (64 MiB with --quick), tiny kernels, the fcs of squeeze-excitation blocks of three shapes,
+        which the runner splits over threads), a pointer chase and cold 1 KiB reads, and fits the cost model's layer overhead, bandwidth
         and latency per memory level, main memory's stream start-up, the parallel dispatch overhead and efficiency per op class.
         Structure, sizes, peaks and energies come from --template; every fitted
         value gets `source: measured <date> (<benchmark>)`. The file is written atomically. Build with -c release.
