@@ -58,6 +58,8 @@ struct ONNXConverter {
     var absorbed: Set<Int> = []
     /// Mul node index → the x of Mul(x, Sigmoid(x)).
     var siluInput: [Int: String] = [:]
+    /// Last Mul node index → the x of PyTorch's exact-GELU chain (`convertGELUDiv`).
+    var geluInput: [Int: String] = [:]
     /// Activations stored quantized (all consumers are QuantizeLinear → DequantizeLinear).
     var quantizedStorage: [String: DType] = [:]
     var quantMaterialized: [String: Int] = [:]
@@ -392,8 +394,10 @@ struct ONNXConverter {
         let ref = NodeRef(index: index, proto: proto, name: nodeName(index), domain: domain, opset: opsets[domain] ?? 0)
         var operands: [Operand?] = []
         var poisoned = false
+        // The last Mul of an absorbed GELU chain reads only its x (the chain's other tensors are never made).
+        let geluX = geluInput[index]
         for name in proto.input {
-            if name.isEmpty { operands.append(nil); continue }
+            if name.isEmpty || (geluX != nil && name != geluX) { operands.append(nil); continue }
             let v = try value(named: name, node: ref.name)
             if case .unknown = v { poisoned = true }
             operands.append(Operand(name: name, value: v))
@@ -410,7 +414,7 @@ struct ONNXConverter {
         }
         let attrs = ONNXAttributes(proto, node: ref.name, path: path)
         do {
-            if try fold(ref, operands, attrs) { return }
+            if geluX == nil, try fold(ref, operands, attrs) { return }
             try convert(ref, operands, attrs)
         } catch {
             switch error {

@@ -31,8 +31,14 @@ extension ONNXConverter {
                 try emit1(ref, .activation(.silu), input: id, output: try firstOutput(ref))
                 return
             }
+            if let x = geluInput[ref.index], case .act(let id)? = env[x] {
+                try emit1(ref, .activation(.gelu), input: id, output: try firstOutput(ref))
+                return
+            }
             try convertBinary(ref, ins, .mul)
-        case "Div": try convertBinary(ref, ins, .div)
+        case "Div":
+            if try convertGELUDiv(ref, ins) { return }
+            try convertBinary(ref, ins, .div)
         case "Pow": try convertBinary(ref, ins, .pow)
 
         case "Sqrt": try unary(ref, ins, .sqrt)
@@ -443,6 +449,49 @@ extension ONNXConverter {
         // The Sigmoid is not emitted: bind its output name to x so the Mul (its only consumer) becomes SiLU(x).
         env[s] = xOperand.value
         return true
+    }
+
+    /// PyTorch's export of the exact GELU before opset 20, x / √2 → Erf → + 1 → · x → · 0.5, each
+    /// intermediate read only by the next, becomes one GELU at the last Mul (as ONNX Runtime's
+    /// GeluFusion does): five passes over the activation become one, which the preceding MatMul can
+    /// then take as its epilogue. Returns false (nothing absorbed) for any other shape of the chain.
+    mutating func convertGELUDiv(_ ref: NodeRef, _ ins: [Operand?]) throws(ConvertError) -> Bool {
+        guard ins.count == 2, let xOperand = ins[0], case .act = xOperand.value, let k = ins[1], case .const(let kc) = k.value,
+              kc.count == 1, let kv = kc.scalarDouble, abs(kv - 2.0.squareRoot()) < 1e-4, let d = ref.outputs.first else { return false }
+        func onlyUser(of t: String, _ op: String) -> (index: Int, node: Onnx_NodeProto)? {
+            guard !graphOutputs.contains(t), let users = consumers[t], users.count == 1 else { return nil }
+            let n = nodes[users[0]]
+            guard n.opType == op, isDefaultDomain(n.domain), n.output.count == 1, !n.output[0].isEmpty,
+                  !absorbed.contains(users[0]) else { return nil }
+            return (users[0], n)
+        }
+        func isScalar(_ name: String, _ value: Double) -> Bool {
+            guard let c = peekConstant(name), c.count == 1, let v = c.scalarDouble else { return false }
+            return abs(v - value) < 1e-6
+        }
+        func other(_ n: Onnx_NodeProto, than t: String) -> String? {
+            guard n.input.count == 2, n.input.contains(t), n.input[0] != n.input[1] else { return nil }
+            return n.input[0] == t ? n.input[1] : n.input[0]
+        }
+        guard let erf = onlyUser(of: d, "Erf"), erf.node.input.count == 1,
+              let add = onlyUser(of: erf.node.output[0], "Add"), let one = other(add.node, than: erf.node.output[0]), isScalar(one, 1),
+              let mul = onlyUser(of: add.node.output[0], "Mul"), other(mul.node, than: add.node.output[0]) == xOperand.name,
+              let half = onlyUser(of: mul.node.output[0], "Mul"), let h = other(half.node, than: mul.node.output[0]), isScalar(h, 0.5)
+        else { return false }
+        absorbed.formUnion([erf.index, add.index, mul.index])
+        geluInput[half.index] = xOperand.name
+        return true
+    }
+
+    /// A constant's value by name without converting anything: an initializer, a folded value, or a
+    /// Constant node's tensor or float (nil for anything else).
+    mutating func peekConstant(_ name: String) -> ConstTensor? {
+        if let c = constIfAvailable(name, node: nil) { return c }
+        guard let i = producer[name], nodes[i].opType == "Constant", isDefaultDomain(nodes[i].domain) else { return nil }
+        let attrs = ONNXAttributes(nodes[i], node: nodeName(i), path: path)
+        if let t = try? attrs.tensor("value"), let c = try? decoder.decode(t, name: name, node: nodeName(i)) { return c }
+        if attrs.has("value_float"), let v = try? attrs.float("value_float", default: 0) { return .floats([v], dims: []) }
+        return nil
     }
 
     mutating func convertHardSigmoid(_ ref: NodeRef, _ ins: [Operand?], _ attrs: ONNXAttributes) throws(ConvertError) {
