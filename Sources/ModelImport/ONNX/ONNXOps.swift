@@ -484,14 +484,12 @@ extension ONNXConverter {
     }
 
     /// A constant's value by name without converting anything: an initializer, a folded value, or a
-    /// Constant node's tensor or float (nil for anything else).
+    /// Constant node not converted yet (`constantNodeValue`; nil for anything else).
     mutating func peekConstant(_ name: String) -> ConstTensor? {
         if let c = constIfAvailable(name, node: nil) { return c }
         guard let i = producer[name], nodes[i].opType == "Constant", isDefaultDomain(nodes[i].domain) else { return nil }
-        let attrs = ONNXAttributes(nodes[i], node: nodeName(i), path: path)
-        if let t = try? attrs.tensor("value"), let c = try? decoder.decode(t, name: name, node: nodeName(i)) { return c }
-        if attrs.has("value_float"), let v = try? attrs.float("value_float", default: 0) { return .floats([v], dims: []) }
-        return nil
+        let ref = NodeRef(index: i, proto: nodes[i], name: nodeName(i), domain: "", opset: opsets[""] ?? 0)
+        return try? constantNodeValue(ref, ONNXAttributes(nodes[i], node: ref.name, path: path))
     }
 
     mutating func convertHardSigmoid(_ ref: NodeRef, _ ins: [Operand?], _ attrs: ONNXAttributes) throws(ConvertError) {
