@@ -57,6 +57,7 @@ size_t ck_gemm_packed_wt_floats(ptrdiff_t m, ptrdiff_t k) { return panel_floats(
 /// equal ≤2048 blocks were bimodal (2.7 or 5.5 ms), 256-blocks re-gathering transposed output
 /// tiles 4.1–4.6 ms.
 static ptrdiff_t t_block_depth(ptrdiff_t k) { return k <= 2048 ? k : CK_GEMM_KC; }
+ptrdiff_t ck_gemm_t_block_depth(ptrdiff_t k) { return t_block_depth(k); }
 
 void ck_gemm_pack_wt(const float *a, ptrdiff_t m, ptrdiff_t k, ptrdiff_t lda, float *packed) {
     pack_panels(a, m, k, lda, CK_GEMM_NR, t_block_depth(k), packed);
@@ -67,9 +68,9 @@ size_t ck_gemm_t_scratch_floats(ptrdiff_t m, ptrdiff_t k, ptrdiff_t n) {
     const ptrdiff_t panels = (n + CK_GEMM_MR - 1) / CK_GEMM_MR;
     size_t floats = (size_t)(panels * CK_GEMM_MR * (kc > 0 ? kc : 1));
     if (k > kc) floats += (size_t)((m + CK_GEMM_NR - 1) / CK_GEMM_NR * panels * CK_GEMM_MR * CK_GEMM_NR);
-    // The 7-pixel AVX-512 kernel packs n / 7 panels of [k][8].
-    const size_t t7 = ck_gemm_t7_eligible(n, k) ? (size_t)(n / 7 * 8 * k) : 0;
-    return floats > t7 ? floats : t7;
+    // The pixel-panel AVX-512 kernel packs all n pixels over the whole depth: [k][S] per panel.
+    const size_t tn = ck_gemm_tn_eligible(n) ? (size_t)(n * k) : 0;
+    return floats > tn ? floats : tn;
 }
 
 #if defined(__x86_64__)
@@ -436,10 +437,16 @@ void ck_gemm_rows16(const float *packed, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t 
 void ck_gemm_packed_t(const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k,
                       const float *b, ptrdiff_t ldb, ptrdiff_t n,
                       float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch) {
-    if (ck_gemm_t7_eligible(n, k)) {
-        ck_gemm_t7_avx512(packed_wt, m, row0, row1, k, b, ldb, n, c, ldc, bias, act, scratch);
+    if (ck_gemm_tn_eligible(n)) {
+        ck_gemm_tn_avx512(packed_wt, m, row0, row1, k, b, ldb, n, c, ldc, bias, act, scratch);
         return;
     }
+    CK_WITH_SPLIT_ACT(act, gemm_packed_t(packed_wt, m, row0, row1, k, b, ldb, n, c, ldc, bias, act_c, scratch, post_c));
+}
+
+void ck_gemm_packed_t6(const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k,
+                       const float *b, ptrdiff_t ldb, ptrdiff_t n,
+                       float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch) {
     CK_WITH_SPLIT_ACT(act, gemm_packed_t(packed_wt, m, row0, row1, k, b, ldb, n, c, ldc, bias, act_c, scratch, post_c));
 }
 #pragma clang attribute pop
@@ -458,6 +465,12 @@ void ck_gemm_packed(const float *packed_a, ptrdiff_t m, ptrdiff_t row0, ptrdiff_
 void ck_gemm_packed_t(const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k,
                       const float *b, ptrdiff_t ldb, ptrdiff_t n,
                       float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch) {
+    (void)packed_wt; (void)m; (void)row0; (void)row1; (void)k; (void)b; (void)ldb; (void)n;
+    (void)c; (void)ldc; (void)bias; (void)act; (void)scratch;
+}
+void ck_gemm_packed_t6(const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k,
+                       const float *b, ptrdiff_t ldb, ptrdiff_t n,
+                       float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch) {
     (void)packed_wt; (void)m; (void)row0; (void)row1; (void)k; (void)b; (void)ldb; (void)n;
     (void)c; (void)ldc; (void)bias; (void)act; (void)scratch;
 }

@@ -104,7 +104,7 @@ final class ConvolutionStep: Step {
         tile = serial || stem ? p : ConvolutionStep.balancedTile(pixels: p, atMost: byCache, threads: threads)
         if packAtLoad {
             let k = geometry.depth
-            let t = PackedGemmWeights.prefersTransposed(columns: p, depth: k)
+            let t = PackedGemmWeights.prefersTransposed(columns: splitRows ? p : tile, depth: k)
             packed = weights.withUnsafeBufferPointer { w in
                 (0..<geometry.groups).map { PackedGemmWeights(w.baseAddress! + $0 * m * k, rows: m, depth: k, lda: k, transposed: t) }
             }

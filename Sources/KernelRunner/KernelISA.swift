@@ -87,12 +87,12 @@ final class PackedGemmWeights: @unchecked Sendable {
     var rowUnit: Int { layout == .rows6 ? Int(CK_GEMM_MR) : Int(CK_GEMM_NR) }
 
     /// The kernel's name in `algorithm` columns for calls over `columns` columns (the transposed
-    /// product takes 7-pixel panels where `ck_gemm_t7_eligible` says so).
+    /// product takes pixel panels of up to 16 where `ck_gemm_tn_eligible` says so).
     func kernelName(columns: Int) -> String {
         switch layout {
         case .rows6: "gemm6x16"
         case .rows16: "gemm16x16 avx512"
-        case .transposed: ck_gemm_t7_eligible(columns, depth) != 0 ? "gemm7x16T avx512" : "gemm6x16T"
+        case .transposed: ck_gemm_tn_eligible(columns) != 0 ? "gemmNx16T avx512" : "gemm6x16T"
         }
     }
 
@@ -119,9 +119,14 @@ final class PackedGemmWeights: @unchecked Sendable {
         }
     }
 
-    /// Whether the transposed formulation suits a product with `columns` output columns and
+    /// Whether the transposed formulation suits a product with `columns` output columns per call and
     /// depth `depth`: few columns (≤ 64, e.g. 7×7 maps) and enough depth that its scalar
     /// transposed stores stay cheap (measured: 49 columns, depth ≥ 192: 5–12 % faster; wide maps or
-    /// depth ≤ 64: slower).
-    static func prefersTransposed(columns: Int, depth: Int) -> Bool { columns <= 64 && depth >= 128 }
+    /// depth ≤ 64: slower). With AVX-512F (`ck_gemm_tn_avx512`) also up to 128 columns at depth
+    /// ≥ 384 (10×10 maps, a thread's half of a 14×14 map): against the 16-row kernel, standalone,
+    /// 1 thread, 98–100 columns at depth 384–2304 ran 1.1–1.3× faster; 196 columns, or depth ≤ 240,
+    /// no faster.
+    static func prefersTransposed(columns: Int, depth: Int) -> Bool {
+        (columns <= 64 && depth >= 128) || (columns <= 128 && depth >= 384 && ck_gemm_tn_eligible(columns) != 0)
+    }
 }

@@ -117,12 +117,23 @@ struct KernelTests {
         // 49 pixels (a partial 6-pixel panel, vector-packed), and depth 2100 (> 2048: K blocks in a tile buffer).
         ConvCase(cin: 160, cout: 70, h: 7, w: 7, k: 1, activation: .relu),
         ConvCase(cin: 2100, cout: 20, h: 5, w: 5, k: 1),
-        // Pixel counts that are a multiple of 7 (the AVX-512 7-pixel kernel where the CPU has AVX-512F):
-        // 14 pixels with deferred SiLU and a partial channel panel (33), 63 pixels with hardswish in
-        // registers, 49 pixels without bias, batch 2.
+        // Pixel panels of up to 16 (the AVX-512 transposed kernel where the CPU has AVX-512F): 14 pixels
+        // with deferred SiLU and a partial channel panel (33), 63 pixels with hardswish in registers,
+        // 49 pixels without bias, batch 2.
         ConvCase(cin: 130, cout: 33, h: 2, w: 7, k: 1, activation: .silu),
         ConvCase(cin: 144, cout: 48, h: 7, w: 9, k: 1, activation: .hardswish),
         ConvCase(batch: 2, cin: 200, cout: 17, h: 7, w: 7, k: 1, bias: false),
+        // SSD's tail shapes: 3×3 stride 2 to 5×5 at depth 2304 (> 2048: K blocks accumulated in registers),
+        // to 3×3 and 2×2 (9 and 4 pixels: one panel), 1×1 heads with 126 channels; 10×10 maps at depth
+        // ≥ 384 (transposed with AVX-512F: 100 pixels in 7 panels when output channels split, 50-pixel
+        // tiles when pixels split), and 14×14 in two 98-pixel tiles.
+        ConvCase(cin: 256, cout: 40, h: 10, w: 10, k: 3, stride: 2, pads: [1, 1, 1, 1], activation: .relu),
+        ConvCase(cin: 128, cout: 36, h: 5, w: 5, k: 3, stride: 2, pads: [1, 1, 1, 1], activation: .relu),
+        ConvCase(cin: 128, cout: 24, h: 3, w: 3, k: 3, stride: 2, pads: [1, 1, 1, 1], activation: .silu),
+        ConvCase(cin: 160, cout: 126, h: 3, w: 3, k: 1),
+        ConvCase(cin: 400, cout: 200, h: 10, w: 10, k: 1, activation: .relu6),
+        ConvCase(cin: 384, cout: 40, h: 10, w: 10, k: 1, activation: .silu),
+        ConvCase(cin: 384, cout: 24, h: 14, w: 14, k: 1, bias: false),
         // 13–16 output channels with one K block (the AVX-512 16-row kernel where the CPU has AVX-512F):
         // 16 channels with ReLU6 on 460 pixels (a partial 16-column tile), 14 with deferred SiLU on 279
         // pixels (the SiLU pass over 8-tile groups and a partial last group), 13 at depth 256 (the K-block
@@ -255,6 +266,57 @@ struct KernelTests {
         }
     }
 
+    /// The transposed product on its own: `ck_gemm_packed_t` (pixel panels of ≤ 16 with one accumulator
+    /// per pixel on an AVX-512F CPU, else 6-pixel AVX2 panels) and `ck_gemm_packed_t6` (always the
+    /// AVX2 panels), against a double-precision reference: every panel width (2–17 pixels) and the
+    /// map sizes that occur (25, 49, 64, 100, 128, 200), depths 1, 130 and 2100 (> 2048: K blocks),
+    /// 15 and 33 rows (partial 16-channel panels), a row range starting at the second panel (a
+    /// thread's share of an output-channel split), ReLU, deferred SiLU, no bias.
+    @Test func transposedProductOnEveryPanelWidth() throws {
+        guard KernelISA.supported == .avx2 else { return }
+        let acts: [FusedActivation] = [.relu, FusedActivation(.activation(.silu)) ?? .none, .none]
+        for k in [1, 130, 2100] {
+            for m in [15, 33] {
+                for n in Array(2...17) + [25, 49, 64, 100, 128, 200] {
+                    let a = randomInput([m, k], seed: UInt64(k + m)).values, b = randomInput([k, n], seed: UInt64(n)).values
+                    let bias = randomInput([m], seed: 5).values
+                    let packed = UnsafeMutablePointer<Float>.allocate(capacity: Int(ck_gemm_packed_wt_floats(m, k)))
+                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Int(ck_gemm_t_scratch_floats(m, k, n)) + 16)
+                    let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
+                    defer { packed.deallocate(); scratch.deallocate(); c.deallocate() }
+                    ck_gemm_pack_wt(a, m, k, k, packed)
+                    let aligned = UnsafeMutablePointer<Float>(bitPattern: (Int(bitPattern: scratch) + 31) & ~31)!
+                    let act = acts[(k + m + n) % acts.count], withBias = n % 5 != 0
+                    let row0 = m > 16 && n % 2 == 1 ? 16 : 0
+                    var want = [Float](repeating: 0, count: m * n)
+                    for i in row0..<m {
+                        for j in 0..<n {
+                            var sum = withBias ? Double(bias[i]) : 0
+                            for d in 0..<k { sum += Double(a[i * k + d]) * Double(b[d * n + j]) }
+                            let v = Float(sum)
+                            want[i * n + j] = switch act {
+                            case .relu: Swift.max(0, v)
+                            case .none: v
+                            default: Reference.activation(v, .silu)
+                            }
+                        }
+                    }
+                    for sixPixel in [false, true] {
+                        c.update(repeating: 0, count: m * n)
+                        bias.withUnsafeBufferPointer { bp in
+                            let bptr = withBias ? bp.baseAddress : nil
+                            if sixPixel { ck_gemm_packed_t6(packed, m, row0, m, k, b, n, n, c, n, bptr, act.ck, aligned) }
+                            else { ck_gemm_packed_t(packed, m, row0, m, k, b, n, n, c, n, bptr, act.ck, aligned) }
+                        }
+                        let kernel = sixPixel || ck_gemm_tn_eligible(n) == 0 ? "6-pixel AVX2" : "pixel-panel AVX-512"
+                        expectClose(Array(UnsafeBufferPointer(start: c, count: m * n)), want,
+                                    "m \(m) k \(k) n \(n) rows \(row0)..<\(m) \(act) \(kernel)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test(arguments: convCases)
     func convolutionWithFoldedBatchNormAndActivation(_ c: ConvCase) throws {
         var b = GraphBuilder(name: "conv")
@@ -282,7 +344,7 @@ struct KernelTests {
     }
 
     /// Residual adds fused into the conv (`conv-bn-add[-act]`), over every conv path that can
-    /// carry one: 1×1 pixel tiles on the 6-row, 16-row and transposed 7-pixel GEMMs, the
+    /// carry one: 1×1 pixel tiles on the 6-row, 16-row and transposed pixel-panel GEMMs, the
     /// output-channel split of small maps, im2col 3×3 (stride 2, grouped), Winograd by tile
     /// rows and by channels (7×7 maps), batches; SiLU takes the deferred AVX-512 pass.
     static let residualCases: [ConvCase] = [

@@ -127,9 +127,11 @@ void ck_gemm_rows16_avx512(const float *packed, ptrdiff_t m, ptrdiff_t row0, ptr
                            const float *b, ptrdiff_t ldb, ptrdiff_t n, float *c, ptrdiff_t ldc, const float *bias,
                            ck_activation act);
 
-/// The same product for few columns (small feature maps): computed as Cᵀ = Bᵀ·Aᵀ, with the
-/// columns (pixels) as the 6-row operand and the rows (channels) as the 16-wide operand, so a
-/// 7×7 map (49 columns) wastes 5 of 54 lanes instead of 15 of 64. A is packed by
+/// The same product for few columns (small feature maps, a thread's pixel tile): computed as
+/// Cᵀ = Bᵀ·Aᵀ, with the columns (pixels) as the row operand and the rows (channels) as the
+/// 16-wide operand: on an AVX-512F CPU panels of ≤ 16 pixels with one accumulator per pixel
+/// (`ck_gemm_tn_avx512`), else 6-pixel AVX2 panels (a 7×7 map's 49 columns waste 5 of 54 lanes
+/// instead of 15 of 64 in 16-column tiles). A is packed by
 /// `ck_gemm_pack_wt` ([m/16][k][16]); rows [row0, row1) are multiples of 16 except at m.
 /// `scratch` holds ck_gemm_t_scratch_floats(m, k, n) floats, 32-byte aligned.
 size_t ck_gemm_packed_wt_floats(ptrdiff_t m, ptrdiff_t k);
@@ -149,12 +151,22 @@ void ck_gemv_panels_avx512(const float *packed, ptrdiff_t rows, ptrdiff_t k, con
 void ck_gemv_panels_krange_avx512(const float *packed, ptrdiff_t rows, ptrdiff_t k, const float *x, float *y, ptrdiff_t p0, ptrdiff_t p1,
                                   ptrdiff_t j0, ptrdiff_t j1);
 
-/// Whether `ck_gemm_packed_t` takes the AVX-512F kernel on 7-pixel panels: n a multiple of 7 up to
-/// 63 (7×7 maps), depth ≤ 2048 (one K block), a CPU with AVX-512F.
-int ck_gemm_t7_eligible(ptrdiff_t n, ptrdiff_t k);
+/// K block depth of `ck_gemm_pack_wt`'s packing (the whole depth up to 2048).
+ptrdiff_t ck_gemm_t_block_depth(ptrdiff_t k);
 
-/// `ck_gemm_packed_t` on 7-pixel panels (ck_gemm_t7_eligible): same operands, scratch and result.
-void ck_gemm_t7_avx512(const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k,
+/// Whether `ck_gemm_packed_t` takes the AVX-512F kernel on pixel panels of up to 16 (2 to
+/// CK_GEMM_TN_MAX_COLUMNS pixels, a CPU with AVX-512F); else 6-pixel AVX2 panels.
+enum { CK_GEMM_TN_MAX_COLUMNS = 256 };
+int ck_gemm_tn_eligible(ptrdiff_t n);
+
+/// `ck_gemm_packed_t` on ⌈n/16⌉ near-equal pixel panels (ck_gemm_tn_eligible): same operands and
+/// result; scratch n·k floats (within ck_gemm_t_scratch_floats).
+/// `ck_gemm_packed_t6` is `ck_gemm_packed_t` on the AVX2 6-pixel panels whatever the CPU (tests
+/// keep both paths covered on an AVX-512 machine).
+void ck_gemm_tn_avx512(const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k,
+                       const float *b, ptrdiff_t ldb, ptrdiff_t n,
+                       float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch);
+void ck_gemm_packed_t6(const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrdiff_t row1, ptrdiff_t k,
                        const float *b, ptrdiff_t ldb, ptrdiff_t n,
                        float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch);
 
