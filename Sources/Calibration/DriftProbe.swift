@@ -59,3 +59,51 @@ public enum DriftProbe {
         return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }
 }
+
+/// Waiting for a quiet machine before measuring (`calibrate` / `validate --wait-quiet`): the drift
+/// probe is read until `needed` readings in a row are at most `maxDrift` (the machine runs about as
+/// fast as the device file describes), or `timeout` seconds have passed. On a shared VM the machine
+/// runs 1.5–4× slower for many minutes at a time (this project's host: mobilenet_v2 at 5–16 ms
+/// against 3.8 for an hour of session 29); a calibration fitted in such a spell describes the
+/// neighbours, not the machine.
+public enum QuietWait {
+    public struct Outcome: Sendable, Equatable {
+        /// Every drift read, in order.
+        public var readings: [Double]
+        /// Seconds from the start of the first reading to the decision.
+        public var waited: Double
+        /// Whether `needed` quiet readings came in a row before the timeout.
+        public var quiet: Bool
+    }
+
+    /// Reads `read()` (one drift probe reading) until `needed` consecutive readings are ≤ `maxDrift`,
+    /// sleeping `interval` seconds after each noisy one (cut to what is left of the timeout), or until
+    /// `timeout` seconds have passed since the first reading began. `progress` gets one line per reading.
+    public static func wait<E: Error>(maxDrift: Double, needed: Int = 2, timeout: Double, interval: Double = 20,
+                                      read: () throws(E) -> Double, sleep: (Double) -> Void = { Thread.sleep(forTimeInterval: $0) },
+                                      now: () -> Double = { Date().timeIntervalSinceReferenceDate },
+                                      progress: (String) -> Void = { _ in }) throws(E) -> Outcome {
+        let start = now()
+        var readings: [Double] = []
+        var streak = 0
+        while true {
+            let d = try read()
+            readings.append(d)
+            streak = d <= maxDrift ? streak + 1 : 0
+            let waited = now() - start
+            let state = d <= maxDrift ? "quiet (\(streak)/\(needed))" : "busy"
+            progress(String(format: "wait-quiet: drift %.2f× (limit %.2f×): %@, %.0f s of %.0f s waited", d, maxDrift, state, waited, timeout))
+            if streak >= Swift.max(1, needed) { return Outcome(readings: readings, waited: waited, quiet: true) }
+            if waited >= timeout { return Outcome(readings: readings, waited: waited, quiet: false) }
+            if d > maxDrift { sleep(Swift.min(interval, Swift.max(0, timeout - waited))) }
+        }
+    }
+
+    /// The error text when the machine did not settle.
+    public static func timeoutMessage(_ o: Outcome, maxDrift: Double, reference: String) -> String {
+        let shown = o.readings.suffix(8).map { String(format: "%.2f", $0) }.joined(separator: ", ")
+        return String(format: "the machine did not settle within %.0f s: drift probe readings (measured / predicted by %@) %@%@ × against a limit of %.2f×; "
+                      + "nothing was measured or written (raise --wait-quiet, or --max-drift if %@ no longer describes this machine's quiet speed)",
+                      o.waited, reference, o.readings.count > 8 ? "…, " : "", shown, maxDrift, reference)
+    }
+}

@@ -15,14 +15,22 @@ public enum CalibrateWorkflow {
         /// Passes over the benchmark suite (nil: 3, `quick`: 1); each benchmark keeps its fastest
         /// pass (see HostValidateWorkflow.roundsNote: the VM's speed jumps between states).
         public var passes: Int?
+        /// Wait up to this many seconds for a quiet machine before measuring (`QuietWait`, drift read
+        /// against the template); nil: start at once.
+        public var waitQuiet: Double?
+        /// The drift (measured / predicted by the template) at or under which the machine counts as quiet.
+        public var maxDrift: Double
         public var progress: @Sendable (String) -> Void
         public init(template: String = MeasureWorkflow.defaultDeviceFile, output: String = MeasureWorkflow.defaultDeviceFile, quick: Bool = false,
-                    threads: Int? = nil, passes: Int? = nil, progress: @escaping @Sendable (String) -> Void = { _ in }) {
+                    threads: Int? = nil, passes: Int? = nil, waitQuiet: Double? = nil, maxDrift: Double = QuietWait.defaultMaxDrift,
+                    progress: @escaping @Sendable (String) -> Void = { _ in }) {
             self.template = template
             self.output = output
             self.quick = quick
             self.threads = threads
             self.passes = passes
+            self.waitQuiet = waitQuiet
+            self.maxDrift = maxDrift
             self.progress = progress
         }
     }
@@ -81,6 +89,10 @@ public enum CalibrateWorkflow {
             throw .usage("\(r.template): the default unit needs a peak for its precision")
         }
         let levels = template.levels(for: unit)
+        if let limit = r.waitQuiet {
+            try QuietWait.require(device: template, reference: r.template, unit: unit.name, threads: r.threads, timeout: limit,
+                                  maxDrift: r.maxDrift, progress: r.progress)
+        }
         // Main memory's stream start-up first (cold 1 KiB reads: lines, pages and page-table entries evicted),
         // so the benchmarks' predictions — the fit's fixed terms — already use it.
         let coldRepeats = r.quick ? 15 : 41
@@ -329,5 +341,25 @@ public enum CalibrateWorkflow {
             + "load average \(r.loadAverage))\n"
             + "Thread placement: \(placementNote(rerun: r.farApartRerun ?? 0, stillFar: r.farApartKept ?? []))\n\n"
             + t(values) + "\n" + t(samples) + "\nMemory latency (pointer chase; latency jumps by > 1.4× after: \(edges))\n" + t(chase)
+    }
+}
+
+extension QuietWait {
+    /// Default `--max-drift`: the machine counts as quiet when the probe runs at most 20% slower than
+    /// the device file predicts (this project's host read 1.0–1.16 in its quiet spells, 1.3–5 in busy ones).
+    public static let defaultMaxDrift = 1.2
+
+    /// Waits (`wait`) with the drift probe read against `device`; throws `.usage` with the readings
+    /// when the machine did not settle within `timeout` seconds.
+    static func require(device: DeviceProfile, reference: String, unit: String?, threads: Int?, timeout: Double, maxDrift: Double,
+                        progress: (String) -> Void) throws(EdgeProfError) {
+        let benches: [MicroBenchmark]
+        do { benches = try DriftProbe.benchmarks() } catch { throw .graph(model: "drift probe", error) }
+        let outcome = try wait(maxDrift: maxDrift, timeout: timeout, read: { () throws(EdgeProfError) -> Double in
+            do { return try DriftProbe.read(benches, device: device, unit: unit, threads: threads).drift } catch {
+                throw .importFailed("drift probe failed: \(error)")
+            }
+        }, progress: progress)
+        guard outcome.quiet else { throw .usage(timeoutMessage(outcome, maxDrift: maxDrift, reference: reference)) }
     }
 }

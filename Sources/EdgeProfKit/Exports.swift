@@ -9,3 +9,4 @@
 @_exported import Accelerator
 @_exported import enum KernelRunner.KernelISA
 @_exported import enum Calibration.DriftProbe
+@_exported import enum Calibration.QuietWait

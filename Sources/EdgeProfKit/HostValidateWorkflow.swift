@@ -128,15 +128,23 @@ public enum HostValidateWorkflow {
         public var rounds: Int?
         /// Run the drift probe before each round (about a second each).
         public var probe: Bool
+        /// Wait up to this many seconds for a quiet machine before the first round (`QuietWait`, drift
+        /// read against the device file); nil: start at once.
+        public var waitQuiet: Double?
+        /// The drift at or under which the machine counts as quiet.
+        public var maxDrift: Double
         public var progress: @Sendable (String) -> Void
         public init(deviceFile: String, models: [String] = [], threads: Int? = nil, quick: Bool = false, rounds: Int? = nil,
-                    probe: Bool = true, progress: @escaping @Sendable (String) -> Void = { _ in }) {
+                    probe: Bool = true, waitQuiet: Double? = nil, maxDrift: Double = QuietWait.defaultMaxDrift,
+                    progress: @escaping @Sendable (String) -> Void = { _ in }) {
             self.deviceFile = deviceFile
             self.models = models
             self.threads = threads
             self.quick = quick
             self.rounds = rounds
             self.probe = probe
+            self.waitQuiet = waitQuiet
+            self.maxDrift = maxDrift
             self.progress = progress
         }
     }
@@ -249,6 +257,10 @@ public enum HostValidateWorkflow {
             reports[i].append(r)
             reportDrift[i].append(drift)
             return drift
+        }
+        if let limit = request.waitQuiet {
+            try QuietWait.require(device: device, reference: request.deviceFile, unit: nil, threads: request.threads, timeout: limit,
+                                  maxDrift: request.maxDrift, progress: request.progress)
         }
         for round in 0..<rounds {
             var drifts: [Double] = []

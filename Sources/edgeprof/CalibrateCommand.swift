@@ -12,6 +12,9 @@ struct Calibrate: ParsableCommand {
         and latency per memory level, main memory's stream start-up, the parallel dispatch overhead and efficiency per op class.
         Structure, sizes, peaks and energies come from --template; every fitted
         value gets `source: measured <date> (<benchmark>)`. The file is written atomically. Build with -c release.
+        On a shared machine, --wait-quiet MINUTES first waits until the drift probe (the quick suite's probe benchmarks
+        against --template's predictions) reads at most --max-drift (default 1.2) twice in a row, and fails with nothing
+        written if the machine does not settle in time.
         """)
 
     @Flag(name: .long, help: "Fewer shapes and shorter timing (under a minute).") var quick = false
@@ -19,6 +22,7 @@ struct Calibrate: ParsableCommand {
     @Option(name: .long, help: "Device file providing everything that is not fitted (default: devices/host.yaml).") var template: String = MeasureWorkflow.defaultDeviceFile
     @Option(name: .long, help: "Threads for the kernels (default: all cores).") var threads: Int?
     @OptionGroup var kernelSet: KernelOptions
+    @OptionGroup var quiet: QuietOptions
     @Option(name: .long, help: "Passes over the benchmark suite; each benchmark keeps its fastest pass (default 3, --quick 1).") var passes: Int?
     @Option(name: .long, help: "Output format: table, json or markdown.") var format: OutputFormat = .table
 
@@ -30,7 +34,8 @@ struct Calibrate: ParsableCommand {
     func run() throws {
         kernelSet.apply()
         let result = try runReportingErrors { () throws(EdgeProfError) -> CalibrateWorkflow.Result in
-            try CalibrateWorkflow.run(.init(template: template, output: output, quick: quick, threads: threads, passes: passes) { line in
+            try CalibrateWorkflow.run(.init(template: template, output: output, quick: quick, threads: threads, passes: passes,
+                                              waitQuiet: quiet.seconds, maxDrift: quiet.limit) { line in
                 FileHandle.standardError.write(Data((line + "\n").utf8))
             })
         }

@@ -216,3 +216,27 @@ struct KernelOptions: ParsableArguments {
         if let kernels { setenv("EDGEPROF_KERNELS", kernels.lowercased(), 1) }
     }
 }
+
+/// `--wait-quiet MINUTES` / `--max-drift X`: before measuring, read the drift probe (calibrate's
+/// micro-benchmarks, measured against the device file's predictions) until two readings in a row are
+/// at most X, or give up after MINUTES with an error and nothing measured or written.
+struct QuietOptions: ParsableArguments {
+    @Option(name: .long, help: "Wait up to MINUTES for a quiet machine (drift probe ≤ --max-drift twice in a row) before measuring; fail with nothing written if it does not settle.")
+    var waitQuiet: Double?
+    @Option(name: .long, help: "With --wait-quiet: the drift (measured / predicted by the device file) at or under which the machine counts as quiet (default 1.2).")
+    var maxDrift: Double?
+
+    func validate() throws {
+        if let waitQuiet, !(waitQuiet > 0 && waitQuiet <= 240) {
+            throw ValidationError("--wait-quiet takes minutes in (0, 240] (got \(waitQuiet))")
+        }
+        if let maxDrift {
+            guard waitQuiet != nil else { throw ValidationError("--max-drift needs --wait-quiet") }
+            guard maxDrift >= 1 && maxDrift <= 1000 else { throw ValidationError("--max-drift must be between 1 and 1000 (got \(maxDrift))") }
+        }
+    }
+
+    /// Seconds to wait, or nil.
+    var seconds: Double? { waitQuiet.map { $0 * 60 } }
+    var limit: Double { maxDrift ?? QuietWait.defaultMaxDrift }
+}

@@ -34,8 +34,11 @@ struct Validate: ParsableCommand {
     @Option(name: [.short, .long], help: "Write the output to FILE (atomically) instead of stdout.") var output: String?
     @OptionGroup var recording: RecordingOptions
     @OptionGroup var kernelSet: KernelOptions
+    @OptionGroup var quiet: QuietOptions
 
     func validate() throws {
+        if published && quiet.waitQuiet != nil { throw ValidationError("--wait-quiet is a host-mode flag (the published mode measures nothing)") }
+        if noProbe && quiet.waitQuiet != nil { throw ValidationError("--wait-quiet reads the drift probe; it cannot go with --no-probe") }
         if csv != nil && !published { throw ValidationError("a CSV file is only read with --published (edgeprof validate --published FILE.csv)") }
         if writeDevices && !published { throw ValidationError("--write-devices needs --published") }
         if loo && !published { throw ValidationError("--loo needs --published") }
@@ -82,7 +85,8 @@ struct Validate: ParsableCommand {
 
     func runHost() throws {
         let result = try runReportingErrors { () throws(EdgeProfError) -> HostValidationResult in
-            try HostValidateWorkflow.run(.init(deviceFile: device, models: model, threads: threads, quick: quick, rounds: rounds, probe: !noProbe) { line in
+            try HostValidateWorkflow.run(.init(deviceFile: device, models: model, threads: threads, quick: quick, rounds: rounds, probe: !noProbe,
+                                               waitQuiet: quiet.seconds, maxDrift: quiet.limit) { line in
                 FileHandle.standardError.write(Data((line + "\n").utf8))
             })
         }

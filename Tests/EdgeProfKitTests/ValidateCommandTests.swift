@@ -120,6 +120,34 @@ import Testing
         #expect(!plain.stderr.contains("drift probe"))
     }
 
+    /// --wait-quiet: with a generous limit (1000×: a debug build runs the probe 30–45× slower than the release-fitted
+    /// host.yaml predicts) the probe reads quiet at once and the run goes on; against a device
+    /// file that predicts everything 1000× too fast the machine never reads quiet, so the run fails after the
+    /// wait with the readings and writes nothing.
+    @Test func waitQuietGoesOnWhenQuietAndFailsCleanlyWhenNot() throws {
+        let ok = try CLI.run(["validate", "--model", "squeezenet1_1", "--quick", "--threads", "1", "--format", "json", "--no-store",
+                              "--wait-quiet", "1", "--max-drift", "1000"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(ok.stderr.contains("wait-quiet: drift") && ok.stderr.contains("quiet (2/2)"), "\(ok.stderr)")
+
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("edgeprof-quiet-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var yaml = try String(contentsOfFile: "devices/host.yaml", encoding: .utf8)
+        yaml = yaml.replacingOccurrences(of: #"GFLOP/s""#, with: #"TFLOP/s""#)
+            .replacingOccurrences(of: #"GB/s""#, with: #"TB/s""#)
+        let fast = dir.appendingPathComponent("fast.yaml").path
+        try yaml.write(toFile: fast, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("out.json").path
+        let busy = try CLI.run(["validate", "--model", "squeezenet1_1", "--quick", "--threads", "1", "--no-store", "--device", fast,
+                                "--wait-quiet", "0.02", "--max-drift", "1", "-o", out])
+        #expect(busy.status != 0)
+        #expect(busy.stderr.contains("did not settle within"), "\(busy.stderr)")
+        #expect(busy.stderr.contains("fast.yaml"), "\(busy.stderr)")
+        #expect(!busy.stderr.contains("measuring squeezenet1_1"), "nothing measured: \(busy.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
     @Test func usageErrors() throws {
         let r = try CLI.run(["validate", "data/published-latency.csv"])
         #expect(r.status != 0)
@@ -127,5 +155,14 @@ import Testing
         let probe = try CLI.run(["validate", "--published", "--no-probe"])
         #expect(probe.status != 0)
         #expect(probe.stderr.contains("--no-probe is a host-mode flag"), "\(probe.stderr)")
+        for (args, message) in [(["validate", "--published", "--wait-quiet", "5"], "--wait-quiet is a host-mode flag"),
+                                (["validate", "--no-probe", "--wait-quiet", "5"], "cannot go with --no-probe"),
+                                (["validate", "--wait-quiet", "0"], "--wait-quiet takes minutes in (0, 240]"),
+                                (["calibrate", "--max-drift", "1.5"], "--max-drift needs --wait-quiet"),
+                                (["calibrate", "--wait-quiet", "5", "--max-drift", "0.5"], "--max-drift must be between 1 and 1000")] {
+            let r = try CLI.run(args)
+            #expect(r.status != 0, "\(args)")
+            #expect(r.stderr.contains(message), "\(args): \(r.stderr)")
+        }
     }
 }
