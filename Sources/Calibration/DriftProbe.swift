@@ -63,9 +63,9 @@ public enum DriftProbe {
 /// Waiting for a quiet machine before measuring (`calibrate` / `validate --wait-quiet`): the drift
 /// probe is read until `needed` readings in a row are at most `maxDrift` (the machine runs about as
 /// fast as the device file describes), or `timeout` seconds have passed. On a shared VM the machine
-/// runs 1.5–4× slower for many minutes at a time (this project's host: mobilenet_v2 at 5–16 ms
-/// against 3.8 for an hour of session 29); a calibration fitted in such a spell describes the
-/// neighbours, not the machine.
+/// runs 1.3–2× slower for minutes at a time (README, `validate` drift probe: 0.86–1.93× within one run);
+/// a calibration fitted in such a spell describes the neighbours, not the machine. The drift is read
+/// against a device file, so it only means something on the machine that file was fitted on.
 public enum QuietWait {
     public struct Outcome: Sendable, Equatable {
         /// Every drift read, in order.
