@@ -89,6 +89,7 @@ public enum CalibrateWorkflow {
             throw .usage("\(r.template): the default unit needs a peak for its precision")
         }
         let levels = template.levels(for: unit)
+        if let warning = MachineInfo.current().blasCoreWarning { r.progress("warning: " + warning) }
         if let limit = r.waitQuiet {
             try QuietWait.require(device: template, reference: r.template, unit: unit.name, threads: r.threads, timeout: limit,
                                   maxDrift: r.maxDrift, progress: r.progress)

@@ -170,6 +170,7 @@ public enum MeasureWorkflow {
                             + "compare against a baseline measured in the same run, or raise --iterations / --time-budget")
         }
         if let warning = farApartWarning(m) { warnings.append(warning) }
+        if let warning = MachineInfo.current().blasCoreWarning { warnings.append(warning) }
         let noisyLayers = layers.filter { $0.measuredLatencyS.cov > noisyCoV && $0.share >= 0.02 }
         if !noisyLayers.isEmpty {
             warnings.append("\(noisyLayers.count) layer(s) with ≥ 2% of the time have CoV > \(formatPercent(noisyCoV))")

@@ -44,6 +44,30 @@ public struct MachineInfo: Sendable, Hashable, Codable {
     }
 }
 
+extension MachineInfo {
+    /// OpenBLAS kernel sets that use no AVX: what an OpenBLAS build with DYNAMIC_ARCH falls back to on a
+    /// CPU model it does not know (Debian 12's 0.3.21 on Intel's family 6 model 207, Emerald Rapids: "Prescott").
+    public static let preAVXBLASCores: Set<String> = ["prescott", "core2", "penryn", "dunnington", "nehalem", "atom", "katmai",
+                                                      "coppermine", "northwood", "banias", "opteron", "opteron_sse3", "barcelona",
+                                                      "bobcat", "nano", "generic"]
+
+    /// A warning when OpenBLAS runs kernels without AVX on a CPU that has AVX2 and FMA: every `cblas_sgemm`
+    /// (GEMM layers over several rows, batched MatMuls, the generic kernel set) then runs several times
+    /// slower than it could (session 29, 2-vCPU Intel Xeon, OpenBLAS 0.3.21 on its "Prescott" kernels:
+    /// vit_tiny 200.9 ms, with OPENBLAS_CORETYPE=SkylakeX 25.0 ms). Nil when the kernel set fits the CPU.
+    public var blasCoreWarning: String? {
+        guard MachineInfo.preAVXBLASCores.contains(blasCoreName.lowercased()),
+              simdFeatures.contains("avx2"), simdFeatures.contains("fma") else { return nil }
+        let suggested = simdFeatures.contains("avx512f") ? "SkylakeX" : "Haswell"
+        let isa = simdFeatures.contains("avx512f") ? "AVX-512F" : "AVX2 and FMA"
+        let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE is set to '\($0)')" } ?? ""
+        return "OpenBLAS runs its '\(blasCoreName)' kernels (no AVX) on this CPU, which has \(isa)\(forced): its build does not know "
+            + "this CPU model, so every sgemm (GEMM and MatMul layers over several rows, the generic kernel set) runs several times "
+            + "slower than it could; run edgeprof with OPENBLAS_CORETYPE=\(suggested) in the environment (e.g. "
+            + "`OPENBLAS_CORETYPE=\(suggested) edgeprof measure MODEL`)"
+    }
+}
+
 /// Process memory from `/proc/self/status`.
 public enum ProcessMemory {
     /// Peak resident set size (VmHWM), bytes; nil where /proc is unavailable.
