@@ -6,7 +6,9 @@
 // whatever is kept (12 for 9 pixels, 6 for 4, 30 for 25) and read each weight panel once per pixel
 // panel (twice for 9 pixels, five times for 25); here 9 and 4 pixels read it once and 25 twice.
 // Standalone, 1 thread, warm, min of 200 interleaved calls against `ck_gemm_packed_t`'s previous
-// kernels, ReLU, 2026-12-06 (/tmp harness over the CKernels sources): 256 × 1152 on 9 pixels
+// kernels, ReLU, 2026-12-06 (/tmp harness over the CKernels sources) on session 29's 2-vCPU Intel
+// Xeon VM (two 512-bit FMA ports; on the AMD guest, AVX-512 double-pumped on 256-bit units, only the
+// removed idle rows and re-reads count; not measured there): 256 × 1152 on 9 pixels
 // 86 → 40 µs, on 4 pixels 42 → 29 µs, 512 × 2304 on 25 pixels 920 → 477 µs (6-pixel AVX2 kernel);
 // 49 pixels 1.2–1.46× faster than the former 7-pixel AVX-512 kernel (1152 × 192: 269 → 197 µs);
 // against the 16-row kernel on 98–100 pixels at depth ≥ 384, 1.1–1.3× (shallower: no gain).
