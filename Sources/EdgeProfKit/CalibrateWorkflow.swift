@@ -356,10 +356,13 @@ extension QuietWait {
 
     /// Waits (`wait`) with the drift probe read against `device`; throws `.usage` with the readings
     /// when the machine did not settle within `timeout` seconds.
+    /// `benches`: the probe's benchmarks when the caller built them already.
     static func require(device: DeviceProfile, reference: String, unit: String?, threads: Int?, timeout: Double, maxDrift: Double,
-                        progress: (String) -> Void) throws(EdgeProfError) {
-        let benches: [MicroBenchmark]
-        do { benches = try DriftProbe.benchmarks() } catch { throw .graph(model: "drift probe", error) }
+                        benches built: [MicroBenchmark] = [], progress: (String) -> Void) throws(EdgeProfError) {
+        var benches = built
+        if benches.isEmpty {
+            do { benches = try DriftProbe.benchmarks() } catch { throw .graph(model: "drift probe", error) }
+        }
         let outcome = try wait(maxDrift: maxDrift, timeout: timeout, read: { () throws(EdgeProfError) -> Double in
             do { return try DriftProbe.read(benches, device: device, unit: unit, threads: threads).drift } catch {
                 throw .importFailed("drift probe failed: \(error)")

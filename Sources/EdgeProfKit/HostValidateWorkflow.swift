@@ -260,7 +260,7 @@ public enum HostValidateWorkflow {
         }
         if let limit = request.waitQuiet {
             try QuietWait.require(device: device, reference: request.deviceFile, unit: nil, threads: request.threads, timeout: limit,
-                                  maxDrift: request.maxDrift, progress: request.progress)
+                                  maxDrift: request.maxDrift, benches: probeBenches, progress: request.progress)
         }
         for round in 0..<rounds {
             var drifts: [Double] = []

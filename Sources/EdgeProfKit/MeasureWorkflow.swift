@@ -170,7 +170,8 @@ public enum MeasureWorkflow {
                             + "compare against a baseline measured in the same run, or raise --iterations / --time-budget")
         }
         if let warning = farApartWarning(m) { warnings.append(warning) }
-        if let warning = MachineInfo.current().blasCoreWarning { warnings.append(warning) }
+        let host = MachineInfo.current()
+        if let warning = host.blasCoreWarning { warnings.append(warning) }
         let noisyLayers = layers.filter { $0.measuredLatencyS.cov > noisyCoV && $0.share >= 0.02 }
         if !noisyLayers.isEmpty {
             warnings.append("\(noisyLayers.count) layer(s) with ≥ 2% of the time have CoV > \(formatPercent(noisyCoV))")
@@ -227,7 +228,7 @@ public enum MeasureWorkflow {
                 numerics: c.numerics, disagreements: scaled == nil ? [] : disagreements(layers, hostLayers: hostLayers, predictedLayers: predictedLayers))
         }
         return MeasureReport(schemaVersion: MeasureReport.currentSchemaVersion, tool: "edgeprof \(edgeprofVersion)", provenance: "measured",
-                             model: model, host: MachineInfo.current(), settings: settings, prediction: prediction, emulation: emulation,
+                             model: model, host: host, settings: settings, prediction: prediction, emulation: emulation,
                              totals: reportTotals, layers: layers, warnings: warnings)
     }
 
