@@ -63,6 +63,21 @@ void ck_gemm_pack_wt(const float *a, ptrdiff_t m, ptrdiff_t k, ptrdiff_t lda, fl
     pack_panels(a, m, k, lda, CK_GEMM_NR, t_block_depth(k), packed);
 }
 
+void ck_gemm_pack_b(const float *b, ptrdiff_t k, ptrdiff_t n, ptrdiff_t ldb, float *packed) {
+    const ptrdiff_t kc = t_block_depth(k), np = (n + CK_GEMM_NR - 1) / CK_GEMM_NR * CK_GEMM_NR;
+    for (ptrdiff_t k0 = 0; k0 < k; k0 += kc) {
+        const ptrdiff_t kb = k - k0 < kc ? k - k0 : kc;
+        for (ptrdiff_t o = 0; o < n; o += CK_GEMM_NR) {
+            const ptrdiff_t w = n - o < CK_GEMM_NR ? n - o : CK_GEMM_NR;
+            float *dst = packed + k0 * np + o * kb;
+            for (ptrdiff_t kk = 0; kk < kb; kk++) {
+                memcpy(dst + kk * CK_GEMM_NR, b + (k0 + kk) * ldb + o, (size_t)w * sizeof(float));
+                if (w < CK_GEMM_NR) memset(dst + kk * CK_GEMM_NR + w, 0, (size_t)(CK_GEMM_NR - w) * sizeof(float));
+            }
+        }
+    }
+}
+
 size_t ck_gemm_t_scratch_floats(ptrdiff_t m, ptrdiff_t k, ptrdiff_t n) {
     const ptrdiff_t kc = t_block_depth(k);
     const ptrdiff_t panels = (n + CK_GEMM_MR - 1) / CK_GEMM_MR;

@@ -4,9 +4,11 @@ import Foundation
 import NNGraph
 
 /// Scaled dot-product attention on q [B, Sq, E], k [B, Skv, E], v [B, Skv, Ev] with `heads`
-/// heads: per (batch, head) `softmax(Q_h K_hᵀ / √d) V_h` with two strided sgemm calls and a
+/// heads: per (batch, head) `softmax(Q_h K_hᵀ / √d) V_h` with two strided products and a
 /// row softmax in per-thread scratch; (batch, head, query-row block) triples run in parallel
-/// (row blocks only when the heads do not split evenly over the threads).
+/// (row blocks only when the heads do not split evenly over the threads). The products are
+/// `ck_gemm_rowmajor_avx512` on AVX-512F CPUs with the C kernel set (K_h, scaled by 1/√d, and V_h
+/// packed into the thread's scratch first), else OpenBLAS sgemm.
 final class AttentionStep: Step, EpilogueKernelSet {
     var kernels: KernelISA = .generic
     let q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>
@@ -23,10 +25,22 @@ final class AttentionStep: Step, EpilogueKernelSet {
         self.threads = threads
     }
 
-    var algorithm: String { "sgemm-softmax-sgemm ×\(batch * heads)" }
+    var rowMajor: Bool { RowMajorGemm.eligible(kernels) }
+    var algorithm: String {
+        let gemm = rowMajor ? RowMajorGemm.name : "sgemm"
+        return "\(gemm)-softmax-\(gemm) ×\(batch * heads)"
+    }
     var scratchFloats: Int { 0 }
-    /// A thread's score rows.
-    var threadScratchFloats: Int { queryLength * keyLength }
+    /// A thread's score rows; `rowMajor`: then K_h and V_h packed and the transposed query or score rows.
+    var threadScratchFloats: Int {
+        let d = embed / heads, dv = valueEmbed / heads
+        return queryLength * keyLength
+            + (rowMajor ? packedFloats(rows: keyLength, depth: d) + packedFloats(rows: dv, depth: keyLength)
+                + RowMajorGemm.scratchFloats(depth: Swift.max(d, keyLength)) : 0)
+    }
+
+    /// `ck_gemm_packed_wt_floats`, rounded up to whole 64-byte lines.
+    private func packedFloats(rows: Int, depth: Int) -> Int { (ck_gemm_packed_wt_floats(rows, depth) + 15) / 16 * 16 }
 
     func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
         let d = embed / heads, dv = valueEmbed / heads
@@ -43,6 +57,19 @@ final class AttentionStep: Step, EpilogueKernelSet {
             let kh = k + b * skv * embed + h * d
             let vh = v + b * skv * valueEmbed + h * dv
             let yh = y + b * sq * valueEmbed + r0 * valueEmbed + h * dv
+            if rowMajor {
+                let packedK = scores + sq * skv, packedV = packedK + packedFloats(rows: skv, depth: d)
+                let rowScratch = packedV + packedFloats(rows: dv, depth: skv)
+                let keys = ck_gemm_packed_wt_floats(skv, d)
+                ck_gemm_pack_wt(kh, skv, d, embed, packedK)
+                for i in 0..<keys { packedK[i] *= scale }
+                ck_gemm_rowmajor_avx512(packedK, skv, 0, skv, d, qh, embed, 0, rows, scores, skv, nil, FusedActivation.none.ck, rowScratch)
+                softmaxRows(scores, rows: rows, n: skv, kernels: kernels)
+                ck_gemm_pack_b(vh, skv, dv, valueEmbed, packedV)
+                ck_gemm_rowmajor_avx512(packedV, dv, 0, dv, skv, scores, skv, 0, rows, yh, valueEmbed, nil, FusedActivation.none.ck,
+                                        rowScratch)
+                return
+            }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(skv), Int32(d), scale, qh, Int32(embed),
                         kh, Int32(embed), 0, scores, Int32(skv))
             softmaxRows(scores, rows: rows, n: skv, kernels: kernels)

@@ -4,7 +4,8 @@ import NNGraph
 
 /// Fully connected layer `Y[M, N] = X[M, K] · W[N, K]ᵀ + b` (+ activation), M = all leading
 /// dims. One row is a matrix-vector product split over output features (16-row weight panels on
-/// AVX-512F CPUs, else OpenBLAS sgemv); more rows use sgemm split over rows.
+/// AVX-512F CPUs, else OpenBLAS sgemv); more rows run `RowMajorGemm` on AVX-512F CPUs with the C
+/// kernel set, else OpenBLAS sgemm split over rows.
 final class GemmStep: Step, EpilogueKernelSet {
     var kernels: KernelISA
     let x: UnsafeMutablePointer<Float>
@@ -24,7 +25,12 @@ final class GemmStep: Step, EpilogueKernelSet {
         self.outFeatures = outFeatures
         self.kernels = kernels
         panels = rows == 1 && kernels == .avx2 && ck_isa() >= Int32(CK_ISA_AVX512)
-        if panels {
+        rowMajor = rows > 1 && RowMajorGemm.eligible(kernels)
+        if rowMajor {
+            let packed = AlignedBuffer(count: ck_gemm_packed_wt_floats(outFeatures, inFeatures))
+            weights.withUnsafeBufferPointer { ck_gemm_pack_wt($0.baseAddress!, outFeatures, inFeatures, inFeatures, packed.pointer) }
+            self.weights = packed
+        } else if panels {
             // Only the packed copy is kept (the compiler's `weightFloats` counts the row-major size;
             // the packing pads the last panel to 16 rows).
             let packed = AlignedBuffer(count: ParallelSplit.panelCount(outFeatures) * 16 * inFeatures)
@@ -42,12 +48,20 @@ final class GemmStep: Step, EpilogueKernelSet {
     /// Batch 1 on a CPU with AVX-512F: the weights are packed in 16-row panels at load and the
     /// product runs as `ck_gemv_panels_avx512` (no horizontal sums) instead of OpenBLAS's sgemv.
     let panels: Bool
+    /// Several rows on a CPU with AVX-512F: the weights are packed in 16-row panels at load and the
+    /// product runs as `RowMajorGemm` instead of OpenBLAS's sgemm.
+    let rowMajor: Bool
 
-    var algorithm: String { rows == 1 ? (panels ? (splitsInputs ? "gemv16p k-split avx512" : "gemv16p avx512") : "sgemv") : "sgemm nt" }
+    var algorithm: String {
+        rows == 1 ? (panels ? (splitsInputs ? "gemv16p k-split avx512" : "gemv16p avx512") : "sgemv")
+            : (rowMajor ? RowMajorGemm.name : "sgemm nt")
+    }
     var scratchFloats: Int { 0 }
     /// The K split's partial outputs (`splitsInputs`): room for every slice in each thread's scratch,
-    /// as a thread that finishes its own slice may take another's.
-    var threadScratchFloats: Int { splitsInputs ? threads * ParallelSplit.panelCount(outFeatures) * 16 : 0 }
+    /// as a thread that finishes its own slice may take another's; `RowMajorGemm`'s transposed rows.
+    var threadScratchFloats: Int {
+        splitsInputs ? threads * ParallelSplit.panelCount(outFeatures) * 16 : rowMajor ? RowMajorGemm.scratchFloats(depth: inFeatures) : 0
+    }
 
     /// A matrix-vector product with fewer 16-row panels than twice the threads but long rows (a
     /// squeeze-excitation fc1, 1152 → 48: 3 panels of 74 KiB) splits its inputs instead of its
@@ -82,6 +96,11 @@ final class GemmStep: Step, EpilogueKernelSet {
                             x, 1, 0, y + r.lowerBound, 1)
                 Epilogue.applyRow(y + r.lowerBound, r.count, bias: b.map { UnsafePointer($0 + r.lowerBound) }, activation, kernels)
             }
+            return
+        }
+        if rowMajor {
+            RowMajorGemm.run(pool: pool, packed: weights.pointer, outputs: n, depth: k, x: x, ldx: k, rows: rows, y: y, ldy: n,
+                             bias: b, activation: activation)
             return
         }
         if rows >= 4 * threads {
@@ -124,8 +143,10 @@ final class GemmStep: Step, EpilogueKernelSet {
 }
 
 /// Batched matrix product `[..., M, K] × [..., K, N]` with NumPy broadcasting of the batch
-/// dims; the second operand may be a constant. One sgemm per batch entry (and row block, when
-/// the batch does not split evenly over the threads), in parallel.
+/// dims; the second operand may be a constant. One product per batch entry (and row block, when
+/// the batch does not split evenly over the threads), in parallel: `ck_gemm_rowmajor_avx512` on
+/// AVX-512F CPUs with the C kernel set (each entry's B packed into the running thread's scratch
+/// first), else OpenBLAS sgemm.
 final class MatMulStep: Step {
     let a: UnsafeMutablePointer<Float>
     let b: UnsafeMutablePointer<Float>
@@ -136,9 +157,11 @@ final class MatMulStep: Step {
     let batchB: [Int]
     let activation: FusedActivation
     let constant: AlignedBuffer?
+    /// `ck_gemm_rowmajor_avx512` instead of OpenBLAS (RowMajorGemm.eligible).
+    let rowMajor: Bool
 
     init(a: UnsafeMutablePointer<Float>, aShape: TensorShape, b: UnsafeMutablePointer<Float>?, bShape: TensorShape, constant: [Float]?,
-         y: UnsafeMutablePointer<Float>, yShape: TensorShape, activation: FusedActivation) {
+         y: UnsafeMutablePointer<Float>, yShape: TensorShape, activation: FusedActivation, kernels: KernelISA = .default) {
         let buffer = constant.map { AlignedBuffer($0) }
         self.constant = buffer
         self.a = a
@@ -147,6 +170,7 @@ final class MatMulStep: Step {
         m = aShape[aShape.rank - 2]
         k = aShape[aShape.rank - 1]
         n = bShape[bShape.rank - 1]
+        rowMajor = RowMajorGemm.eligible(kernels)
         let outBatch = Array(yShape.dims.dropLast(2))
         let r = outBatch.count
         func aligned(_ s: TensorShape) -> [Int] {
@@ -177,20 +201,72 @@ final class MatMulStep: Step {
         self.activation = activation
     }
 
-    var algorithm: String { batchA.count > 1 ? "batched sgemm ×\(batchA.count)" : "sgemm" }
+    var algorithm: String {
+        let kernel = rowMajor ? RowMajorGemm.name : "sgemm"
+        return batchA.count > 1 ? "batched \(kernel) ×\(batchA.count)" : kernel
+    }
     var scratchFloats: Int { 0 }
+    /// `rowMajor`: the transposed rows of A, then B packed.
+    var threadScratchFloats: Int { rowMajor ? RowMajorGemm.scratchFloats(depth: k) + ck_gemm_packed_wt_floats(n, k) : 0 }
 
     func run(pool: WorkerPool, scratch: UnsafeMutablePointer<Float>) {
         let m = m, k = k, n = n
         let blocks = pool.rowBlocks(matrices: batchA.count, rows: m)
-        pool.parallelFor(batchA.count * blocks) { task, _ in
+        pool.parallelFor(batchA.count * blocks) { task, thread in
             let i = task / blocks, block = task % blocks
             let part = WorkerPool.part(block, of: blocks, in: m)
             let r0 = part.lowerBound, rows = part.count
             let c = y + i * m * n + r0 * n
+            if rowMajor {
+                let own = pool.threadScratch(thread, floats: threadScratchFloats).pointer
+                let packedB = own + RowMajorGemm.scratchFloats(depth: k)
+                ck_gemm_pack_b(b + batchB[i] * k * n, k, n, n, packedB)
+                ck_gemm_rowmajor_avx512(packedB, n, 0, n, k, a + batchA[i] * m * k, k, r0, r0 + rows, y + i * m * n, n, nil,
+                                        activation.ck, own)
+                return
+            }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(n), Int32(k), 1, a + batchA[i] * m * k + r0 * k, Int32(k),
                         b + batchB[i] * k * n, Int32(n), 0, c, Int32(n))
             if activation != .none { Epilogue.apply(c, rows * n, bias: 0, activation) }
+        }
+    }
+}
+
+/// Row-major products `Y[m × n] = act(X[m × k] · Wᵀ + b)` in C (`ck_gemm_rowmajor_avx512`: X's
+/// rows in panels of up to 16, transposed into scratch, times 16-output weight panels with one
+/// accumulator per row) instead of OpenBLAS's sgemm, for fully connected layers over several rows,
+/// MatMuls and attention on AVX-512F CPUs with the C kernel set. Standalone, 1 thread, min of 200
+/// calls, session 30's 2-vCPU Intel Xeon (Emerald Rapids), vit_tiny's shapes (197 rows): 120–157
+/// GFLOP/s, 1.2–1.3× OpenBLAS 0.3.21's SkylakeX kernels (197 × 192 → 576: 321 against 400 µs;
+/// 197 × 768 → 192: 463 against 549 µs) and 5.4–5.8× the 'Prescott' kernels Debian's build runs on
+/// that CPU unless told otherwise (342 against 1993 µs). Not measured on the AMD guest.
+enum RowMajorGemm {
+    static let name = "gemmNx16 avx512"
+
+    static func eligible(_ kernels: KernelISA) -> Bool { kernels == .avx2 && KernelISA.hasAVX512 }
+
+    /// A thread's scratch: up to 16 rows of X transposed ([k][16]).
+    static func scratchFloats(depth k: Int) -> Int { 16 * Swift.max(1, k) }
+
+    /// All of Y, the threads splitting the outputs in 16-wide panels when there are at least two per
+    /// thread (each thread then streams only its part of the weights, and transposes all of X), else
+    /// X's rows in 16-row panels. Measured (2 pthreads, vit_tiny's 197 × 192 → 576, session 30's
+    /// Intel VM): split by outputs 131–135 µs per thread, by rows 164–178 µs on the thread with 7 of
+    /// the 13 row panels.
+    static func run(pool: WorkerPool, packed: UnsafePointer<Float>, outputs n: Int, depth k: Int, x: UnsafePointer<Float>, ldx: Int,
+                    rows m: Int, y: UnsafeMutablePointer<Float>, ldy: Int, bias: UnsafePointer<Float>?, activation: FusedActivation) {
+        let rowPanels = (m + 15) / 16, outPanels = (n + 15) / 16
+        let act = activation.ck, floats = scratchFloats(depth: k)
+        if outPanels < 2 * pool.threadCount && rowPanels > outPanels {
+            pool.parallelRanges(rowPanels) { r, thread in
+                let s = pool.threadScratch(thread, floats: floats).pointer
+                ck_gemm_rowmajor_avx512(packed, n, 0, n, k, x, ldx, r.lowerBound * 16, Swift.min(m, r.upperBound * 16), y, ldy, bias, act, s)
+            }
+        } else {
+            pool.parallelRanges(outPanels) { r, thread in
+                let s = pool.threadScratch(thread, floats: floats).pointer
+                ck_gemm_rowmajor_avx512(packed, n, r.lowerBound * 16, Swift.min(n, r.upperBound * 16), k, x, ldx, 0, m, y, ldy, bias, act, s)
+            }
         }
     }
 }

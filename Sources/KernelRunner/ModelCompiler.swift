@@ -282,12 +282,12 @@ struct ModelCompiler {
                 if anchor.inputs.count >= 2 {
                     let b = ref(anchor.inputs[1])
                     step = MatMulStep(a: a.pointer, aShape: a.shape, b: b.pointer, bShape: b.shape, constant: nil, y: y.pointer,
-                                      yShape: y.shape, activation: activation)
+                                      yShape: y.shape, activation: activation, kernels: kernels)
                 } else {
                     let c = try data(0)
                     weightFloats += c.count
                     step = MatMulStep(a: a.pointer, aShape: a.shape, b: nil, bShape: anchor.params[0].shape, constant: c, y: y.pointer,
-                                      yShape: y.shape, activation: activation)
+                                      yShape: y.shape, activation: activation, kernels: kernels)
                 }
             case .attention(let heads):
                 try checkInputs(3)

@@ -60,8 +60,16 @@ final class WinogradConvolutionStep: Step {
     let packedU: [PackedGemmWeights]
     /// Measured on resnet18 (1 thread, per-layer medians): the packed GEMM took the 256-channel
     /// layers from 2.9 to 2.3 ms, was even at 128 channels and 20 % slower at 64 (OpenBLAS's
-    /// kernel is better on those shallow, wide products).
+    /// kernel is better on those shallow, wide products). On AVX-512F CPUs every layer takes the
+    /// packed GEMM (16-row panels, `ck_gemm_rows16`): standalone, 1 thread, session 30's Intel Xeon,
+    /// 64 × 64 × 392 25 µs against OpenBLAS SkylakeX's 28 and Prescott's 120 (the kernels Debian's
+    /// OpenBLAS runs on that CPU); 128 × 128 × 196 47 against 53 and 223.
     static let packedMinInputChannels = 192
+
+    /// Whether `U[e]` is packed for the C GEMM.
+    static func packs(inChannels: Int, kernels: KernelISA) -> Bool {
+        kernels == .avx2 && (inChannels >= packedMinInputChannels || KernelISA.hasAVX512)
+    }
 
     init(geometry: ConvGeometry, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, weights: [Float], bias: [Float],
          activation: FusedActivation, threads: Int, kernels: KernelISA, residual: UnsafeMutablePointer<Float>? = nil) {
@@ -96,7 +104,7 @@ final class WinogradConvolutionStep: Step {
         blockCount = splitChannels ? 1 : Swift.min(count, tilesY)
         blockRows = (tilesY + blockCount - 1) / blockCount
         blockColumns = blockRows * tilesX + 8
-        packedU = useC && cin >= Self.packedMinInputChannels ? (0..<16).map { e in
+        packedU = Self.packs(inChannels: cin, kernels: kernels) ? (0..<16).map { e in
             PackedGemmWeights(u + e * cout * cin, rows: cout, depth: cin, lda: cin)
         } : []
         transformed = packedU.isEmpty ? u16 : AlignedBuffer(count: 0)

@@ -317,6 +317,75 @@ struct KernelTests {
         }
     }
 
+    /// `ck_gemm_rowmajor_avx512` (a fully connected layer, MatMul or attention product over several
+    /// rows on an AVX-512F CPU) against a double-precision reference: every row-panel size (1–17
+    /// rows) and 31 and 197 (vit_tiny's tokens: 13 panels of 15–16), depths 1, 19, 130 and 2100
+    /// (> 2048: K blocks), 1, 15, 16, 33 and 200 outputs, row and output ranges that start inside
+    /// (a thread's share), strides wider than the rows, ReLU, GELU, deferred SiLU, no bias.
+    /// `ck_gemm_pack_b` of a k × n matrix must equal `ck_gemm_pack_wt` of its transpose.
+    @Test func rowMajorProductOnEveryRowPanel() throws {
+        guard ck_isa() >= Int32(CK_ISA_AVX512) else { return }
+        let acts: [FusedActivation] = [.relu, .gelu, FusedActivation(.activation(.silu)) ?? .none, .none]
+        var cases = 0
+        for k in [1, 19, 130, 2100] {
+            for n in [1, 15, 16, 33, 200] {
+                for m in Array(1...17) + [31, 197] where k < 2100 || m % 4 == 1 {
+                    let ldx = k + (m % 3 == 0 ? 5 : 0), ldy = n + (m % 2 == 0 ? 3 : 0)
+                    let x = randomInput([m, ldx], seed: UInt64(m + k)).values, w = randomInput([n, k], seed: UInt64(n)).values
+                    let bias = randomInput([n], seed: 5).values
+                    let packed = UnsafeMutablePointer<Float>.allocate(capacity: Int(ck_gemm_packed_wt_floats(n, k)))
+                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: RowMajorGemm.scratchFloats(depth: k))
+                    let y = UnsafeMutablePointer<Float>.allocate(capacity: m * ldy)
+                    defer { packed.deallocate(); scratch.deallocate(); y.deallocate() }
+                    ck_gemm_pack_wt(w, n, k, k, packed)
+                    let act = acts[(k + m + n) % acts.count], withBias = (m + n) % 5 != 0
+                    let j0 = m > 3 && n % 2 == 1 ? 2 : 0, o0 = n > 16 && m % 2 == 1 ? 16 : 0
+                    let sentinel: Float = 1234.5
+                    y.update(repeating: sentinel, count: m * ldy)
+                    bias.withUnsafeBufferPointer { bp in
+                        ck_gemm_rowmajor_avx512(packed, n, o0, n, k, x, ldx, j0, m, y, ldy, withBias ? bp.baseAddress : nil, act.ck, scratch)
+                    }
+                    var got: [Float] = [], want: [Float] = []
+                    var untouched = true
+                    for j in 0..<m {
+                        for o in 0..<ldy {
+                            let inside = j >= j0 && o >= o0 && o < n
+                            guard inside else {
+                                if y[j * ldy + o] != sentinel { untouched = false }
+                                continue
+                            }
+                            var sum = withBias ? Double(bias[o]) : 0
+                            for d in 0..<k { sum += Double(x[j * ldx + d]) * Double(w[o * k + d]) }
+                            let v = Float(sum)
+                            let expected: Float = switch act {
+                            case .relu: Swift.max(0, v)
+                            case .none: v
+                            case .gelu: Reference.activation(v, .gelu)
+                            default: Reference.activation(v, .silu)
+                            }
+                            want.append(expected)
+                            got.append(y[j * ldy + o])
+                        }
+                    }
+                    let label = "m \(m) k \(k) n \(n) rows \(j0)..<\(m) outputs \(o0)..<\(n) ldx \(ldx) ldy \(ldy) \(act)"
+                    expectClose(got, want, label)
+                    #expect(untouched, "\(label): wrote outside its rows and outputs")
+                    // The same weights given as the k × n right operand of a MatMul.
+                    var wt = [Float](repeating: 0, count: k * n)
+                    for o in 0..<n { for d in 0..<k { wt[d * n + o] = w[o * k + d] } }
+                    let fromB = UnsafeMutablePointer<Float>.allocate(capacity: Int(ck_gemm_packed_wt_floats(n, k)))
+                    defer { fromB.deallocate() }
+                    ck_gemm_pack_b(wt, k, n, n, fromB)
+                    let count = Int(ck_gemm_packed_wt_floats(n, k))
+                    #expect(Array(UnsafeBufferPointer(start: fromB, count: count)) == Array(UnsafeBufferPointer(start: packed, count: count)),
+                            "pack_b(k \(k), n \(n)) differs from pack_wt of the transpose")
+                    cases += 1
+                }
+            }
+        }
+        #expect(cases > 300)
+    }
+
     @Test(arguments: convCases)
     func convolutionWithFoldedBatchNormAndActivation(_ c: ConvCase) throws {
         var b = GraphBuilder(name: "conv")
@@ -441,7 +510,9 @@ struct KernelTests {
     /// inputs (an even depth and an odd one), 150 outputs (9 full panels and one of 6 rows: 2 groups of 4 and
     /// 2 single panels), 1000 outputs split over 2 threads; 1152 → 48 and 673 → 20 (3 and 2 panels, an odd
     /// depth) split their inputs over the threads (`gemv16p k-split`).
-    @Test(arguments: [(1, 40, 150), (7, 40, 150), (33, 40, 150), (1, 301, 1000), (1, 1152, 48), (1, 673, 20)])
+    /// More rows take `RowMajorGemm` on AVX-512F CPUs: 7 and 33 rows (10 output panels: split by
+    /// outputs on 2 and 3 threads), 197 rows into 24 outputs (2 output panels: split by rows).
+    @Test(arguments: [(1, 40, 150), (7, 40, 150), (33, 40, 150), (197, 24, 40), (1, 301, 1000), (1, 1152, 48), (1, 673, 20)])
     func gemmWithBiasBatchNormAndActivation(rows: Int, inFeatures fin: Int, outFeatures fout: Int) throws {
         var b = GraphBuilder(name: "fc")
         let x = b.input("x", shape: [rows, fin])
@@ -465,6 +536,7 @@ struct KernelTests {
             let one = try CompiledModel(graph: g, weights: w, options: RunnerOptions(threads: 1, kernels: KernelISA.supported))
             #expect(one.layers[0].algorithm == "gemv16p avx512")
         }
+        if rows > 1, ck_isa() >= Int32(CK_ISA_AVX512) { #expect(three.layers[0].algorithm == "gemmNx16 avx512", "\(three.layers[0].algorithm)") }
     }
 
     /// Rows 4: one sgemm per batch entry; rows 40 on 2 threads: 6 batch entries split evenly,
@@ -496,6 +568,10 @@ struct KernelTests {
         let ia = randomInput(TensorShape(batch + [97, 16]), seed: 3), ic = randomInput(TensorShape(batch + [16, 33]), seed: 4)
         let want = Reference.matmul(ia.values, batch + [97, 16], ic.values, batch + [16, 33], out: batch + [97, 33])
         for got in try runBoth(g, WeightStore(), [ia, ic]) { expectClose(got[0].values, want, "matmul \(batch) row blocks") }
+        if ck_isa() >= Int32(CK_ISA_AVX512) {
+            let model = try CompiledModel(graph: g, weights: WeightStore(), options: RunnerOptions(threads: 2, kernels: .avx2))
+            #expect(model.layers[0].algorithm.contains("gemmNx16 avx512"), "\(model.layers[0].algorithm)")
+        }
     }
 
     /// 5 queries: one task per (batch, head); 41 queries with batch 1 and 3 heads on 2 threads:

@@ -170,6 +170,21 @@ void ck_gemm_packed_t6(const float *packed_wt, ptrdiff_t m, ptrdiff_t row0, ptrd
                        const float *b, ptrdiff_t ldb, ptrdiff_t n,
                        float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch);
 
+/// Row-major product Y[j][o] = act(Σ_kk X[j][kk]·W[o][kk] + bias[o]) for rows j in [j0, j1) of X (k
+/// floats each, row stride ldx) and outputs o in [o0, o1) (multiples of 16 except at n_out), Y with
+/// row stride ldy: a fully connected layer over several rows, or a MatMul. W is packed by
+/// `ck_gemm_pack_wt` (n_out rows of depth k) or, for a k × n_out right operand, `ck_gemm_pack_b`.
+/// X's rows are taken in ⌈(j1−j0)/16⌉ near-equal panels, each transposed into `scratch` ([k][S],
+/// 16·k floats, 64-byte aligned) and multiplied by every weight panel of [o0, o1) with S
+/// accumulators (`ck_gemm_tn_avx512`'s tile, stored row-major). AVX-512F only.
+void ck_gemm_rowmajor_avx512(const float *packed_w, ptrdiff_t n_out, ptrdiff_t o0, ptrdiff_t o1, ptrdiff_t k,
+                             const float *x, ptrdiff_t ldx, ptrdiff_t j0, ptrdiff_t j1, float *y, ptrdiff_t ldy,
+                             const float *bias, ck_activation act, float *scratch);
+
+/// Packs B (k × n, row stride ldb) for `ck_gemm_rowmajor_avx512` as the weights Bᵀ (n rows of
+/// depth k): the layout `ck_gemm_pack_wt` gives Bᵀ, ck_gemm_packed_wt_floats(n, k) floats.
+void ck_gemm_pack_b(const float *b, ptrdiff_t k, ptrdiff_t n, ptrdiff_t ldb, float *packed);
+
 /// Winograd F(2×2,3×3) input transform of tile rows [ty0, ty1) (tiles_x tiles per row) of
 /// `channels` zero-bordered planes (plane_floats apart, rows padded_width floats, readable 18
 /// floats past 2·tiles_x rounded up to 16): V[e][ci][t] at v[(e·channels + ci)·ld + t], t counted
