@@ -89,7 +89,11 @@ public enum CalibrateWorkflow {
             throw .usage("\(r.template): the default unit needs a peak for its precision")
         }
         let levels = template.levels(for: unit)
-        if let warning = MachineInfo.current().blasCoreWarning { r.progress("warning: " + warning) }
+        // The benchmarks call OpenBLAS only with the generic kernel set, or on CPUs without AVX-512F.
+        let machine = MachineInfo.current()
+        if KernelISA.default == .generic || !machine.simdFeatures.contains("avx512f"), let warning = machine.blasCoreWarning {
+            r.progress("warning: " + warning)
+        }
         for warning in cacheSizeWarnings(levels.dropLast().map { ($0.name, $0.size.value.value) }, template: r.template,
                                          sysfs: MachineCaches.bytes(level:)) {
             r.progress("warning: " + warning)

@@ -171,7 +171,12 @@ public enum MeasureWorkflow {
         }
         if let warning = farApartWarning(m) { warnings.append(warning) }
         let host = MachineInfo.current()
-        if let warning = host.blasCoreWarning { warnings.append(warning) }
+        // Only when some layer calls OpenBLAS (the generic kernel set; ConvTranspose; without AVX-512F also
+        // products over several rows).
+        let blasLayers = layers.filter { $0.algorithm.contains("sgemm") || $0.algorithm.contains("sgemv") }
+        if let first = blasLayers.first, let warning = host.blasCoreWarning {
+            warnings.append(warning + "; \(blasLayers.count) layer(s) of this model call it (first: '\(first.name)', \(first.algorithm))")
+        }
         let noisyLayers = layers.filter { $0.measuredLatencyS.cov > noisyCoV && $0.share >= 0.02 }
         if !noisyLayers.isEmpty {
             warnings.append("\(noisyLayers.count) layer(s) with ≥ 2% of the time have CoV > \(formatPercent(noisyCoV))")
