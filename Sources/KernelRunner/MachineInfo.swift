@@ -52,8 +52,8 @@ extension MachineInfo {
                                                       "bobcat", "nano", "generic"]
 
     /// A warning when OpenBLAS runs kernels without AVX on a CPU that has AVX2 and FMA: every `cblas_sgemm`
-    /// (on AVX-512F CPUs with the C kernel set only ConvTranspose's and the generic kernel set's; without
-    /// AVX-512F also GEMM layers over several rows, MatMuls, attention) then runs several times
+    /// (on AVX-512F CPUs only the generic kernel set's; without AVX-512F also the C set's GEMM layers over
+    /// several rows, MatMuls, attention, ConvTranspose and Winograd layers under 192 input channels) then runs several times
     /// slower than it could (session 29, 2-vCPU Intel Xeon, OpenBLAS 0.3.21 on its "Prescott" kernels:
     /// vit_tiny 200.9 ms, with OPENBLAS_CORETYPE=SkylakeX 25.0 ms). Nil when the kernel set fits the CPU.
     public var blasCoreWarning: String? {
@@ -62,9 +62,9 @@ extension MachineInfo {
         let suggested = simdFeatures.contains("avx512f") ? "SkylakeX" : "Haswell"
         let isa = simdFeatures.contains("avx512f") ? "AVX-512F" : "AVX2 and FMA"
         let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE is set to '\($0)')" } ?? ""
-        // With AVX-512F the C kernel set runs every GEMM but ConvTranspose's itself (`RowMajorGemm`).
-        let affected = simdFeatures.contains("avx512f") ? "transposed convolutions and the generic kernel set"
-            : "GEMM and MatMul layers over several rows, attention, small Winograd convolutions, the generic kernel set"
+        // With AVX-512F the C kernel set runs every GEMM itself (`RowMajorGemm`, the packed GEMMs).
+        let affected = simdFeatures.contains("avx512f") ? "the generic kernel set"
+            : "GEMM and MatMul layers over several rows, attention, small Winograd and transposed convolutions, the generic kernel set"
         return "OpenBLAS runs its '\(blasCoreName)' kernels (no AVX) on this CPU, which has \(isa)\(forced): its build does not know "
             + "this CPU model, so every sgemm (\(affected)) runs several times "
             + "slower than it could; run edgeprof with OPENBLAS_CORETYPE=\(suggested) in the environment (e.g. "

@@ -259,7 +259,8 @@ struct ModelCompiler {
                 }
                 weightFloats += w.count + b.count
                 let geometry = ConvGeometry(a, input: x.shape, output: graph.tensors[anchor.outputs[0]].shape)
-                step = ConvTransposeStep(geometry: geometry, x: x.pointer, y: y.pointer, weights: w, bias: b, activation: activation)
+                step = ConvTransposeStep(geometry: geometry, x: x.pointer, y: y.pointer, weights: w, bias: b, activation: activation,
+                                         kernels: kernels)
             case .gemm(let a):
                 try checkInputs(1)
                 let x = ref(anchor.inputs[0]), y = out()

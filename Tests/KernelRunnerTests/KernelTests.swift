@@ -504,6 +504,21 @@ struct KernelTests {
         let input = randomInput(g.tensors[x].shape)
         let want = Reference.convTranspose(input.values, input.shape, w["w"]!, w["b"]!, a, out: g.tensors[g.outputs[0]].shape)
         for got in try runBoth(g, w, [input]) { expectClose(got[0].values, want, "conv transpose") }
+        // A decoder's 2×2 stride-2 upsampling, 32 → 16 channels (64 GEMM rows: 16-row panels on AVX-512F CPUs).
+        var b2 = GraphBuilder(name: "convT2")
+        let x2 = b2.input("x", shape: [1, 32, 7, 9])
+        let a2 = ConvAttributes(inChannels: 32, outChannels: 16, kernel: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0], groups: 1, hasBias: true)
+        _ = try b2.add1("up", .convTranspose(a2), inputs: [x2],
+                        params: [ParamInfo(name: "w", shape: [32, 16, 2, 2]), ParamInfo(name: "b", shape: [16])])
+        let g2 = try b2.finish()
+        let w2 = SeededWeights.generate(for: g2, seed: 2)
+        let input2 = randomInput(g2.tensors[x2].shape, seed: 3)
+        let want2 = Reference.convTranspose(input2.values, input2.shape, w2["w"]!, w2["b"]!, a2, out: g2.tensors[g2.outputs[0]].shape)
+        for got in try runBoth(g2, w2, [input2]) { expectClose(got[0].values, want2, "conv transpose 2×2 s2") }
+        if ck_isa() >= Int32(CK_ISA_AVX512) {
+            let model = try CompiledModel(graph: g2, weights: w2, options: RunnerOptions(threads: 2, kernels: .avx2))
+            #expect(model.layers[0].algorithm == "gemm16x16 avx512+col2im", "\(model.layers[0].algorithm)")
+        }
     }
 
     /// Batch 1 takes the matrix-vector kernel (AVX-512F: 16-row panels, 4 at a time): 40 and 301
