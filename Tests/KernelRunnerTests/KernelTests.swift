@@ -65,6 +65,12 @@ struct KernelTests {
         ConvCase(batch: 2, cin: 3, cout: 16, h: 20, w: 20, k: 7, stride: 2, pads: [3, 3, 3, 3], activation: .relu),
         // Stride-2 im2col with 8-column vector gathers (rows of 45: vectors while a 16-float load fits the row, then scalar).
         ConvCase(cin: 3, cout: 8, h: 9, w: 45, k: 3, stride: 2, pads: [1, 1, 1, 1], activation: .relu6),
+        // `ck_im2col_avx512` (AVX-512F): stride 2 on 47-wide rows with 5×5 taps (two 16-pixel chunks per row segment,
+        // both edges padded), stride 1 with asymmetric pads on 37-wide rows, a dense stride 3 (lane by lane), dilation 2 at stride 2.
+        ConvCase(cin: 8, cout: 16, h: 45, w: 47, k: 5, stride: 2, pads: [2, 2, 2, 2], activation: .relu),
+        ConvCase(cin: 8, cout: 24, h: 20, w: 37, k: 5, pads: [2, 1, 2, 3]),
+        ConvCase(cin: 5, cout: 8, h: 11, w: 13, k: 3, stride: 3, pads: [1, 1, 1, 1]),
+        ConvCase(cin: 6, cout: 16, h: 15, w: 33, k: 3, stride: 2, pads: [2, 2, 2, 2], dilation: 2),
         ConvCase(cin: 32, cout: 8, h: 40, w: 40, k: 3, pads: [1, 1, 1, 1], activation: .sigmoid),
         ConvCase(cin: 16, cout: 96, h: 5, w: 5, k: 3, pads: [1, 1, 1, 1], activation: .gelu),
         ConvCase(cin: 16, cout: 96, h: 6, w: 6, k: 1, activation: .tanh),

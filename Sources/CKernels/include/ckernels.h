@@ -185,6 +185,15 @@ void ck_gemm_rowmajor_avx512(const float *packed_w, ptrdiff_t n_out, ptrdiff_t o
 /// depth k): the layout `ck_gemm_pack_wt` gives Bᵀ, ck_gemm_packed_wt_floats(n, k) floats.
 void ck_gemm_pack_b(const float *b, ptrdiff_t k, ptrdiff_t n, ptrdiff_t ldb, float *packed);
 
+/// Rows [r0, r1) (each a (channel, ky, kx) tap) × output pixels [c0, c1) of the im2col matrix of one
+/// group's input (`in_plane` floats per channel, height × width; out_w output pixels per row) into
+/// `dst` (row stride ld, first column = pixel c0); padding reads as 0. AVX-512F only: 16 pixels per
+/// store, stride 1 and 2 by masked loads (stride 2 keeps the even lanes of two), others lane by lane.
+void ck_im2col_avx512(const float *xg, ptrdiff_t in_plane, ptrdiff_t height, ptrdiff_t width,
+                      ptrdiff_t kh, ptrdiff_t kw, ptrdiff_t stride_h, ptrdiff_t stride_w,
+                      ptrdiff_t pad_top, ptrdiff_t pad_left, ptrdiff_t dil_h, ptrdiff_t dil_w, ptrdiff_t out_w,
+                      ptrdiff_t r0, ptrdiff_t r1, ptrdiff_t c0, ptrdiff_t c1, float *dst, ptrdiff_t ld);
+
 /// Winograd F(2×2,3×3) input transform of tile rows [ty0, ty1) (tiles_x tiles per row) of
 /// `channels` zero-bordered planes (plane_floats apart, rows padded_width floats, readable 18
 /// floats past 2·tiles_x rounded up to 16): V[e][ci][t] at v[(e·channels + ci)·ld + t], t counted
