@@ -28,7 +28,40 @@ static inline __m512 logistic512(__m512 v) {
     return _mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(2.0f)));
 }
 
+/// erf(x): `ck_erf256`'s two polynomials (|x| ≤ 0.921875: odd series; above: 1 − exp(q(|x|)), 1 past
+/// 3.925) on 16 lanes, with AVX-512F's abs and mask blends.
+static inline __m512 erf512(__m512 x) {
+    const __m512 a = _mm512_abs_ps(x);
+    const __m512 t = _mm512_mul_ps(a, a);
+    __m512 p = _mm512_set1_ps(-0.0005919593731394205f);
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.004974705858634026f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.026749247408725772f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.11281102230221049f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.37612373654389475f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.1283790926761696f));
+    const __m512 small = _mm512_mul_ps(a, p);
+    const __m512 b = _mm512_min_ps(a, _mm512_set1_ps(3.925f));
+    __m512 q = _mm512_set1_ps(1.6530988288504688e-06f);
+    q = _mm512_fmadd_ps(q, b, _mm512_set1_ps(-4.63266553793444e-05f));
+    q = _mm512_fmadd_ps(q, b, _mm512_set1_ps(0.0005986761060040173f));
+    q = _mm512_fmadd_ps(q, b, _mm512_set1_ps(-0.004766518077148275f));
+    q = _mm512_fmadd_ps(q, b, _mm512_set1_ps(0.026435608235832776f));
+    q = _mm512_fmadd_ps(q, b, _mm512_set1_ps(-0.11009653364757578f));
+    q = _mm512_fmadd_ps(q, b, _mm512_set1_ps(-0.6318179776165671f));
+    q = _mm512_fmadd_ps(q, b, _mm512_set1_ps(-1.130232790058449f));
+    q = _mm512_fmadd_ps(q, b, _mm512_set1_ps(0.00031869277584994384f));
+    __m512 large = _mm512_sub_ps(_mm512_set1_ps(1.0f), exp512(q));
+    large = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, _mm512_set1_ps(3.925f), _CMP_GE_OQ), large, _mm512_set1_ps(1.0f));
+    const __m512 r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, _mm512_set1_ps(0.921875f), _CMP_LE_OQ), large, small);
+    const __m512i signBit = _mm512_set1_epi32((int)0x80000000u);
+    return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(r), _mm512_and_si512(_mm512_castps_si512(x), signBit)));
+}
+
 static inline __m512 act512(__m512 v, int kind) {
+    if (kind == CK_ACT_GELU) {
+        const __m512 e = erf512(_mm512_mul_ps(v, _mm512_set1_ps(0.70710678f)));
+        return _mm512_mul_ps(_mm512_mul_ps(v, _mm512_set1_ps(0.5f)), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+    }
     __m512 s = logistic512(v);
     return kind == CK_ACT_SILU ? _mm512_mul_ps(v, s) : s;
 }
@@ -53,6 +86,7 @@ static void rows512(float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t cols, flo
 
 void ck_act_rows512(float *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t cols, float bias, ck_activation act) {
     if (act.kind == CK_ACT_SILU) rows512(c, ldc, rows, cols, bias, CK_ACT_SILU);
+    else if (act.kind == CK_ACT_GELU) rows512(c, ldc, rows, cols, bias, CK_ACT_GELU);
     else rows512(c, ldc, rows, cols, bias, CK_ACT_SIGMOID);
 }
 
@@ -100,5 +134,5 @@ void ck_softmax_rows512(float *p, ptrdiff_t ld, ptrdiff_t rows, ptrdiff_t n) {
 #endif
 
 int ck_act_deferred(ck_activation act) {
-    return (act.kind == CK_ACT_SILU || act.kind == CK_ACT_SIGMOID) && ck_isa() >= CK_ISA_AVX512;
+    return (act.kind == CK_ACT_SILU || act.kind == CK_ACT_SIGMOID || act.kind == CK_ACT_GELU) && ck_isa() >= CK_ISA_AVX512;
 }
