@@ -28,31 +28,14 @@ static inline __m512 logistic512(__m512 v) {
     return _mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(2.0f)));
 }
 
-/// erf(x): `ck_erf256`'s two polynomials (|x| ≤ 0.921875: odd series; above: 1 − exp(q(|x|)), 1 past
-/// 3.925) on 16 lanes, with AVX-512F's abs and mask blends.
+/// erf(x): `ck_erf256`'s two polynomials (exp_poly.h) on 16 lanes, with AVX-512F's abs and mask blends.
 static inline __m512 erf512(__m512 x) {
     const __m512 a = _mm512_abs_ps(x);
-    const __m512 t = _mm512_mul_ps(a, a);
-    __m512 p = _mm512_set1_ps(-0.0005919593731394205f);
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.004974705858634026f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.026749247408725772f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.11281102230221049f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.37612373654389475f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.1283790926761696f));
-    const __m512 small = _mm512_mul_ps(a, p);
-    const __m512 b = _mm512_min_ps(a, _mm512_set1_ps(3.925f));
-    __m512 q = _mm512_set1_ps(1.6530988288504688e-06f);
-    q = _mm512_fmadd_ps(q, b, _mm512_set1_ps(-4.63266553793444e-05f));
-    q = _mm512_fmadd_ps(q, b, _mm512_set1_ps(0.0005986761060040173f));
-    q = _mm512_fmadd_ps(q, b, _mm512_set1_ps(-0.004766518077148275f));
-    q = _mm512_fmadd_ps(q, b, _mm512_set1_ps(0.026435608235832776f));
-    q = _mm512_fmadd_ps(q, b, _mm512_set1_ps(-0.11009653364757578f));
-    q = _mm512_fmadd_ps(q, b, _mm512_set1_ps(-0.6318179776165671f));
-    q = _mm512_fmadd_ps(q, b, _mm512_set1_ps(-1.130232790058449f));
-    q = _mm512_fmadd_ps(q, b, _mm512_set1_ps(0.00031869277584994384f));
-    __m512 large = _mm512_sub_ps(_mm512_set1_ps(1.0f), exp512(q));
-    large = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, _mm512_set1_ps(3.925f), _CMP_GE_OQ), large, _mm512_set1_ps(1.0f));
-    const __m512 r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, _mm512_set1_ps(0.921875f), _CMP_LE_OQ), large, small);
+    const __m512 small = _mm512_mul_ps(a, CK_ERF_SMALL_POLY(_mm512_fmadd_ps, _mm512_set1_ps, _mm512_mul_ps(a, a)));
+    const __m512 b = _mm512_min_ps(a, _mm512_set1_ps(CK_ERF_ONE));
+    __m512 large = _mm512_sub_ps(_mm512_set1_ps(1.0f), exp512(CK_ERF_LARGE_POLY(_mm512_fmadd_ps, _mm512_set1_ps, b)));
+    large = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, _mm512_set1_ps(CK_ERF_ONE), _CMP_GE_OQ), large, _mm512_set1_ps(1.0f));
+    const __m512 r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, _mm512_set1_ps(CK_ERF_SPLIT), _CMP_LE_OQ), large, small);
     const __m512i signBit = _mm512_set1_epi32((int)0x80000000u);
     return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(r), _mm512_and_si512(_mm512_castps_si512(x), signBit)));
 }

@@ -42,27 +42,11 @@ CK_INLINE __m256 ck_recip256(__m256 d) {
 CK_INLINE __m256 ck_erf256(__m256 x) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
     __m256 a = _mm256_andnot_ps(sign, x);
-    __m256 t = _mm256_mul_ps(a, a);
-    __m256 p = _mm256_set1_ps(-0.0005919593731394205f);
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.004974705858634026f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.026749247408725772f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.11281102230221049f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.37612373654389475f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.1283790926761696f));
-    __m256 small = _mm256_mul_ps(a, p);
-    __m256 b = _mm256_min_ps(a, _mm256_set1_ps(3.925f));
-    __m256 q = _mm256_set1_ps(1.6530988288504688e-06f);
-    q = _mm256_fmadd_ps(q, b, _mm256_set1_ps(-4.63266553793444e-05f));
-    q = _mm256_fmadd_ps(q, b, _mm256_set1_ps(0.0005986761060040173f));
-    q = _mm256_fmadd_ps(q, b, _mm256_set1_ps(-0.004766518077148275f));
-    q = _mm256_fmadd_ps(q, b, _mm256_set1_ps(0.026435608235832776f));
-    q = _mm256_fmadd_ps(q, b, _mm256_set1_ps(-0.11009653364757578f));
-    q = _mm256_fmadd_ps(q, b, _mm256_set1_ps(-0.6318179776165671f));
-    q = _mm256_fmadd_ps(q, b, _mm256_set1_ps(-1.130232790058449f));
-    q = _mm256_fmadd_ps(q, b, _mm256_set1_ps(0.00031869277584994384f));
-    __m256 large = _mm256_sub_ps(_mm256_set1_ps(1.0f), ck_exp256(q));
-    large = _mm256_blendv_ps(large, _mm256_set1_ps(1.0f), _mm256_cmp_ps(a, _mm256_set1_ps(3.925f), _CMP_GE_OQ));
-    __m256 r = _mm256_blendv_ps(large, small, _mm256_cmp_ps(a, _mm256_set1_ps(0.921875f), _CMP_LE_OQ));
+    __m256 small = _mm256_mul_ps(a, CK_ERF_SMALL_POLY(_mm256_fmadd_ps, _mm256_set1_ps, _mm256_mul_ps(a, a)));
+    __m256 b = _mm256_min_ps(a, _mm256_set1_ps(CK_ERF_ONE));
+    __m256 large = _mm256_sub_ps(_mm256_set1_ps(1.0f), ck_exp256(CK_ERF_LARGE_POLY(_mm256_fmadd_ps, _mm256_set1_ps, b)));
+    large = _mm256_blendv_ps(large, _mm256_set1_ps(1.0f), _mm256_cmp_ps(a, _mm256_set1_ps(CK_ERF_ONE), _CMP_GE_OQ));
+    __m256 r = _mm256_blendv_ps(large, small, _mm256_cmp_ps(a, _mm256_set1_ps(CK_ERF_SPLIT), _CMP_LE_OQ));
     return _mm256_or_ps(r, _mm256_and_ps(x, sign));
 }
 
