@@ -171,8 +171,8 @@ public enum MeasureWorkflow {
         }
         if let warning = farApartWarning(m) { warnings.append(warning) }
         let host = MachineInfo.current()
-        // Only when some layer calls OpenBLAS (the generic kernel set; ConvTranspose; without AVX-512F also
-        // products over several rows).
+        // Only when some layer calls OpenBLAS (the generic kernel set; without AVX-512F also the C set's
+        // products over several rows, attention, ConvTranspose and small Winograd layers).
         let blasLayers = layers.filter { $0.algorithm.contains("sgemm") || $0.algorithm.contains("sgemv") }
         if let first = blasLayers.first, let warning = host.blasCoreWarning {
             warnings.append(warning + "; \(blasLayers.count) layer(s) of this model call it (first: '\(first.name)', \(first.algorithm))")
