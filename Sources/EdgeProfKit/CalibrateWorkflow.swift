@@ -89,9 +89,8 @@ public enum CalibrateWorkflow {
             throw .usage("\(r.template): the default unit needs a peak for its precision")
         }
         let levels = template.levels(for: unit)
-        // The benchmarks call OpenBLAS only with the generic kernel set, or on CPUs without AVX-512F.
-        let machine = MachineInfo.current()
-        if KernelISA.default == .generic || !machine.simdFeatures.contains("avx512f"), let warning = machine.blasCoreWarning {
+        // Only when the benchmarks' kernel set calls OpenBLAS on this CPU.
+        if !KernelISA.default.runsEveryGEMMInC, let warning = MachineInfo.current().blasCoreWarning {
             r.progress("warning: " + warning)
         }
         for warning in cacheSizeWarnings(levels.dropLast().map { ($0.name, $0.size.value.value) }, template: r.template,

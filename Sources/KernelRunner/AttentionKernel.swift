@@ -25,7 +25,7 @@ final class AttentionStep: Step, EpilogueKernelSet {
         self.threads = threads
     }
 
-    var rowMajor: Bool { RowMajorGemm.eligible(kernels) }
+    var rowMajor: Bool { kernels.runsEveryGEMMInC }
     var algorithm: String {
         let gemm = rowMajor ? RowMajorGemm.name : "sgemm"
         return "\(gemm)-softmax-\(gemm) ×\(batch * heads)"

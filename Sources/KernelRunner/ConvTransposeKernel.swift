@@ -10,10 +10,10 @@ final class ConvTransposeStep: Step {
     let g: ConvGeometry
     let x: UnsafeMutablePointer<Float>
     let y: UnsafeMutablePointer<Float>
-    let weights: AlignedBuffer   // [Cin, Cout/g, kH, kW]
+    let weights: AlignedBuffer   // [Cin, Cout/g, kH, kW]; empty when `packed` holds them
     let bias: AlignedBuffer
     let activation: FusedActivation
-    /// `W_gᵀ` per group, packed for the C GEMM (RowMajorGemm.eligible); nil: OpenBLAS sgemm.
+    /// `W_gᵀ` per group, packed for the C GEMM (`KernelISA.runsEveryGEMMInC`); nil: OpenBLAS sgemm.
     let packed: [PackedGemmWeights]?
 
     /// `geometry` is built with input/output swapped roles: `height/width` are the input's,
@@ -23,15 +23,15 @@ final class ConvTransposeStep: Step {
         g = geometry
         self.x = x
         self.y = y
-        self.weights = AlignedBuffer(weights)
         self.bias = AlignedBuffer(bias)
         self.activation = activation
         let rows = geometry.outChannelsPerGroup * geometry.kernelH * geometry.kernelW, cinG = geometry.inChannelsPerGroup
-        packed = RowMajorGemm.eligible(kernels) ? (0..<geometry.groups).map { grp in
+        packed = kernels.runsEveryGEMMInC ? (0..<geometry.groups).map { grp in
             var t = [Float](repeating: 0, count: rows * cinG)   // W_gᵀ: [rows, cinG]
             for c in 0..<cinG { for r in 0..<rows { t[r * cinG + c] = weights[(grp * cinG + c) * rows + r] } }
             return t.withUnsafeBufferPointer { PackedGemmWeights($0.baseAddress!, rows: rows, depth: cinG, lda: cinG) }
         } : nil
+        self.weights = packed == nil ? AlignedBuffer(weights) : AlignedBuffer(count: 0)
     }
 
     var algorithm: String { (packed?.first.map { $0.kernelName(columns: g.inPlane) } ?? "sgemm") + "+col2im" }
@@ -47,12 +47,12 @@ final class ConvTransposeStep: Step {
             yn.update(repeating: 0, count: g.outChannels * g.outPlane)
             for grp in 0..<g.groups {
                 let xg = x + (n * g.inChannels + grp * cinG) * hw
-                let wg = weights.pointer + grp * cinG * rows
                 // cols[rows, hw] = Wgᵀ[rows, cinG] · Xg[cinG, hw]
                 if let packed {
                     packed[grp].multiply(rows: 0..<rows, b: xg, ldb: hw, columns: hw, c: scratch, ldc: hw, bias: nil, .none,
                                          scratch: scratch + rows * hw)
                 } else {
+                    let wg = weights.pointer + grp * cinG * rows
                     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(rows), Int32(hw), Int32(cinG), 1, wg, Int32(rows),
                                 xg, Int32(hw), 0, scratch, Int32(hw))
                 }

@@ -25,7 +25,7 @@ final class GemmStep: Step, EpilogueKernelSet {
         self.outFeatures = outFeatures
         self.kernels = kernels
         panels = rows == 1 && kernels == .avx2 && ck_isa() >= Int32(CK_ISA_AVX512)
-        rowMajor = rows > 1 && RowMajorGemm.eligible(kernels)
+        rowMajor = rows > 1 && kernels.runsEveryGEMMInC
         if rowMajor {
             let packed = AlignedBuffer(count: ck_gemm_packed_wt_floats(outFeatures, inFeatures))
             weights.withUnsafeBufferPointer { ck_gemm_pack_wt($0.baseAddress!, outFeatures, inFeatures, inFeatures, packed.pointer) }
@@ -157,7 +157,7 @@ final class MatMulStep: Step {
     let batchB: [Int]
     let activation: FusedActivation
     let constant: AlignedBuffer?
-    /// `ck_gemm_rowmajor_avx512` instead of OpenBLAS (RowMajorGemm.eligible).
+    /// `ck_gemm_rowmajor_avx512` instead of OpenBLAS (`KernelISA.runsEveryGEMMInC`).
     let rowMajor: Bool
 
     init(a: UnsafeMutablePointer<Float>, aShape: TensorShape, b: UnsafeMutablePointer<Float>?, bShape: TensorShape, constant: [Float]?,
@@ -170,7 +170,7 @@ final class MatMulStep: Step {
         m = aShape[aShape.rank - 2]
         k = aShape[aShape.rank - 1]
         n = bShape[bShape.rank - 1]
-        rowMajor = RowMajorGemm.eligible(kernels)
+        rowMajor = kernels.runsEveryGEMMInC
         let outBatch = Array(yShape.dims.dropLast(2))
         let r = outBatch.count
         func aligned(_ s: TensorShape) -> [Int] {
@@ -242,8 +242,6 @@ final class MatMulStep: Step {
 /// that CPU unless told otherwise (342 against 1993 µs). Not measured on the AMD guest.
 enum RowMajorGemm {
     static let name = "gemmNx16 avx512"
-
-    static func eligible(_ kernels: KernelISA) -> Bool { kernels == .avx2 && KernelISA.hasAVX512 }
 
     /// A thread's scratch: up to 16 rows of X transposed ([k][16]).
     static func scratchFloats(depth k: Int) -> Int { 16 * Swift.max(1, k) }

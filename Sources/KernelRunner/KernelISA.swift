@@ -21,6 +21,11 @@ public enum KernelISA: String, Sendable, Hashable, Codable, CaseIterable {
     /// The CPU has AVX-512F (the C kernel set then uses its 16-lane kernels where it has them).
     static let hasAVX512 = ck_isa() >= Int32(CK_ISA_AVX512)
 
+    /// Whether this kernel set runs every GEMM in C on this CPU: the C set on an AVX-512F CPU
+    /// (`RowMajorGemm` for products over several rows, MatMuls and attention; the packed GEMMs for
+    /// every Winograd layer and ConvTranspose). Otherwise some layers call OpenBLAS's sgemm.
+    public var runsEveryGEMMInC: Bool { self == .avx2 && KernelISA.hasAVX512 }
+
     /// The default: `EDGEPROF_KERNELS` if set to a supported value, else `supported`.
     public static var `default`: KernelISA {
         if let raw = ProcessInfo.processInfo.environment["EDGEPROF_KERNELS"], let v = KernelISA(rawValue: raw.lowercased()) {

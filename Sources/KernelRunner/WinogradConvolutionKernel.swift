@@ -68,7 +68,7 @@ final class WinogradConvolutionStep: Step {
 
     /// Whether `U[e]` is packed for the C GEMM.
     static func packs(inChannels: Int, kernels: KernelISA) -> Bool {
-        kernels == .avx2 && (inChannels >= packedMinInputChannels || KernelISA.hasAVX512)
+        kernels.runsEveryGEMMInC || (kernels == .avx2 && inChannels >= packedMinInputChannels)
     }
 
     init(geometry: ConvGeometry, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, weights: [Float], bias: [Float],
