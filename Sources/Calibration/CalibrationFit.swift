@@ -32,7 +32,7 @@ public struct CalibrationSample: Sendable, Hashable, Codable {
     public var otherFlops: [OpClass: Double]
     /// Bytes the cost model moves at each level of the unit's path for this kernel (innermost first).
     public var levelBytes: [Double]
-    /// Measured seconds (median of repeated runs).
+    /// Measured seconds (`ScoredLatency.scored`: fastest of repeated runs).
     public var measured: Double
     /// Elements the kernel writes (what `per_output_macs` is charged per); nil = not recorded.
     public var outputs: Double?

@@ -46,7 +46,7 @@ public enum DriftProbe {
             let timed = MicroBenchmarkRunner.timedLayers(bench, estimate)
             let mid = timed[timed.count / 2]
             let predicted = estimate.layers[mid].latency.value
-            let measured = m.layers[mid].p50
+            let measured = m.layers[mid].scored
             guard predicted > 0, measured > 0 else { continue }
             items.append(Item(name: bench.name, measured: measured, predicted: predicted))
         }

@@ -501,7 +501,7 @@ public enum MicroBenchmarkRunner {
     public static func run(_ bench: MicroBenchmark, template: DeviceProfile, unit: String?, options: Options) throws -> CalibrationSample {
         let (m, estimate, graph) = try measureAndEstimate(bench, device: { _ in template }, unit: unit, threads: options.threads, timing: options.timing)
         let middle = timedLayers(bench, estimate)
-        let times = middle.map { m.layers[$0].p50 }.sorted()
+        let times = middle.map { m.layers[$0].scored }.sorted()
         let measured = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
         let layer = estimate.layers[middle[middle.count / 2]]
         let bytes = layer.traffic.map { $0.totalBytes.value }

@@ -294,7 +294,7 @@ public enum CalibrateWorkflow {
         let header = [
             beginHeader,
             "# Fitted \(date) by `edgeprof \(mode)` from micro-benchmarks with KernelRunner's \(KernelISA.default.rawValue) kernels (\(threads) thread(s), \(samples.count) benchmarks,",
-            "# median of repeated runs, fastest of \(passes) pass(es)). Load average when fitting: \(load.text)\(busy ? " — the machine was BUSY (other jobs running): timings are noisy" : "").",
+            "# \(ScoredLatencyNote.statistic) in each of \(passes) pass(es), the fastest pass kept). Load average when fitting: \(load.text)\(busy ? " — the machine was BUSY (other jobs running): timings are noisy" : "").",
             "# Thread placement: \(placementNote(rerun: rerun, stillFar: stillFar)).",
             "# Fitted values carry `source: measured \(date) (...)`; every other value is the template's.",
             endHeader,

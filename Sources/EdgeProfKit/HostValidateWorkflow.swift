@@ -15,7 +15,7 @@ public struct HostModelResult: Sendable, Hashable, Codable {
     public var layers: Int
     public var layerMAPE: Double
     public var layerSpearman: Double?
-    /// End-to-end median of every round (ms), in run order; the scored one is the fastest (nil in runs stored before rounds existed).
+    /// End-to-end time of every round (ms, `ScoredLatency.scored`), in run order; the scored one is the fastest (nil in runs stored before rounds existed).
     public var roundMs: [Double]?
     /// Machine drift (probe) of the scored round, and the error of the prediction × that drift (nil without a probe).
     public var drift: Double?
@@ -59,7 +59,7 @@ public struct HostSizeBucket: Sendable, Hashable, Codable {
     /// Mean |predicted/measured − 1| of the bucket's layers.
     public var modelMAPE: Double
     /// Mean over the bucket's layers of their round-to-round spread (`HostValidateWorkflow.roundSpread`:
-    /// relative median absolute deviation of the scored rounds' per-layer medians; layers of models with
+    /// relative median absolute deviation of the scored rounds' per-layer times; layers of models with
     /// at least two scored rounds); nil when no layer had two.
     public var roundSpread: Double?
     public var roundSpreadLayers: Int
@@ -72,7 +72,7 @@ public struct HostSizeBucket: Sendable, Hashable, Codable {
 
     /// What the table shows (text and HTML reports).
     public static let note = "MAPE of the prediction against the round-to-round spread of the measurement itself (relative median absolute "
-        + "deviation of each layer's per-round medians over the scored rounds: how much the measured side moves)"
+        + "deviation of each layer's per-round fastest runs over the scored rounds: how much the measured side moves)"
 
     /// Mean of the values, nil when empty.
     static func mean(_ v: [Double]) -> Double? { v.isEmpty ? nil : v.reduce(0, +) / Double(v.count) }
@@ -91,7 +91,7 @@ public struct HostValidationResult: Sendable, Hashable, Codable {
     public var models: [HostModelResult]
     public var endToEnd: ErrorSummary
     public var layers: ErrorSummary
-    /// Every scored layer (predicted vs measured median), for the report's scatter.
+    /// Every scored layer (predicted vs measured, `ScoredLatency.scored`), for the report's scatter.
     public var layerPairs: [PredictionPair] = []
     public var kinds: [HostKindResult]
     public var skippedModels: [String]
@@ -124,7 +124,7 @@ public enum HostValidateWorkflow {
         public var quick: Bool
         /// Rounds over the model set (nil: 3, `quick`: 1). Each model is measured once per round,
         /// rounds run one after another (so a model's rounds are spread over the whole run), and
-        /// the round with the fastest end-to-end median is scored — see `roundsNote`.
+        /// the round with the fastest end-to-end run is scored — see `roundsNote`.
         public var rounds: Int?
         /// Run the drift probe before each round (about a second each).
         public var probe: Bool
@@ -154,35 +154,35 @@ public enum HostValidateWorkflow {
     /// in the guest running), which no cost model can predict. `calibrate` keeps the fastest of
     /// its passes too, so both sides describe the same uncontended machine.
     public static let roundsNote = "each model is measured in every round (rounds spread over the whole run); scored: the fastest "
-        + "round's end-to-end median and, per layer, the fastest of its per-layer medians, over the rounds within \(Int(roundSlack * 100))% of the fastest "
+        + "round's end-to-end time and, per layer, the fastest of its per-round times, over the rounds within \(Int(roundSlack * 100))% of the fastest "
         + "round (for the layers: fastest by its per-layer-timed runs' own total, as a round's two phases can be slowed separately) "
         + "whose threads ran on cores close together (a round marked * ran on cores far apart, cache-line round trip > "
         + "\(Int(ThreadPlacement.farApartNs)) ns, probed before and after it; models whose rounds all did are re-run up to "
         + "\(ThreadPlacement.farApartRetries) times; when the fastest round is marked *, the placement moved during the rounds and the "
         + "rounds within \(Int(roundSlack * 100))% of it are scored whatever their mark); `calibrate` keeps the fastest of its passes the same way"
 
-    /// A scored round's end-to-end median is at most this much above the model's fastest round.
+    /// A scored round's end-to-end time is at most this much above the model's fastest round.
     static let roundSlack = 0.15
 
     /// The rounds a model is scored on: those within `roundSlack` of its fastest round (end-to-end
-    /// median) — of them, the ones whose threads ran on cores close together, unless the fastest
+    /// time) — of them, the ones whose threads ran on cores close together, unless the fastest
     /// round itself was flagged far apart. Placement is probed before and after a round, so a round
     /// the VM moved the threads in the middle of carries the wrong flag: in session 22 a "close"
     /// efficientnet_b0 round took 8.98 ms against 5.68 and 5.85 ms for two flagged far apart (far
     /// apart is 1.4–1.9× slower for these models at 2 threads), and scoring the close flag alone
     /// put the model at −37%.
-    static func scoredRounds(farApart: [Bool], medians: [Double]) -> [Int] {
-        guard let fastest = medians.indices.min(by: { medians[$0] < medians[$1] }), farApart.count == medians.count else { return [] }
-        let fast = medians.indices.filter { medians[$0] <= medians[fastest] * (1 + roundSlack) }
+    static func scoredRounds(farApart: [Bool], times: [Double]) -> [Int] {
+        guard let fastest = times.indices.min(by: { times[$0] < times[$1] }), farApart.count == times.count else { return [] }
+        let fast = times.indices.filter { times[$0] <= times[fastest] * (1 + roundSlack) }
         return farApart[fastest] ? fast : fast.filter { !farApart[$0] }
     }
 
-    /// Per-layer times a model is scored on, from `rounds` (per round, every layer's median):
-    /// per layer the fastest over the rounds `scoredRounds` picks by `layeredMedians` (each round's
-    /// median total of its per-layer-timed runs, not its end-to-end median: the two phases run one
+    /// Per-layer times a model is scored on, from `rounds` (per round, every layer's scored time):
+    /// per layer the fastest over the rounds `scoredRounds` picks by `layeredTimes` (each round's
+    /// fastest total of its per-layer-timed runs, not its end-to-end time: the two phases run one
     /// after the other and the VM can slow one and not the other), and those rounds' rows.
-    static func scoredLayerTimes(_ rounds: [[Double]], layeredMedians: [Double], farApart: [Bool]) -> (fastest: [Double], scored: [[Double]]) {
-        let scored = scoredRounds(farApart: farApart, medians: layeredMedians).map { rounds[$0] }
+    static func scoredLayerTimes(_ rounds: [[Double]], layeredTimes: [Double], farApart: [Bool]) -> (fastest: [Double], scored: [[Double]]) {
+        let scored = scoredRounds(farApart: farApart, times: layeredTimes).map { rounds[$0] }
         let fastest = scored.dropFirst().reduce(scored.first ?? []) { zip($0, $1).map { Swift.min($0, $1) } }
         return (fastest, scored)
     }
@@ -191,7 +191,7 @@ public enum HostValidateWorkflow {
     public static let sizeBucketBounds: [Double] = [1e-6, 3e-6, 10e-6, 30e-6, 100e-6]
 
     /// A layer's round-to-round spread: the relative median absolute deviation of its scored rounds'
-    /// per-layer medians, median |r − m| / m with m their median (pure; robust to one disturbed round);
+    /// per-layer times, median |r − m| / m with m their median (pure; robust to one disturbed round);
     /// nil with fewer than two rounds or a non-positive median.
     static func roundSpread(_ rounds: [Double]) -> Double? {
         guard rounds.count >= 2, let m = ValidationStatistics.median(rounds), m > 0,
@@ -280,23 +280,23 @@ public enum HostValidateWorkflow {
             }
         }
         // Scored per model: the rounds timed with the threads' cores close together (all rounds if none
-        // was): the fastest end-to-end median, and per layer the fastest of its per-layer medians.
+        // was): the fastest end-to-end run, and per layer its fastest run (`ScoredLatency.scored`).
         var best: [MeasureReport?] = Array(repeating: nil, count: models.count)
         var bestDrift: [Double?] = Array(repeating: nil, count: models.count)
         var layerMin: [[Double]] = Array(repeating: [], count: models.count)
-        // Per model, per scored round, every layer's median (for the round-to-round spread).
+        // Per model, per scored round, every layer's scored time (for the round-to-round spread).
         var layerRounds: [[[Double]]] = Array(repeating: [], count: models.count)
-        var roundMedians: [[Double]] = Array(repeating: [], count: models.count)
+        var roundTimes: [[Double]] = Array(repeating: [], count: models.count)
         var roundFarApart: [[Bool]] = Array(repeating: [], count: models.count)
         for i in models.indices {
-            roundMedians[i] = reports[i].map { $0.totals.measuredLatencyS.p50 * 1000 }
+            roundTimes[i] = reports[i].map { $0.totals.measuredLatencyS.scored * 1000 }
             roundFarApart[i] = reports[i].map(\.ranFarApart)
             // Session 25: an efficientnet_b0 round timed 5.68 ms end to end, then every layer 1.8–3.3×
             // slower in its per-layer phase; picking the layers' rounds by that phase skips it.
-            (layerMin[i], layerRounds[i]) = scoredLayerTimes(reports[i].map { $0.layers.map(\.measuredLatencyS.p50) },
-                                                             layeredMedians: reports[i].map(\.totals.perLayerRunsLatencyS.p50),
+            (layerMin[i], layerRounds[i]) = scoredLayerTimes(reports[i].map { $0.layers.map(\.measuredLatencyS.scored) },
+                                                             layeredTimes: reports[i].map(\.totals.perLayerRunsLatencyS.scored),
                                                              farApart: roundFarApart[i])
-            if let k = scoredRounds(farApart: roundFarApart[i], medians: roundMedians[i]).min(by: { roundMedians[i][$0] < roundMedians[i][$1] }) {
+            if let k = scoredRounds(farApart: roundFarApart[i], times: roundTimes[i]).min(by: { roundTimes[i][$0] < roundTimes[i][$1] }) {
                 best[i] = reports[i][k]
                 bestDrift[i] = reportDrift[i][k]
             }
@@ -312,7 +312,7 @@ public enum HostValidateWorkflow {
             var layerPairs: [PredictionPair] = []
             for (li, l) in r.layers.enumerated() {
                 // Views cost nothing in the model and (almost) nothing in the runner: not scored.
-                let measuredLayer = li < layerMin[i].count ? layerMin[i][li] : l.measuredLatencyS.p50
+                let measuredLayer = li < layerMin[i].count ? layerMin[i][li] : l.measuredLatencyS.scored
                 guard let p = l.predictedLatencyS, p > 0, measuredLayer > 0 else { continue }
                 guard let pair = try? PredictionPair(label: "\(r.model.name)/\(l.name)", predicted: p, measured: measuredLayer, kind: l.kind) else { continue }
                 layerPairs.append(pair)
@@ -323,7 +323,7 @@ public enum HostValidateWorkflow {
                 }
             }
             allLayers += layerPairs
-            let measured = r.totals.measuredLatencyS.p50
+            let measured = r.totals.measuredLatencyS.scored
             guard let pair = try? PredictionPair(label: r.model.name, predicted: predicted, measured: measured) else { continue }
             e2e.append(pair)
             let adjusted = drift.flatMap { try? PredictionPair(label: r.model.name, predicted: predicted * $0, measured: measured) }
@@ -332,7 +332,7 @@ public enum HostValidateWorkflow {
                 model: r.model.name, source: r.model.source, measuredMs: measured * 1000, measuredCoV: r.totals.measuredLatencyS.cov,
                 predictedMs: predicted * 1000, relativeError: pair.relativeError, layers: layerPairs.count,
                 layerMAPE: ValidationStatistics.meanAbsoluteError(layerPairs), layerSpearman: ValidationStatistics.spearman(layerPairs),
-                roundMs: roundMedians[i], drift: drift, driftAdjustedError: adjusted?.relativeError,
+                roundMs: roundTimes[i], drift: drift, driftAdjustedError: adjusted?.relativeError,
                 roundFarApart: roundFarApart[i].contains(true) ? roundFarApart[i] : nil))
             request.progress("      measured \(formatFixed(measured * 1000, decimals: 2)) ms, predicted \(formatFixed(predicted * 1000, decimals: 2)) ms "
                              + "(\(formatPercent(pair.relativeError)))")
@@ -349,7 +349,7 @@ public enum HostValidateWorkflow {
             + "`edgeprof calibrate` fits from micro-benchmarks only, so no scored model was used for fitting"
         return HostValidationResult(
             deviceFile: request.deviceFile, deviceID: device.id, calibrationNote: note, threads: threads,
-            machineNote: "kernels \(KernelISA.default.rawValue); load average at the end: \(load) (shared machine; medians of repeated runs; \(rounds) round(s): "
+            machineNote: "kernels \(KernelISA.default.rawValue); load average at the end: \(load) (shared machine; every time is the \(ScoredLatencyNote.statistic) (per layer and end to end); \(rounds) round(s): "
                 + (rounds > 1 ? roundsNote : "one measurement per model") + ")",
             models: results, endToEnd: endToEnd, layers: layers, layerPairs: allLayers, kinds: kinds,
             skippedModels: missing.map { "\($0) (fixture not found; run scripts/make-fixtures.sh)" },

@@ -81,7 +81,8 @@ public enum MeasureRenderer {
                              + "(device compute + memory energy + device idle power × scaled latency)")
             }
         } else if let p = t.predictedLatencyS {
-            lines.append("predicted \(formatSeconds(p)) · measured/predicted \(formatFixed(p > 0 ? e.p50 / p : 0, decimals: 2))×")
+            lines.append("predicted \(formatSeconds(p)) · measured/predicted \(formatFixed(p > 0 ? e.p50 / p : 0, decimals: 2))× (p50), "
+                         + "\(formatFixed(p > 0 ? e.scored / p : 0, decimals: 2))× (\(ScoredLatencyNote.statistic), what `validate` scores)")
         }
         let mem = t.memory
         var memLine = "memory: arena \(formatBytes(Double(mem.arenaBytes))) (lower bound \(formatBytes(Double(mem.arenaLowerBoundBytes))), "

@@ -93,7 +93,7 @@ public struct PredictionSource: Codable, Sendable, Hashable {
 }
 
 /// min/mean/percentiles/stddev of one latency series, seconds.
-public struct LatencyJSON: Codable, Sendable, Hashable {
+public struct LatencyJSON: Codable, Sendable, Hashable, ScoredLatency {
     public var min: Double
     public var mean: Double
     public var p50: Double

@@ -72,7 +72,8 @@ public enum RunReportSections {
         var cards = [Card(label: "latency (measured p50)", value: formatSeconds(t.measuredLatencyS.p50),
                           note: "p90 \(formatSeconds(t.measuredLatencyS.p90)), CoV \(formatPercent(t.measuredLatencyS.cov)), \(t.measuredLatencyS.samples) runs")]
         if let p = t.hostPredictedLatencyS ?? t.predictedLatencyS {
-            cards.append(Card(label: "predicted (this host)", value: formatSeconds(p), note: "error \(signed(p / t.measuredLatencyS.p50 - 1))"))
+            cards.append(Card(label: "predicted (this host)", value: formatSeconds(p), note: "error \(signed(p / t.measuredLatencyS.p50 - 1)) vs p50, "
+                              + "\(signed(p / t.measuredLatencyS.scored - 1)) vs the fastest run (what validate scores)"))
         }
         if let s = t.scaledLatencyS, let d = m.prediction {
             cards.append(Card(label: "scaled to \(d.deviceName)", value: formatSeconds(s), note: "predicted \(t.predictedLatencyS.map(formatSeconds) ?? "-")"))
