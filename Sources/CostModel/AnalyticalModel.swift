@@ -57,6 +57,8 @@ public enum AnalyticalModel {
         let last = levels.count - 1
         let levelNames = levels.map(\.name)
         let sizes = levels.map { $0.size.value.value }
+        // What each level holds between kernels: a private (`per_core`) level once per active core.
+        let capacities = levels.map { $0.capacity(activeCores: unit.cores.value) }
         let bandwidths = levels.map { $0.bandwidth.value }
         let readEnergies = levels.map { $0.readEnergy.value }
         let writeEnergies = levels.map { $0.writeEnergy.value }
@@ -67,10 +69,11 @@ public enum AnalyticalModel {
 
         // Level that holds a tensor between kernels: graph inputs/outputs live in main memory; an
         // activation stays in the innermost level with room for it twice (it must survive
-        // alongside the producer's working set).
+        // alongside the producer's working set). A private level counts once per active core: the
+        // kernels split their tensors over the cores and each core keeps its part in its own cache.
         func residence(_ t: PreparedGraph.Operand, bytes: Double) -> Int {
             if t.inMainMemory { return last }
-            for i in 0..<levels.count where sizes[i] >= 2 * bytes { return i }
+            for i in 0..<levels.count where capacities[i] >= 2 * bytes { return i }
             return last
         }
 
@@ -84,7 +87,7 @@ public enum AnalyticalModel {
         let storedWeights = Bytes(prepared.allWeights.storedBytes(precision))
         let storedActivations = Bytes(Double(footprint.peakActivationBytes) * width / 4)
         let peakMemory = storedWeights + storedActivations
-        let weightLevel = coldWeights ? last : (levels.indices.first { sizes[$0] >= 2 * peakMemory.value } ?? last)
+        let weightLevel = coldWeights ? last : (levels.indices.first { capacities[$0] >= 2 * peakMemory.value } ?? last)
         var layers: [LayerEstimate] = []
         layers.reserveCapacity(prepared.kernels.count)
         var unsupported: [String] = []

@@ -111,7 +111,7 @@ public enum DeviceLoader {
 
     static func parseMemoryLevel(_ node: SpecNode) throws(SpecError) -> MemoryLevel {
         let m = try node.mapping(allowed: ["name", "technology", "size", "bandwidth", "latency", "stream_startup", "read_energy", "write_energy",
-                                           "width", "banks", "mlc_cell"])
+                                           "width", "banks", "mlc_cell", "per_core"])
         var level = MemoryLevel(
             name: try m.required("name").string(),
             technology: try m.required("technology").oneOf(MemoryTechnology.self),
@@ -121,6 +121,7 @@ public enum DeviceLoader {
             readEnergy: try sourced(m.required("read_energy"), .energyPerByte, positive: false).map(JoulesPerByte.init),
             writeEnergy: try sourced(m.required("write_energy"), .energyPerByte, positive: false).map(JoulesPerByte.init))
         level.streamStartup = try m["stream_startup"].map { n throws(SpecError) in try sourced(n, .time, positive: false).map(Seconds.init) }
+        level.perCore = try m["per_core"]?.bool() ?? false
         try parseBufferExtras(m, into: &level)
         return level
     }

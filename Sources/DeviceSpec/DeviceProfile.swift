@@ -50,8 +50,15 @@ public struct PEArray: Sendable, Hashable, Codable {
 public struct MemoryLevel: Sendable, Hashable, Codable {
     public var name: String
     public var technology: MemoryTechnology
-    /// Capacity one kernel can use at this level.
+    /// Capacity one kernel can use at this level (per core when `perCore`).
     public var size: Sourced<Bytes>
+    /// `per_core: true`: a private cache, `size` per core, one per active core (a CPU's L1 and L2). A
+    /// kernel split over the cores keeps each core's part of a tensor in that core's own level, so
+    /// between kernels the level holds `size` × active cores (`capacity(activeCores:)`). Default false:
+    /// one level shared by the cores (an L3, main memory, an accelerator buffer).
+    public var perCore: Bool = false
+    /// What the level holds between kernels with `activeCores` cores working.
+    public func capacity(activeCores: Int) -> Double { size.value.value * (perCore ? Double(Swift.max(1, activeCores)) : 1) }
     /// Sustained bandwidth into the level above.
     public var bandwidth: Sourced<BytesPerSecond>
     public var latency: Sourced<Seconds>?

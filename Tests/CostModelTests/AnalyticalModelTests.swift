@@ -111,6 +111,23 @@ import Testing
         #expect(try #require(e.layers[1].traffic.last).readBytes.value == 65536)
     }
 
+    /// A private (`per_core`) L2 holds a tensor the cores split once per active core: the conv's 64 KiB
+    /// output needs 128 KiB; one shared 48 KiB L2 cannot hold it (the sigmoid reads it back from DRAM),
+    /// four private 48 KiB L2s can; with one active core it is one L2 again.
+    @Test func privateLevelsHoldOnePartPerActiveCore() throws {
+        let g = try convGraph(channels: 8, outChannels: 16, size: 32)
+        let shared = try AnalyticalModel.estimate(g, on: testDevice(l2Size: "48 KiB"))
+        #expect(try #require(shared.layers[1].traffic.last).readBytes.value == 65536)
+        let perCore = try testDevice(l2Size: "48 KiB", l2PerCore: true)
+        #expect(perCore.memory[1].perCore && perCore.memory[1].capacity(activeCores: 4) == 4 * 48 * 1024)
+        let e = try AnalyticalModel.estimate(g, on: perCore)
+        #expect(try #require(e.layers[1].traffic.last).readBytes.value == 0)
+        #expect(e.layers[1].traffic[1].readBytes.value == 65536)
+        #expect(e.layers[1].latency < shared.layers[1].latency)
+        let one = try AnalyticalModel.estimate(g, on: perCore.activatingCores(1, unit: nil))
+        #expect(try #require(one.layers[1].traffic.last).readBytes.value == 65536)
+    }
+
     @Test func totalsAreSumsOfLayers() throws {
         let g = try #require(ModelZoo.model(named: "resnet18")).build()
         let e = try AnalyticalModel.estimate(g, on: testDevice())

@@ -4,7 +4,7 @@ import NNGraph
 /// A small, fully specified device for cost-model tests (numbers chosen for easy arithmetic).
 func testDevice(peak: String = "100 GFLOP/s", l1Bandwidth: String = "100 GB/s", l2Bandwidth: String = "50 GB/s",
                 dramBandwidth: String = "10 GB/s", overhead: String = "10 us", l2Size: String = "1 MiB",
-                extraEfficiency: String = "") throws -> DeviceProfile {
+                extraEfficiency: String = "", l2PerCore: Bool = false) throws -> DeviceProfile {
     try DeviceLoader.load(yaml: """
     schema_version: 1
     id: test_device
@@ -28,7 +28,7 @@ func testDevice(peak: String = "100 GFLOP/s", l1Bandwidth: String = "100 GB/s", 
         memory_path: [l1, l2, dram]
     memory:
       - {name: l1, technology: sram, size: {value: "32 KiB", source: test}, bandwidth: {value: "\(l1Bandwidth)", source: test}, read_energy: {value: "1 pJ/B", source: test}, write_energy: {value: "1 pJ/B", source: test}}
-      - {name: l2, technology: sram, size: {value: "\(l2Size)", source: test}, bandwidth: {value: "\(l2Bandwidth)", source: test}, read_energy: {value: "5 pJ/B", source: test}, write_energy: {value: "6 pJ/B", source: test}}
+      - {name: l2, technology: sram, size: {value: "\(l2Size)", source: test},\(l2PerCore ? " per_core: true," : "") bandwidth: {value: "\(l2Bandwidth)", source: test}, read_energy: {value: "5 pJ/B", source: test}, write_energy: {value: "6 pJ/B", source: test}}
       - {name: dram, technology: dram, size: {value: "4 GiB", source: test}, bandwidth: {value: "\(dramBandwidth)", source: test}, read_energy: {value: "100 pJ/B", source: test}, write_energy: {value: "120 pJ/B", source: test}}
     power:
       idle: {value: "2 W", source: test}

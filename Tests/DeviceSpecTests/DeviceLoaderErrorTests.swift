@@ -128,6 +128,16 @@ struct DeviceLoaderErrorTests {
         #expect(e.description.hasPrefix("devices/tiny.yaml:31:5: memory[1].bandwith: unknown key 'bandwith' (did you mean 'bandwidth'?)"))
     }
 
+    @Test func perCoreIsABooleanAndDefaultsToShared() throws {
+        let doc = Self.document(inserting: "    per_core: true", after: 24)
+        let d = try DeviceLoader.load(yaml: doc, file: Self.file)
+        #expect(d.memory[0].perCore && !d.memory[1].perCore)
+        #expect(d.memory[0].capacity(activeCores: 2) == 2 * 32 * 1024 && d.memory[1].capacity(activeCores: 2) == 1_073_741_824)
+        let e = try #require(Self.loadError(Self.document(inserting: "    per_core: 2", after: 24)))
+        #expect(e.line == 25 && e.keyPath == "memory[0].per_core", "\(e)")
+        #expect(e.message.hasPrefix("expected true or false"), "\(e)")
+    }
+
     @Test func unknownTopLevelKeyWithoutASuggestion() throws {
         let e = try #require(Self.loadError(Self.document(inserting: "vendor: Acme", after: 3)))
         #expect(e.line == 4 && e.column == 1)
