@@ -18,6 +18,17 @@ int ck_isa(void) {
 #endif
 }
 
+int ck_avx512_full_width(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    // Intel's AVX-512 cores execute 512-bit FMAs on 512-bit units; AMD's Zen 4 splits each into two
+    // 256-bit halves, where a 512-bit vector buys no more FLOPs than two 256-bit ones.
+    __builtin_cpu_init();
+    return ck_isa() >= CK_ISA_AVX512 && __builtin_cpu_is("intel");
+#else
+    return 0;
+#endif
+}
+
 void ck_spin_pause(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();

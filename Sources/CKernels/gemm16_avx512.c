@@ -163,9 +163,15 @@ void ck_gemm_rows16_avx512(const float *packed, ptrdiff_t m, ptrdiff_t row0, ptr
 }
 #endif
 
-// Row counts whose last 16-row panel is at least 13/16 full: SSD's 63- and 126-channel heads ran
-// 10 % and 6 % faster than with the 6-row kernel (19² maps, depth 512); a half-empty last panel
-// (24, 40, 12 rows on 56² maps) ran 5-23 % slower (session 28).
+// Every row count on CPUs whose 512-bit FMAs run at full width (`ck_avx512_full_width`): on the
+// Intel Xeon guest (session 31, standalone, 1 thread, min of 300) the 16-row kernel beat the 6-row
+// one at every remainder: shufflenet's 1×1 convs 58 → 58 on 392 columns 1.39×, 116 → 116 and
+// 232 → 232 on 98 columns 1.77× and 1.79×, 24 rows at depth 144 on 784 columns 1.35×, 12 rows at
+// depth 512 on 180 columns 1.03×. Elsewhere (AMD Zen 4 double-pumps them through 256-bit units)
+// only row counts whose last 16-row panel is at least 13/16 full: there SSD's 63- and 126-channel
+// heads ran 10 % and 6 % faster than with the 6-row kernel (19² maps, depth 512) and a half-empty
+// last panel (24, 40, 12 rows on 56² maps) 5-23 % slower (session 28).
 int ck_gemm_rows16_eligible(ptrdiff_t m) {
-    return (m % 16 == 0 || m % 16 >= 13) && ck_isa() >= CK_ISA_AVX512;
+    if (ck_isa() < CK_ISA_AVX512) return 0;
+    return m % 16 == 0 || m % 16 >= 13 || ck_avx512_full_width();
 }

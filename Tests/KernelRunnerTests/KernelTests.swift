@@ -323,6 +323,51 @@ struct KernelTests {
         }
     }
 
+    /// `ck_gemm_rows16` (16-row weight panels, B read in place) against a double-precision reference at
+    /// row counts with every kind of last panel — since session 31 the kernel takes any row count on
+    /// Intel CPUs (`ck_avx512_full_width`): 1, 5, 12, 17, 29, shufflenet's 58 and 116 rows — depths 1,
+    /// 58 and 130, column counts with and without a transposed tail (1, 4, 16, 17, 98, 200), a row
+    /// range starting at the second panel, ReLU, deferred SiLU, no bias.
+    @Test func sixteenRowProductOnEveryLastPanel() throws {
+        guard KernelISA.supported == .avx2, KernelISA.hasAVX512 else { return }
+        let acts: [FusedActivation] = [.relu, FusedActivation(.activation(.silu)) ?? .none, .none]
+        for m in [1, 5, 12, 17, 29, 58, 116] {
+            for k in [1, 58, 130] {
+                for n in [1, 4, 16, 17, 98, 200] {
+                    let a = randomInput([m, k], seed: UInt64(k + m)).values, b = randomInput([k, n], seed: UInt64(n + 3)).values
+                    let bias = randomInput([m], seed: 9).values
+                    let packed = UnsafeMutablePointer<Float>.allocate(capacity: Int(ck_gemm_packed_wt_floats(m, k)))
+                    let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
+                    defer { packed.deallocate(); c.deallocate() }
+                    ck_gemm_pack_wt(a, m, k, k, packed)
+                    let act = acts[(k + m + n) % acts.count], withBias = n % 5 != 0
+                    let row0 = m > 16 && n % 2 == 0 ? 16 : 0
+                    var want = [Float](repeating: 0, count: m * n)
+                    for i in row0..<m {
+                        for j in 0..<n {
+                            var sum = withBias ? Double(bias[i]) : 0
+                            for d in 0..<k { sum += Double(a[i * k + d]) * Double(b[d * n + j]) }
+                            let v = Float(sum)
+                            want[i * n + j] = switch act {
+                            case .relu: Swift.max(0, v)
+                            case .none: v
+                            default: Reference.activation(v, .silu)
+                            }
+                        }
+                    }
+                    c.update(repeating: 0, count: m * n)
+                    bias.withUnsafeBufferPointer { bp in ck_gemm_rows16(packed, m, row0, m, k, b, n, n, c, n, withBias ? bp.baseAddress : nil, act.ck) }
+                    expectClose(Array(UnsafeBufferPointer(start: c, count: m * n)), want, "m \(m) k \(k) n \(n) rows \(row0)..<\(m) \(act)")
+                }
+            }
+        }
+        if ck_avx512_full_width() != 0 {
+            #expect(ck_gemm_rows16_eligible(58) != 0 && ck_gemm_rows16_eligible(116) != 0 && ck_gemm_rows16_eligible(1) != 0)
+        } else {
+            #expect(ck_gemm_rows16_eligible(58) == 0 && ck_gemm_rows16_eligible(63) != 0 && ck_gemm_rows16_eligible(64) != 0)
+        }
+    }
+
     /// `ck_gemm_rowmajor_avx512` (a fully connected layer, MatMul or attention product over several
     /// rows on an AVX-512F CPU) against a double-precision reference: every row-panel size (1–17
     /// rows) and 31 and 197 (vit_tiny's tokens: 13 panels of 15–16), depths 1, 19, 130 and 2100

@@ -22,6 +22,9 @@ enum {
 
 /// The best instruction set this CPU supports for these kernels. Cached; thread-safe.
 int ck_isa(void);
+/// Whether this CPU runs 512-bit FMAs on full-width units (AVX-512F on an Intel CPU), where a
+/// 16-lane tile with idle lanes still beats 8-lane code; 0 on AMD (Zen 4 double-pumps them).
+int ck_avx512_full_width(void);
 
 // One spin-wait hint (x86 PAUSE, arm64 YIELD): a thread polling a flag lets its SMT sibling
 // (or the hypervisor's other vCPU on the same core) run, and leaves the spin loop without a
@@ -113,8 +116,8 @@ void ck_gemm_packed(const float *packed_a, ptrdiff_t m, ptrdiff_t row0, ptrdiff_
                     const float *b, ptrdiff_t ldb, ptrdiff_t n,
                     float *c, ptrdiff_t ldc, const float *bias, ck_activation act, float *scratch);
 
-/// Whether an m-row product takes 16-row panels (`ck_gemm_rows16`): m a multiple of 16 or 13–15,
-/// on a CPU with AVX-512F.
+/// Whether an m-row product takes 16-row panels (`ck_gemm_rows16`), on a CPU with AVX-512F: any m
+/// where `ck_avx512_full_width()`, else m a multiple of 16 or 13–15 rows past one.
 int ck_gemm_rows16_eligible(ptrdiff_t m);
 
 /// The product of `ck_gemm_packed` with A packed by `ck_gemm_pack_wt` (16-row panels) and B read
