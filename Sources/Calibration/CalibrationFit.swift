@@ -51,6 +51,10 @@ public struct CalibrationSample: Sendable, Hashable, Codable {
     /// The runner split the kernel over more than one thread (`LayerEstimate.forks`): the cost model
     /// adds `parallel_overhead` to its prediction, and the fit does too.
     public var forks = false
+    /// The class of the kernel's anchor when the sample fits another part of it (a SiLU fused into a
+    /// 1×1 conv: `opClass` transcendental, anchor conv_1x1): the anchor's `per_output_macs` is priced
+    /// with its part, as the cost model charges it. nil: the anchor is `opClass`.
+    public var anchorClass: OpClass? = nil
 
     public init(name: String, benchmark: String, role: Role, opClass: OpClass, flops: Double, otherFlops: [OpClass: Double] = [:],
                 levelBytes: [Double], measured: Double, outputs: Double? = nil, channels: Double? = nil, streamGain: Double? = nil) {
@@ -151,17 +155,34 @@ public enum CalibrationFitter {
     /// a depthwise row (a few ns per thread, shared by the threads) and a global pool's channel land.
     static let perChannelGrid: [Double] = [0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 150].map { $0 * 1e-9 }
 
+    /// `classes` ordered so each comes after the classes its kernels' other parts are priced at
+    /// (`uses`, matched on the class or its coarse class), ties and cycles broken by name (pure).
+    static func dependencyOrder(_ classes: Set<OpClass>, uses: (OpClass) -> Set<OpClass>) -> [OpClass] {
+        var left = classes.sorted { $0.rawValue < $1.rawValue }
+        var done: [OpClass] = []
+        while !left.isEmpty {
+            let ready = left.firstIndex { c in
+                uses(c).allSatisfy { u in u == c || done.contains(u) || !left.contains { $0 == u || $0 == u.coarse } || u.coarse == c }
+            } ?? 0
+            done.append(left.remove(at: ready))
+        }
+        return done
+    }
+
     public static func predict(_ s: CalibrationSample, peak: Double, overhead: Double, bandwidths: [Double], efficiency: Double,
                                memoryEfficiency: Double = 1, perOutputMACs: Double = 0, channelOverhead: Double = 0,
-                               otherEfficiency: (OpClass) -> Double = { _ in 1 }, bulkCopy: CalibrationFit.BulkCopyFit? = nil,
-                               parallelOverhead: Double = 0) -> Double {
+                               otherEfficiency: (OpClass) -> Double = { _ in 1 }, otherPerOutputMACs: (OpClass) -> Double = { _ in 0 },
+                               bulkCopy: CalibrationFit.BulkCopyFit? = nil, parallelOverhead: Double = 0) -> Double {
         let memory = if let b = bulkCopy, s.opClass.coarse == .dataMovement {
             splitMemoryTime(s, bandwidths: bandwidths, share: memoryEfficiency, after: b.after, bulk: b.efficiency)
         } else {
             memoryTime(s, bandwidths: bandwidths) / memoryEfficiency
         }
         var compute = (s.flops + 2 * perOutputMACs * (s.outputs ?? 0)) / (peak * efficiency)
-        for (cls, f) in s.otherFlops.sorted(by: { $0.key.rawValue < $1.key.rawValue }) { compute += f / (peak * otherEfficiency(cls)) }
+        for (cls, f) in s.otherFlops.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            let perOutput = cls == s.anchorClass ? 2 * otherPerOutputMACs(cls) * (s.outputs ?? 0) : 0
+            compute += (f + perOutput) / (peak * otherEfficiency(cls))
+        }
         return overhead + s.accessLatency + (s.forks ? parallelOverhead : 0) + channelOverhead * (s.channels ?? 0) + Swift.max(compute, memory)
     }
 
@@ -378,18 +399,20 @@ public enum CalibrationFitter {
         // classes' kernels, so devices without the finer classes get a blend; one with kernels of
         // its own (`elementwise`: hard-swish, add) is fitted on those only, because its finer class
         // (`transcendental`) has its own efficiency.
-        // Classes whose kernels have parts at other classes (Winograd transforms) come after the
-        // classes that price those parts.
-        let classes = Set(compute.map(\.opClass) + compute.map(\.opClass.coarse)).sorted { a, b in
-            let da = compute.contains { ($0.opClass == a || $0.opClass.coarse == a) && !$0.otherFlops.isEmpty }
-            let db = compute.contains { ($0.opClass == b || $0.opClass.coarse == b) && !$0.otherFlops.isEmpty }
-            return da != db ? !da : a.rawValue < b.rawValue
+        // Classes whose kernels have parts at other classes (Winograd transforms at elementwise, a fused
+        // SiLU's conv at conv_1x1) come after the classes that price those parts.
+        func members(_ cls: OpClass) -> [CalibrationSample] {
+            let direct = compute.filter { $0.opClass == cls }
+            return direct.isEmpty ? compute.filter { $0.opClass.coarse == cls } : direct
+        }
+        let classes = Self.dependencyOrder(Set(compute.map(\.opClass) + compute.map(\.opClass.coarse))) { cls in
+            Set(members(cls).flatMap(\.otherFlops.keys))
         }
         func otherEfficiency(_ c: OpClass) -> Double { efficiency[c] ?? efficiency[c.coarse] ?? fallbackEfficiency[c] ?? fallbackEfficiency[c.coarse] ?? 1 }
         var perOutput: [OpClass: Double] = [:]
         for cls in classes {
             let direct = compute.filter { $0.opClass == cls }
-            let s = direct.isEmpty ? compute.filter { $0.opClass.coarse == cls } : direct
+            let s = members(cls)
             // The class's tiny kernels pay the per-channel overhead too: with o per channel, its fixed
             // overhead is the median of (tiny time − o · tiny channels).
             let tiny = overheadSamples.filter { $0.opClass == cls }
@@ -401,7 +424,7 @@ public enum CalibrationFitter {
                 s.reduce(0) { acc, x in
                     let r = log(predict(x, peak: peak, overhead: fixedOverhead(x, o), bandwidths: usable, efficiency: exp(logE),
                                         memoryEfficiency: memoryEfficiencyFor(x.opClass), perOutputMACs: c, channelOverhead: o,
-                                        otherEfficiency: otherEfficiency) / x.measured)
+                                        otherEfficiency: otherEfficiency, otherPerOutputMACs: { perOutput[$0] ?? 0 }) / x.measured)
                     return acc + r * r
                 }
             }

@@ -314,7 +314,8 @@ public enum CalibrateWorkflow {
                                                          memoryEfficiency: fit.memoryEfficiency[s.opClass] ?? fit.memoryEfficiency[s.opClass.coarse] ?? 1,
                                                          perOutputMACs: fit.perOutputMACs[s.opClass] ?? 0,
                                                          channelOverhead: fit.channelOverheads[s.opClass] ?? 0,
-                                                         otherEfficiency: { fit.efficiency[$0] ?? unit.efficiency(for: $0) }, bulkCopy: fit.bulkCopy,
+                                                         otherEfficiency: { fit.efficiency[$0] ?? unit.efficiency(for: $0) },
+                                                         otherPerOutputMACs: { fit.perOutputMACs[$0] ?? unit.perOutputMACs(for: $0) }, bulkCopy: fit.bulkCopy,
                                                          parallelOverhead: fit.parallelOverhead ?? unit.parallelOverhead?.value.value ?? 0))
         }
         return Result(output: r.output, date: date, threads: threads, seconds: Date().timeIntervalSince(started), passes: passes, loadAverage: load.text,

@@ -1,4 +1,4 @@
-import Calibration
+@testable import Calibration
 import Foundation
 import NNGraph
 import Testing
@@ -113,6 +113,48 @@ struct CalibrationFitTests {
         #expect(abs(fit.efficiency[.gemm, default: 0] / 0.7 - 1) < 0.05, "\(fit.efficiency[.gemm, default: 0])")
         let none = CalibrationFitter.fit(samples(c: 0), peak: Self.peak, fallbackBandwidths: Self.bandwidths)
         #expect(none.perOutputMACs[.gemm, default: -1] <= 1, "\(none.perOutputMACs)")
+    }
+
+    /// SiLUs fused into 1×1 convs (session 31's activation grid): samples whose own part is the SiLU
+    /// (transcendental) and whose conv part, with its per-output work, is priced at conv_1x1, generated
+    /// from known values. The fit orders conv_1x1 first and recovers the SiLU's efficiency only when it
+    /// prices the conv part with conv_1x1's per-output MACs; left out, the SiLU absorbs them.
+    @Test func aFusedActivationIsFittedAfterItsAnchorWithTheAnchorsPerOutputWork() throws {
+        var samples: [CalibrationSample] = []
+        var i = 0
+        func convs(_ c: Double) {
+            for (k, hw) in [(16.0, 56.0), (64, 28), (256, 14), (512, 7)] {
+                let outputs = 96 * hw * hw
+                var s = CalibrationSample(name: "conv-\(Int(k))", benchmark: "synthetic-conv1x1", role: .compute, opClass: .conv1x1,
+                                          flops: 2 * k * outputs, levelBytes: [outputs * 8, 0, 0, 0], measured: 0, outputs: outputs)
+                s.measured = CalibrationFitter.predict(s, peak: Self.peak, overhead: Self.overhead, bandwidths: Self.bandwidths,
+                                                       efficiency: 0.6, perOutputMACs: c) * Self.noise(i)
+                i += 1
+                samples.append(s)
+            }
+        }
+        convs(8)
+        for (k, hw) in [(16.0, 56.0), (40, 28)] {
+            let outputs = 6 * k * hw * hw
+            var s = CalibrationSample(name: "silu-\(Int(k))", benchmark: "synthetic-fused", role: .compute, opClass: .transcendental,
+                                      flops: 20 * outputs, otherFlops: [.conv1x1: 2 * k * outputs], levelBytes: [outputs * 8, 0, 0, 0],
+                                      measured: 0, outputs: outputs)
+            s.anchorClass = .conv1x1
+            s.measured = CalibrationFitter.predict(s, peak: Self.peak, overhead: Self.overhead, bandwidths: Self.bandwidths, efficiency: 0.2,
+                                                   otherEfficiency: { $0 == .conv1x1 ? 0.6 : 1 }, otherPerOutputMACs: { $0 == .conv1x1 ? 8 : 0 })
+            samples.append(s)
+        }
+        let fit = CalibrationFitter.fit(samples, peak: Self.peak, fallbackBandwidths: Self.bandwidths)
+        #expect(fit.perOutputMACs[.conv1x1] == 8, "\(fit.perOutputMACs)")
+        #expect(abs(fit.efficiency[.conv1x1, default: 0] / 0.6 - 1) < 0.05, "\(fit.efficiency)")
+        #expect(abs(fit.efficiency[.transcendental, default: 0] / 0.2 - 1) < 0.05, "\(fit.efficiency)")
+        // The order the fitter uses: a class after the classes its samples' other parts are priced at.
+        let order = CalibrationFitter.dependencyOrder([.transcendental, .conv1x1, .elementwise, .convWinograd]) { c in
+            c == .transcendental ? [.conv1x1] : c == .convWinograd ? [.elementwise] : []
+        }
+        #expect(order.firstIndex(of: .conv1x1)! < order.firstIndex(of: .transcendental)!, "\(order)")
+        #expect(order.firstIndex(of: .elementwise)! < order.firstIndex(of: .convWinograd)!, "\(order)")
+        #expect(Set(order) == [.transcendental, .conv1x1, .elementwise, .convWinograd])
     }
 
     /// Depthwise kernels from 32 channels on 112² to 960 on 7² with a per-row cost (charged per output

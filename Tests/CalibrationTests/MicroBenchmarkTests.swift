@@ -198,6 +198,30 @@ struct MicroBenchmarkTests {
         #expect(s.flops >= Double(2 * 64 * 64) && s.flops < Double(3 * 64 * 64))
     }
 
+    /// The exp- and erf-based activations are timed fused into the conv or GEMM before them: every
+    /// timed kernel is such a fused kernel (conv-silu, conv-sigmoid, gemm-gelu), and a run's sample
+    /// fits the activation part with the conv/GEMM part priced at its own class (`anchorClass`).
+    @Test func activationsAreTimedFusedIntoTheirProducers() throws {
+        let device = try DeviceLoader.load(file: Self.host)
+        for quick in [true, false] {
+            let fused = try MicroBenchmarkSuite.suite(quick: quick).filter { $0.opClass == .transcendental || $0.opClass == .erf }
+            #expect(fused.count == (quick ? 2 : 5) && fused.contains { $0.opClass == .erf } && fused.contains { $0.opClass == .transcendental })
+            for bench in fused {
+                var g = bench.graph
+                g.fuse()
+                let timed = try #require(bench.timed, "\(bench.name)")
+                let kinds = Set(g.fusionGroups.filter { timed.contains(g.nodes[$0.nodes[0]].name) }.map(\.kind))
+                #expect(kinds.count == 1 && ["conv-silu", "conv-sigmoid", "gemm-gelu"].contains(kinds.first ?? ""), "\(bench.name): \(kinds)")
+            }
+        }
+        let bench = try #require(try MicroBenchmarkSuite.suite(quick: true).first { $0.name == "conv1x1-c16to96-56²-silu" })
+        let s = try MicroBenchmarkRunner.run(bench, template: device, unit: nil, options: .init(threads: 1, timing: TimingOptions(warmup: 0, iterations: 2)))
+        #expect(s.opClass == .transcendental && s.anchorClass == .conv1x1 && s.measured > 0)
+        // The conv part: 16 MACs and the bias per output (96 × 56²).
+        let conv = try #require(s.otherFlops[.conv1x1])
+        #expect(s.flops > 0 && conv == Double((2 * 16 + 1) * 96 * 56 * 56), "\(s.flops) \(s.otherFlops)")
+    }
+
     /// The `parallel_overhead` probes time squeeze-excitation blocks' fcs of three shapes, kernels the
     /// runner splits over two threads (so their samples fork) and, on one thread, does not; their
     /// weights are L3-resident by the residence rule (1.2–3.7 MB: past L2, within half the L3).
