@@ -278,6 +278,26 @@ struct KernelTests {
     /// map sizes that occur (25, 49, 64, 100, 128, 200), depths 1, 130 and 2100 (> 2048: K blocks),
     /// 15 and 33 rows (partial 16-channel panels), a row range starting at the second panel (a
     /// thread's share of an output-channel split), ReLU, deferred SiLU, no bias.
+    /// act(A·B + bias) in double precision for rows [row0, m) of an m × k by k × n product, zero in the
+    /// rows before; `act` is ReLU, none or (any other) SiLU, as the packed-GEMM tests use them.
+    static func referenceProduct(_ a: [Float], _ b: [Float], bias: [Float]?, m: Int, k: Int, n: Int, rows row0: Int,
+                                 _ act: FusedActivation) -> [Float] {
+        var want = [Float](repeating: 0, count: m * n)
+        for i in row0..<m {
+            for j in 0..<n {
+                var sum = bias.map { Double($0[i]) } ?? 0
+                for d in 0..<k { sum += Double(a[i * k + d]) * Double(b[d * n + j]) }
+                let v = Float(sum)
+                want[i * n + j] = switch act {
+                case .relu: Swift.max(0, v)
+                case .none: v
+                default: Reference.activation(v, .silu)
+                }
+            }
+        }
+        return want
+    }
+
     @Test func transposedProductOnEveryPanelWidth() throws {
         guard KernelISA.supported == .avx2 else { return }
         let acts: [FusedActivation] = [.relu, FusedActivation(.activation(.silu)) ?? .none, .none]
@@ -294,19 +314,7 @@ struct KernelTests {
                     let aligned = UnsafeMutablePointer<Float>(bitPattern: (Int(bitPattern: scratch) + 31) & ~31)!
                     let act = acts[(k + m + n) % acts.count], withBias = n % 5 != 0
                     let row0 = m > 16 && n % 2 == 1 ? 16 : 0
-                    var want = [Float](repeating: 0, count: m * n)
-                    for i in row0..<m {
-                        for j in 0..<n {
-                            var sum = withBias ? Double(bias[i]) : 0
-                            for d in 0..<k { sum += Double(a[i * k + d]) * Double(b[d * n + j]) }
-                            let v = Float(sum)
-                            want[i * n + j] = switch act {
-                            case .relu: Swift.max(0, v)
-                            case .none: v
-                            default: Reference.activation(v, .silu)
-                            }
-                        }
-                    }
+                    let want = Self.referenceProduct(a, b, bias: withBias ? bias : nil, m: m, k: k, n: n, rows: row0, act)
                     for sixPixel in [false, true] {
                         c.update(repeating: 0, count: m * n)
                         bias.withUnsafeBufferPointer { bp in
@@ -342,19 +350,7 @@ struct KernelTests {
                     ck_gemm_pack_wt(a, m, k, k, packed)
                     let act = acts[(k + m + n) % acts.count], withBias = n % 5 != 0
                     let row0 = m > 16 && n % 2 == 0 ? 16 : 0
-                    var want = [Float](repeating: 0, count: m * n)
-                    for i in row0..<m {
-                        for j in 0..<n {
-                            var sum = withBias ? Double(bias[i]) : 0
-                            for d in 0..<k { sum += Double(a[i * k + d]) * Double(b[d * n + j]) }
-                            let v = Float(sum)
-                            want[i * n + j] = switch act {
-                            case .relu: Swift.max(0, v)
-                            case .none: v
-                            default: Reference.activation(v, .silu)
-                            }
-                        }
-                    }
+                    let want = Self.referenceProduct(a, b, bias: withBias ? bias : nil, m: m, k: k, n: n, rows: row0, act)
                     c.update(repeating: 0, count: m * n)
                     bias.withUnsafeBufferPointer { bp in ck_gemm_rows16(packed, m, row0, m, k, b, n, n, c, n, withBias ? bp.baseAddress : nil, act.ck) }
                     expectClose(Array(UnsafeBufferPointer(start: c, count: m * n)), want, "m \(m) k \(k) n \(n) rows \(row0)..<\(m) \(act)")
