@@ -14,6 +14,10 @@ public struct TimingOptions: Sendable, Hashable {
     /// run starts with cold caches and TLB as one inference of a model larger than the caches
     /// does (0 = none). Calibration uses it for kernels whose fixed cost depends on cold weights.
     public var evictBytes: Int = 0
+    /// Whether to run the end-to-end phase. `edgeprof calibrate` reads only the per-layer phase and
+    /// skips it (its cold benchmarks evict 32 MiB before every run, so each phase costs seconds); when
+    /// skipped, `ModelMeasurement.endToEnd` holds the per-layer runs' totals.
+    public var endToEndPhase = true
 
     public init(warmup: Int = 5, iterations: Int? = nil, timeBudget: Double = 2, minIterations: Int = 10, maxIterations: Int = 100_000,
                 evictBytes: Int = 0) {
@@ -71,7 +75,7 @@ public enum TimingHarness {
         let energyStart = HardwareCounterSupport.readEnergyJoules()
         var e2e: [Double] = []
         var elapsed = 0.0
-        while runs(elapsed, e2e.count) {
+        while options.endToEndPhase && runs(elapsed, e2e.count) {
             evict.run()
             let t0 = monotonicNanoseconds()
             model.execute()
@@ -80,7 +84,7 @@ public enum TimingHarness {
             elapsed += dt
         }
         var energy: Double?
-        if let start = energyStart, let end = HardwareCounterSupport.readEnergyJoules(), end > start {
+        if options.endToEndPhase, let start = energyStart, let end = HardwareCounterSupport.readEnergyJoules(), end > start {
             energy = (end - start) / Double(Swift.max(1, e2e.count))
         }
 
@@ -102,7 +106,7 @@ public enum TimingHarness {
             elapsed += total
         }
         let after = probePlacement(threads: model.threads)
-        return ModelMeasurement(endToEnd: LatencyStatistics(seconds: e2e), layers: perLayer.map { LatencyStatistics(seconds: $0) },
+        return ModelMeasurement(endToEnd: LatencyStatistics(seconds: options.endToEndPhase ? e2e : layered), layers: perLayer.map { LatencyStatistics(seconds: $0) },
                                 layeredEndToEnd: LatencyStatistics(seconds: layered), energyPerInferenceJ: energy,
                                 warmup: options.warmup, threads: model.threads, placementBefore: before, placementAfter: after)
     }

@@ -84,4 +84,18 @@ struct RunnerOptionsTests {
         #expect(w["w"]! == [Float(Float16(1.0 / 3.0)), 65504, Float(Float16(Float(1e-8))), -2.5])
         #expect(w["w"]![0] != 1.0 / 3.0)
     }
+
+    /// `TimingOptions.endToEndPhase = false` (what `calibrate` runs): no end-to-end runs, and
+    /// `endToEnd` reports the per-layer runs' totals; with it (the default) both phases run.
+    @Test func theEndToEndPhaseCanBeSkipped() throws {
+        let (graph, weights, inputs) = try Self.stridedConv()
+        let model = try CompiledModel(graph: graph, weights: weights, options: RunnerOptions(threads: 1))
+        var skip = TimingOptions(warmup: 1, iterations: 3)
+        skip.endToEndPhase = false
+        let m = try TimingHarness.measure(model, inputs: inputs, options: skip)
+        #expect(m.endToEnd == m.layeredEndToEnd && m.layeredEndToEnd.samples == 3 && m.energyPerInferenceJ == nil)
+        #expect(m.layers.allSatisfy { $0.samples == 3 })
+        let both = try TimingHarness.measure(model, inputs: inputs, options: TimingOptions(warmup: 1, iterations: 3))
+        #expect(both.endToEnd.samples == 3 && both.layeredEndToEnd.samples == 3)
+    }
 }
