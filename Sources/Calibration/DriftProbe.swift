@@ -37,7 +37,8 @@ public enum DriftProbe {
     /// Measures every probe benchmark once (short time budget) and predicts it for `device` with
     /// as many active cores as the runner uses, as `measure` predicts a model.
     public static func read(_ benches: [MicroBenchmark], device: DeviceProfile, unit: String?, threads: Int?,
-                            timing: TimingOptions = TimingOptions(warmup: 2, iterations: nil, timeBudget: 0.06, minIterations: 3)) throws -> Reading {
+                            timing: TimingOptions = TimingOptions(warmup: 2, iterations: nil, timeBudget: 0.06, minIterations: 3,
+                                                                 endToEndPhase: false)) throws -> Reading {
         var items: [Item] = []
         for bench in benches {
             let (m, estimate, _) = try MicroBenchmarkRunner.measureAndEstimate(

@@ -111,9 +111,8 @@ public enum CalibrateWorkflow {
         let suite: [MicroBenchmark]
         do { suite = try MicroBenchmarkSuite.suite(quick: r.quick) } catch { throw .graph(model: "micro-benchmarks", error) }
         let passes = Swift.max(1, r.passes ?? (r.quick ? 1 : 3))
-        var timing = TimingOptions(warmup: 2, iterations: nil, timeBudget: r.quick ? 0.08 : 0.3, minIterations: 3)
         // Only the per-layer phase is fitted (session 31: 280–300 s with both phases, against the 5-minute budget).
-        timing.endToEndPhase = false
+        let timing = TimingOptions(warmup: 2, iterations: nil, timeBudget: r.quick ? 0.08 : 0.3, minIterations: 3, endToEndPhase: false)
         let options = MicroBenchmarkRunner.Options(threads: r.threads, timing: timing)
         var samples: [CalibrationSample] = []
         for pass in 0..<passes {

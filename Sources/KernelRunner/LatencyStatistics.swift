@@ -6,7 +6,6 @@
 /// (median over 54 layers), of its median 12%; end to end 3.55–3.73 ms fastest, 3.98–5.74 ms median.
 public protocol ScoredLatency {
     var min: Double { get }
-    var p50: Double { get }
 }
 
 extension ScoredLatency {

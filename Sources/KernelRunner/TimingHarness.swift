@@ -14,19 +14,20 @@ public struct TimingOptions: Sendable, Hashable {
     /// run starts with cold caches and TLB as one inference of a model larger than the caches
     /// does (0 = none). Calibration uses it for kernels whose fixed cost depends on cold weights.
     public var evictBytes: Int = 0
-    /// Whether to run the end-to-end phase. `edgeprof calibrate` reads only the per-layer phase and
-    /// skips it (its cold benchmarks evict 32 MiB before every run, so each phase costs seconds); when
+    /// Whether to run the end-to-end phase. `edgeprof calibrate` and its drift probe read only the
+    /// per-layer phase and skip it (the cold benchmarks evict 32 MiB before every run, so each phase costs seconds); when
     /// skipped, `ModelMeasurement.endToEnd` holds the per-layer runs' totals.
     public var endToEndPhase = true
 
     public init(warmup: Int = 5, iterations: Int? = nil, timeBudget: Double = 2, minIterations: Int = 10, maxIterations: Int = 100_000,
-                evictBytes: Int = 0) {
+                evictBytes: Int = 0, endToEndPhase: Bool = true) {
         self.warmup = warmup
         self.iterations = iterations
         self.timeBudget = timeBudget
         self.minIterations = minIterations
         self.maxIterations = maxIterations
         self.evictBytes = evictBytes
+        self.endToEndPhase = endToEndPhase
     }
 }
 

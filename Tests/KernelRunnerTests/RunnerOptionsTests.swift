@@ -90,8 +90,7 @@ struct RunnerOptionsTests {
     @Test func theEndToEndPhaseCanBeSkipped() throws {
         let (graph, weights, inputs) = try Self.stridedConv()
         let model = try CompiledModel(graph: graph, weights: weights, options: RunnerOptions(threads: 1))
-        var skip = TimingOptions(warmup: 1, iterations: 3)
-        skip.endToEndPhase = false
+        let skip = TimingOptions(warmup: 1, iterations: 3, endToEndPhase: false)
         let m = try TimingHarness.measure(model, inputs: inputs, options: skip)
         #expect(m.endToEnd == m.layeredEndToEnd && m.layeredEndToEnd.samples == 3 && m.energyPerInferenceJ == nil)
         #expect(m.layers.allSatisfy { $0.samples == 3 })
