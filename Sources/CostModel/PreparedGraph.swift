@@ -6,6 +6,26 @@ import NNGraph
 /// those a runtime of `style` runs (`ExecutionStyle`: `.edgeprof`, the default, is the graph's own
 /// fusion groups, which the runner, planners and trace scaling share).
 public struct PreparedGraph: Sendable {
+    /// A cheap activation (ReLU, ReLU6/Clip, hard-swish, hard-sigmoid: class `elementwise`) fused into a
+    /// convolution's or matrix product's kernel: the runner applies it to the finished accumulators in
+    /// registers before the store (`Epilogue`, the C kernels' activation codes), so its FLOPs run on the
+    /// anchor's pipeline at the anchor's efficiency. Priced at `efficiency.elementwise` (fitted on
+    /// standalone passes that stream their map through memory, 31 GFLOP/s on the Intel guest) a fused
+    /// ReLU6 added 29 µs to mobilenet_v2's 24 → 144 expansion on 56² (measured 92 µs in all), and
+    /// validation read conv-relu6, conv-bn-hardswish and dwconv-relu6 layers 25–46% high (session 32).
+    /// Exp- and erf-based activations keep their own classes: they are fitted fused (calibration's
+    /// activation grid) and cost real arithmetic per element.
+    static func isEpilogueActivation(_ node: Node, anchor: Node, in g: Graph) -> Bool {
+        switch anchor.op {
+        case .conv, .convTranspose, .gemm, .matmul: break
+        default: return false
+        }
+        switch node.op {
+        case .activation, .clip: return g.efficiencyClass(node) == .elementwise
+        default: return false
+        }
+    }
+
     /// A tensor a kernel reads or writes.
     struct Operand: Sendable {
         var elements: Int
@@ -114,7 +134,7 @@ public struct PreparedGraph: Sendable {
                 guard f > 0 else { continue }
                 let folded: Bool
                 if case .batchNorm = n.op { folded = true } else { folded = false }
-                var cls = (i == 0 || folded) ? anchorClass : g.efficiencyClass(n)
+                var cls = (i == 0 || folded || Self.isEpilogueActivation(n, anchor: anchor, in: g)) ? anchorClass : g.efficiencyClass(n)
                 // Global pools and mean reductions are one pass of vector adds over their input: their
                 // FLOPs run at the elementwise rate, not at the windowed pools' (`efficiency.pooling` is
                 // fitted on 3×3 stride-2 max pools). Pricing them at the latter made the squeeze-

@@ -219,10 +219,9 @@ import Testing
         let byDefault = try AnalyticalModel.estimate(g, on: Self.device(defaultRuntime: true))
         let conv = try #require(plain.layers.first { $0.opClass == .conv })
         let fastConv = try #require(fast.layers.first { $0.opClass == .conv })
-        // The fused relu (one FLOP per output element) stays at elementwise efficiency: no factor.
-        // (The device lists no conv_winograd: no Winograd transform part.)
-        let relu = Double(64 * 16 * 16) / (100e9 * 0.1)
-        #expect(abs((fastConv.computeTime.value - relu) * 2 - (conv.computeTime.value - relu)) < 1e-15)
+        // The fused relu (one FLOP per output element) runs in the conv's epilogue, at the conv's
+        // efficiency and factor. (The device lists no conv_winograd: no Winograd transform part.)
+        #expect(abs(fastConv.computeTime.value * 2 - conv.computeTime.value) < 1e-15)
         #expect(fastConv.efficiency == 1.0)  // 0.5 × 2: may reach 1 and beyond
         #expect(fast.runtime == "fast" && plain.runtime == nil)
         #expect(byDefault.totals.latency == fast.totals.latency)
@@ -256,22 +255,23 @@ struct EfficiencyClassTests {
             let b = try #require(try AnalyticalModel.estimate(g, on: wino).layers.first { $0.opClass == .conv })
             #expect(a.efficiency == 0.5)
             #expect(b.efficiency == (eligible ? 1.0 : 0.5), "size \(size)")
-            // Fused relu at elementwise efficiency (0.1); the device listing conv_winograd also pays the
-            // Winograd transform additions there, the plain one (conv efficiency only) does not.
+            // The fused relu runs in the conv's epilogue at the conv's efficiency, on every output the
+            // kernel computes (whole Winograd tiles included); the device listing conv_winograd also pays
+            // the Winograd transform additions at elementwise efficiency (0.1), the plain one does not.
             let transformFlops = eligible ? ConvAttributes(inChannels: 64, outChannels: 64, kernel: [3, 3], pads: [1, 1, 1, 1])
                 .winogradTransformFlops(batch: 1, outH: size, outW: size) : 0
-            let relu = Double(64 * size * size) / (100e9 * 0.1)
             let transform = Double(transformFlops) / (100e9 * 0.1)
             let tiles = ((size + 1) / 2) * ((size + 1) / 2)   // 2×2 output tiles: 49 for 14×14, 16 for 7×7
             // Whole tiles are multiplied: the 7×7 map computes 64 outputs for its 49 (14×14: exact).
             let padding = eligible ? Double(4 * tiles) / Double(size * size) : 1
             #expect(padding == [14: 1, 7: 64.0 / 49, 6: 1][size])
-            #expect(abs((b.computeTime.value - relu - transform) * (eligible ? 2 : 1) / padding - (a.computeTime.value - relu)) < 1e-15)
+            #expect(abs((b.computeTime.value - transform) * (eligible ? 2 : 1) / padding - a.computeTime.value) < 1e-15)
             let cls: OpClass = eligible ? .convWinograd : .convKxK
-            let direct = try #require(a.computeFlopsByClass[cls])   // no Winograd on the plain device: the direct count
+            let direct = try #require(a.computeFlopsByClass[cls])   // no Winograd on the plain device: the direct count (+ relu)
+            #expect(direct == Double(2 * 64 * 64 * 9 * size * size + 64 * size * size + 64 * size * size))
             #expect(abs(try #require(b.computeFlopsByClass[cls]) - direct * padding) < 1e-3)
-            #expect(b.computeFlopsByClass[.elementwise] == Double(64 * size * size + transformFlops))
-            #expect(a.computeFlopsByClass[.elementwise] == Double(64 * size * size))
+            #expect(b.computeFlopsByClass[.elementwise] == (eligible ? Double(transformFlops) : nil))
+            #expect(a.computeFlopsByClass[.elementwise] == nil)
             #expect(transformFlops == (eligible ? tiles * (32 * 64 + 24 * 64) : 0))
         }
     }
@@ -286,18 +286,36 @@ struct EfficiencyClassTests {
     }
 
     @Test func fusedActivationCostsItsOwnClassEfficiency() throws {
-        // conv → relu fuse into one kernel: the conv's FLOPs at conv efficiency (0.5), the relu's
-        // one FLOP per output element at elementwise efficiency (0.1); a transcendental efficiency
-        // changes the separate sigmoid kernel only.
+        // conv → relu fuse into one kernel, whose epilogue applies the relu in registers: the relu's one
+        // FLOP per output element runs at the conv's efficiency (0.5), not the elementwise one (0.1); a
+        // transcendental efficiency changes the separate sigmoid kernel only.
         let g = try convGraph(channels: 8, outChannels: 8, size: 8)
         let plain = try AnalyticalModel.estimate(g, on: try testDevice(overhead: "0 us", extraEfficiency: "\n      transcendental: {value: 0.01, source: test}"))
         let conv = try #require(plain.layers.first { $0.opClass == .conv })
         let convFlops = Double(2 * 8 * 8 * 9 * 64 + 8 * 64)   // MACs × 2 + bias
         let reluFlops = Double(8 * 64)
-        let expected = convFlops / (100e9 * 0.5) + reluFlops / (100e9 * 0.1)
+        let expected = (convFlops + reluFlops) / (100e9 * 0.5)
         #expect(abs(conv.computeTime.value / expected - 1) < 1e-9, "\(conv.computeTime.value) vs \(expected)")
         let sig = try #require(plain.layers.first { $0.nodes == ["sig"] })
         #expect(abs(sig.computeTime.value - Double(4 * 8 * 64) / (100e9 * 0.01)) < 1e-15)
+    }
+
+    /// A sigmoid fused into a conv keeps its own (transcendental) class: exp costs real arithmetic per
+    /// element. A relu6 after an add (not a conv or GEMM epilogue) keeps the elementwise one.
+    @Test func onlyCheapActivationsInAConvEpilogueRunAtTheConvsEfficiency() throws {
+        var b = GraphBuilder(name: "epi")
+        let x = b.input("x", shape: [1, 8, 8, 8])
+        let conv = ConvAttributes(inChannels: 8, outChannels: 8, kernel: [1, 1], pads: [0, 0, 0, 0], hasBias: true)
+        let y = try b.add1("conv", .conv(conv), inputs: [x], params: [ParamInfo(name: "w", shape: [8, 8, 1, 1]), ParamInfo(name: "b", shape: [8])])
+        let s = try b.add1("sig", .activation(.sigmoid), inputs: [y])
+        let a = try b.add1("add", .binary(.add), inputs: [s, x])
+        b.markOutput(try b.add1("relu6", .activation(.relu6), inputs: [a]))
+        let e = try AnalyticalModel.estimate(try b.finish(), on: try testDevice(overhead: "0 us", extraEfficiency: "\n      transcendental: {value: 0.01, source: test}"))
+        let fused = try #require(e.layers.first { $0.nodes == ["conv", "sig"] })
+        let convFlops = Double(2 * 8 * 8 * 64 + 8 * 64)
+        #expect(abs(fused.computeTime.value / (convFlops / (100e9 * 0.5) + Double(4 * 8 * 64) / (100e9 * 0.01)) - 1) < 1e-9)
+        let addRelu = try #require(e.layers.first { $0.nodes == ["add", "relu6"] })
+        #expect(abs(addRelu.computeTime.value / (Double(8 * 64 + 2 * 8 * 64) / (100e9 * 0.1)) - 1) < 1e-9, "\(addRelu.computeTime.value)")
     }
 
     /// GELU (class `erf`) uses the device's `erf` efficiency, else its `transcendental` one, else
