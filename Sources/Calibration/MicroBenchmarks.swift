@@ -394,9 +394,14 @@ public enum MicroBenchmarkSuite {
         // dominates: the per-row overhead is fitted jointly with the share).
         for (c, hw) in quick ? [(144, 28), (576, 7), (96, 56)] : [(144, 28), (96, 56), (480, 14), (576, 7), (1280, 7)] {
             // A pool's 1×1 output cannot feed the next unit: each unit pools its producer's output
-            // and passes the producer's output on.
+            // and passes the producer's output on. The producer is a depthwise conv, as in the squeeze-
+            // excitation blocks that run most of the networks' global pools: split by channels like the
+            // pool, it leaves each thread's planes in that thread's own L2. Until session 32 a 1×1 conv
+            // produced them; on 56² and 28² maps it splits pixels, so every pool thread read half its
+            // planes from the other core's cache, and the fitted share priced efficientnet_b0's and
+            // mobilenet_v3's pools on 112²-28² maps 30-200% high (Intel guest, session 31 validation).
             out.append(try inContext("globalavgpool-c\(c)-\(hw)²", opClass: .pooling, input: [1, c, hw, hw], count: n,
-                                     producer: .conv1x1, passOn: .producer) { (b: inout GraphBuilder, name: String, p: Int, _: Int) throws(GraphError) -> Int in
+                                     producer: .depthwise3x3, passOn: .producer) { (b: inout GraphBuilder, name: String, p: Int, _: Int) throws(GraphError) -> Int in
                 let pooled = try b.add1(name, .globalAvgPool, inputs: [p])
                 b.markOutput(pooled)
                 return pooled

@@ -230,12 +230,15 @@ public enum OpClass: String, Hashable, Sendable, Codable, CaseIterable {
     /// a same-shape add moves 3 counted bytes per 4 transferred out of place, 3 per 3 in place;
     /// and 1.5 for `gemm`, whose matrix-vector products are read streams (the weights) with no
     /// write-allocate traffic: the relu sweep transfers 3 bytes per 2 it counts, a read stream 1 per 1;
-    /// and for `pooling`, whose global pools read a map and write one value per channel (measured
+    /// and 2 for `pooling`, whose global pools read a map and write one value per channel (measured
     /// 2026-12-05 after the reduction kernel got four accumulators: 1.2 MB in 8.5 µs at 2 threads,
-    /// 1.5× what share 1 prices).
+    /// 1.5× what share 1 prices; on the Intel guest efficientnet_b0's squeeze-excitation pools read
+    /// 1.6 MB their depthwise producer left in the cores' own L2 in 9.7 µs, 2.4× the relu sweep's
+    /// L2 rate, session 32).
     public var maxMemoryEfficiency: Double {
         switch self {
-        case .gemm, .pooling: 1.5
+        case .pooling: 2
+        case .gemm: 1.5
         default: coarse == .elementwise ? 2 : 1
         }
     }
