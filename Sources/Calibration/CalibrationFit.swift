@@ -232,7 +232,7 @@ public enum CalibrationFitter {
     /// time over all the copies against one share per class by more than 1 % and by more than 3 %
     /// timing noise per copy would (n · log²1.03), and only with ≥ 2 kernels above 1.5 × `after` and 2
     /// below; then `shares` holds the refitted class shares.
-    static func fitBulkCopy(_ moves: [CalibrationSample], after: Double?, shares: inout [OpClass: Double], overhead: (OpClass) -> Double,
+    static func fitBulkCopy(_ moves: [CalibrationSample], after: Double?, shares: inout [OpClass: Double], overhead: (CalibrationSample) -> Double,
                             bandwidths: [Double]) -> (fit: CalibrationFit.BulkCopyFit?, tested: Bool) {
         guard let after, after > 0, !moves.isEmpty else { return (nil, false) }
         func traffic(_ x: CalibrationSample) -> Double {
@@ -240,12 +240,12 @@ public enum CalibrationFitter {
             for (i, b) in x.levelBytes.enumerated() where b > 0 && i < bandwidths.count && b / bandwidths[i] > worst { (worst, bytes) = (b / bandwidths[i], b) }
             return bytes
         }
-        func rest(_ x: CalibrationSample) -> Double { Swift.max(x.measured - overhead(x.opClass) - x.accessLatency, x.measured * 0.05) }
+        func rest(_ x: CalibrationSample) -> Double { Swift.max(x.measured - overhead(x) - x.accessLatency, x.measured * 0.05) }
         func share(_ cls: OpClass, _ sh: [OpClass: Double]) -> Double { sh[cls] ?? sh[cls.coarse] ?? 1 }
         // Least squares on log time over the copies; `after` = ∞ is one share per class.
         func loss(_ sh: [OpClass: Double], after: Double, bulk: Double) -> Double {
             moves.reduce(0) { acc, x in
-                let t = overhead(x.opClass) + x.accessLatency + splitMemoryTime(x, bandwidths: bandwidths, share: share(x.opClass, sh), after: after, bulk: bulk)
+                let t = overhead(x) + x.accessLatency + splitMemoryTime(x, bandwidths: bandwidths, share: share(x.opClass, sh), after: after, bulk: bulk)
                 let r = log(t / x.measured)
                 return acc + r * r
             }
@@ -275,6 +275,46 @@ public enum CalibrationFitter {
         guard split < oneShare * 0.99, oneShare - split > floor else { return (nil, true) }
         shares = sh
         return (CalibrationFit.BulkCopyFit(after: after, efficiency: bulk, benchmarks: moves.map(\.name), largeBenchmarks: large.map(\.name)), true)
+    }
+
+    /// The copies' shares, bulk split and per-run overhead o (`channel_overhead.data_movement`, charged per
+    /// contiguous run, `Graph.channelOverheadUnits`): per o on `perChannelGrid`, each copy class's share
+    /// is the median of bytes/bandwidth over (time − overhead − o·runs), then `fitBulkCopy` with those
+    /// overheads; the smallest o within 1% of the least loss (Σ log² predicted/measured over the copies)
+    /// wins. o is fitted only when the data-movement copies' run counts differ ≥ 4× (attention's head
+    /// transposes move 300-591 runs of 64 floats, the concats 2 blocks, the shuffles 116-256 planes);
+    /// otherwise nil and the shares and split as `fitBulkCopy` alone fits them. A transpose of short
+    /// runs pays a loop step and a partial cache line per run: on the Intel guest (session 32) the two
+    /// head transposes ran 38-39% over the share fitted on the concats and shuffles.
+    static func fitCopies(_ moves: [CalibrationSample], after: Double?, shares: inout [OpClass: Double], overhead: (OpClass) -> Double,
+                          bandwidths: [Double]) -> (fit: CalibrationFit.BulkCopyFit?, tested: Bool, runOverhead: Double?) {
+        let runs = moves.filter { $0.opClass == .dataMovement }.map { $0.channels ?? 0 }
+        guard moves.count >= 3, let lo = runs.min(), let hi = runs.max(), hi >= 4 * Swift.max(lo, 1) else {
+            let (b, t) = fitBulkCopy(moves, after: after, shares: &shares, overhead: { overhead($0.opClass) }, bandwidths: bandwidths)
+            return (b, t, nil)
+        }
+        func paid(_ x: CalibrationSample, _ o: Double) -> Double { overhead(x.opClass) + (x.opClass == .dataMovement ? o * (x.channels ?? 0) : 0) }
+        let fits = perChannelGrid.map { o -> (o: Double, shares: [OpClass: Double], bulk: CalibrationFit.BulkCopyFit?, tested: Bool, loss: Double) in
+            var sh = shares
+            for cls in Set(moves.map(\.opClass)) {
+                let ratios = moves.filter { $0.opClass == cls }.map { x in
+                    memoryTime(x, bandwidths: bandwidths) / Swift.max(x.measured - paid(x, o) - x.accessLatency, x.measured * 0.05)
+                }
+                if let m = ValidationStatistics.median(ratios) { sh[cls] = Swift.min(cls.maxMemoryEfficiency, Swift.max(0.02, m)) }
+            }
+            let (b, t) = fitBulkCopy(moves, after: after, shares: &sh, overhead: { paid($0, o) }, bandwidths: bandwidths)
+            let loss = moves.reduce(0.0) { acc, x in
+                let share = sh[x.opClass] ?? sh[x.opClass.coarse] ?? 1
+                let memory = b.map { splitMemoryTime(x, bandwidths: bandwidths, share: share, after: $0.after, bulk: $0.efficiency) }
+                    ?? memoryTime(x, bandwidths: bandwidths) / share
+                let r = log((paid(x, o) + x.accessLatency + memory) / x.measured)
+                return acc + r * r
+            }
+            return (o, sh, b, t, loss)
+        }
+        let pick = firstNearBest(fits, loss: \.loss)
+        shares = pick.shares
+        return (pick.bulk, pick.tested, pick.o)
     }
 
     /// A class's fixed overhead when its kernels also pay `perRow` per channel (or row): the median of
@@ -387,8 +427,9 @@ public enum CalibrationFitter {
             }
             memBenchmarks[cls] = Array(Set(s.map(\.benchmark))).sorted()
         }
-        let (bulkCopy, bulkTested) = fitBulkCopy(streaming.filter { $0.opClass.coarse == .dataMovement }, after: bulkCopyAfter, shares: &memoryEfficiency,
-                                   overhead: { overheadFor($0) }, bandwidths: usable)
+        let moves = streaming.filter { $0.opClass.coarse == .dataMovement }
+        let (bulkCopy, bulkTested, runOverhead) = fitCopies(moves, after: bulkCopyAfter, shares: &memoryEfficiency, overhead: { overheadFor($0) }, bandwidths: usable)
+        if let runOverhead { perChannel[.dataMovement] = runOverhead }
         func memoryEfficiencyFor(_ c: OpClass) -> Double { memoryEfficiency[c] ?? memoryEfficiency[c.coarse] ?? 1 }
 
         var efficiency: [OpClass: Double] = [:]

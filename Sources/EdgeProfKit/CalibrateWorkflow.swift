@@ -177,7 +177,8 @@ public enum CalibrateWorkflow {
             let names = samples.filter { $0.role == .overhead && $0.opClass == cls }.map(\.name)
             let value = "\"\(formatFixed(o * 1e6, decimals: 2)) us\""
             let units = CalibrationFitter.perChannelClasses.contains(cls) ? "output rows" : "output channels"
-            let perChannel = fit.channelOverheads[cls].map { o in o > 0 ? " less \(formatFixed(o * 1e9, decimals: 1)) ns × its \(units) (channel_overhead)" : "" } ?? ""
+            // (The copies' tiny chain is a gather: it moves no contiguous runs, so nothing is taken off it.)
+            let perChannel = fit.channelOverheads[cls].map { o in o > 0 && cls != .dataMovement ? " less \(formatFixed(o * 1e9, decimals: 1)) ns × its \(units) (channel_overhead)" : "" } ?? ""
             let source = "measured \(date) (\(mode): tiny-kernel chain \(names.joined(separator: ", ")), median per-kernel time\(perChannel))"
             try setInMap("class_overhead", cls, before: unit.classOverhead[cls].map { "\(formatFixed($0.value.value * 1e6, decimals: 2)) us" } ?? "(layer_overhead)",
                          value: value, source: source)
@@ -198,6 +199,8 @@ public enum CalibrateWorkflow {
             let joint = CalibrationFitter.perRowStreamingClasses.contains(cls) && fit.channelOverheads[cls] != nil
             let source = "measured \(date) (\(mode): streaming grid \(names.joined(separator: ", ")); "
                 + (joint ? "least squares on log time of t = overhead + o·rows + bytes/(bandwidth·share), fitted jointly with channel_overhead.\(cls.rawValue), "
+                         : cls == .dataMovement && fit.channelOverheads[.dataMovement] != nil
+                         ? "median of bytes/bandwidth over (time − class overhead − channel_overhead.data_movement × runs) "
                          : "median of bytes/bandwidth over (time − class overhead) ")
                 + "with the fitted bandwidths, \(threads) thread(s))"
             try setInMap("memory_efficiency", cls, before: unit.memoryEfficiency[cls].map { formatFixed($0.value, decimals: 3) } ?? "(1)",
@@ -265,6 +268,16 @@ public enum CalibrateWorkflow {
                     + "t = overhead + o·rows + bytes/(bandwidth·share), rows = "
                     + (cls == .pooling ? "output channels (one reduction per channel))" : "a binary op's contiguous rows (per-channel broadcast: one per channel; same-shape: 1))")
                 : "measured \(date) (\(mode): not fitted: \(n) shape(s), too few or differing less than 2× in rows)")
+        }
+        // Per-run overhead of the copies (data movement), fitted with their shares and the bulk split when
+        // their run counts differ enough; a template's value is zeroed when it was not fitted.
+        if fit.channelOverheads[.dataMovement] != nil || (unit.channelOverhead[.dataMovement] != nil && fit.memoryEfficiency[.dataMovement] != nil) {
+            let names = samples.filter { $0.role == .streaming && $0.opClass == .dataMovement }.map(\.name)
+            try setChannelOverhead(.dataMovement, source: fit.channelOverheads[.dataMovement] != nil
+                ? "measured \(date) (\(mode): streaming grid \(names.joined(separator: ", ")); fitted jointly with memory_efficiency.data_movement and "
+                    + "bulk_copy: t = overhead + o·runs + bytes/(bandwidth·share), runs = the contiguous runs a copy moves (a transpose's runs of the "
+                    + "inner axes it keeps, a concat's blocks, a shuffle's planes), least squares on log time, \(threads) thread(s))"
+                : "measured \(date) (\(mode): not fitted: the copies' run counts differ less than 4×)")
         }
         for (li, level) in levels.enumerated() {
             guard let bw = fit.bandwidths[li], let mi = template.memory.firstIndex(where: { $0.name == level.name }) else { continue }

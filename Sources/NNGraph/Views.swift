@@ -134,8 +134,10 @@ extension Graph {
     /// operands: one flat stream), 1 for the other elementwise maps (one flat stream), a depthwise
     /// conv's output rows (batch × channels × output height: its kernels run row by row, and a short
     /// row pays the same loop setup, masked tail and per-row stores as a long one — measured per
-    /// output, a 7×7 map costs 2.5–3× a 112×112 one), otherwise the output's channel planes (batch ×
-    /// channels of a 4-D output: a global pool's one reduction per channel).
+    /// output, a 7×7 map costs 2.5–3× a 112×112 one), a copy's contiguous runs (a transpose's runs of
+    /// the inner axes it keeps, 0 for a gather; a concat's blocks; a pad's rows), otherwise the output's
+    /// channel planes (batch × channels of a 4-D output: a global pool's one reduction per channel, a
+    /// channel shuffle's planes).
     public func channelOverheadUnits(_ node: Node) -> Int {
         guard let out = node.outputs.first else { return 0 }
         let shape = tensors[out].shape
@@ -146,9 +148,36 @@ extension Graph {
             return 1
         case .conv(let a) where a.isDepthwise && shape.rank == 4:
             return shape.channelPlanes * shape[2]
+        case .transpose(let perm):
+            return node.inputs.first.map { Self.contiguousRuns(input: tensors[$0].shape, perm: perm) } ?? 0
+        case .concat(let axis):
+            // Each input is copied as (dims before the axis) contiguous blocks.
+            return node.inputs.reduce(0) { acc, t in
+                let d = tensors[t].shape
+                let a = axis < 0 ? axis + d.rank : axis
+                return acc + d.dims.prefix(Swift.max(0, Swift.min(a, d.rank))).reduce(1, *)
+            }
+        case .pad:
+            // Row by row into the padded output.
+            return shape.dims.dropLast().reduce(1, *)
         default:
             return shape.channelPlanes
         }
+    }
+
+    /// The contiguous runs a transpose copies: its elements over the length of the innermost input axes
+    /// it keeps innermost and in order (size-1 axes ignored): attention's [197, 3, 64] → [3, 197, 64]
+    /// moves 591 runs of 64. 0 for a gather (the innermost axis moves: `permute`, priced by its share).
+    public static func contiguousRuns(input: TensorShape, perm: [Int]) -> Int {
+        guard perm.count == input.rank, input.elementCount > 0 else { return 0 }
+        let kept = (0..<input.rank).filter { input[$0] != 1 }
+        let order = perm.filter { $0 >= 0 && $0 < input.rank && input[$0] != 1 }
+        var run = 1
+        for (a, b) in zip(kept.reversed(), order.reversed()) {
+            guard a == b else { break }
+            run *= input[a]
+        }
+        return run > 1 ? input.elementCount / run : 0
     }
 }
 

@@ -318,6 +318,32 @@ struct CalibrationFitTests {
         #expect(small.bulkCopy == nil && !small.bulkCopyTested)
     }
 
+    /// Copies generated with a per-run overhead (8 ns per contiguous run, share 0.6, ±1 % noise): two
+    /// concats of 2 blocks, shuffles of 116-256 planes and two head transposes of 300 and 591 short runs.
+    /// The fit recovers o and the share together; copies whose run counts differ less than 4× are fitted
+    /// with the share alone (no per-run term).
+    @Test func copiesPerRunOverheadIsRecoveredWithTheShare() throws {
+        let share = 0.6, o = 8e-9
+        func copy(_ name: String, bytes: Double, runs: Double, _ i: Int) -> CalibrationSample {
+            var s = CalibrationSample(name: name, benchmark: "streaming", role: .streaming, opClass: .dataMovement, flops: 0,
+                                      levelBytes: [bytes, bytes, 0, 0], measured: 0, channels: runs)
+            s.measured = CalibrationFitter.predict(s, peak: Self.peak, overhead: Self.overhead, bandwidths: Self.bandwidths, efficiency: .infinity,
+                                                   memoryEfficiency: share, channelOverhead: o) * (1 + 0.01 * sin(Double(i) * 12.9898))
+            return s
+        }
+        let shapes: [(String, Double, Double)] = [("concat-58", 727_552, 2), ("concat-116", 363_776, 2), ("shuffle-116", 727_552, 116),
+                                                  ("shuffle-256", 1_605_632, 256), ("transpose-591", 302_592, 591), ("transpose-300", 153_600, 300)]
+        let fit = CalibrationFitter.fit(Self.samples() + shapes.enumerated().map { i, x in copy(x.0, bytes: x.1, runs: x.2, i) },
+                                        peak: Self.peak, fallbackBandwidths: Self.bandwidths)
+        let got = try #require(fit.channelOverheads[.dataMovement])
+        #expect(abs(got / o - 1) < 0.3, "run overhead \(got)")
+        #expect(abs(fit.memoryEfficiency[.dataMovement, default: 0] / share - 1) < 0.1, "\(fit.memoryEfficiency)")
+        // The same copies with equal run counts: nothing to separate, the share alone.
+        let even = CalibrationFitter.fit(Self.samples() + shapes.enumerated().map { i, x in copy(x.0, bytes: x.1, runs: 100, i) },
+                                         peak: Self.peak, fallbackBandwidths: Self.bandwidths)
+        #expect(even.channelOverheads[.dataMovement] == nil)
+    }
+
     /// Binary elementwise streams: same-shape adds (one row) and per-channel scales (one short row per
     /// channel) generated with a per-row overhead; the fit recovers that overhead and the share
     /// together, and writes the class's `channel_overhead`. Without row spread it fits the share alone.

@@ -428,6 +428,26 @@ struct EfficiencyClassTests {
         }
     }
 
+    /// `channel_overhead.data_movement` is paid per contiguous run a copy moves: 591 runs of 64 for
+    /// attention's head split; none for the K → Kᵀ gather (class `permute`, which would otherwise
+    /// inherit the data-movement value).
+    @Test func copiesPayTheirChannelOverheadPerContiguousRun() throws {
+        var b = GraphBuilder(name: "heads")
+        let x = b.input("x", shape: [197, 3, 64])
+        let h = try b.add1("split", .transpose(perm: [1, 0, 2]), inputs: [x])
+        b.markOutput(try b.add1("kt", .transpose(perm: [0, 2, 1]), inputs: [h]))
+        let g = try b.finish()
+        let plain = try testDevice()
+        var device = plain
+        device.computeUnits[0].channelOverhead[.dataMovement] = Sourced(Seconds(8e-9), source: "test")
+        let before = try AnalyticalModel.estimate(g, on: plain), after = try AnalyticalModel.estimate(g, on: device)
+        for (name, runs) in [("split", 591.0), ("kt", 0)] {
+            let l0 = try #require(before.layers.first { $0.name == name }, "\(before.layers.map(\.name))")
+            let l1 = try #require(after.layers.first { $0.name == name })
+            #expect(abs((l1.overhead - l0.overhead).value - runs * 8e-9) < 1e-15, "\(name)")
+        }
+    }
+
     /// `parallel_overhead` is added to exactly the kernels the runner splits over threads
     /// (`Graph.threadsUsed`): the squeeze-excitation fcs 1152 → 48 (inputs split) and 48 → 1152 (panels
     /// split) and the 1152-row scale, not the 144 → 6 fc (one 16-row panel, one thread), not kernels

@@ -136,4 +136,29 @@ struct ViewsTests {
         let units = Dictionary(uniqueKeysWithValues: g.nodes.map { ($0.name, g.channelOverheadUnits($0)) })
         #expect(units == ["scale": 24, "add": 1, "bias": 24, "relu": 1, "pool": 24, "dw": 24 * 2, "pw": 8])
     }
+
+    /// A copy pays `channel_overhead.data_movement` per contiguous run it moves: a transpose's runs of the
+    /// inner axes it keeps innermost and in order (size-1 axes ignored), none for a gather (the inner axis
+    /// moves: priced by the `permute` share); a concat's blocks per input; a pad's rows.
+    @Test func copiesPayPerContiguousRun() throws {
+        #expect(Graph.contiguousRuns(input: [197, 3, 64], perm: [1, 0, 2]) == 591)                  // attention head split
+        #expect(Graph.contiguousRuns(input: [1, 197, 3, 64], perm: [0, 2, 1, 3]) == 591)
+        #expect(Graph.contiguousRuns(input: [1, 2, 58, 28, 28], perm: [0, 2, 1, 3, 4]) == 116)      // channel shuffle: planes of 784
+        #expect(Graph.contiguousRuns(input: [3, 197, 64], perm: [0, 2, 1]) == 0)                    // K → Kᵀ: a gather
+        #expect(Graph.contiguousRuns(input: [1, 12, 19, 19], perm: [0, 2, 3, 1]) == 0)              // NCHW → NHWC: a gather
+        #expect(Graph.contiguousRuns(input: [197, 1, 192], perm: [1, 0, 2]) == 1)                   // only a size-1 axis moves: one run
+        #expect(Graph.contiguousRuns(input: [2, 3], perm: [0]) == 0)                                // malformed perm
+
+        var b = GraphBuilder(name: "copies")
+        let x = b.input("x", shape: [1, 58, 28, 28])
+        let y = b.input("y", shape: [1, 58, 28, 28])
+        let c = try b.add1("cat", .concat(axis: 1), inputs: [x, y])
+        let t = b.input("t", shape: [1, 196, 192])
+        let p = try b.add1("pad", .pad(pads: [0, 1, 0, 0, 0, 0]), inputs: [t])
+        b.markOutput(c)
+        b.markOutput(p)
+        let g = try b.finish()
+        let units = Dictionary(uniqueKeysWithValues: g.nodes.map { ($0.name, g.channelOverheadUnits($0)) })
+        #expect(units == ["cat": 2, "pad": 197])
+    }
 }
