@@ -318,6 +318,17 @@ struct CalibrationFitTests {
         #expect(small.bulkCopy == nil && !small.bulkCopyTested)
     }
 
+    /// A streaming sample of `cls` timed as the model prices it with `share` and a per-row overhead,
+    /// ±1 % deterministic noise (index `i`).
+    static func rowStream(_ name: String, _ cls: OpClass, levelBytes: [Double], rows: Double, share: Double, rowOverhead o: Double, _ i: Int,
+                          outputs: Double? = nil) -> CalibrationSample {
+        var s = CalibrationSample(name: name, benchmark: "streaming", role: .streaming, opClass: cls, flops: 0,
+                                  levelBytes: levelBytes, measured: 0, outputs: outputs, channels: rows)
+        s.measured = CalibrationFitter.predict(s, peak: peak, overhead: overhead, bandwidths: bandwidths, efficiency: 1,
+                                               memoryEfficiency: share, channelOverhead: o) * (1 + 0.01 * sin(Double(i) * 12.9898))
+        return s
+    }
+
     /// Copies generated with a per-run overhead (8 ns per contiguous run, share 0.6, ±1 % noise): two
     /// concats of 2 blocks, shuffles of 116-256 planes and two head transposes of 300 and 591 short runs.
     /// The fit recovers o and the share together; copies whose run counts differ less than 4× are fitted
@@ -325,11 +336,7 @@ struct CalibrationFitTests {
     @Test func copiesPerRunOverheadIsRecoveredWithTheShare() throws {
         let share = 0.6, o = 8e-9
         func copy(_ name: String, bytes: Double, runs: Double, _ i: Int) -> CalibrationSample {
-            var s = CalibrationSample(name: name, benchmark: "streaming", role: .streaming, opClass: .dataMovement, flops: 0,
-                                      levelBytes: [bytes, bytes, 0, 0], measured: 0, channels: runs)
-            s.measured = CalibrationFitter.predict(s, peak: Self.peak, overhead: Self.overhead, bandwidths: Self.bandwidths, efficiency: .infinity,
-                                                   memoryEfficiency: share, channelOverhead: o) * (1 + 0.01 * sin(Double(i) * 12.9898))
-            return s
+            Self.rowStream(name, .dataMovement, levelBytes: [bytes, bytes, 0, 0], rows: runs, share: share, rowOverhead: o, i)
         }
         let shapes: [(String, Double, Double)] = [("concat-58", 727_552, 2), ("concat-116", 363_776, 2), ("shuffle-116", 727_552, 116),
                                                   ("shuffle-256", 1_605_632, 256), ("transpose-591", 302_592, 591), ("transpose-300", 153_600, 300)]
@@ -350,11 +357,7 @@ struct CalibrationFitTests {
     @Test func elementwiseRowOverheadIsRecoveredWithTheShare() throws {
         let share = 0.6, o = 20e-9
         func stream(_ name: String, bytes: Double, rows: Double, _ i: Int) -> CalibrationSample {
-            var s = CalibrationSample(name: name, benchmark: "streaming", role: .streaming, opClass: .elementwise, flops: 0,
-                                      levelBytes: [bytes, bytes, bytes, 0], measured: 0, outputs: bytes / 12, channels: rows)
-            s.measured = CalibrationFitter.predict(s, peak: Self.peak, overhead: Self.overhead, bandwidths: Self.bandwidths, efficiency: 1,
-                                                   memoryEfficiency: share, channelOverhead: o) * (1 + 0.01 * sin(Double(i) * 12.9898))
-            return s
+            Self.rowStream(name, .elementwise, levelBytes: [bytes, bytes, bytes, 0], rows: rows, share: share, rowOverhead: o, i, outputs: bytes / 12)
         }
         let shapes: [(String, Double, Double)] = [("add-64x28²", 602_112, 1), ("add-32x112²", 4_816_896, 1), ("mul-144x28²", 1_354_752, 144),
                                                   ("mul-480x14²", 1_128_960, 480), ("mul-576x7²", 338_688, 576)]
