@@ -318,15 +318,27 @@ struct CalibrationFitTests {
         #expect(small.bulkCopy == nil && !small.bulkCopyTested)
     }
 
-    /// A streaming sample of `cls` timed as the model prices it with `share` and a per-row overhead,
-    /// ±1 % deterministic noise (index `i`).
-    static func rowStream(_ name: String, _ cls: OpClass, levelBytes: [Double], rows: Double, share: Double, rowOverhead o: Double, _ i: Int,
-                          outputs: Double? = nil) -> CalibrationSample {
-        var s = CalibrationSample(name: name, benchmark: "streaming", role: .streaming, opClass: cls, flops: 0,
-                                  levelBytes: levelBytes, measured: 0, outputs: outputs, channels: rows)
-        s.measured = CalibrationFitter.predict(s, peak: peak, overhead: overhead, bandwidths: bandwidths, efficiency: 1,
-                                               memoryEfficiency: share, channelOverhead: o) * (1 + 0.01 * sin(Double(i) * 12.9898))
-        return s
+    /// Streams of `cls` (name, bytes, rows) timed as the model prices them with `share` and a per-row
+    /// overhead `o` (±1 % deterministic noise): the fit recovers o (within 30 %) and the share (10 %);
+    /// the same streams with `flatRows` rows each are fitted with the share alone (no per-row term).
+    static func expectRowOverheadRecovered(_ cls: OpClass, shapes: [(String, Double, Double)], levels: (Double) -> [Double], share: Double, o: Double,
+                                           flatRows: Double, outputs: ((Double) -> Double)? = nil) throws {
+        func streams(rows: (Double) -> Double) -> [CalibrationSample] {
+            shapes.enumerated().map { i, x in
+                var s = CalibrationSample(name: x.0, benchmark: "streaming", role: .streaming, opClass: cls, flops: 0,
+                                          levelBytes: levels(x.1), measured: 0, outputs: outputs?(x.1), channels: rows(x.2))
+                s.measured = CalibrationFitter.predict(s, peak: peak, overhead: overhead, bandwidths: bandwidths, efficiency: 1,
+                                                       memoryEfficiency: share, channelOverhead: o) * (1 + 0.01 * sin(Double(i) * 12.9898))
+                return s
+            }
+        }
+        let fit = CalibrationFitter.fit(samples() + streams { $0 }, peak: peak, fallbackBandwidths: bandwidths)
+        let got = try #require(fit.channelOverheads[cls])
+        #expect(abs(got / o - 1) < 0.3, "\(cls) row overhead \(got)")
+        #expect(abs(fit.memoryEfficiency[cls, default: 0] / share - 1) < 0.1, "\(fit.memoryEfficiency)")
+        let flat = CalibrationFitter.fit(samples() + streams { _ in flatRows }, peak: peak, fallbackBandwidths: bandwidths)
+        #expect(flat.channelOverheads[cls] == nil)
+        #expect(abs(flat.memoryEfficiency[cls, default: 0] / share - 1) < 0.1, "\(flat.memoryEfficiency)")
     }
 
     /// Copies generated with a per-run overhead (8 ns per contiguous run, share 0.6, ±1 % noise): two
@@ -334,43 +346,21 @@ struct CalibrationFitTests {
     /// The fit recovers o and the share together; copies whose run counts differ less than 4× are fitted
     /// with the share alone (no per-run term).
     @Test func copiesPerRunOverheadIsRecoveredWithTheShare() throws {
-        let share = 0.6, o = 8e-9
-        func copy(_ name: String, bytes: Double, runs: Double, _ i: Int) -> CalibrationSample {
-            Self.rowStream(name, .dataMovement, levelBytes: [bytes, bytes, 0, 0], rows: runs, share: share, rowOverhead: o, i)
-        }
         let shapes: [(String, Double, Double)] = [("concat-58", 727_552, 2), ("concat-116", 363_776, 2), ("shuffle-116", 727_552, 116),
                                                   ("shuffle-256", 1_605_632, 256), ("transpose-591", 302_592, 591), ("transpose-300", 153_600, 300)]
-        let fit = CalibrationFitter.fit(Self.samples() + shapes.enumerated().map { i, x in copy(x.0, bytes: x.1, runs: x.2, i) },
-                                        peak: Self.peak, fallbackBandwidths: Self.bandwidths)
-        let got = try #require(fit.channelOverheads[.dataMovement])
-        #expect(abs(got / o - 1) < 0.3, "run overhead \(got)")
-        #expect(abs(fit.memoryEfficiency[.dataMovement, default: 0] / share - 1) < 0.1, "\(fit.memoryEfficiency)")
-        // The same copies with equal run counts: nothing to separate, the share alone.
-        let even = CalibrationFitter.fit(Self.samples() + shapes.enumerated().map { i, x in copy(x.0, bytes: x.1, runs: 100, i) },
-                                         peak: Self.peak, fallbackBandwidths: Self.bandwidths)
-        #expect(even.channelOverheads[.dataMovement] == nil)
+        // With equal run counts (2 each, as the concats) nothing separates the run term from the share.
+        try Self.expectRowOverheadRecovered(.dataMovement, shapes: shapes, levels: { [$0, $0, 0, 0] }, share: 0.6, o: 8e-9, flatRows: 2)
     }
 
     /// Binary elementwise streams: same-shape adds (one row) and per-channel scales (one short row per
     /// channel) generated with a per-row overhead; the fit recovers that overhead and the share
     /// together, and writes the class's `channel_overhead`. Without row spread it fits the share alone.
     @Test func elementwiseRowOverheadIsRecoveredWithTheShare() throws {
-        let share = 0.6, o = 20e-9
-        func stream(_ name: String, bytes: Double, rows: Double, _ i: Int) -> CalibrationSample {
-            Self.rowStream(name, .elementwise, levelBytes: [bytes, bytes, bytes, 0], rows: rows, share: share, rowOverhead: o, i, outputs: bytes / 12)
-        }
         let shapes: [(String, Double, Double)] = [("add-64x28²", 602_112, 1), ("add-32x112²", 4_816_896, 1), ("mul-144x28²", 1_354_752, 144),
                                                   ("mul-480x14²", 1_128_960, 480), ("mul-576x7²", 338_688, 576)]
-        let fit = CalibrationFitter.fit(Self.samples() + shapes.enumerated().map { i, x in stream(x.0, bytes: x.1, rows: x.2, i) },
-                                        peak: Self.peak, fallbackBandwidths: Self.bandwidths)
-        let got = try #require(fit.channelOverheads[.elementwise])
-        #expect(abs(got / o - 1) < 0.3, "row overhead \(got)")
-        #expect(abs(fit.memoryEfficiency[.elementwise, default: 0] / share - 1) < 0.1, "\(fit.memoryEfficiency)")
-        // The same streams, all same-shape: no rows to separate, one share and no per-row term.
-        let flat = CalibrationFitter.fit(Self.samples() + shapes.enumerated().map { i, x in stream(x.0, bytes: x.1, rows: 1, i) },
-                                         peak: Self.peak, fallbackBandwidths: Self.bandwidths)
-        #expect(flat.channelOverheads[.elementwise] == nil)
-        #expect(abs(flat.memoryEfficiency[.elementwise, default: 0] / share - 1) < 0.1)
+        // All same-shape (one row each): no rows to separate, one share and no per-row term.
+        try Self.expectRowOverheadRecovered(.elementwise, shapes: shapes, levels: { [$0, $0, $0, 0] }, share: 0.6, o: 20e-9, flatRows: 1,
+                                            outputs: { $0 / 12 })
     }
 
     /// Global pools reduce one row per channel: streams from 96 channels on 56² to 1280 on 7² generated
