@@ -57,7 +57,8 @@ public struct PreparedGraph: Sendable {
         /// `opClass`, refined for dense convs/GEMMs (`Graph.efficiencyClass`): selects the efficiency.
         var efficiencyClass: OpClass
         /// FLOPs per efficiency class: the anchor (with a batch norm folded into it) at its class, a
-        /// fused activation at its own (a SiLU after a conv costs what a SiLU costs).
+        /// fused activation at its own (a SiLU after a conv costs what a SiLU costs), except a cheap one
+        /// in a conv's or GEMM's epilogue, at the anchor's (`isEpilogueActivation`).
         var computeParts: [(cls: OpClass, flops: Double)]
         /// A conv_winograd kernel's transform additions (`ConvAttributes.winogradTransformFlops`):
         /// elementwise work on units whose device file lists `conv_winograd` (they model the
