@@ -242,13 +242,8 @@ public enum CalibrationFitter {
         }
         func rest(_ x: CalibrationSample) -> Double { Swift.max(x.measured - overhead(x) - x.accessLatency, x.measured * 0.05) }
         func share(_ cls: OpClass, _ sh: [OpClass: Double]) -> Double { sh[cls] ?? sh[cls.coarse] ?? 1 }
-        // Least squares on log time over the copies; `after` = ∞ is one share per class.
         func loss(_ sh: [OpClass: Double], after: Double, bulk: Double) -> Double {
-            moves.reduce(0) { acc, x in
-                let t = overhead(x) + x.accessLatency + splitMemoryTime(x, bandwidths: bandwidths, share: share(x.opClass, sh), after: after, bulk: bulk)
-                let r = log(t / x.measured)
-                return acc + r * r
-            }
+            copyLoss(moves, shares: sh, after: after, bulk: bulk, overhead: overhead, bandwidths: bandwidths)
         }
         let large = moves.filter { traffic($0) >= 1.5 * after }
         guard large.count >= 2, moves.count - large.count >= 2 else { return (nil, false) }
@@ -277,6 +272,25 @@ public enum CalibrationFitter {
         return (CalibrationFit.BulkCopyFit(after: after, efficiency: bulk, benchmarks: moves.map(\.name), largeBenchmarks: large.map(\.name)), true)
     }
 
+    /// Least squares on log time over the copies, t = overhead + access latency + the split memory time
+    /// (`after` = ∞: one share per class).
+    static func copyLoss(_ moves: [CalibrationSample], shares: [OpClass: Double], after: Double, bulk: Double,
+                         overhead: (CalibrationSample) -> Double, bandwidths: [Double]) -> Double {
+        moves.reduce(0) { acc, x in
+            let share = shares[x.opClass] ?? shares[x.opClass.coarse] ?? 1
+            let t = overhead(x) + x.accessLatency + splitMemoryTime(x, bandwidths: bandwidths, share: share, after: after, bulk: bulk)
+            let r = log(t / x.measured)
+            return acc + r * r
+        }
+    }
+
+    /// A streaming class's share: the median over its kernels of bytes/bandwidth over (time − overhead),
+    /// in [0.02, the class's maxMemoryEfficiency]; nil without kernels.
+    static func medianShare(_ s: [CalibrationSample], cls: OpClass, overhead: (CalibrationSample) -> Double, bandwidths: [Double]) -> Double? {
+        let ratios = s.map { x in memoryTime(x, bandwidths: bandwidths) / Swift.max(x.measured - overhead(x) - x.accessLatency, x.measured * 0.05) }
+        return ValidationStatistics.median(ratios).map { Swift.min(cls.maxMemoryEfficiency, Swift.max(0.02, $0)) }
+    }
+
     /// The copies' shares, bulk split and per-run overhead o (`channel_overhead.data_movement`, charged per
     /// contiguous run, `Graph.channelOverheadUnits`): per o on `perChannelGrid`, each copy class's share
     /// is the median of bytes/bandwidth over (time − overhead − o·runs), then `fitBulkCopy` with those
@@ -297,19 +311,10 @@ public enum CalibrationFitter {
         let fits = perChannelGrid.map { o -> (o: Double, shares: [OpClass: Double], bulk: CalibrationFit.BulkCopyFit?, tested: Bool, loss: Double) in
             var sh = shares
             for cls in Set(moves.map(\.opClass)) {
-                let ratios = moves.filter { $0.opClass == cls }.map { x in
-                    memoryTime(x, bandwidths: bandwidths) / Swift.max(x.measured - paid(x, o) - x.accessLatency, x.measured * 0.05)
-                }
-                if let m = ValidationStatistics.median(ratios) { sh[cls] = Swift.min(cls.maxMemoryEfficiency, Swift.max(0.02, m)) }
+                if let m = medianShare(moves.filter { $0.opClass == cls }, cls: cls, overhead: { paid($0, o) }, bandwidths: bandwidths) { sh[cls] = m }
             }
             let (b, t) = fitBulkCopy(moves, after: after, shares: &sh, overhead: { paid($0, o) }, bandwidths: bandwidths)
-            let loss = moves.reduce(0.0) { acc, x in
-                let share = sh[x.opClass] ?? sh[x.opClass.coarse] ?? 1
-                let memory = b.map { splitMemoryTime(x, bandwidths: bandwidths, share: share, after: $0.after, bulk: $0.efficiency) }
-                    ?? memoryTime(x, bandwidths: bandwidths) / share
-                let r = log((paid(x, o) + x.accessLatency + memory) / x.measured)
-                return acc + r * r
-            }
+            let loss = copyLoss(moves, shares: sh, after: b?.after ?? .infinity, bulk: b?.efficiency ?? 1, overhead: { paid($0, o) }, bandwidths: bandwidths)
             return (o, sh, b, t, loss)
         }
         let pick = firstNearBest(fits, loss: \.loss)
@@ -422,8 +427,7 @@ public enum CalibrationFitter {
                 perChannel[cls] = o
                 if !tiny.isEmpty { classOverheads[cls] = fixed(o) }
             } else {
-                let ratios = s.map { x in memoryTime(x, bandwidths: usable) / Swift.max(x.measured - overheadFor(cls) - x.accessLatency, x.measured * 0.05) }
-                if let m = ValidationStatistics.median(ratios) { memoryEfficiency[cls] = Swift.min(cls.maxMemoryEfficiency, Swift.max(0.02, m)) }
+                if let m = medianShare(s, cls: cls, overhead: { _ in overheadFor(cls) }, bandwidths: usable) { memoryEfficiency[cls] = m }
             }
             memBenchmarks[cls] = Array(Set(s.map(\.benchmark))).sorted()
         }

@@ -567,12 +567,13 @@ public enum MicroBenchmarkRunner {
                                        streamGain: inPlace ? AnalyticalModel.inPlaceStreamGain : nil)
         sample.farApart = m.ranFarApart
         sample.accessLatency = layer.accessLatency.value
+        let anchor = graph.nodes.first { $0.name == layer.name }
         // A part fitted inside another class's kernel (a fused SiLU in a 1×1 conv): the anchor's class.
-        if fitsCompute, let node = graph.nodes.first(where: { $0.name == layer.name }), graph.efficiencyClass(node) != bench.opClass {
-            sample.anchorClass = graph.efficiencyClass(node)
+        if fitsCompute, let anchor, graph.efficiencyClass(anchor) != bench.opClass {
+            sample.anchorClass = graph.efficiencyClass(anchor)
         }
         // Whether the runner split the kernel, at the threads it ran with (the template may have more cores).
-        sample.forks = graph.nodes.first { $0.name == layer.name }.flatMap { graph.threadsUsed($0, threads: m.threads) }.map { $0 > 1 } ?? false
+        sample.forks = anchor.flatMap { graph.threadsUsed($0, threads: m.threads) }.map { $0 > 1 } ?? false
         return sample
     }
 }

@@ -177,8 +177,9 @@ public enum CalibrateWorkflow {
             let names = samples.filter { $0.role == .overhead && $0.opClass == cls }.map(\.name)
             let value = "\"\(formatFixed(o * 1e6, decimals: 2)) us\""
             let units = CalibrationFitter.perChannelClasses.contains(cls) ? "output rows" : "output channels"
-            // (The copies' tiny chain is a gather: it moves no contiguous runs, so nothing is taken off it.)
-            let perChannel = fit.channelOverheads[cls].map { o in o > 0 && cls != .dataMovement ? " less \(formatFixed(o * 1e9, decimals: 1)) ns × its \(units) (channel_overhead)" : "" } ?? ""
+            // Only the classes whose fit nets the row term off their tiny kernels (`CalibrationFitter.netOverhead`).
+            let netted = CalibrationFitter.perRowStreamingClasses.contains(cls) || CalibrationFitter.perChannelClasses.contains(cls)
+            let perChannel = fit.channelOverheads[cls].map { o in o > 0 && netted ? " less \(formatFixed(o * 1e9, decimals: 1)) ns × its \(units) (channel_overhead)" : "" } ?? ""
             let source = "measured \(date) (\(mode): tiny-kernel chain \(names.joined(separator: ", ")), median per-kernel time\(perChannel))"
             try setInMap("class_overhead", cls, before: unit.classOverhead[cls].map { "\(formatFixed($0.value.value * 1e6, decimals: 2)) us" } ?? "(layer_overhead)",
                          value: value, source: source)

@@ -272,12 +272,6 @@ struct KernelTests {
         }
     }
 
-    /// The transposed product on its own: `ck_gemm_packed_t` (pixel panels of ≤ 16 with one accumulator
-    /// per pixel on an AVX-512F CPU, else 6-pixel AVX2 panels) and `ck_gemm_packed_t6` (always the
-    /// AVX2 panels), against a double-precision reference: every panel width (2–17 pixels) and the
-    /// map sizes that occur (25, 49, 64, 100, 128, 200), depths 1, 130 and 2100 (> 2048: K blocks),
-    /// 15 and 33 rows (partial 16-channel panels), a row range starting at the second panel (a
-    /// thread's share of an output-channel split), ReLU, deferred SiLU, no bias.
     /// act(A·B + bias) in double precision for rows [row0, m) of an m × k by k × n product, zero in the
     /// rows before; `act` is ReLU, none or (any other) SiLU, as the packed-GEMM tests use them.
     static func referenceProduct(_ a: [Float], _ b: [Float], bias: [Float]?, m: Int, k: Int, n: Int, rows row0: Int,
@@ -298,6 +292,12 @@ struct KernelTests {
         return want
     }
 
+    /// The transposed product on its own: `ck_gemm_packed_t` (pixel panels of ≤ 16 with one accumulator
+    /// per pixel on an AVX-512F CPU, else 6-pixel AVX2 panels) and `ck_gemm_packed_t6` (always the
+    /// AVX2 panels), against a double-precision reference: every panel width (2–17 pixels) and the
+    /// map sizes that occur (25, 49, 64, 100, 128, 200), depths 1, 130 and 2100 (> 2048: K blocks),
+    /// 15 and 33 rows (partial 16-channel panels), a row range starting at the second panel (a
+    /// thread's share of an output-channel split), ReLU, deferred SiLU, no bias.
     @Test func transposedProductOnEveryPanelWidth() throws {
         guard KernelISA.supported == .avx2 else { return }
         let acts: [FusedActivation] = [.relu, FusedActivation(.activation(.silu)) ?? .none, .none]
