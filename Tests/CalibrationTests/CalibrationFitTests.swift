@@ -366,8 +366,24 @@ struct CalibrationFitTests {
     /// Global pools reduce one row per channel: streams from 96 channels on 56² to 1280 on 7² generated
     /// with a per-row overhead, plus the tiny pool chain (64 one-pixel rows) with a fixed overhead. The fit
     /// recovers the row overhead, the share, and the fixed part of the class overhead net of the tiny
-    /// kernels' own rows.
+    /// kernels' own rows; the streams pay no intercept beyond it, so none is fitted.
     @Test func poolingRowOverheadIsRecoveredNetOfTheTinyKernelsRows() throws {
+        let fit = try Self.expectPoolStreamsRecovered(intercept: 0)
+        #expect(fit.streamIntercepts[.pooling] == nil, "\(fit.streamIntercepts)")
+    }
+
+    /// The same pools paying 0.8 µs per kernel beyond the tiny chain's fixed overhead (in a network they
+    /// are split over the threads; the chain's are not): the fit recovers that intercept with the row
+    /// overhead and the share, and the class overhead is the chain's fixed part plus it.
+    @Test func poolStreamsInterceptBeyondTheTinyChainIsRecovered() throws {
+        let fit = try Self.expectPoolStreamsRecovered(intercept: 0.8e-6)
+        let d = try #require(fit.streamIntercepts[.pooling])
+        #expect(abs(d - 0.8e-6) <= 0.1e-6, "intercept \(d)")
+    }
+
+    /// Pools generated with share 0.75, 8 ns per row, a 0.15 µs fixed overhead from the tiny chain and
+    /// `intercept` more per stream (±1 % noise); checks the row overhead, the share and the class overhead.
+    static func expectPoolStreamsRecovered(intercept: Double) throws -> CalibrationFit {
         let share = 0.75, o = 8e-9, fixed = 0.15e-6
         var samples = Self.samples().filter { $0.opClass != .pooling }
         samples.append(CalibrationSample(name: "tiny-gap", benchmark: "tiny", role: .overhead, opClass: .pooling, flops: 0,
@@ -377,7 +393,7 @@ struct CalibrationFitTests {
             let bytes = c * hw * 4 + c * 4
             var x = CalibrationSample(name: "gap-\(Int(c))", benchmark: "streaming", role: .streaming, opClass: .pooling, flops: 0,
                                       levelBytes: [bytes, bytes, 0, 0], measured: 0, outputs: c, channels: c)
-            x.measured = CalibrationFitter.predict(x, peak: Self.peak, overhead: fixed, bandwidths: Self.bandwidths, efficiency: 1,
+            x.measured = CalibrationFitter.predict(x, peak: Self.peak, overhead: fixed + intercept, bandwidths: Self.bandwidths, efficiency: 1,
                                                    memoryEfficiency: share, channelOverhead: o) * (1 + 0.01 * sin(Double(i) * 12.9898))
             samples.append(x)
         }
@@ -386,8 +402,9 @@ struct CalibrationFitTests {
         #expect(abs(got / o - 1) < 0.3, "row overhead \(got)")
         #expect(abs(fit.memoryEfficiency[.pooling, default: 0] / share - 1) < 0.1, "\(fit.memoryEfficiency)")
         let classOverhead = try #require(fit.classOverheads[.pooling])
-        #expect(abs(classOverhead - fixed) < 0.1e-6, "class overhead \(classOverhead) (tiny chain measured \(fixed + 64 * o))")
+        #expect(abs(classOverhead - fixed - intercept) < 0.1e-6, "class overhead \(classOverhead) (tiny chain measured \(fixed + 64 * o))")
         #expect(fit.channelOverheads[.elementwise] == nil)
+        return fit
     }
 
     /// In-context element-wise units that ran in place carry the cost model's stream gain: the fit
