@@ -93,7 +93,9 @@ public struct PreparedGraph: Sendable {
 
     public init(_ graph: Graph, style: ExecutionStyle = .edgeprof) {
         var g = graph
-        if g.fusionGroups.isEmpty || !style.fusesResidualAdds { g.fuse(residualAdds: style.fusesResidualAdds) }
+        if g.fusionGroups.isEmpty || !style.fusesResidualAdds || !style.fusesLinearResidualAdds {
+            g.fuse(residualAdds: style.fusesResidualAdds, linearResidualAdds: style.fusesLinearResidualAdds)
+        }
         self.graph = g
         self.style = style
         let splitsAreViews = style.splitsAreViews

@@ -213,7 +213,7 @@ extension Epilogue {
     }
 }
 
-/// A residual add fused into a conv (`FusionRules.canAbsorbResidual`): the shortcut tensor, laid
+/// A residual add fused into a conv or gemm (`FusionRules.canAbsorbResidual`): the shortcut tensor, laid
 /// out like the conv's output, and the activation that follows the sum.
 struct FusedResidual {
     let shortcut: UnsafeMutablePointer<Float>

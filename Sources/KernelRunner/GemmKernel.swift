@@ -5,7 +5,9 @@ import NNGraph
 /// Fully connected layer `Y[M, N] = X[M, K] · W[N, K]ᵀ + b` (+ activation), M = all leading
 /// dims. One row is a matrix-vector product split over output features (16-row weight panels on
 /// AVX-512F CPUs, else OpenBLAS sgemv); more rows run `RowMajorGemm` on AVX-512F CPUs with the C
-/// kernel set, else OpenBLAS sgemm split over rows.
+/// kernel set, else OpenBLAS sgemm split over rows. A fused residual add (`gemm-add`, a transformer
+/// block's residual after its output projection or second MLP layer) is applied to each thread's
+/// slice of Y right after the product wrote it, while the slice is in that thread's cache.
 final class GemmStep: Step, EpilogueKernelSet {
     var kernels: KernelISA
     let x: UnsafeMutablePointer<Float>
@@ -13,11 +15,15 @@ final class GemmStep: Step, EpilogueKernelSet {
     let rows: Int, inFeatures: Int, outFeatures: Int
     let weights: AlignedBuffer
     let bias: AlignedBuffer?
+    /// The activation of the product (none when a residual add follows: the sum is activated).
     let activation: FusedActivation
+    /// A fused residual add (`FusionRules.canAbsorbResidual`), applied to each thread's slice of Y.
+    let residual: FusedResidual?
     let threads: Int
 
     init(x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int, inFeatures: Int, outFeatures: Int,
-         weights: [Float], bias: [Float]?, activation: FusedActivation, threads: Int, kernels: KernelISA) {
+         weights: [Float], bias: [Float]?, activation: FusedActivation, threads: Int, kernels: KernelISA,
+         residual: UnsafeMutablePointer<Float>? = nil) {
         self.x = x
         self.y = y
         self.rows = rows
@@ -40,7 +46,7 @@ final class GemmStep: Step, EpilogueKernelSet {
             self.weights = AlignedBuffer(weights)
         }
         self.bias = bias.map { AlignedBuffer($0) }
-        self.activation = activation
+        (self.activation, self.residual) = FusedResidual.split(activation, shortcut: residual, kernels: kernels)
         self.threads = threads
         splitsInputs = panels && ParallelSplit.matrixVectorSplitsInputs(inFeatures: inFeatures, outFeatures: outFeatures, threads: threads)
     }
@@ -53,8 +59,8 @@ final class GemmStep: Step, EpilogueKernelSet {
     let rowMajor: Bool
 
     var algorithm: String {
-        rows == 1 ? (panels ? (splitsInputs ? "gemv16p k-split avx512" : "gemv16p avx512") : "sgemv")
-            : (rowMajor ? RowMajorGemm.name : "sgemm nt")
+        (rows == 1 ? (panels ? (splitsInputs ? "gemv16p k-split avx512" : "gemv16p avx512") : "sgemv")
+            : (rowMajor ? RowMajorGemm.name : "sgemm nt")) + (residual != nil ? " +residual" : "")
     }
     var scratchFloats: Int { 0 }
     /// The K split's partial outputs (`splitsInputs`): room for every slice in each thread's scratch,
@@ -88,6 +94,7 @@ final class GemmStep: Step, EpilogueKernelSet {
                     ck_gemv_panels_avx512(weights.pointer, n, k, x, y, r.lowerBound, r.upperBound)
                     let o = r.lowerBound * 16, end = Swift.min(n, r.upperBound * 16)
                     Epilogue.applyRow(y + o, end - o, bias: b.map { UnsafePointer($0 + o) }, activation, kernels)
+                    residual?.apply(y, offset: o, rows: 1, length: end - o, stride: n)
                 }
                 return
             }
@@ -95,12 +102,13 @@ final class GemmStep: Step, EpilogueKernelSet {
                 cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(r.count), Int32(k), 1, weights.pointer + r.lowerBound * k, Int32(k),
                             x, 1, 0, y + r.lowerBound, 1)
                 Epilogue.applyRow(y + r.lowerBound, r.count, bias: b.map { UnsafePointer($0 + r.lowerBound) }, activation, kernels)
+                residual?.apply(y, offset: r.lowerBound, rows: 1, length: r.count, stride: n)
             }
             return
         }
         if rowMajor {
             RowMajorGemm.run(pool: pool, packed: weights.pointer, outputs: n, depth: k, x: x, ldx: k, rows: rows, y: y, ldy: n,
-                             bias: b, activation: activation)
+                             bias: b, activation: activation, residual: residual)
             return
         }
         if rows >= 4 * threads {
@@ -108,12 +116,14 @@ final class GemmStep: Step, EpilogueKernelSet {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r.count), Int32(n), Int32(k), 1, x + r.lowerBound * k, Int32(k),
                             weights.pointer, Int32(k), 0, y + r.lowerBound * n, Int32(n))
                 for m in r { Epilogue.applyRow(y + m * n, n, bias: b.map { UnsafePointer($0) }, activation, kernels) }
+                residual?.apply(y, offset: r.lowerBound * n, rows: r.count, length: n, stride: n)
             }
         } else {
             pool.parallelRanges(n, grain: 64) { r, _ in
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(r.count), Int32(k), 1, x, Int32(k),
                             weights.pointer + r.lowerBound * k, Int32(k), 0, y + r.lowerBound, Int32(n))
                 for m in 0..<rows { Epilogue.applyRow(y + m * n + r.lowerBound, r.count, bias: b.map { UnsafePointer($0 + r.lowerBound) }, activation, kernels) }
+                residual?.apply(y, offset: r.lowerBound, rows: rows, length: r.count, stride: n)
             }
         }
     }
@@ -139,6 +149,7 @@ final class GemmStep: Step, EpilogueKernelSet {
             }
         }
         Epilogue.applyRow(y, n, bias: b.map { UnsafePointer($0) }, activation, kernels)
+        residual?.apply(y, offset: 0, rows: 1, length: n, stride: n)
     }
 }
 
@@ -251,19 +262,25 @@ enum RowMajorGemm {
     /// X's rows in 16-row panels. Measured (2 pthreads, vit_tiny's 197 × 192 → 576, session 30's
     /// Intel VM): split by outputs 131–135 µs per thread, by rows 164–178 µs on the thread with 7 of
     /// the 13 row panels.
+    /// A fused residual add runs on each thread's rows (or columns) right after the kernel wrote them.
     static func run(pool: WorkerPool, packed: UnsafePointer<Float>, outputs n: Int, depth k: Int, x: UnsafePointer<Float>, ldx: Int,
-                    rows m: Int, y: UnsafeMutablePointer<Float>, ldy: Int, bias: UnsafePointer<Float>?, activation: FusedActivation) {
+                    rows m: Int, y: UnsafeMutablePointer<Float>, ldy: Int, bias: UnsafePointer<Float>?, activation: FusedActivation,
+                    residual: FusedResidual? = nil) {
         let rowPanels = (m + 15) / 16, outPanels = (n + 15) / 16
         let act = activation.ck, floats = scratchFloats(depth: k)
         if outPanels < 2 * pool.threadCount && rowPanels > outPanels {
             pool.parallelRanges(rowPanels) { r, thread in
                 let s = pool.threadScratch(thread, floats: floats).pointer
-                ck_gemm_rowmajor_avx512(packed, n, 0, n, k, x, ldx, r.lowerBound * 16, Swift.min(m, r.upperBound * 16), y, ldy, bias, act, s)
+                let r0 = r.lowerBound * 16, r1 = Swift.min(m, r.upperBound * 16)
+                ck_gemm_rowmajor_avx512(packed, n, 0, n, k, x, ldx, r0, r1, y, ldy, bias, act, s)
+                residual?.apply(y, offset: r0 * ldy, rows: r1 - r0, length: n, stride: ldy)
             }
         } else {
             pool.parallelRanges(outPanels) { r, thread in
                 let s = pool.threadScratch(thread, floats: floats).pointer
-                ck_gemm_rowmajor_avx512(packed, n, r.lowerBound * 16, Swift.min(n, r.upperBound * 16), k, x, ldx, 0, m, y, ldy, bias, act, s)
+                let c0 = r.lowerBound * 16, c1 = Swift.min(n, r.upperBound * 16)
+                ck_gemm_rowmajor_avx512(packed, n, c0, c1, k, x, ldx, 0, m, y, ldy, bias, act, s)
+                residual?.apply(y, offset: c0, rows: m, length: c1 - c0, stride: ldy)
             }
         }
     }

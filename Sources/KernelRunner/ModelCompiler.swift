@@ -155,7 +155,7 @@ struct ModelCompiler {
             let tail = members[members.count - 1]
             var bn: Node?
             var activation = FusedActivation.none
-            // A residual add fused into a conv (`FusionRules.canAbsorbResidual`): its shortcut operand.
+            // A residual add fused into a conv or gemm (`FusionRules.canAbsorbResidual`): its shortcut operand.
             var shortcut: Int?
             for (i, m) in members.enumerated().dropFirst() {
                 if case .batchNorm = m.op {
@@ -201,8 +201,10 @@ struct ModelCompiler {
             }
 
             if shortcut != nil {
-                guard case .conv(let a) = anchor.op, !a.isDepthwise else {
-                    throw RunnerError(.unsupportedOp, node: anchor.name, "a residual add fuses only into a dense conv")
+                switch anchor.op {
+                case .conv(let a) where !a.isDepthwise: break
+                case .gemm: break
+                default: throw RunnerError(.unsupportedOp, node: anchor.name, "a residual add fuses only into a dense conv or a gemm")
                 }
             }
             let residual = shortcut.map { ref($0).pointer }
@@ -226,11 +228,11 @@ struct ModelCompiler {
                 if a.isDepthwise {
                     step = DepthwiseConvolutionStep(geometry: geometry, x: x.pointer, y: y.pointer, weights: w, bias: b,
                                                     activation: activation, threads: threads, kernels: kernels)
-                } else if a.isMatrixVector(outputPixels: geometry.outPlane) && residual == nil {  // the cost model's gemm rule
+                } else if a.isMatrixVector(outputPixels: geometry.outPlane) {  // the cost model's gemm rule
                     // [N, C, 1, 1] is [N, C]: the fully connected step (matrix-vector at batch 1) instead of a
                     // 16-column GEMM tile of which one column is used.
                     step = GemmStep(x: x.pointer, y: y.pointer, rows: geometry.batch, inFeatures: a.inChannels, outFeatures: a.outChannels,
-                                    weights: w, bias: b, activation: activation, threads: threads, kernels: kernels)
+                                    weights: w, bias: b, activation: activation, threads: threads, kernels: kernels, residual: residual)
                 } else if a.isWinogradEligible(outputPixels: geometry.outPlane) {  // the cost model's conv_winograd rule
                     step = WinogradConvolutionStep(geometry: geometry, x: x.pointer, y: y.pointer, weights: w, bias: b,
                                                    activation: activation, threads: threads, kernels: kernels, residual: residual)
@@ -277,7 +279,8 @@ struct ModelCompiler {
                 }
                 weightFloats += w.count + (b?.count ?? 0)
                 step = GemmStep(x: x.pointer, y: y.pointer, rows: x.count / a.inFeatures, inFeatures: a.inFeatures,
-                                outFeatures: a.outFeatures, weights: w, bias: b, activation: activation, threads: threads, kernels: kernels)
+                                outFeatures: a.outFeatures, weights: w, bias: b, activation: activation, threads: threads, kernels: kernels,
+                                residual: residual)
             case .matmul:
                 let a = ref(anchor.inputs[0]), y = out()
                 if anchor.inputs.count >= 2 {

@@ -6,6 +6,12 @@ public struct ExecutionStyle: Sendable, Hashable, Codable {
     /// `conv[-bn]-add[-act]` runs as one kernel (`FusionRules.canAbsorbResidual`); false = the add is
     /// its own kernel that reads the conv output back.
     public var fusesResidualAdds: Bool
+    /// `gemm-add[-act]` runs as one kernel too (`FusionRules.canAbsorbResidual` with a fully connected
+    /// anchor: a transformer's residual add after its output projection or second MLP layer, applied to
+    /// each thread's slice of the product while it is in cache). edgeprof's runner and TensorRT (GEMM
+    /// epilogue fusion) do it; ONNX Runtime's CPU provider keeps the add (its transformer fusions fold
+    /// it into the next `SkipLayerNormalization` instead), as do ncnn, TFLite and PyTorch eager.
+    public var fusesLinearResidualAdds: Bool
     /// A split/slice that selects one contiguous block (`Graph.zeroCopyOffsets`) aliases its input;
     /// false = it copies its outputs into new buffers.
     public var splitsAreViews: Bool
@@ -20,8 +26,10 @@ public struct ExecutionStyle: Sendable, Hashable, Codable {
     /// and ONNX Runtime's CPU provider copy every input.
     public var concatsInPlace: Bool
 
-    public init(fusesResidualAdds: Bool, splitsAreViews: Bool, runsElementwiseInPlace: Bool = false, concatsInPlace: Bool = false) {
+    public init(fusesResidualAdds: Bool, splitsAreViews: Bool, runsElementwiseInPlace: Bool = false, concatsInPlace: Bool = false,
+                fusesLinearResidualAdds: Bool = false) {
         self.fusesResidualAdds = fusesResidualAdds
+        self.fusesLinearResidualAdds = fusesResidualAdds && fusesLinearResidualAdds
         self.splitsAreViews = splitsAreViews
         self.runsElementwiseInPlace = runsElementwiseInPlace
         self.concatsInPlace = concatsInPlace
@@ -29,10 +37,10 @@ public struct ExecutionStyle: Sendable, Hashable, Codable {
 
     /// edgeprof's kernel runner (and ONNX Runtime's NCHWc `Conv + Sum`, TensorRT's conv + elementwise).
     public static let edgeprof = ExecutionStyle(fusesResidualAdds: true, splitsAreViews: true, runsElementwiseInPlace: true,
-                                                concatsInPlace: true)
+                                                concatsInPlace: true, fusesLinearResidualAdds: true)
 
-    /// edgeprof's runner without its concat elision: the other runtimes' style (they copy every concat
-    /// input), and how `calibrate`'s copy benchmarks run.
+    /// edgeprof's runner without its concat elision and its GEMM residual fusion: the other runtimes'
+    /// style (they copy every concat input), and how `calibrate`'s copy benchmarks run.
     public static let edgeprofCopyingConcats = ExecutionStyle(fusesResidualAdds: true, splitsAreViews: true, runsElementwiseInPlace: true,
                                                               concatsInPlace: false)
 

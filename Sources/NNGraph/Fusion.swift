@@ -9,7 +9,10 @@
 /// the conv output and reads it back. Only when the add is the conv's sole consumer, nothing
 /// has been activated before it, both operands have the output's shape (no broadcasting), the
 /// conv is dense (not depthwise) and the shortcut is computed before the conv runs (so the
-/// fused kernel keeps the conv's place in the node order).
+/// fused kernel keeps the conv's place in the node order). With `linearResidualAdds` the same holds for
+/// a fully connected layer (`gemm-add`: a transformer block's residual adds after its output
+/// projection and second MLP layer), which edgeprof's runner and TensorRT apply in the GEMM's
+/// epilogue.
 public enum FusionRules {
     static func canStart(_ op: Op) -> Bool {
         switch op {
@@ -46,10 +49,14 @@ public enum FusionRules {
 
     /// Whether `add` (a two-input node consuming `tensor`, the group's current output) may join
     /// the group `members` as a residual add (see the type's comment).
-    static func canAbsorbResidual(_ add: Node, consuming tensor: Int, into members: [Node], graph: Graph, producers: [Int?]) -> Bool {
-        guard case .binary(.add) = add.op, add.inputs.count == 2, add.outputs.count == 1,
-              case .conv(let a) = members[0].op, !a.isDepthwise
-        else { return false }
+    static func canAbsorbResidual(_ add: Node, consuming tensor: Int, into members: [Node], graph: Graph, producers: [Int?],
+                                  linear: Bool = true) -> Bool {
+        guard case .binary(.add) = add.op, add.inputs.count == 2, add.outputs.count == 1 else { return false }
+        switch members[0].op {
+        case .conv(let a) where !a.isDepthwise: break
+        case .gemm where linear: break
+        default: return false
+        }
         guard !members.contains(where: { isActivation($0.op) }) else { return false }
         guard add.inputs[0] != add.inputs[1], let other = add.inputs.first(where: { $0 != tensor }) else { return false }
         let shape = graph.tensors[add.outputs[0]].shape
@@ -71,8 +78,9 @@ public enum FusionRules {
 
 extension Graph {
     /// Computes fusion groups (every node belongs to exactly one group). `residualAdds: false` keeps
-    /// residual adds out of their convs (`ExecutionStyle.fusesResidualAdds`).
-    public mutating func fuse(residualAdds: Bool = true) {
+    /// residual adds out of their convs and GEMMs (`ExecutionStyle.fusesResidualAdds`);
+    /// `linearResidualAdds: false` out of their GEMMs (`ExecutionStyle.fusesLinearResidualAdds`).
+    public mutating func fuse(residualAdds: Bool = true, linearResidualAdds: Bool = true) {
         let consumers = self.consumers()
         let producers = self.producers()
         let outputSet = Set(outputs)
@@ -89,7 +97,8 @@ extension Graph {
                     guard groupOf[next.id] == nil else { break }
                     let joins = next.inputs.count == 1
                         ? FusionRules.canFollow(next.op, after: current.op, groupSoFar: members.map { nodes[$0].op })
-                        : residualAdds && FusionRules.canAbsorbResidual(next, consuming: t, into: members.map { nodes[$0] }, graph: self, producers: producers)
+                        : residualAdds && FusionRules.canAbsorbResidual(next, consuming: t, into: members.map { nodes[$0] }, graph: self,
+                                                                        producers: producers, linear: linearResidualAdds)
                     guard joins else { break }
                     members.append(next.id)
                     current = next

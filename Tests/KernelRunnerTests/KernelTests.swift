@@ -601,6 +601,37 @@ struct KernelTests {
         if rows > 1, ck_isa() >= Int32(CK_ISA_AVX512) { #expect(three.layers[0].algorithm == "gemmNx16 avx512", "\(three.layers[0].algorithm)") }
     }
 
+    /// A residual add fused into a fully connected layer (`gemm-add`, a transformer block's residual;
+    /// with a ReLU after it once, as `gemm-add-relu`), over the same paths as above: the matrix-vector
+    /// panels and their K split, `RowMajorGemm` split by outputs and by rows, and OpenBLAS's sgemv and
+    /// sgemm split by rows (33 rows) and by columns (7 rows on 2 threads) with the portable kernel set;
+    /// 1, 2 and 3 threads. The sum is checked against the reference product plus bias plus shortcut.
+    @Test(arguments: [(1, 40, 150), (7, 40, 150), (33, 40, 150), (197, 24, 40), (1, 301, 1000), (1, 1152, 48), (1, 673, 20)])
+    func gemmWithFusedResidualAdd(rows: Int, inFeatures fin: Int, outFeatures fout: Int) throws {
+        let relu = rows == 33
+        var b = GraphBuilder(name: "fc-residual")
+        let x = b.input("x", shape: [rows, fin])
+        let shortcut = b.input("shortcut", shape: [rows, fout])
+        var y = try b.add1("fc", .gemm(GemmAttributes(inFeatures: fin, outFeatures: fout)), inputs: [x],
+                           params: [ParamInfo(name: "w", shape: [fout, fin]), ParamInfo(name: "b", shape: [fout])])
+        y = try b.add1("add", .binary(.add), inputs: [y, shortcut])
+        if relu { _ = try b.add1("relu", .activation(.relu), inputs: [y]) }
+        let g = try b.finish()
+        #expect(g.fusionGroups.map(\.kind) == [relu ? "gemm-add-relu" : "gemm-add"])
+        let w = SeededWeights.generate(for: g, seed: 5)
+        let input = randomInput([rows, fin]), s = randomInput([rows, fout], seed: 13)
+        var want = Reference.matmul(input.values, [rows, fin], transpose(w["w"]!, rows: fout, cols: fin), [fin, fout], out: [rows, fout])
+        want = Reference.binary(want, [rows, fout], w["b"]!, [fout], out: [rows, fout], +)
+        want = zip(want, s.values).map { $0 + $1 }
+        if relu { want = want.map { Swift.max($0, 0) } }
+        let options = runnerConfigurations + [RunnerOptions(threads: 3, kernels: KernelISA.supported)]
+        for o in options {
+            let model = try CompiledModel(graph: g, weights: w, options: o)
+            #expect(model.layers.count == 1 && model.layers[0].algorithm.hasSuffix(" +residual"), "\(model.layers.map(\.algorithm))")
+            expectClose(try model.run([input, s])[0].values, want, "gemm-add rows \(rows) in \(fin) out \(fout), threads \(o.threads ?? 0) kernels \(o.kernels)")
+        }
+    }
+
     /// Rows 4: one sgemm per batch entry; rows 40 on 2 threads: 6 batch entries split evenly,
     /// and a 3-entry batch (below) is cut into row blocks.
     @Test(arguments: [4, 40])

@@ -101,6 +101,34 @@ struct FusionTests {
         #expect(kinds(g) == ["conv", "conv-bn-add"])
     }
 
+    /// A transformer block's residual add after a fully connected layer joins it (`gemm-add`) in the
+    /// runner's style; not with `linearResidualAdds: false` (the published runtimes' styles, except
+    /// TensorRT's), and never into a MatMul of two activations (attention scores) or after a view.
+    @Test func residualAddJoinsAGemmWhereTheRuntimeFusesIt() throws {
+        func block(view: Bool = false, matmul: Bool = false) throws -> Graph {
+            var b = GraphBuilder(name: "t")
+            let x = b.input("x", shape: [1, 197, 192])
+            let k = b.input("k", shape: [1, 192, 192])
+            var y = matmul
+                ? try b.add1("mm", .matmul, inputs: [x, k])
+                : try b.add1("proj", .gemm(GemmAttributes(inFeatures: 192, outFeatures: 192)), inputs: [x],
+                             params: [ParamInfo(name: "w", shape: [192, 192]), ParamInfo(name: "b", shape: [192])])
+            if view { y = try b.add1("view", .reshape(shape: [1, 197, 192]), inputs: [y]) }
+            _ = try b.add1("add", .binary(.add), inputs: [y, x])
+            return try b.finish()
+        }
+        var g = try block()
+        #expect(kinds(g) == ["gemm-add"])
+        g.fuse(linearResidualAdds: false)
+        #expect(kinds(g) == ["gemm", "add"])
+        #expect(kinds(try block(view: true)) == ["gemm", "reshape", "add"])
+        #expect(kinds(try block(matmul: true)) == ["matmul", "add"])
+        #expect(ExecutionStyle.edgeprof.fusesLinearResidualAdds && ExecutionStyle.forRuntime("tensorrt_gpu").fusesLinearResidualAdds)
+        for runtime in ["onnxruntime_cpu", "ncnn_cpu", "tflite_cpu", "pytorch_cpu"] {
+            #expect(!ExecutionStyle.forRuntime(runtime).fusesLinearResidualAdds, "\(runtime)")
+        }
+    }
+
     @Test func batchNormAfterAResidualAddDoesNotFold() throws {
         #expect(kinds(try twoBranches(bnAfterAdd: true)) == ["conv", "conv-bn-add", "bn"])
     }
