@@ -162,8 +162,9 @@ public enum CalibrationFitter {
     /// (global pools): what a kernel in a network pays beyond the chain's fixed overhead. The chain's
     /// pools are too small to split over threads and run back to back on warm inputs; the grid's pools
     /// follow a depthwise conv and are split over the threads (session 33, the Intel guest: fitted alone,
-    /// the five pools' times came out as about 0.8 µs + 2.6 ns per channel + bytes at 178 GB/s, against the
-    /// chain's 0.12 µs; the networks' pools on 7² maps measured 0.6–1 µs above their predictions).
+    /// five grid pools came out as 0.7 µs + 2 ns per channel + bytes at share 3.35, against the chain's
+    /// 0.03–0.12 µs; session 32's validations had measured the networks' pools on 7² maps 0.6–1 µs above
+    /// their predictions). With session 33's seven pools the committed fit is 0.40 µs and 2 ns.
     static let streamInterceptGrid: [Double] = stride(from: 0.0, through: 2.0, by: 0.1).map { $0 * 1e-6 }
 
     /// `classes` ordered so each comes after the classes its kernels' other parts are priced at
