@@ -158,7 +158,9 @@ struct ModelCompiler {
             // A residual add fused into a conv or gemm (`FusionRules.canAbsorbResidual`): its shortcut operand.
             var shortcut: Int?
             for (i, m) in members.enumerated().dropFirst() {
-                if case .batchNorm = m.op {
+                if FusionRules.isLayoutView(m, in: graph) {
+                    continue  // a view between a GEMM and its residual add: same memory, nothing to run
+                } else if case .batchNorm = m.op {
                     bn = m
                 } else if case .binary(.add) = m.op, m.inputs.count == 2 {
                     let previous = members[i - 1].outputs[0]

@@ -12,7 +12,9 @@
 /// fused kernel keeps the conv's place in the node order). With `linearResidualAdds` the same holds for
 /// a fully connected layer (`gemm-add`: a transformer block's residual adds after its output
 /// projection and second MLP layer), which edgeprof's runner and TensorRT apply in the GEMM's
-/// epilogue.
+/// epilogue, also when the add reads the GEMM's output through layout views (`isLayoutView`: ONNX
+/// exports of `nn.MultiheadAttention` run `Gemm → Reshape → Transpose of a size-1 axis → Add`); the
+/// views join the group and its kind names only the kernels (`gemm-add`).
 public enum FusionRules {
     static func canStart(_ op: Op) -> Bool {
         switch op {
@@ -68,6 +70,17 @@ public enum FusionRules {
         return true
     }
 
+    /// A single-input, single-output op that keeps every element where it is (`Graph.zeroCopyOffsets`
+    /// is [0]: a reshape, flatten, squeeze, unsqueeze, identity, or a transpose that moves only size-1
+    /// axes): a residual add may be reached through a chain of these from a GEMM.
+    public static func isLayoutView(_ node: Node, in graph: Graph) -> Bool {
+        guard node.inputs.count == 1, node.outputs.count == 1 else { return false }
+        switch node.op {
+        case .reshape, .flatten, .squeeze, .unsqueeze, .identity, .transpose: return graph.zeroCopyOffsets(node) == [0]
+        default: return false
+        }
+    }
+
     static func shortName(_ op: Op) -> String {
         switch op {
         case .batchNorm: "bn"
@@ -95,6 +108,15 @@ extension Graph {
                     guard !outputSet.contains(t), consumers[t].count == 1 else { break }
                     let next = nodes[consumers[t][0]]
                     guard groupOf[next.id] == nil else { break }
+                    // A GEMM's residual add behind layout views: the views and the add join together.
+                    if residualAdds, linearResidualAdds, members.count == 1, case .gemm = current.op,
+                       let (views, add) = residualBehindViews(from: next, consumers: consumers, outputs: outputSet, groupOf: groupOf),
+                       FusionRules.canAbsorbResidual(add, consuming: views[views.count - 1].outputs[0], into: [current], graph: self,
+                                                     producers: producers, linear: true) {
+                        members += views.map(\.id) + [add.id]
+                        current = add
+                        continue
+                    }
                     let joins = next.inputs.count == 1
                         ? FusionRules.canFollow(next.op, after: current.op, groupSoFar: members.map { nodes[$0].op })
                         : residualAdds && FusionRules.canAbsorbResidual(next, consuming: t, into: members.map { nodes[$0] }, graph: self,
@@ -106,8 +128,27 @@ extension Graph {
             }
             let gid = groups.count
             for m in members { groupOf[m] = gid }
-            groups.append(FusionGroup(id: gid, nodes: members, kind: members.map { FusionRules.shortName(nodes[$0].op) }.joined(separator: "-")))
+            // Layout views inside a kernel's group (after its anchor) are not named in its kind.
+            let named = members.enumerated().filter { $0.offset == 0 || !FusionRules.isLayoutView(nodes[$0.element], in: self) }
+            groups.append(FusionGroup(id: gid, nodes: members, kind: named.map { FusionRules.shortName(nodes[$0.element].op) }.joined(separator: "-")))
         }
         fusionGroups = groups
+    }
+
+    /// From `first` (a consumer of a GEMM's output): a chain of one or more layout views
+    /// (`FusionRules.isLayoutView`), each the sole consumer of the previous output and none a graph
+    /// output, ending at a two-input node not yet grouped; nil otherwise.
+    private func residualBehindViews(from first: Node, consumers: [[Int]], outputs: Set<Int>, groupOf: [Int?]) -> (views: [Node], add: Node)? {
+        var views: [Node] = []
+        var node = first
+        while FusionRules.isLayoutView(node, in: self) {
+            views.append(node)
+            let t = node.outputs[0]
+            guard !outputs.contains(t), consumers[t].count == 1 else { return nil }
+            node = nodes[consumers[t][0]]
+            guard groupOf[node.id] == nil else { return nil }
+        }
+        guard !views.isEmpty, node.inputs.count == 2 else { return nil }
+        return (views, node)
     }
 }

@@ -632,6 +632,35 @@ struct KernelTests {
         }
     }
 
+    /// A residual add reached through layout views (ONNX's attention block: Gemm → Reshape →
+    /// Transpose of a size-1 axis → Add) fuses into the GEMM: the product is written straight into
+    /// the add's output, and the sum matches the reference on every configuration.
+    @Test func gemmWithFusedResidualAddBehindViews() throws {
+        let (rows, fin, fout) = (197, 48, 64)
+        var b = GraphBuilder(name: "fc-views")
+        let x = b.input("x", shape: [rows, fin])
+        let shortcut = b.input("shortcut", shape: [1, rows, fout])
+        var y = try b.add1("fc", .gemm(GemmAttributes(inFeatures: fin, outFeatures: fout)), inputs: [x],
+                           params: [ParamInfo(name: "w", shape: [fout, fin]), ParamInfo(name: "b", shape: [fout])])
+        y = try b.add1("view", .reshape(shape: [rows, 1, fout]), inputs: [y])
+        y = try b.add1("swap", .transpose(perm: [1, 0, 2]), inputs: [y])
+        _ = try b.add1("add", .binary(.add), inputs: [y, shortcut])
+        let g = try b.finish()
+        #expect(g.fusionGroups.map(\.kind) == ["gemm-add"])
+        let w = SeededWeights.generate(for: g, seed: 7)
+        let input = randomInput([rows, fin]), s = randomInput([1, rows, fout], seed: 17)
+        var want = Reference.matmul(input.values, [rows, fin], transpose(w["w"]!, rows: fout, cols: fin), [fin, fout], out: [rows, fout])
+        want = Reference.binary(want, [rows, fout], w["b"]!, [fout], out: [rows, fout], +)
+        want = zip(want, s.values).map { $0 + $1 }
+        for o in runnerConfigurations {
+            let model = try CompiledModel(graph: g, weights: w, options: o)
+            #expect(model.layers.count == 1 && model.layers[0].algorithm.hasSuffix(" +residual"), "\(model.layers.map(\.algorithm))")
+            let got = try model.run([input, s])[0]
+            #expect(got.shape == TensorShape([1, rows, fout]))
+            expectClose(got.values, want, "gemm-views-add threads \(o.threads ?? 0) kernels \(o.kernels)")
+        }
+    }
+
     /// Rows 4: one sgemm per batch entry; rows 40 on 2 threads: 6 batch entries split evenly,
     /// and a 3-entry batch (below) is cut into row blocks.
     @Test(arguments: [4, 40])

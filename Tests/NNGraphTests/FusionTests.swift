@@ -102,26 +102,38 @@ struct FusionTests {
     }
 
     /// A transformer block's residual add after a fully connected layer joins it (`gemm-add`) in the
-    /// runner's style; not with `linearResidualAdds: false` (the published runtimes' styles, except
-    /// TensorRT's), and never into a MatMul of two activations (attention scores) or after a view.
+    /// runner's style, also through layout views (ONNX's `Gemm → Reshape → Transpose of a size-1 axis
+    /// → Add`, which join the group unnamed); not with `linearResidualAdds: false` (the published
+    /// runtimes' styles, except TensorRT's), not through a transpose that moves data, and never into a
+    /// MatMul of two activations (attention scores).
     @Test func residualAddJoinsAGemmWhereTheRuntimeFusesIt() throws {
-        func block(view: Bool = false, matmul: Bool = false) throws -> Graph {
+        func block(views: Bool = false, movingTranspose: Bool = false, matmul: Bool = false) throws -> Graph {
             var b = GraphBuilder(name: "t")
             let x = b.input("x", shape: [1, 197, 192])
             let k = b.input("k", shape: [1, 192, 192])
+            let xt = b.input("xt", shape: [1, 192, 197])
             var y = matmul
                 ? try b.add1("mm", .matmul, inputs: [x, k])
                 : try b.add1("proj", .gemm(GemmAttributes(inFeatures: 192, outFeatures: 192)), inputs: [x],
                              params: [ParamInfo(name: "w", shape: [192, 192]), ParamInfo(name: "b", shape: [192])])
-            if view { y = try b.add1("view", .reshape(shape: [1, 197, 192]), inputs: [y]) }
-            _ = try b.add1("add", .binary(.add), inputs: [y, x])
+            if views {
+                y = try b.add1("view", .reshape(shape: [197, 1, 192]), inputs: [y])
+                y = try b.add1("swap", .transpose(perm: [1, 0, 2]), inputs: [y])
+            }
+            if movingTranspose { y = try b.add1("t", .transpose(perm: [0, 2, 1]), inputs: [y]) }
+            _ = try b.add1("add", .binary(.add), inputs: [y, movingTranspose ? xt : x])
             return try b.finish()
         }
         var g = try block()
         #expect(kinds(g) == ["gemm-add"])
         g.fuse(linearResidualAdds: false)
         #expect(kinds(g) == ["gemm", "add"])
-        #expect(kinds(try block(view: true)) == ["gemm", "reshape", "add"])
+        var viewed = try block(views: true)
+        #expect(kinds(viewed) == ["gemm-add"])
+        #expect(viewed.fusionGroups[0].nodes.map { viewed.nodes[$0].name } == ["proj", "view", "swap", "add"])
+        viewed.fuse(linearResidualAdds: false)
+        #expect(kinds(viewed) == ["gemm", "reshape", "transpose", "add"])
+        #expect(kinds(try block(movingTranspose: true)) == ["gemm", "transpose", "add"])
         #expect(kinds(try block(matmul: true)) == ["matmul", "add"])
         #expect(ExecutionStyle.edgeprof.fusesLinearResidualAdds && ExecutionStyle.forRuntime("tensorrt_gpu").fusesLinearResidualAdds)
         for runtime in ["onnxruntime_cpu", "ncnn_cpu", "tflite_cpu", "pytorch_cpu"] {
