@@ -164,7 +164,7 @@ public enum CalibrationFitter {
     /// follow a depthwise conv and are split over the threads (session 33, the Intel guest: fitted alone,
     /// five grid pools came out as 0.7 µs + 2 ns per channel + bytes at share 3.35, against the chain's
     /// 0.03–0.12 µs; session 32's validations had measured the networks' pools on 7² maps 0.6–1 µs above
-    /// their predictions). With session 33's seven pools the committed fit is 0.40 µs and 2 ns.
+    /// their predictions). With session 33's seven pools two calibrations fitted 0.40 and 0.20 µs, 2 ns each.
     static let streamInterceptGrid: [Double] = stride(from: 0.0, through: 2.0, by: 0.1).map { $0 * 1e-6 }
 
     /// `classes` ordered so each comes after the classes its kernels' other parts are priced at
