@@ -213,19 +213,24 @@ public enum CalibrationFitter {
     /// fixed part is what is left).
     static func fitStreamingRows(_ s: [CalibrationSample], cls: OpClass, overhead: (Double) -> Double, bandwidths: [Double],
                                  intercepts: [Double] = [0]) -> (share: Double, rowOverhead: Double, intercept: Double) {
-        func loss(_ logShare: Double, _ o: Double, _ d: Double) -> Double {
-            let fixed = overhead(o) + d
-            return s.reduce(0) { acc, x in
-                let r = log((fixed + x.accessLatency + o * (x.channels ?? 0) + memoryTime(x, bandwidths: bandwidths) / exp(logShare)) / x.measured)
+        // Each kernel's memory time at full share, and the fixed overhead per o, once (not per evaluation).
+        let memory = s.map { memoryTime($0, bandwidths: bandwidths) }
+        let fixedForRow = perChannelGrid.map(overhead)
+        func loss(_ logShare: Double, _ o: Double, fixed: Double) -> Double {
+            zip(s, memory).reduce(0) { acc, xm in
+                let (x, m) = xm
+                let r = log((fixed + x.accessLatency + o * (x.channels ?? 0) + m / exp(logShare)) / x.measured)
                 return acc + r * r
             }
         }
         // Per d, the (o, share) pick; the smallest d whose loss is within 1.5 % timing noise per kernel
         // (n · log²1.015) of the least: an intercept is kept only when noise cannot explain it.
         let perIntercept = intercepts.map { d in
-            firstNearBest(perChannelGrid.map { o in
-                let logShare = LogSearch.minimize(low: log(0.02), high: log(cls.maxMemoryEfficiency), steps: 200, preferHigh: true) { loss($0, o, d) }
-                return (d: d, o: o, share: exp(logShare), loss: loss(logShare, o, d))
+            firstNearBest(zip(perChannelGrid, fixedForRow).map { o, fixed in
+                let logShare = LogSearch.minimize(low: log(0.02), high: log(cls.maxMemoryEfficiency), steps: 200, preferHigh: true) {
+                    loss($0, o, fixed: fixed + d)
+                }
+                return (d: d, o: o, share: exp(logShare), loss: loss(logShare, o, fixed: fixed + d))
             }, loss: \.loss)
         }
         let least = perIntercept.map(\.loss).min() ?? 0

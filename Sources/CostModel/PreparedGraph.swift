@@ -93,7 +93,9 @@ public struct PreparedGraph: Sendable {
 
     public init(_ graph: Graph, style: ExecutionStyle = .edgeprof) {
         var g = graph
-        if g.fusionGroups.isEmpty || !style.fusesResidualAdds || !style.fusesLinearResidualAdds {
+        // The graph's own fusion is the runner's (every residual add fused); `fusesLinearResidualAdds`
+        // implies `fusesResidualAdds`, so a style without it refuses.
+        if g.fusionGroups.isEmpty || !style.fusesLinearResidualAdds {
             g.fuse(residualAdds: style.fusesResidualAdds, linearResidualAdds: style.fusesLinearResidualAdds)
         }
         self.graph = g

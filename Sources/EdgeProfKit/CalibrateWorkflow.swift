@@ -181,9 +181,9 @@ public enum CalibrateWorkflow {
             let netted = CalibrationFitter.perRowStreamingClasses.contains(cls) || CalibrationFitter.perChannelClasses.contains(cls)
             let perChannel = fit.channelOverheads[cls].map { o in o > 0 && netted ? " less \(formatFixed(o * 1e9, decimals: 1)) ns × its \(units) (channel_overhead)" : "" } ?? ""
             // A class whose streams fitted an intercept beyond the chain (`CalibrationFit.streamIntercepts`).
-            let streams = samples.filter { $0.role == .streaming && $0.opClass == cls }.map(\.name)
             let intercept = fit.streamIntercepts[cls].map { d in
-                ", plus \(formatFixed(d * 1e6, decimals: 2)) us per kernel fitted on the streaming grid \(streams.joined(separator: ", ")) (split over the threads) "
+                let streams = samples.filter { $0.role == .streaming && $0.opClass == cls }.map(\.name)
+                return ", plus \(formatFixed(d * 1e6, decimals: 2)) us per kernel fitted on the streaming grid \(streams.joined(separator: ", ")) (split over the threads) "
                     + "jointly with memory_efficiency and channel_overhead: t = overhead + o·rows + bytes/(bandwidth·share)"
             } ?? ""
             let source = "measured \(date) (\(mode): tiny-kernel chain \(names.joined(separator: ", ")), median per-kernel time\(perChannel)\(intercept))"
