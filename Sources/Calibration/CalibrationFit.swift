@@ -18,6 +18,10 @@ public struct CalibrationSample: Sendable, Hashable, Codable {
         /// A small kernel the runner splits over threads (`forks`): what it takes beyond the cost
         /// model's one-thread prediction is the unit's `parallel_overhead`.
         case parallelOverhead
+        /// A streaming kernel that reads part of its input from another core's cache (its producer split
+        /// the tensor differently, `Graph.partitions`), twin of streaming kernels of its class that do
+        /// not: what it takes beyond the fit's prediction prices `crossCoreBytes` (`cross_core_bandwidth`).
+        case crossCore
     }
 
     public var name: String
@@ -55,6 +59,9 @@ public struct CalibrationSample: Sendable, Hashable, Codable {
     /// 1×1 conv: `opClass` transcendental, anchor conv_1x1): the anchor's `per_output_macs` is priced
     /// with its part, as the cost model charges it. nil: the anchor is `opClass`.
     public var anchorClass: OpClass? = nil
+    /// Bytes the kernel's busiest thread read from another core's private cache, as the cost model
+    /// counts them (`LayerEstimate.crossCoreBytes`); priced at the fitted `cross_core_bandwidth`.
+    public var crossCoreBytes: Double = 0
 
     public init(name: String, benchmark: String, role: Role, opClass: OpClass, flops: Double, otherFlops: [OpClass: Double] = [:],
                 levelBytes: [Double], measured: Double, outputs: Double? = nil, channels: Double? = nil, streamGain: Double? = nil) {
@@ -118,6 +125,10 @@ public struct CalibrationFit: Sendable, Hashable, Codable {
     /// prediction; nil when there were none.
     public var parallelOverhead: Double? = nil
     public var parallelOverheadBenchmarks: [String] = []
+    /// `cross_core_bandwidth` (bytes/s): the median over the `crossCore` kernels of crossCoreBytes / (measured −
+    /// the prediction without the term); nil when there were none or none ran slower than predicted.
+    public var crossCoreBandwidth: Double? = nil
+    public var crossCoreBenchmarks: [String] = []
     /// Benchmarks each value came from.
     public var overheadBenchmarks: [String]
     public var bandwidthBenchmarks: [[String]]
@@ -184,7 +195,8 @@ public enum CalibrationFitter {
     public static func predict(_ s: CalibrationSample, peak: Double, overhead: Double, bandwidths: [Double], efficiency: Double,
                                memoryEfficiency: Double = 1, perOutputMACs: Double = 0, channelOverhead: Double = 0,
                                otherEfficiency: (OpClass) -> Double = { _ in 1 }, otherPerOutputMACs: (OpClass) -> Double = { _ in 0 },
-                               bulkCopy: CalibrationFit.BulkCopyFit? = nil, parallelOverhead: Double = 0) -> Double {
+                               bulkCopy: CalibrationFit.BulkCopyFit? = nil, parallelOverhead: Double = 0,
+                               crossCoreBandwidth: Double? = nil) -> Double {
         let memory = if let b = bulkCopy, s.opClass.coarse == .dataMovement {
             splitMemoryTime(s, bandwidths: bandwidths, share: memoryEfficiency, after: b.after, bulk: b.efficiency)
         } else {
@@ -195,7 +207,8 @@ public enum CalibrationFitter {
             let perOutput = cls == s.anchorClass ? 2 * otherPerOutputMACs(cls) * (s.outputs ?? 0) : 0
             compute += (f + perOutput) / (peak * otherEfficiency(cls))
         }
-        return overhead + s.accessLatency + (s.forks ? parallelOverhead : 0) + channelOverhead * (s.channels ?? 0) + Swift.max(compute, memory)
+        let crossCore = crossCoreBandwidth.map { $0 > 0 ? s.crossCoreBytes / $0 : 0 } ?? 0
+        return overhead + s.accessLatency + crossCore + (s.forks ? parallelOverhead : 0) + channelOverhead * (s.channels ?? 0) + Swift.max(compute, memory)
     }
 
     /// The slowest level's bytes / bandwidth (the memory term of the cost model at full bandwidth).
@@ -373,36 +386,65 @@ public enum CalibrationFitter {
     /// sample's fixed terms, as the cost model does); τ is the median over the `parallelOverhead` kernels
     /// of (measured − the prediction without τ), at least 0, refitted with the other values three times (the
     /// memory share of forking streams depends on τ, τ on that share).
+    ///
+    /// `cross_core_bandwidth` r: every kernel is predicted with crossCoreBytes / r on top (its fixed part, as
+    /// the cost model charges it); r is the median over the `crossCore` kernels of crossCoreBytes / (measured −
+    /// the prediction without the term), refitted with τ and the other values. Those kernels are streams of a
+    /// class whose share and overheads come from twins that read only what their own core wrote (global pools
+    /// after a depthwise conv, split by channels like the pool; the probes follow a 1×1 conv split by pixels).
     public static func fit(_ samples: [CalibrationSample], peak: Double, fallbackBandwidths: [Double],
                            fallbackEfficiency: [OpClass: Double] = [:], bulkCopyAfter: Double? = nil) -> CalibrationFit {
         let probes = samples.filter { $0.role == .parallelOverhead }
-        let others = samples.filter { $0.role != .parallelOverhead }
-        func withDispatch(_ tau: Double) -> [CalibrationSample] {
-            others.map { x in
-                var y = x
-                if y.forks { y.accessLatency += tau }
-                return y
-            }
+        let crossProbes = samples.filter { $0.role == .crossCore && $0.crossCoreBytes > 0 }
+        let others = samples.filter { $0.role != .parallelOverhead && $0.role != .crossCore }
+        /// The samples with τ on every forking kernel and its cross-core bytes at `rate` in their fixed part.
+        func adjusted(_ x: CalibrationSample, tau: Double, rate: Double?) -> CalibrationSample {
+            var y = x
+            if y.forks { y.accessLatency += tau }
+            if let rate, rate > 0 { y.accessLatency += y.crossCoreBytes / rate }
+            return y
         }
-        var result = fitOnce(withDispatch(0), peak: peak, fallbackBandwidths: fallbackBandwidths,
-                             fallbackEfficiency: fallbackEfficiency, bulkCopyAfter: bulkCopyAfter)
-        guard !probes.isEmpty else { return result }
+        func refit(tau: Double, rate: Double?) -> CalibrationFit {
+            fitOnce(others.map { adjusted($0, tau: tau, rate: rate) }, peak: peak, fallbackBandwidths: fallbackBandwidths,
+                    fallbackEfficiency: fallbackEfficiency, bulkCopyAfter: bulkCopyAfter)
+        }
+        var result = refit(tau: 0, rate: nil)
+        guard !probes.isEmpty || !crossProbes.isEmpty else { return result }
         var tau = 0.0
+        var rate: Double?
         for _ in 0..<3 {
             let usable = result.bandwidths.enumerated().map { $0.element ?? fallbackBandwidths[$0.offset] }
-            let excess = probes.map { x in
-                x.measured - predict(x, peak: peak, overhead: result.overhead(for: x.opClass), bandwidths: usable,
-                                     efficiency: result.efficiency[x.opClass] ?? result.efficiency[x.opClass.coarse] ?? fallbackEfficiency[x.opClass] ?? 1,
-                                     memoryEfficiency: result.memoryEfficiency[x.opClass] ?? result.memoryEfficiency[x.opClass.coarse] ?? 1,
-                                     perOutputMACs: result.perOutputMACs[x.opClass] ?? 0,
-                                     channelOverhead: result.channelOverheads[x.opClass] ?? 0)
+            let fit = result
+            func predicted(_ x: CalibrationSample, streaming: Bool) -> Double {
+                predict(x, peak: peak, overhead: fit.overhead(for: x.opClass), bandwidths: usable,
+                        efficiency: streaming ? .infinity : fit.efficiency[x.opClass] ?? fit.efficiency[x.opClass.coarse] ?? fallbackEfficiency[x.opClass] ?? 1,
+                        memoryEfficiency: fit.memoryEfficiency[x.opClass] ?? fit.memoryEfficiency[x.opClass.coarse] ?? 1,
+                        perOutputMACs: fit.perOutputMACs[x.opClass] ?? 0,
+                        channelOverhead: fit.channelOverheads[x.opClass] ?? 0)
             }
-            tau = Swift.max(0, ValidationStatistics.median(excess) ?? 0)
-            result = fitOnce(withDispatch(tau), peak: peak, fallbackBandwidths: fallbackBandwidths,
-                             fallbackEfficiency: fallbackEfficiency, bulkCopyAfter: bulkCopyAfter)
+            if !probes.isEmpty {
+                let excess = probes.map { x in x.measured - predicted(adjusted(x, tau: 0, rate: rate), streaming: false) }
+                tau = Swift.max(0, ValidationStatistics.median(excess) ?? 0)
+            }
+            if !crossProbes.isEmpty {
+                // The cross-core kernels are streams: no compute term, like their class's fit.
+                let rates = crossProbes.map { x in
+                    let excess = x.measured - predicted(adjusted(x, tau: tau, rate: nil), streaming: true)
+                    return excess > 0 ? x.crossCoreBytes / excess : .infinity
+                }
+                let m = ValidationStatistics.median(rates)
+                rate = m.flatMap { $0.isFinite ? $0 : nil }
+            }
+            result = refit(tau: tau, rate: rate)
         }
-        result.parallelOverhead = tau
-        result.parallelOverheadBenchmarks = Array(Set(probes.map(\.benchmark))).sorted()
+        if !probes.isEmpty {
+            result.parallelOverhead = tau
+            result.parallelOverheadBenchmarks = Array(Set(probes.map(\.benchmark))).sorted()
+        }
+        if !crossProbes.isEmpty {
+            result.crossCoreBandwidth = rate
+            result.crossCoreBenchmarks = Array(Set(crossProbes.map(\.benchmark))).sorted()
+        }
         return result
     }
 

@@ -427,6 +427,23 @@ public enum MicroBenchmarkSuite {
                 return pooled
             })
         }
+        // What reading another core's cache costs (`cross_core_bandwidth`): global pools after a 1×1 conv,
+        // which splits the map by pixel tiles where the pool splits channels, so each thread reads a quarter
+        // of the map (on two threads) from the other core's L2 (`Graph.partitions`). The pools above follow
+        // a depthwise conv split like the pool and price everything else; a pool reads its map once and
+        // writes a few hundred bytes, so the time beyond that is the crossing. Maps of 0.8-1.6 MB: on the
+        // Intel guest (session 34) a 144×28² probe (0.45 MB) measured 4.8-12.2 µs in five calibrations
+        // (its twin 3.1-4.6), as if in some runs one core had done both kernels' work, while 96×56²
+        // measured 23-28 µs in four of five (twin 6.4-8.8: 16-18 GB/s for its 0.3 MB per thread).
+        for (c, hw) in quick ? [(96, 56), (32, 112)] : [(96, 56), (32, 112), (64, 56)] {
+            out.append(try inContext("globalavgpool-c\(c)-\(hw)²-after-conv1x1", opClass: .pooling, input: [1, c, hw, hw], count: n,
+                                     producer: .conv1x1, passOn: .producer, role: .crossCore,
+                                     benchmark: "cross-core reads (in context)") { (b: inout GraphBuilder, name: String, p: Int, _: Int) throws(GraphError) -> Int in
+                let pooled = try b.add1(name, .globalAvgPool, inputs: [p])
+                b.markOutput(pooled)
+                return pooled
+            })
+        }
         // Copies from 0.36 to 3.2 MB of traffic (read + written): shufflenet's concats and shuffles, and
         // (full mode) larger ones as squeezenet and resnet-sized maps make, which stream most of their
         // bytes from the shared cache at another rate than the small ones (`bulk_copy`).
@@ -594,6 +611,8 @@ public enum MicroBenchmarkRunner {
         }
         // Whether the runner split the kernel, at the threads it ran with (the template may have more cores).
         sample.forks = anchor.flatMap { graph.threadsUsed($0, threads: m.threads) }.map { $0 > 1 } ?? false
+        // Bytes read from another core's cache, counted at the template's cores (none when the run used one thread).
+        sample.crossCoreBytes = m.threads > 1 ? layer.crossCoreBytes.value : 0
         return sample
     }
 }

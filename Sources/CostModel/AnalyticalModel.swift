@@ -88,6 +88,17 @@ public enum AnalyticalModel {
         let storedActivations = Bytes(Double(footprint.peakActivationBytes) * width / 4)
         let peakMemory = storedWeights + storedActivations
         let weightLevel = coldWeights ? last : (levels.indices.first { capacities[$0] >= 2 * peakMemory.value } ?? last)
+        // Cross-core reads: per anchor node, how its kernel's threads share its operands.
+        // (The bytes are counted on every multi-core unit: calibration fits the rate from them.)
+        let crossCore = unit.crossCoreBandwidth?.value.value
+        let countsCrossCore = threads > 1 && levels.contains { $0.perCore }
+        var partitionMemo: [Int: (reads: [ParallelSplit.Partition], write: ParallelSplit.Partition)] = [:]
+        func partitions(_ node: Int) -> (reads: [ParallelSplit.Partition], write: ParallelSplit.Partition) {
+            if let p = partitionMemo[node] { return p }
+            let p = prepared.graph.partitions(prepared.graph.nodes[node], threads: threads)
+            partitionMemo[node] = p
+            return p
+        }
         var layers: [LayerEstimate] = []
         layers.reserveCapacity(prepared.kernels.count)
         var unsupported: [String] = []
@@ -203,8 +214,23 @@ public enum AnalyticalModel {
             // `Graph.threadsUsed` knows the split; the class overheads are measured on one-thread kernels.
             let forks = (prepared.graph.threadsUsed(prepared.graph.nodes[k.anchorNode], threads: threads) ?? 1) > 1
             let parallelOverhead = forks ? (unit.parallelOverhead?.value ?? .zero) : .zero
+            // Bytes the busiest thread reads from another core's private cache: inputs that reside in a
+            // `per_core` level, written by a kernel whose threads split them differently from how this
+            // kernel's threads read them (`ParallelSplit.remoteShare`), at the unit's `cross_core_bandwidth`.
+            var remoteBytes = 0.0
+            if countsCrossCore {
+                let mine = partitions(k.anchorNode)
+                for (j, source) in k.inputSources.enumerated() where j < inputBytes.count && levels[inputResidence[j]].perCore {
+                    guard let first = source.writers.first else { continue }
+                    let w0 = partitions(first).write
+                    let written = source.writers.allSatisfy { partitions($0).write == w0 } ? w0 : .scattered
+                    let read = source.slot.flatMap { $0 < mine.reads.count ? mine.reads[$0] : nil } ?? mine.write
+                    remoteBytes += ParallelSplit.remoteShare(written: written, read: read, threads: threads) * inputBytes[j]
+                }
+            }
+            let crossCoreTime = Seconds(crossCore.map { $0 > 0 ? remoteBytes / $0 : 0 } ?? 0)
             let overhead = unit.overhead(for: k.efficiencyClass) + unit.channelOverhead(for: k.efficiencyClass) * k.anchorChannels + accessLatency
-                + parallelOverhead
+                + parallelOverhead + crossCoreTime
             let latency = core + overhead
             let bound: Bound
             if overhead > core { bound = .overhead } else if computeTime >= worstMemory { bound = .compute } else { bound = .memory(level: worstLevel) }
@@ -217,6 +243,8 @@ public enum AnalyticalModel {
             layer.accessLatency = accessLatency
             layer.forks = forks
             layer.parallelOverhead = parallelOverhead
+            layer.crossCoreBytes = Bytes(remoteBytes)
+            layer.crossCoreTime = crossCoreTime
             layers.append(layer)
         }
 

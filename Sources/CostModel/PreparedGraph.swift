@@ -82,6 +82,19 @@ public struct PreparedGraph: Sendable {
         var inPlace: Bool
         /// The anchor node's index in `graph.nodes` (what `Graph.threadsUsed` is asked about).
         var anchorNode: Int
+        /// Per input operand (aligned with `inputs`): who reads it and who wrote it, for the cross-core
+        /// term (`Graph.partitions`).
+        var inputSources: [InputSource] = []
+    }
+
+    /// Which split reads an input of a kernel and which kernels wrote it.
+    struct InputSource: Sendable {
+        /// The anchor's input slot that reads it; nil: a fused member reads it (a residual add in the
+        /// epilogue), in the pattern the anchor writes its output.
+        var slot: Int?
+        /// Anchor nodes of the kernels that wrote it, looking through zero-copy views (a concat several
+        /// producers wrote in place has several); empty for graph inputs.
+        var writers: [Int]
     }
 
     public let graph: Graph
@@ -113,12 +126,14 @@ public struct PreparedGraph: Sendable {
         var kernels: [Kernel] = []
         kernels.reserveCapacity(g.fusionGroups.count)
         var all = Weights()
+        var inputIDs: [[Int]] = []
+        var viewedIDs: [[Int]] = []
         for group in g.fusionGroups {
             let members = group.nodes.map { g.nodes[$0] }
             let anchor = members[0]
             let outs = index.externalOutputs(of: group, in: g)
             // Inputs read only by views inside the group are not read by the kernel.
-            var ins = index.externalInputs(of: group, in: g).filter { t in members.contains { !isView($0) && $0.inputs.contains(t) } }.map(operand)
+            var inIDs = index.externalInputs(of: group, in: g).filter { t in members.contains { !isView($0) && $0.inputs.contains(t) } }
             var outOperands = outs.map(operand)
             // A concat copies only the inputs its producers did not write into their slices; none left: a view.
             // A concat whose one reader, a copy, reads its inputs moves nothing itself (the copy reads the same bytes).
@@ -126,10 +141,13 @@ public struct PreparedGraph: Sendable {
             if !concatView, let written = storage.concatInputs[group.id], let c = anchor.outputs.first {
                 let copied = anchor.inputs.enumerated().filter { !written.contains($0.offset) }.map(\.element)
                 concatView = copied.isEmpty
-                ins = copied.map(operand)
+                inIDs = copied
                 outOperands = [Operand(elements: copied.reduce(0) { $0 + g.tensors[$1].shape.elementCount }, dtype: g.tensors[c].dtype,
                                        inMainMemory: operand(c).inMainMemory)]
             }
+            let ins = inIDs.map(operand)
+            inputIDs.append(inIDs)
+            viewedIDs.append(index.externalInputs(of: group, in: g))
             // A group of zero-copy views (reshapes; contiguous splits/slices unless the style copies them) moves no data.
             let opClass: OpClass = concatView || members.allSatisfy(isView) ? .view : anchor.op.opClass
             let anchorClass = opClass == .view ? OpClass.view : g.efficiencyClass(anchor)
@@ -165,6 +183,24 @@ public struct PreparedGraph: Sendable {
                 counts: g.counts(ofGroup: group, index: index), inputs: ins, outputs: outOperands, weights: w,
                 extraWeightBytes: AnalyticalModel.anchorSparseIndexBytes(anchor), reuse: AnalyticalModel.isReuseKernel(anchor.op),
                 inPlace: inPlace[group.id] != nil, anchorNode: group.nodes[0]))
+        }
+        // Who wrote each kernel input: the producing kernel's anchor, or through a view kernel (a
+        // reshape, a concat its producers wrote in place) the kernels that wrote what it views.
+        var kernelOf = [Int](repeating: -1, count: g.nodes.count)
+        for (i, group) in g.fusionGroups.enumerated() { for n in group.nodes { kernelOf[n] = i } }
+        var writersMemo: [Int: [Int]] = [:]
+        func writers(_ t: Int, depth: Int = 0) -> [Int] {
+            if let w = writersMemo[t] { return w }
+            guard let p = index.producers[t], kernelOf[p] >= 0, depth < 64 else { return [] }
+            let k = kernelOf[p]
+            let w = kernels[k].opClass == .view ? Array(Set(viewedIDs[k].flatMap { writers($0, depth: depth + 1) })).sorted()
+                : [kernels[k].anchorNode]
+            writersMemo[t] = w
+            return w
+        }
+        for i in kernels.indices {
+            let anchor = g.nodes[kernels[i].anchorNode]
+            kernels[i].inputSources = inputIDs[i].map { t in InputSource(slot: anchor.inputs.firstIndex(of: t), writers: writers(t)) }
         }
         self.kernels = kernels
         self.allWeights = all

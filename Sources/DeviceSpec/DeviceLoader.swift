@@ -142,7 +142,7 @@ public enum DeviceLoader {
 
     static func parseComputeUnit(_ node: SpecNode, levels: [String]) throws(SpecError) -> ComputeUnit {
         let m = try node.mapping(allowed: ["name", "kind", "cores", "frequency", "peak", "precision", "efficiency", "layer_overhead",
-                                           "class_overhead", "parallel_overhead", "memory_efficiency", "per_output_macs", "channel_overhead", "bulk_copy", "energy_per_op", "register_bytes", "memory_path", "active_power", "pe_array"])
+                                           "class_overhead", "parallel_overhead", "cross_core_bandwidth", "memory_efficiency", "per_output_macs", "channel_overhead", "bulk_copy", "energy_per_op", "register_bytes", "memory_path", "active_power", "pe_array"])
         let cores = try sourcedNumber(m.required("cores")) { n throws(SpecError) in
             let v = try n.int()
             guard v > 0 else { throw n.error("must be positive, got \(v)") }
@@ -231,7 +231,7 @@ public enum DeviceLoader {
                     let e = try n.double()
                     let high = cls.maxMemoryEfficiency
                     guard e > 0, e <= high else {
-                        throw n.error("memory efficiency must be in (0, \(formatFixedSpec(high))] (a share of the level bandwidths\(high > 1 ? "; above 1 for " + (cls == .gemm || cls == .pooling ? "read streams, which pay no write-allocate" : "kernels that overwrite their input") : "")), got \(e)")
+                        throw n.error("memory efficiency must be in (0, \(formatFixedSpec(high))] (a share of the level bandwidths\(high > 1 ? "; above 1 for " + (cls == .gemm || cls == .pooling ? "read streams, which pay no write-allocate" : cls == .dataMovement ? "copies, which write whole lines without reading them" : "kernels that overwrite their input") : "")), got \(e)")
                     }
                     return e
                 }
@@ -284,6 +284,7 @@ public enum DeviceLoader {
             peArray: pe)
         unit.classOverhead = classOverhead
         unit.parallelOverhead = try m["parallel_overhead"].map { n throws(SpecError) in try sourced(n, .time, positive: false).map(Seconds.init) }
+        unit.crossCoreBandwidth = try m["cross_core_bandwidth"].map { n throws(SpecError) in try sourced(n, .byteRate).map(BytesPerSecond.init) }
         unit.memoryEfficiency = memoryEfficiency
         unit.perOutputMACs = perOutputMACs
         unit.channelOverhead = channelOverhead

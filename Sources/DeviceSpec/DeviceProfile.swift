@@ -105,6 +105,14 @@ public struct ComputeUnit: Sendable, Hashable, Codable {
     /// `Graph.threadsUsed` says the runner forks (matrix-vector products, binary element-wise ops);
     /// `class_overhead` and `layer_overhead` are measured on tiny kernels that stay on one thread.
     public var parallelOverhead: Sourced<Seconds>?
+    /// Optional rate at which a kernel's threads read bytes another core wrote into its private cache
+    /// (`cross_core_bandwidth:`): a line a core finds in another core's L1/L2 crosses the interconnect
+    /// first. The cost model charges, on top of the streaming time, (bytes the busiest thread reads from
+    /// another core's cache) / this rate, for operands that reside in a `per_core` level between kernels
+    /// (`Graph.partitions`, `ParallelSplit.remoteShare`: a conv split by pixel tiles followed by a
+    /// depthwise conv split by channels leaves each thread a quarter of its input remote on two threads).
+    /// Absent: no such term (the unit's efficiencies absorb what crossing costs).
+    public var crossCoreBandwidth: Sourced<BytesPerSecond>?
     /// Optional fraction of each memory level's bandwidth a class's kernels reach
     /// (`memory_efficiency:`, in (0, 1]): the level bandwidths come from a contiguous stream,
     /// and gathers (transpose, channel shuffle), multi-input copies (concat) and reductions move

@@ -20,6 +20,11 @@ public enum CalibrateWorkflow {
         public var waitQuiet: Double?
         /// The drift (measured / predicted by the template) at or under which the machine counts as quiet.
         public var maxDrift: Double
+        /// Write what was measured (`CalibrationRecord`: every benchmark's sample, the latency sweep, the
+        /// cold stream start-up) to this JSON file, so it can be refitted later without measuring.
+        public var saveMeasurements: String? = nil
+        /// Fit from a file `saveMeasurements` wrote instead of measuring (`--refit`).
+        public var refit: String? = nil
         public var progress: @Sendable (String) -> Void
         public init(template: String = MeasureWorkflow.defaultDeviceFile, output: String = MeasureWorkflow.defaultDeviceFile, quick: Bool = false,
                     threads: Int? = nil, passes: Int? = nil, waitQuiet: Double? = nil, maxDrift: Double = QuietWait.defaultMaxDrift,
@@ -49,6 +54,56 @@ public enum CalibrateWorkflow {
         public var measuredS: Double
         /// With the fitted parameters (the fit's residual).
         public var fittedS: Double
+    }
+
+    /// Everything `calibrate` measured, before fitting (`--save-measurements`, `--refit`).
+    public struct CalibrationRecord: Sendable, Codable {
+        public var schemaVersion = 1
+        /// When it was measured (UTC, ISO 8601); the fitted values' `source: measured <date>`.
+        public var date: String
+        public var quick: Bool
+        public var threads: Int
+        public var passes: Int
+        public var loadAverage: String
+        public var loadOneMinute: Double?
+        public var coldRepeats: Int
+        public var coldStartup: Double?
+        public var samples: [CalibrationSample]
+        public var latencySweep: [PointerChase.Point]
+        public var farApartRerun: Int
+        public var farApartKept: [String]
+
+        public init(date: String, quick: Bool, threads: Int, passes: Int, loadAverage: String, loadOneMinute: Double?, coldRepeats: Int,
+                    coldStartup: Double?, samples: [CalibrationSample], latencySweep: [PointerChase.Point], farApartRerun: Int, farApartKept: [String]) {
+            self.date = date
+            self.quick = quick
+            self.threads = threads
+            self.passes = passes
+            self.loadAverage = loadAverage
+            self.loadOneMinute = loadOneMinute
+            self.coldRepeats = coldRepeats
+            self.coldStartup = coldStartup
+            self.samples = samples
+            self.latencySweep = latencySweep
+            self.farApartRerun = farApartRerun
+            self.farApartKept = farApartKept
+        }
+    }
+
+    static func loadRecord(_ path: String) throws(EdgeProfError) -> CalibrationRecord {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch { throw .io("\(path): \(error.localizedDescription)") }
+        do {
+            let record = try JSONDecoder().decode(CalibrationRecord.self, from: data)
+            guard record.schemaVersion == 1, !record.samples.isEmpty else {
+                throw EdgeProfError.usage("\(path): not a calibration record of schema 1 with samples (write one with `calibrate --save-measurements`)")
+            }
+            return record
+        } catch let e as EdgeProfError {
+            throw e
+        } catch {
+            throw .usage("\(path): not a calibration record (write one with `calibrate --save-measurements`): \(error)")
+        }
     }
 
     public struct Result: Sendable, Hashable, Codable {
@@ -81,7 +136,7 @@ public enum CalibrateWorkflow {
 
     public static func run(_ r: Request) throws(EdgeProfError) -> Result {
         let started = Date()
-        var template = try ProfileWorkflow.loadDevices([r.template])[0]
+        let template = try ProfileWorkflow.loadDevices([r.template])[0]
         let templateText: String
         do { templateText = try String(contentsOfFile: r.template, encoding: .utf8) } catch { throw .io("\(r.template): \(error.localizedDescription)") }
         guard let unit = template.unit(named: nil), let ui = template.computeUnits.firstIndex(where: { $0.name == unit.name }),
@@ -89,70 +144,31 @@ public enum CalibrateWorkflow {
             throw .usage("\(r.template): the default unit needs a peak for its precision")
         }
         let levels = template.levels(for: unit)
-        // Only when the benchmarks' kernel set calls OpenBLAS on this CPU.
-        if !KernelISA.default.runsEveryGEMMInC, let warning = MachineInfo.current().blasCoreWarning {
-            r.progress("warning: " + warning)
+        let record: CalibrationRecord
+        if let path = r.refit {
+            record = try loadRecord(path)
+            r.progress("refitting \(record.samples.count) benchmarks measured \(record.date) (\(path)); nothing is measured")
+        } else {
+            record = try measure(r, template: template, unit: unit, levels: levels, started: started)
+            if let path = r.saveMeasurements {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                do { try writeAtomically(String(decoding: try encoder.encode(record), as: UTF8.self), to: path) } catch {
+                    throw .io("\(path): \(error)")
+                }
+            }
         }
-        for warning in cacheSizeWarnings(levels.dropLast().map { ($0.name, $0.size.value.value) }, template: r.template,
-                                         sysfs: MachineCaches.bytes(level:)) {
-            r.progress("warning: " + warning)
-        }
-        if let limit = r.waitQuiet {
-            try QuietWait.require(device: template, reference: r.template, unit: unit.name, threads: r.threads, timeout: limit,
-                                  maxDrift: r.maxDrift, progress: r.progress)
-        }
-        // Main memory's stream start-up first (cold 1 KiB reads: lines, pages and page-table entries evicted),
-        // so the benchmarks' predictions — the fit's fixed terms — already use it.
-        let coldRepeats = r.quick ? 15 : 41
-        r.progress("cold stream start-up: \(coldRepeats) reads of \(ColdStream.bytes) B, each after streaming \(formatBytes(Double(ColdStream.evictBytes)))")
-        let coldStartup = ColdStream.measure(repeats: coldRepeats)
+        let samples = record.samples, chase = record.latencySweep, coldStartup = record.coldStartup, coldRepeats = record.coldRepeats
+        let passes = record.passes, rerun = record.farApartRerun, stillFar = record.farApartKept
         let mainMemory = levels.last.flatMap { last in template.memory.firstIndex { $0.name == last.name } }
-        if let t = coldStartup, let mi = mainMemory { template.memory[mi].streamStartup = Sourced(Seconds(t), source: "measured") }
-        let suite: [MicroBenchmark]
-        do { suite = try MicroBenchmarkSuite.suite(quick: r.quick) } catch { throw .graph(model: "micro-benchmarks", error) }
-        let passes = Swift.max(1, r.passes ?? (r.quick ? 1 : 3))
-        // Only the per-layer phase is fitted (session 31: 280–300 s with both phases, against the 5-minute budget).
-        let timing = TimingOptions(warmup: 2, iterations: nil, timeBudget: r.quick ? 0.08 : 0.3, minIterations: 3, endToEndPhase: false)
-        let options = MicroBenchmarkRunner.Options(threads: r.threads, timing: timing)
-        var samples: [CalibrationSample] = []
-        for pass in 0..<passes {
-            for (i, b) in suite.enumerated() {
-                r.progress("[pass \(pass + 1)/\(passes)] [\(i + 1)/\(suite.count)] \(b.name)")
-                let sample: CalibrationSample
-                do { sample = try MicroBenchmarkRunner.run(b, template: template, unit: unit.name, options: options) } catch {
-                    throw .importFailed("micro-benchmark \(b.name) failed: \(error)")
-                }
-                // The fastest pass of each benchmark (the uncontended machine), preferring passes timed
-                // with the threads' cores close together.
-                if pass == 0 { samples.append(sample) } else if preferred(sample, over: samples[i]) { samples[i] = sample }
-            }
-        }
-        // Benchmarks timed only with the threads on cores far apart (every pass inside one of the
-        // host's cross-die spells, which can last minutes): wait for a close placement, run again.
-        var rerun = 0
-        for i in samples.indices where samples[i].farApart {
-            rerun += 1
-            for attempt in 1...ThreadPlacement.farApartRetries where samples[i].farApart {
-                r.progress("[re-run \(attempt)/\(ThreadPlacement.farApartRetries)] \(suite[i].name): every pass ran with the threads on cores far apart")
-                ThreadPlacement.waitForNearbyCores(threads: r.threads ?? ProcessInfo.processInfo.activeProcessorCount)
-                do {
-                    let again = try MicroBenchmarkRunner.run(suite[i], template: template, unit: unit.name, options: options)
-                    if preferred(again, over: samples[i]) { samples[i] = again }
-                } catch {
-                    throw .importFailed("micro-benchmark \(suite[i].name) failed: \(error)")
-                }
-            }
-        }
-        let stillFar = samples.filter(\.farApart).map(\.name)
         let fit = CalibrationFitter.fit(samples, peak: peak.value, fallbackBandwidths: levels.map(\.bandwidth.value.value),
                                         fallbackEfficiency: unit.efficiency.mapValues(\.value), bulkCopyAfter: unit.bulkCopy?.after.value.value)
-        let chase = PointerChase.sweep(quick: r.quick) { r.progress($0) }
         let levelSizes = levels.map(\.size.value.value)
         let levelLatency = PointerChase.levelLatencies(chase, levelSizes: levelSizes)
-        let threads = r.threads ?? ProcessInfo.processInfo.activeProcessorCount
-        let date = ISO8601DateFormatter.string(from: started, timeZone: TimeZone(identifier: "UTC") ?? .current, formatOptions: [.withFullDate])
-        let load = loadAverage()
-        let mode = r.quick ? "calibrate --quick" : "calibrate"
+        let threads = record.threads
+        let date = record.date
+        let load = (text: record.loadAverage, oneMinute: record.loadOneMinute)
+        let mode = (record.quick ? "calibrate --quick" : "calibrate") + (r.refit != nil ? ", refitted by calibrate --refit" : "")
 
         var editor = DeviceFileEditor(text: templateText, file: r.output)
         var values: [FittedValue] = []
@@ -198,6 +214,15 @@ public enum CalibrateWorkflow {
                     source: "measured \(date) (\(mode): \(fit.parallelOverheadBenchmarks.joined(separator: ", ")) \(names.joined(separator: ", ")); median time beyond the "
                         + "one-thread prediction (class overhead + access latency + bytes/(bandwidth·share)) of kernels the runner splits over \(threads) threads, "
                         + "refitted with the other values)")
+        }
+        if let r = fit.crossCoreBandwidth {
+            let probes = samples.filter { $0.role == .crossCore }.map(\.name)
+            try set(unitPath + [.key("cross_core_bandwidth")], "\(unit.name).cross_core_bandwidth",
+                    before: unit.crossCoreBandwidth.map { "\(formatFixed($0.value.value / 1e9, decimals: 1)) GB/s" } ?? "(none)",
+                    value: "\"\(formatFixed(r / 1e9, decimals: 2)) GB/s\"",
+                    source: "measured \(date) (\(mode): \(fit.crossCoreBenchmarks.joined(separator: ", ")) \(probes.joined(separator: ", ")); median of the bytes the busiest "
+                        + "of \(threads) threads reads from another core's cache (a 1×1 conv split by pixels before a pool split by channels) / the time beyond "
+                        + "the prediction of twins that read only their own core's bytes, refitted with the other values)")
         }
         for cls in fit.memoryEfficiency.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
             guard let e = fit.memoryEfficiency[cls] else { continue }
@@ -331,17 +356,84 @@ public enum CalibrateWorkflow {
             // cost model: a global pool sums at the element-wise efficiency), so neither has its residual.
             SampleRow(name: s.name, opClass: s.opClass.rawValue, role: "\(s.role)", measuredS: s.measured,
                       fittedS: CalibrationFitter.predict(s, peak: peak.value, overhead: fit.overhead(for: s.opClass), bandwidths: usable,
-                                                         efficiency: s.role == .streaming ? .infinity : fit.efficiency[s.opClass] ?? unit.efficiency(for: s.opClass),
+                                                         efficiency: s.role == .streaming || s.role == .crossCore ? .infinity : fit.efficiency[s.opClass] ?? unit.efficiency(for: s.opClass),
                                                          memoryEfficiency: fit.memoryEfficiency[s.opClass] ?? fit.memoryEfficiency[s.opClass.coarse] ?? 1,
                                                          perOutputMACs: fit.perOutputMACs[s.opClass] ?? 0,
                                                          channelOverhead: fit.channelOverheads[s.opClass] ?? 0,
                                                          otherEfficiency: { fit.efficiency[$0] ?? unit.efficiency(for: $0) },
                                                          otherPerOutputMACs: { fit.perOutputMACs[$0] ?? unit.perOutputMACs(for: $0) }, bulkCopy: fit.bulkCopy,
-                                                         parallelOverhead: fit.parallelOverhead ?? unit.parallelOverhead?.value.value ?? 0))
+                                                         parallelOverhead: fit.parallelOverhead ?? unit.parallelOverhead?.value.value ?? 0,
+                                                         crossCoreBandwidth: fit.crossCoreBandwidth ?? unit.crossCoreBandwidth?.value.value))
         }
         return Result(output: r.output, date: date, threads: threads, seconds: Date().timeIntervalSince(started), passes: passes, loadAverage: load.text,
                       values: values, samples: rows, latencySweep: chase, latencyEdges: PointerChase.edges(chase),
                       farApartRerun: rerun, farApartKept: stillFar)
+    }
+
+    /// Runs the micro-benchmarks, the latency sweep and the cold-stream probe: what `run` fits.
+    static func measure(_ r: Request, template: DeviceProfile, unit: ComputeUnit, levels: [MemoryLevel], started: Date) throws(EdgeProfError) -> CalibrationRecord {
+        // Only when the benchmarks' kernel set calls OpenBLAS on this CPU.
+        if !KernelISA.default.runsEveryGEMMInC, let warning = MachineInfo.current().blasCoreWarning {
+            r.progress("warning: " + warning)
+        }
+        for warning in cacheSizeWarnings(levels.dropLast().map { ($0.name, $0.size.value.value) }, template: r.template,
+                                         sysfs: MachineCaches.bytes(level:)) {
+            r.progress("warning: " + warning)
+        }
+        if let limit = r.waitQuiet {
+            try QuietWait.require(device: template, reference: r.template, unit: unit.name, threads: r.threads, timeout: limit,
+                                  maxDrift: r.maxDrift, progress: r.progress)
+        }
+        // Main memory's stream start-up first (cold 1 KiB reads: lines, pages and page-table entries evicted),
+        // so the benchmarks' predictions — the fit's fixed terms — already use it.
+        let coldRepeats = r.quick ? 15 : 41
+        r.progress("cold stream start-up: \(coldRepeats) reads of \(ColdStream.bytes) B, each after streaming \(formatBytes(Double(ColdStream.evictBytes)))")
+        let coldStartup = ColdStream.measure(repeats: coldRepeats)
+        var template = template
+        let mainMemory = levels.last.flatMap { last in template.memory.firstIndex { $0.name == last.name } }
+        if let t = coldStartup, let mi = mainMemory { template.memory[mi].streamStartup = Sourced(Seconds(t), source: "measured") }
+        let suite: [MicroBenchmark]
+        do { suite = try MicroBenchmarkSuite.suite(quick: r.quick) } catch { throw .graph(model: "micro-benchmarks", error) }
+        let passes = Swift.max(1, r.passes ?? (r.quick ? 1 : 3))
+        // Only the per-layer phase is fitted (session 31: 280–300 s with both phases, against the 5-minute budget).
+        let timing = TimingOptions(warmup: 2, iterations: nil, timeBudget: r.quick ? 0.08 : 0.3, minIterations: 3, endToEndPhase: false)
+        let options = MicroBenchmarkRunner.Options(threads: r.threads, timing: timing)
+        var samples: [CalibrationSample] = []
+        for pass in 0..<passes {
+            for (i, b) in suite.enumerated() {
+                r.progress("[pass \(pass + 1)/\(passes)] [\(i + 1)/\(suite.count)] \(b.name)")
+                let sample: CalibrationSample
+                do { sample = try MicroBenchmarkRunner.run(b, template: template, unit: unit.name, options: options) } catch {
+                    throw .importFailed("micro-benchmark \(b.name) failed: \(error)")
+                }
+                // The fastest pass of each benchmark (the uncontended machine), preferring passes timed
+                // with the threads' cores close together.
+                if pass == 0 { samples.append(sample) } else if preferred(sample, over: samples[i]) { samples[i] = sample }
+            }
+        }
+        // Benchmarks timed only with the threads on cores far apart (every pass inside one of the
+        // host's cross-die spells, which can last minutes): wait for a close placement, run again.
+        var rerun = 0
+        for i in samples.indices where samples[i].farApart {
+            rerun += 1
+            for attempt in 1...ThreadPlacement.farApartRetries where samples[i].farApart {
+                r.progress("[re-run \(attempt)/\(ThreadPlacement.farApartRetries)] \(suite[i].name): every pass ran with the threads on cores far apart")
+                ThreadPlacement.waitForNearbyCores(threads: r.threads ?? ProcessInfo.processInfo.activeProcessorCount)
+                do {
+                    let again = try MicroBenchmarkRunner.run(suite[i], template: template, unit: unit.name, options: options)
+                    if preferred(again, over: samples[i]) { samples[i] = again }
+                } catch {
+                    throw .importFailed("micro-benchmark \(suite[i].name) failed: \(error)")
+                }
+            }
+        }
+        let stillFar = samples.filter(\.farApart).map(\.name)
+        let chase = PointerChase.sweep(quick: r.quick) { r.progress($0) }
+        let date = ISO8601DateFormatter.string(from: started, timeZone: TimeZone(identifier: "UTC") ?? .current, formatOptions: [.withFullDate])
+        let load = loadAverage()
+        return CalibrationRecord(date: date, quick: r.quick, threads: r.threads ?? ProcessInfo.processInfo.activeProcessorCount, passes: passes,
+                                 loadAverage: load.text, loadOneMinute: load.oneMinute, coldRepeats: coldRepeats, coldStartup: coldStartup,
+                                 samples: samples, latencySweep: chase, farApartRerun: rerun, farApartKept: stillFar)
     }
 
     /// The header's account of benchmarks timed with the threads' cores far apart.

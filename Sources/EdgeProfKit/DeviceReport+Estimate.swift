@@ -19,7 +19,9 @@ extension DeviceReport {
                         bytesWritten: l.counts.bytesWritten, cioBytes: l.counts.cio, arithmeticIntensity: l.counts.arithmeticIntensity,
                         bytesMoved: levels(l.traffic), bound: l.bound.description, efficiency: l.efficiency,
                         computeS: l.computeTime.value, overheadS: l.overhead.value, latencyS: l.latency.value,
-                        energyJ: l.energy.total.value, share: total > 0 ? l.latency.value / total : 0)
+                        energyJ: l.energy.total.value, share: total > 0 ? l.latency.value / total : 0,
+                        crossCoreBytes: l.crossCoreBytes.value > 0 ? Int(l.crossCoreBytes.value.rounded()) : nil,
+                        crossCoreS: l.crossCoreTime.value > 0 ? l.crossCoreTime.value : nil)
         }
         let bottleneck = e.layers.max { $0.latency < $1.latency }?.name
         let totals = DeviceTotals(

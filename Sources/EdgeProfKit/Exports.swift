@@ -10,3 +10,6 @@
 @_exported import enum KernelRunner.KernelISA
 @_exported import enum Calibration.DriftProbe
 @_exported import enum Calibration.QuietWait
+// `CalibrateWorkflow.CalibrationRecord` (calibrate --save-measurements / --refit) holds these.
+@_exported import struct Calibration.CalibrationSample
+@_exported import enum Calibration.PointerChase

@@ -81,15 +81,11 @@ final class ConvolutionStep: Step {
         let p = geometry.outPlane
         let m = geometry.outChannelsPerGroup
         // Few pixels but many output channels (late layers): split channels so each thread still
-        // runs one reasonably shaped GEMM. Otherwise split pixels.
-        // Tiny layers (squeeze-excitation FCs on a 1×1 map) run on the calling thread: a fork/join
-        // costs more than their few thousand multiply-adds.
-        let serial = m * geometry.depth * p < ConvolutionStep.serialMACs
-        // Small maps: split output channels when the weights (m × K) outweigh the pixel matrix
-        // (K × p), else pixels. Each sgemm packs its whole B and its A block, so the split that
-        // shares the smaller operand packs the least (14×14 projections: 80 × 480 weights vs
-        // 480 × 196 pixels → pixels; 7×7 and expansions → channels).
-        splitRows = threads > 1 && !serial && p < 128 * threads && m >= 16 * threads && m > p
+        // runs one reasonably shaped GEMM (`ParallelSplit.convSplitsOutputChannels`, the rule the cost
+        // model's partitions use). Otherwise split pixels. Tiny layers (squeeze-excitation FCs on a 1×1
+        // map) run on the calling thread (`ParallelSplit.convRunsSerial`).
+        let serial = ParallelSplit.convRunsSerial(outChannelsPerGroup: m, depth: geometry.depth, outPlane: p)
+        splitRows = ParallelSplit.convSplitsOutputChannels(outChannelsPerGroup: m, depth: geometry.depth, outPlane: p, threads: threads)
         let byCache: Int
         if geometry.isPointwise {
             // Output tiles of ≤ `pointwiseTileBytes` (Cout × tile floats; default the core's L2), so a
@@ -122,9 +118,6 @@ final class ConvolutionStep: Step {
     /// Floats of im2col scratch per thread: one pixel tile's columns when the threads split pixels,
     /// the whole matrix when they split output channels (each thread builds it for itself).
     var tileFloats: Int { g.isPointwise || stem ? 0 : g.depth * (splitRows ? g.outPlane : tile) }
-
-    /// Below this many multiply-adds a conv does not fork.
-    static let serialMACs = 1 << 16
 
     /// Tile width for `pixels` split into tiles of ≤ `atMost`, with a tile count that is a
     /// multiple of `threads` and near-equal tiles, so no thread waits on a

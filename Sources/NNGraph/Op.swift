@@ -237,11 +237,16 @@ public enum OpClass: String, Hashable, Sendable, Codable, CaseIterable {
     /// L2 rate, session 32); raised to 4 in session 33: the five in-context pools of the streaming grid
     /// (Intel guest) fitted share 3.35 of the relu sweep's L2 rate (229 GB/s at 2 threads, a pure read
     /// stream from each core's own L2) with a 0.7 µs intercept and 2 ns per channel, loss 0.002 on log
-    /// time against 0.24 with the share held at 2.
+    /// time against 0.24 with the share held at 2; and 1.5 for `data_movement` (since session 34): row
+    /// copies run as memcpy (`rep movsb` on CPUs with fast strings), which writes whole lines without
+    /// reading them first, so they transfer the bytes they count where the relu sweep transfers 3 per 2.
+    /// With reads from another core's cache priced on their own (`cross_core_bandwidth`), the Intel
+    /// guest's shuffles that read only their own core's bytes ran 1.2-1.3× faster than share 1 prices.
+    /// `permute` (element gathers) stays at 1.
     public var maxMemoryEfficiency: Double {
         switch self {
         case .pooling: 4
-        case .gemm: 1.5
+        case .gemm, .dataMovement: 1.5
         default: coarse == .elementwise ? 2 : 1
         }
     }

@@ -199,9 +199,15 @@ public struct LayerReport: Codable, Sendable, Hashable {
     public var latencyS: Double
     public var energyJ: Double
     public var share: Double
+    /// Bytes the kernel's busiest thread reads from another core's private cache (absent when none).
+    public var crossCoreBytes: Int?
+    /// Part of `overheadS`: those bytes at the unit's `cross_core_bandwidth` (absent when not priced).
+    public var crossCoreS: Double?
 
     enum CodingKeys: String, CodingKey {
         case index, name, kind, nodes, macs, flops, params, bound, efficiency, share
+        case crossCoreBytes = "cross_core_bytes"
+        case crossCoreS = "cross_core_s"
         case opClass = "op_class"
         case outputShape = "output_shape"
         case bytesRead = "bytes_read"
@@ -215,7 +221,10 @@ public struct LayerReport: Codable, Sendable, Hashable {
         case energyJ = "energy_j"
     }
 
-    public init(index: Int, name: String, kind: String, opClass: String, nodes: [String], outputShape: [Int], macs: Int, flops: Int, params: Int, bytesRead: Int, bytesWritten: Int, cioBytes: Int, arithmeticIntensity: Double, bytesMoved: [LevelBytes], bound: String, efficiency: Double, computeS: Double, overheadS: Double, latencyS: Double, energyJ: Double, share: Double) {
+    public init(index: Int, name: String, kind: String, opClass: String, nodes: [String], outputShape: [Int], macs: Int, flops: Int, params: Int, bytesRead: Int, bytesWritten: Int, cioBytes: Int, arithmeticIntensity: Double, bytesMoved: [LevelBytes], bound: String, efficiency: Double, computeS: Double, overheadS: Double, latencyS: Double, energyJ: Double, share: Double,
+                crossCoreBytes: Int? = nil, crossCoreS: Double? = nil) {
+        self.crossCoreBytes = crossCoreBytes
+        self.crossCoreS = crossCoreS
         self.index = index
         self.name = name
         self.kind = kind

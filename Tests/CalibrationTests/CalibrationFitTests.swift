@@ -407,6 +407,49 @@ struct CalibrationFitTests {
         return fit
     }
 
+    /// Depthwise convs that read a quarter of their map from the other core (`crossCoreBytes`), pools split
+    /// like their producer (no such bytes) and pools after a conv split otherwise (`crossCore` probes), all
+    /// generated with `cross_core_bandwidth` 5 GB/s: the fit recovers the rate from the probes, the pools'
+    /// share from their twins, and the depthwise efficiency net of the crossing; without probes no rate is
+    /// fitted and the depthwise efficiency absorbs the crossing.
+    @Test func crossCoreBandwidthIsRecoveredFromPoolsAfterAConv() throws {
+        let rate = 5e9, share = 0.75, o = 8e-9, fixed = 0.15e-6
+        func samples(probes: Bool) -> [CalibrationSample] {
+            var out = Self.samples().filter { $0.opClass != .pooling }
+            for j in out.indices where out[j].opClass == .depthwise {
+                out[j].crossCoreBytes = out[j].levelBytes[1] / 8   // a quarter of the n × 56² map
+                out[j].measured += out[j].crossCoreBytes / rate
+            }
+            out.append(CalibrationSample(name: "tiny-gap", benchmark: "tiny", role: .overhead, opClass: .pooling, flops: 0,
+                                         levelBytes: [0, 0, 0, 0], measured: fixed + 64 * o, channels: 64))
+            let twins: [(Double, Double)] = [(144, 28 * 28), (96, 56 * 56), (480, 14 * 14), (576, 49), (1280, 49)]
+            let crossing: [(Double, Double)] = probes ? [(144, 28 * 28), (96, 56 * 56), (16, 56 * 56)] : []
+            for (i, (c, hw)) in (twins + crossing).enumerated() {
+                let bytes = c * hw * 4 + c * 4
+                let probe = i >= twins.count
+                var x = CalibrationSample(name: "gap-\(Int(c))\(probe ? "-after-conv" : "")", benchmark: probe ? "cross-core" : "streaming",
+                                          role: probe ? .crossCore : .streaming, opClass: .pooling, flops: 0,
+                                          levelBytes: [bytes, bytes, 0, 0], measured: 0, outputs: c, channels: c)
+                x.crossCoreBytes = probe ? c * hw * 4 / 4 : 0
+                x.measured = (CalibrationFitter.predict(x, peak: Self.peak, overhead: fixed, bandwidths: Self.bandwidths, efficiency: 1,
+                                                        memoryEfficiency: share, channelOverhead: o) + x.crossCoreBytes / rate)
+                    * (1 + 0.01 * sin(Double(i) * 12.9898))
+                out.append(x)
+            }
+            return out
+        }
+        let fit = CalibrationFitter.fit(samples(probes: true), peak: Self.peak, fallbackBandwidths: Self.bandwidths)
+        let got = try #require(fit.crossCoreBandwidth)
+        #expect(abs(got / rate - 1) < 0.1, "cross_core_bandwidth \(got)")
+        #expect(fit.crossCoreBenchmarks == ["cross-core"])
+        #expect(abs(fit.memoryEfficiency[.pooling, default: 0] / share - 1) < 0.1, "\(fit.memoryEfficiency)")
+        let dw = try #require(fit.efficiency[.depthwise])
+        #expect(abs(dw / Self.efficiency[.depthwise]! - 1) < 0.06, "depthwise efficiency \(dw), fitted net of the crossing")
+        let blind = CalibrationFitter.fit(samples(probes: false), peak: Self.peak, fallbackBandwidths: Self.bandwidths)
+        #expect(blind.crossCoreBandwidth == nil)
+        #expect(try #require(blind.efficiency[.depthwise]) < Self.efficiency[.depthwise]! * 0.9)
+    }
+
     /// In-context element-wise units that ran in place carry the cost model's stream gain: the fit
     /// recovers the share net of it (up to 2 for element-wise kernels), and the same timings read
     /// without the gain fit a share that much larger.

@@ -249,6 +249,36 @@ struct MicroBenchmarkTests {
         }
     }
 
+    /// The cross-core probes time global pools that read a 1×1 conv's pixel-split output (a quarter of the
+    /// map from the other core on two threads); their twins' pools read a depthwise conv's channel blocks
+    /// (none). One thread reads nothing from another core.
+    @Test func crossCoreProbesReadTheOtherCoresBytesAndTheirTwinsDoNot() throws {
+        // The Intel guest's file: its L1 and L2 are `per_core` (the AMD host.yaml's are not).
+        let device = try DeviceLoader.load(file: Self.host.replacingOccurrences(of: "host.yaml", with: "host-intel-xeon.yaml"))
+        let suite = try MicroBenchmarkSuite.suite(quick: true)
+        let probes = suite.filter { $0.role == .crossCore }
+        #expect(probes.map(\.name) == ["globalavgpool-c96-56²-after-conv1x1", "globalavgpool-c32-112²-after-conv1x1"])
+        #expect(try MicroBenchmarkSuite.suite(quick: false).filter { $0.role == .crossCore }.count == 3)
+        let timing = TimingOptions(warmup: 0, iterations: 2)
+        for probe in probes {
+            let two = try MicroBenchmarkRunner.run(probe, template: device, unit: nil, options: .init(threads: 2, timing: timing))
+            let sides = probe.name.split(separator: "-")[1].dropFirst()
+            let channels = Double(sides) ?? 0
+            let hw = Double(probe.name.split(separator: "-")[2].prefix { $0.isASCII && $0.isNumber }) ?? 0
+            #expect(two.role == .crossCore && two.opClass == .pooling && two.measured > 0)
+            #expect(abs(two.crossCoreBytes - channels * hw * hw * 4 / 4) < 1, "\(probe.name): \(two.crossCoreBytes)")
+            // The same pool after a depthwise conv (the streaming grid's 96×56² unit) reads only its own core's planes.
+            if let twin = suite.first(where: { $0.name == String(probe.name.dropLast("-after-conv1x1".count)) }) {
+                let plain = try MicroBenchmarkRunner.run(twin, template: device, unit: nil, options: .init(threads: 2, timing: timing))
+                #expect(plain.role == .streaming && plain.crossCoreBytes == 0, "\(twin.name)")
+            } else {
+                #expect(!probe.name.hasPrefix("globalavgpool-c96-56²"), "the 96×56² pool after a depthwise conv is in the quick suite")
+            }
+            let one = try MicroBenchmarkRunner.run(probe, template: device, unit: nil, options: .init(threads: 1, timing: timing))
+            #expect(one.crossCoreBytes == 0)
+        }
+    }
+
     /// Every timed kernel of an in-context benchmark anchors its own fused kernel (so the runner and
     /// the cost model report it by that name), in both suites.
     @Test func timedKernelsAnchorTheirOwnFusedKernels() throws {

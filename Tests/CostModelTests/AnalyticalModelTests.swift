@@ -483,6 +483,43 @@ struct EfficiencyClassTests {
         #expect(one.layers.allSatisfy { !$0.forks && $0.parallelOverhead == .zero })
     }
 
+    /// The cross-core term: a global pool (channel blocks) after a 1×1 conv (pixel tiles) reads 3/16 of its
+    /// map from other cores' L2 on 4 threads, priced at `cross_core_bandwidth`; the same pool after a
+    /// depthwise conv (channel blocks, like the pool) reads none. The bytes are counted without the rate
+    /// (calibration fits it from them) but cost nothing; one thread, or a map in a shared level, has none.
+    @Test func crossCoreReadsArePricedWhereSplitsCross() throws {
+        var b = GraphBuilder(name: "cross")
+        let x = b.input("x", shape: [1, 64, 28, 28])
+        let pw = try b.add1("pw", .conv(ConvAttributes(inChannels: 64, outChannels: 64, kernel: [1, 1])), inputs: [x],
+                            params: [ParamInfo(name: "pw.w", shape: [64, 64, 1, 1])])
+        b.markOutput(try b.add1("poolAfterConv", .globalAvgPool, inputs: [pw]))
+        let dw = try b.add1("dw", .conv(ConvAttributes(inChannels: 64, outChannels: 64, kernel: [3, 3], pads: [1, 1, 1, 1], groups: 64)),
+                            inputs: [x], params: [ParamInfo(name: "dw.w", shape: [64, 1, 3, 3])])
+        b.markOutput(try b.add1("poolAfterDepthwise", .globalAvgPool, inputs: [dw]))
+        let graph = try b.finish()
+        let plain = try testDevice(l2PerCore: true)
+        var device = plain
+        device.computeUnits[0].crossCoreBandwidth = Sourced(BytesPerSecond(10e9), source: "test")
+        let before = try AnalyticalModel.estimate(graph, on: plain), after = try AnalyticalModel.estimate(graph, on: device)
+        func layer(_ e: DeviceEstimate, _ name: String) throws -> LayerEstimate { try #require(e.layers.first { $0.name == name }) }
+        let map = 64.0 * 784 * 4
+        let crossed = try layer(after, "poolAfterConv")
+        #expect(abs(crossed.crossCoreBytes.value - map * 3 / 16) < 1e-6)
+        #expect(abs(crossed.crossCoreTime.value - map * 3 / 16 / 10e9) < 1e-15)
+        #expect(abs((crossed.latency - (try layer(before, "poolAfterConv")).latency).value - map * 3 / 16 / 10e9) < 1e-15)
+        #expect(try layer(before, "poolAfterConv").crossCoreBytes == crossed.crossCoreBytes)
+        #expect(try layer(before, "poolAfterConv").crossCoreTime == .zero)
+        #expect(try layer(after, "poolAfterDepthwise").crossCoreBytes == .zero)
+        // The convs read the graph input (main memory): nothing from another core's cache.
+        #expect(try layer(after, "pw").crossCoreBytes == .zero && layer(after, "dw").crossCoreBytes == .zero)
+        let one = try AnalyticalModel.estimate(graph, on: device.activatingCores(1))
+        #expect(one.layers.allSatisfy { $0.crossCoreBytes == .zero && $0.crossCoreTime == .zero })
+        // With the L2 shared (not `per_core`) the map is in a level every core reads alike.
+        var shared = try testDevice()
+        shared.computeUnits[0].crossCoreBandwidth = Sourced(BytesPerSecond(10e9), source: "test")
+        #expect(try AnalyticalModel.estimate(graph, on: shared).layers.allSatisfy { $0.crossCoreBytes == .zero })
+    }
+
     /// A Winograd conv re-fetches operands for the 16/36 of its counted MACs it performs.
     @Test func winogradRefetchCountsTheProductsItPerforms() throws {
         let g = try convGraph(channels: 64, outChannels: 64, size: 28)

@@ -166,6 +166,16 @@ struct DeviceLoaderErrorTests {
         #expect(e.description == #"devices/tiny.yaml:24:19: memory[0].size: expected a size like "32 KiB", got "32 GB/s""#)
     }
 
+    /// `cross_core_bandwidth` is optional, a rate, and must be one.
+    @Test func crossCoreBandwidthIsAnOptionalRate() throws {
+        #expect(try DeviceLoader.load(yaml: Self.valid, file: Self.file).computeUnits[0].crossCoreBandwidth == nil)
+        let ok = try DeviceLoader.load(yaml: Self.document(inserting: "    cross_core_bandwidth: {value: \"16.7 GB/s\", source: \"measured: test\"}", after: 16),
+                                       file: Self.file)
+        #expect(ok.computeUnits[0].crossCoreBandwidth?.value.value == 16.7e9)
+        let e = try #require(Self.loadError(Self.document(inserting: "    cross_core_bandwidth: {value: \"16 ns\", source: \"measured: test\"}", after: 16)))
+        #expect(e.description == #"devices/tiny.yaml:17:35: compute_units[0].cross_core_bandwidth: expected a rate like "12.8 GB/s", got "16 ns""#)
+    }
+
     @Test func bareNumberWithoutUnit() throws {
         let e = try #require(Self.loadError(Self.document(line: 31, "    bandwidth: {value: 12.8, source: \"assumed: test\"}")))
         #expect(e.line == 31 && e.column == 24)
@@ -234,10 +244,15 @@ struct DeviceLoaderErrorTests {
         let d = try DeviceLoader.load(yaml: ok, file: Self.file)
         #expect(d.computeUnits[0].memoryEfficiency(for: .dataMovement) == 0.5)
         #expect(d.computeUnits[0].memoryEfficiency(for: .conv) == 1)
-        let e = try #require(Self.loadError(Self.document(inserting: "    memory_efficiency: {data_movement: {value: 1.5, source: \"measured: test\"}}", after: 16)))
+        let e = try #require(Self.loadError(Self.document(inserting: "    memory_efficiency: {permute: {value: 1.2, source: \"measured: test\"}}", after: 16)))
         #expect(e.line == 17, "\(e.description)")
-        #expect(e.keyPath == "compute_units[0].memory_efficiency.data_movement")
+        #expect(e.keyPath == "compute_units[0].memory_efficiency.permute")
         #expect(e.message.hasPrefix("memory efficiency must be in (0, 1]"), "\(e.message)")
+        // Row copies (memcpy) write whole lines without reading them first: up to 1.5.
+        let copy = Self.document(inserting: "    memory_efficiency: {data_movement: {value: 1.5, source: \"measured: test\"}}", after: 16)
+        #expect(try DeviceLoader.load(yaml: copy, file: Self.file).computeUnits[0].memoryEfficiency(for: .dataMovement) == 1.5)
+        let copyOver = try #require(Self.loadError(Self.document(inserting: "    memory_efficiency: {data_movement: {value: 1.6, source: \"measured: test\"}}", after: 16)))
+        #expect(copyOver.message.hasPrefix("memory efficiency must be in (0, 1.5]") && copyOver.message.contains("copies"), "\(copyOver.message)")
         // Element-wise kernels run in place, without the sweep's write-allocate reads: up to 2.
         let inPlace = Self.document(inserting: "    memory_efficiency: {elementwise: {value: 1.5, source: \"measured: test\"}}", after: 16)
         #expect(try DeviceLoader.load(yaml: inPlace, file: Self.file).computeUnits[0].memoryEfficiency(for: .elementwise) == 1.5)

@@ -62,4 +62,89 @@ struct ParallelSplitTests {
         #expect(try used("rows") == nil)
         #expect(try used("pool") == nil)
     }
+
+    /// The busiest thread's remote share of a tensor for each writer/reader pair (2 and 4 threads).
+    @Test func remoteShareOfEachPairOfSplits() {
+        typealias P = ParallelSplit.Partition
+        // Same split: every thread reads what it wrote.
+        #expect(ParallelSplit.remoteShare(written: .blocks, read: .blocks, threads: 2) == 0)
+        #expect(ParallelSplit.remoteShare(written: .inner, read: .inner, threads: 4) == 0)
+        #expect(ParallelSplit.remoteShare(written: .one, read: .one, threads: 2) == 0)
+        // Crossing splits: each thread reads 1/T of the tensor, (T−1)/T of it written elsewhere.
+        #expect(ParallelSplit.remoteShare(written: .inner, read: .blocks, threads: 2) == 0.25)
+        #expect(ParallelSplit.remoteShare(written: .blocks, read: .inner, threads: 4) == 3.0 / 16)
+        #expect(ParallelSplit.remoteShare(written: .scattered, read: .blocks, threads: 2) == 0.25)
+        #expect(ParallelSplit.remoteShare(written: .interleaved(2), read: .interleaved(2), threads: 2) == 0)
+        #expect(ParallelSplit.remoteShare(written: .interleaved(1), read: .blocks, threads: 2) == 0)
+        #expect(ParallelSplit.remoteShare(written: .interleaved(2), read: .blocks, threads: 2) == 0.25)
+        #expect(ParallelSplit.remoteShare(written: .blocks, read: .scattered, threads: 2) == 0.25)
+        // Every thread reads all of it: (T−1)/T.
+        #expect(ParallelSplit.remoteShare(written: .blocks, read: .all, threads: 2) == 0.5)
+        #expect(ParallelSplit.remoteShare(written: .inner, read: .all, threads: 4) == 0.75)
+        // One thread reads what all wrote: (T−1)/T; all read what one wrote: 1/T each, or all of it.
+        #expect(ParallelSplit.remoteShare(written: .inner, read: .one, threads: 2) == 0.5)
+        #expect(ParallelSplit.remoteShare(written: .one, read: .blocks, threads: 4) == 0.25)
+        #expect(ParallelSplit.remoteShare(written: .one, read: .all, threads: 2) == 1)
+        // One thread: nothing is remote.
+        for w in [P.one, .blocks, .inner, .scattered] {
+            for r in [P.one, .blocks, .inner, .all, .scattered] { #expect(ParallelSplit.remoteShare(written: w, read: r, threads: 1) == 0) }
+        }
+    }
+
+    /// `Graph.partitions` on an inverted residual block and a transformer MLP, as the runner splits them on
+    /// two threads: the expansion splits pixels, the depthwise conv and the pool channel blocks, a 7² 1×1
+    /// conv output channels (reading the whole map), a squeeze-excitation fc runs on one thread; the GEMM
+    /// over 197 tokens splits feature columns (reading all of X).
+    @Test func partitionsFollowTheRunnersSplits() throws {
+        typealias P = ParallelSplit.Partition
+        var b = GraphBuilder(name: "splits")
+        let x = b.input("x", shape: [1, 24, 56, 56])
+        let ea = ConvAttributes(inChannels: 24, outChannels: 144, kernel: [1, 1], pads: [0, 0, 0, 0])
+        let e = try b.add1("expand", .conv(ea), inputs: [x], params: [ParamInfo(name: "expand.w", shape: [144, 24, 1, 1])])
+        let da = ConvAttributes(inChannels: 144, outChannels: 144, kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], groups: 144)
+        let d = try b.add1("dw", .conv(da), inputs: [e], params: [ParamInfo(name: "dw.w", shape: [144, 1, 3, 3])])
+        let pooled = try b.add1("pool", .globalAvgPool, inputs: [d])
+        let fa = ConvAttributes(inChannels: 144, outChannels: 6, kernel: [1, 1], pads: [0, 0, 0, 0])
+        b.markOutput(try b.add1("fc", .conv(fa), inputs: [pooled], params: [ParamInfo(name: "fc.w", shape: [6, 144, 1, 1])]))
+        let y = b.input("y", shape: [1, 160, 7, 7])
+        let la = ConvAttributes(inChannels: 160, outChannels: 960, kernel: [1, 1], pads: [0, 0, 0, 0])
+        b.markOutput(try b.add1("late", .conv(la), inputs: [y], params: [ParamInfo(name: "late.w", shape: [960, 160, 1, 1])]))
+        let t = b.input("t", shape: [1, 197, 192])
+        b.markOutput(try b.add1("mlp", .gemm(GemmAttributes(inFeatures: 192, outFeatures: 768)), inputs: [t],
+                                params: [ParamInfo(name: "mlp.w", shape: [768, 192])]))
+        let h1 = b.input("h1", shape: [1, 58, 28, 28]), h2 = b.input("h2", shape: [1, 58, 28, 28])
+        let cat = try b.add1("cat", .concat(axis: 1), inputs: [h1, h2])
+        let grouped = try b.add1("grouped", .reshape(shape: [1, 2, 58, 28, 28]), inputs: [cat])
+        b.markOutput(try b.add1("shuffle", .transpose(perm: [0, 2, 1, 3, 4]), inputs: [grouped]))
+        let patches = b.input("patches", shape: [1, 192, 196])
+        b.markOutput(try b.add1("flatten", .transpose(perm: [0, 2, 1]), inputs: [patches]))
+        let qkv = b.input("qkv", shape: [197, 3, 64])
+        b.markOutput(try b.add1("heads", .transpose(perm: [1, 0, 2]), inputs: [qkv]))
+        b.markOutput(try b.add1("keep", .transpose(perm: [0, 2, 1]), inputs: [qkv]))
+        let g = try b.finish()
+        func parts(_ name: String, _ threads: Int = 2) throws -> (reads: [P], write: P) {
+            g.partitions(try #require(g.nodes.first { $0.name == name }), threads: threads)
+        }
+        #expect(try parts("expand").reads == [.inner] && parts("expand").write == .inner)
+        #expect(try parts("dw").reads == [.blocks] && parts("dw").write == .blocks)
+        #expect(try parts("pool").write == .blocks)
+        #expect(try parts("fc").write == .one)
+        #expect(try parts("late").reads == [.all] && parts("late").write == .blocks)
+        #expect(try parts("mlp").reads == [.all] && parts("mlp").write == .inner)
+        // ShuffleNet's shuffle as ONNX writes it (reshape + transpose of 2 groups) reads the t-th block of each
+        // group, as the concat of two equal halves before it wrote them: nothing remote.
+        #expect(try parts("shuffle").reads == [.interleaved(2)] && parts("shuffle").write == .blocks)
+        #expect(try parts("cat").write == .interleaved(2) && parts("cat").reads == [.blocks, .blocks])
+        #expect(ParallelSplit.remoteShare(written: try parts("cat").write, read: try parts("shuffle").reads[0], threads: 2) == 0)
+        // A patch flatten [192, 196] → [196, 192] of a conv's pixel-split output reads each thread's pixels.
+        #expect(try parts("flatten").reads == [.inner])
+        // Head split after a GEMM keeps tokens outermost: [197, 3, 64] → [3, 197, 64] reads blocks of each row.
+        #expect(try parts("heads").reads == [.inner])
+        #expect(try parts("keep").reads == [.blocks])
+        // On one thread everything is the calling thread's.
+        for name in ["expand", "dw", "pool", "late", "mlp", "shuffle", "cat"] { #expect(try parts(name, 1).write == .one, "\(name)") }
+        // The expansion's pixel split crosses the depthwise conv's channel blocks: a quarter remote.
+        #expect(ParallelSplit.remoteShare(written: try parts("expand").write, read: try parts("dw").reads[0], threads: 2) == 0.25)
+    }
 }
+
