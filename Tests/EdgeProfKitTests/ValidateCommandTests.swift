@@ -89,6 +89,62 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 
+    /// `calibrate --refit` fits a device file from a saved record without measuring: the same record gives the
+    /// same file twice, the fitted values keep the record's measurement date and say they were refitted, and a
+    /// file that is not a record fails with its path and writes nothing.
+    @Test func refitFitsASavedRecordWithoutMeasuring() throws {
+        let dir = try CLI.tempDir()
+        // Samples as the suite records them: the tiny relu chain, relu streams resident in each of host.yaml's
+        // four levels, two 1×1 convs and two cross-core pools (bytes from another core's cache).
+        var samples = [CalibrationSample(name: "tiny-relu×16", benchmark: "tiny-kernel chain", role: .overhead, opClass: .elementwise, flops: 4,
+                                         levelBytes: [32, 0, 0, 0], measured: 0.06e-6)]
+        for (level, bytes, t) in [(0, 16_384.0, 0.25e-6), (1, 262_144.0, 3.5e-6), (2, 4_194_304.0, 90e-6), (3, 67_108_864.0, 3.2e-3)] {
+            samples.append(CalibrationSample(name: "stream-relu-\(Int(bytes) / 1024)KiB", benchmark: "relu stream sweep", role: .bandwidth(level: level),
+                                             opClass: .elementwise, flops: bytes / 8, levelBytes: (0..<4).map { $0 <= level ? bytes : 0 }, measured: t))
+        }
+        for (c, t) in [(64.0, 30e-6), (256.0, 105e-6)] {
+            let hw = c == 64 ? 784.0 : 196
+            samples.append(CalibrationSample(name: "conv1x1-c\(Int(c))", benchmark: "conv/GEMM grid", role: .compute, opClass: .conv1x1,
+                                             flops: 2 * c * c * hw, levelBytes: [c * hw * 8, c * hw * 8, 0, 0], measured: t, outputs: c * hw))
+        }
+        for (c, hw, t) in [(96.0, 3136.0, 7e-6), (32.0, 12544.0, 9e-6)] {
+            var pool = CalibrationSample(name: "gap-\(Int(c))", benchmark: "streaming grid", role: .streaming, opClass: .pooling, flops: c * hw,
+                                         levelBytes: [c * hw * 4, c * hw * 4, 0, 0], measured: t, outputs: c, channels: c)
+            samples.append(pool)
+            pool.name += "-after-conv1x1"
+            pool.role = .crossCore
+            pool.crossCoreBytes = c * hw
+            pool.measured = t + c * hw / 16e9
+            samples.append(pool)
+        }
+        let record = CalibrateWorkflow.CalibrationRecord(date: "2026-12-06", quick: true, threads: 2, passes: 1, loadAverage: "0.10 0.20 0.30",
+                                                         loadOneMinute: 0.1, coldRepeats: 15, coldStartup: 450e-9, samples: samples,
+                                                         latencySweep: [], farApartRerun: 0, farApartKept: [])
+        let recordFile = dir.appendingPathComponent("record.json")
+        try JSONEncoder().encode(record).write(to: recordFile)
+        let template = CLI.packageRoot.appendingPathComponent("devices/host.yaml").path
+        var outputs: [String] = []
+        for i in 0..<2 {
+            let out = dir.appendingPathComponent("refit\(i).yaml").path
+            let r = try CLI.run(["calibrate", "--refit", recordFile.path, "--template", template, "--output", out])
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stderr.contains("refitting \(samples.count) benchmarks measured 2026-12-06"), "\(r.stderr)")
+            outputs.append(try String(contentsOfFile: out, encoding: .utf8))
+        }
+        #expect(outputs[0] == outputs[1])
+        let text = outputs[0]
+        #expect(text.contains("cross_core_bandwidth: {value: \"16.00 GB/s\", source: \"measured 2026-12-06 (calibrate --quick, refitted by calibrate --refit"), "\(text)")
+        #expect(text.contains("conv_1x1: {value:") && text.contains("stream_startup: {value: \"450 ns\""))
+        // Not a record: a located message, nothing written.
+        let out = dir.appendingPathComponent("never.yaml").path
+        let bad = try CLI.run(["calibrate", "--refit", template, "--template", template, "--output", out])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("\(template): not a calibration record"), "\(bad.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+        let both = try CLI.run(["calibrate", "--refit", recordFile.path, "--quick", "--output", out])
+        #expect(both.status != 0 && both.stderr.contains("--refit measures nothing"), "\(both.stderr)")
+    }
+
     /// Host mode on one small model, one round: the drift probe's reading is applied exactly as
     /// documented (prediction × the drift read before the scored measurement), and --no-probe
     /// leaves it out. Timing values themselves are not asserted.
