@@ -193,7 +193,12 @@ public struct PreparedGraph: Sendable {
             if let w = writersMemo[t] { return w }
             guard let p = index.producers[t], kernelOf[p] >= 0, depth < 64 else { return [] }
             let k = kernelOf[p]
-            let w = kernels[k].opClass == .view ? Array(Set(viewedIDs[k].flatMap { writers($0, depth: depth + 1) })).sorted()
+            // A slice or split view holds part of what its producer's threads wrote, in no pattern the
+            // partitions describe (a third of a GEMM's columns, one of q/k/v): its owners are unknown.
+            let slices = kernels[k].opClass == .view && g.fusionGroups[k].nodes.contains { n in
+                switch g.nodes[n].op { case .slice, .split: true; default: false }
+            }
+            let w = slices ? [] : kernels[k].opClass == .view ? Array(Set(viewedIDs[k].flatMap { writers($0, depth: depth + 1) })).sorted()
                 : [kernels[k].anchorNode]
             writersMemo[t] = w
             return w

@@ -56,7 +56,8 @@ public enum ParallelSplit {
         /// Thread t: the t-th block of each of n equal consecutive segments (a concat of n equal inputs, each
         /// copy cut per thread; a channel shuffle of n groups reading them). `interleaved(1)` is `blocks`.
         case interleaved(Int)
-        /// No fixed owner: tasks handed out dynamically, or a gather whose reads cross the writer's blocks.
+        /// No fixed owner: tasks handed out dynamically, or a gather whose reads cross the writer's blocks in
+        /// no pattern stated here. Against another split not charged (the fitted efficiencies absorb what it costs).
         case scattered
 
         /// `interleaved(1)` as `blocks`.
@@ -71,7 +72,9 @@ public enum ParallelSplit {
     /// on `threads` threads (same for both): 0 when every thread reads what it wrote; (T−1)/T² for
     /// crossing splits (pixel tiles written, channel blocks read: a quarter on two threads); (T−1)/T when
     /// every thread reads all of it or one thread reads what all wrote; 1/T when one thread wrote what all
-    /// read, 1 when it wrote what every thread reads whole.
+    /// read, 1 when it wrote what every thread reads whole; 0 when a split meets a `scattered` side (unknown:
+    /// session 34's A/B on one calibration's samples scored 16.4% per layer without charging it, 16.6% with
+    /// (T−1)/T², 16.9% with no cross-core term at all).
     public static func remoteShare(written: Partition, read: Partition, threads t: Int) -> Double {
         guard t > 1 else { return 0 }
         let n = Double(t), f = (n - 1) / n
@@ -82,6 +85,7 @@ public enum ParallelSplit {
         case (_, .one), (_, .all): return f
         case (.blocks, .blocks), (.inner, .inner): return 0
         case (.interleaved(let a), .interleaved(let b)) where a == b: return 0
+        case (.scattered, _), (_, .scattered): return 0
         default: return f / n
         }
     }
