@@ -28,6 +28,27 @@ import Testing
         #expect(abs(shareSum - 1) < 1e-6)
     }
 
+    /// The Intel guest's file prices reads from the other core's cache (`cross_core_bandwidth`): mobilenet_v2's
+    /// depthwise convs read their pixel-split expansions' output, so they carry `cross_core_bytes` and
+    /// `cross_core_s` (part of `overhead_s`); a device without private levels or the rate (Raspberry Pi 5)
+    /// reports neither key.
+    @Test func crossCoreReadsAppearWhereTheDevicePricesThem() throws {
+        func layers(_ device: String) throws -> [[String: Any]] {
+            let r = try CLI.run(["profile", "mobilenet_v2", "--device", device, "--format", "json", "--no-store"])
+            #expect(r.status == 0, "\(r.stderr)")
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            return try #require((json["devices"] as? [[String: Any]])?.first?["layers"] as? [[String: Any]])
+        }
+        let intel = try layers("devices/host-intel-xeon.yaml")
+        let crossing = intel.filter { ($0["cross_core_bytes"] as? Int ?? 0) > 0 }
+        #expect(crossing.contains { ($0["kind"] as? String ?? "").hasPrefix("dwconv") }, "\(crossing.map { $0["name"] ?? "" })")
+        for l in crossing {
+            let t = try #require(l["cross_core_s"] as? Double, "\(l["name"] ?? "")")
+            #expect(t > 0 && t <= (l["overhead_s"] as? Double ?? 0), "\(l["name"] ?? "")")
+        }
+        #expect(try layers("devices/raspberry-pi-5.yaml").allSatisfy { $0["cross_core_bytes"] == nil && $0["cross_core_s"] == nil })
+    }
+
     /// Steady state by default: mobilenet_v3_small (9.8 MiB of weights + 1.7 MiB of activations) fits
     /// the host's 32 MiB L3 twice, so its weights come from L3; `--cold-weights` reads them from
     /// DRAM and says so, with more DRAM bytes and a longer latency. resnet50 on a Raspberry Pi 4

@@ -145,6 +145,36 @@ import Testing
         #expect(both.status != 0 && both.stderr.contains("--refit measures nothing"), "\(both.stderr)")
     }
 
+    /// The committed Intel guest file is what its committed measurements fit: refitting
+    /// devices/records/host-intel-xeon-measurements.json (with that file as template) gives the same
+    /// fitted values — efficiencies, overheads, shares, bandwidths, latencies, `cross_core_bandwidth`.
+    @Test func committedIntelFileIsTheFitOfItsCommittedMeasurements() throws {
+        let dir = try CLI.tempDir()
+        let committed = CLI.packageRoot.appendingPathComponent("devices/host-intel-xeon.yaml").path
+        let record = CLI.packageRoot.appendingPathComponent("devices/records/host-intel-xeon-measurements.json").path
+        let out = dir.appendingPathComponent("refit.yaml").path
+        let r = try CLI.run(["calibrate", "--refit", record, "--template", committed, "--output", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        let a = try DeviceLoader.load(file: committed), b = try DeviceLoader.load(file: out)
+        let ua = try #require(a.computeUnits.first), ub = try #require(b.computeUnits.first)
+        func near(_ x: Double?, _ y: Double?, _ what: String) {
+            guard let x, let y else { Issue.record("\(what): \(String(describing: x)) vs \(String(describing: y))"); return }
+            #expect(abs(x - y) <= 1e-3 * Swift.max(abs(x), abs(y)) + 1e-12, "\(what): \(x) vs \(y)")
+        }
+        #expect(Set(ua.efficiency.keys) == Set(ub.efficiency.keys))
+        for (cls, e) in ua.efficiency { near(e.value, ub.efficiency[cls]?.value, "efficiency.\(cls.rawValue)") }
+        for (cls, e) in ua.memoryEfficiency { near(e.value, ub.memoryEfficiency[cls]?.value, "memory_efficiency.\(cls.rawValue)") }
+        for (cls, o) in ua.classOverhead { near(o.value.value, ub.classOverhead[cls]?.value.value, "class_overhead.\(cls.rawValue)") }
+        near(ua.layerOverhead.value.value, ub.layerOverhead.value.value, "layer_overhead")
+        near(ua.crossCoreBandwidth?.value.value, ub.crossCoreBandwidth?.value.value, "cross_core_bandwidth")
+        near(ua.parallelOverhead?.value.value, ub.parallelOverhead?.value.value, "parallel_overhead")
+        for (x, y) in zip(a.memory, b.memory) {
+            near(x.bandwidth.value.value, y.bandwidth.value.value, "\(x.name).bandwidth")
+            if x.latency != nil || y.latency != nil { near(x.latency?.value.value, y.latency?.value.value, "\(x.name).latency") }
+        }
+        #expect((try String(contentsOfFile: out, encoding: .utf8)).contains("refitted by calibrate --refit"))
+    }
+
     /// Host mode on one small model, one round: the drift probe's reading is applied exactly as
     /// documented (prediction × the drift read before the scored measurement), and --no-probe
     /// leaves it out. Timing values themselves are not asserted.
