@@ -206,23 +206,26 @@ public enum CalibrateWorkflow {
             try setInMap("class_overhead", cls, before: unit.classOverhead[cls].map { "\(formatFixed($0.value.value * 1e6, decimals: 2)) us" } ?? "(layer_overhead)",
                          value: value, source: source)
         }
+        /// A unit scalar fitted on the probe kernels of `role`; the source names their benchmarks and how.
+        func setProbed(_ key: String, role: CalibrationSample.Role, before: String, value: String, benchmarks: [String], how: String) throws(EdgeProfError) {
+            let names = samples.filter { $0.role == role }.map(\.name)
+            try set(unitPath + [.key(key)], "\(unit.name).\(key)", before: before, value: value,
+                    source: "measured \(date) (\(mode): \(benchmarks.joined(separator: ", ")) \(names.joined(separator: ", ")); \(how))")
+        }
         if let tau = fit.parallelOverhead {
-            let names = samples.filter { $0.role == .parallelOverhead }.map(\.name)
-            try set(unitPath + [.key("parallel_overhead")], "\(unit.name).parallel_overhead",
-                    before: unit.parallelOverhead.map { "\(formatFixed($0.value.value * 1e6, decimals: 2)) us" } ?? "(0)",
-                    value: "\"\(formatFixed(tau * 1e6, decimals: 2)) us\"",
-                    source: "measured \(date) (\(mode): \(fit.parallelOverheadBenchmarks.joined(separator: ", ")) \(names.joined(separator: ", ")); median time beyond the "
-                        + "one-thread prediction (class overhead + access latency + bytes/(bandwidth·share)) of kernels the runner splits over \(threads) threads, "
-                        + "refitted with the other values)")
+            try setProbed("parallel_overhead", role: .parallelOverhead,
+                          before: unit.parallelOverhead.map { "\(formatFixed($0.value.value * 1e6, decimals: 2)) us" } ?? "(0)",
+                          value: "\"\(formatFixed(tau * 1e6, decimals: 2)) us\"", benchmarks: fit.parallelOverheadBenchmarks,
+                          how: "median time beyond the one-thread prediction (class overhead + access latency + bytes/(bandwidth·share)) of kernels "
+                            + "the runner splits over \(threads) threads, refitted with the other values")
         }
         if let r = fit.crossCoreBandwidth {
-            let probes = samples.filter { $0.role == .crossCore }.map(\.name)
-            try set(unitPath + [.key("cross_core_bandwidth")], "\(unit.name).cross_core_bandwidth",
-                    before: unit.crossCoreBandwidth.map { "\(formatFixed($0.value.value / 1e9, decimals: 1)) GB/s" } ?? "(none)",
-                    value: "\"\(formatFixed(r / 1e9, decimals: 2)) GB/s\"",
-                    source: "measured \(date) (\(mode): \(fit.crossCoreBenchmarks.joined(separator: ", ")) \(probes.joined(separator: ", ")); median of the bytes the busiest "
-                        + "of \(threads) threads reads from another core's cache (a 1×1 conv split by pixels before a pool split by channels) / the time beyond "
-                        + "the prediction of twins that read only their own core's bytes, refitted with the other values)")
+            try setProbed("cross_core_bandwidth", role: .crossCore,
+                          before: unit.crossCoreBandwidth.map { "\(formatFixed($0.value.value / 1e9, decimals: 1)) GB/s" } ?? "(none)",
+                          value: "\"\(formatFixed(r / 1e9, decimals: 2)) GB/s\"", benchmarks: fit.crossCoreBenchmarks,
+                          how: "median of the bytes the busiest of \(threads) threads reads from another core's cache (a 1×1 conv split by pixels "
+                            + "before a pool split by channels) / the time beyond the prediction of twins that read only their own core's bytes, "
+                            + "refitted with the other values")
         }
         for cls in fit.memoryEfficiency.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
             guard let e = fit.memoryEfficiency[cls] else { continue }
