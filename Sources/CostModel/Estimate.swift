@@ -100,8 +100,8 @@ public struct LayerEstimate: Sendable, Hashable, Codable {
     /// Part of `overhead`: the unit's `parallel_overhead` when the kernel `forks`.
     public var parallelOverhead: Seconds = .zero
     /// Bytes of its inputs the kernel's busiest thread reads from another core's private cache
-    /// (`Graph.partitions`, `ParallelSplit.remoteShare`); zero on one thread or without the unit's
-    /// `cross_core_bandwidth`.
+    /// (`Graph.partitions`, `ParallelSplit.remoteShare`); zero on one thread or on a unit without
+    /// `per_core` levels. Counted with or without the unit's `cross_core_bandwidth` (calibration fits it from them).
     public var crossCoreBytes: Bytes = .zero
     /// Part of `overhead`: `crossCoreBytes` / the unit's `cross_core_bandwidth`.
     public var crossCoreTime: Seconds = .zero
