@@ -100,7 +100,8 @@ final class WinogradConvolutionStep: Step {
         let rows = Swift.max(1, (1 << 20) / Swift.max(1, perTile * tilesX))
         var count = (tilesY + rows - 1) / rows
         if threads > 1 { count = (Swift.max(count, threads) + threads - 1) / threads * threads }
-        splitChannels = threads > 1 && cout >= tilesX * tilesY && cout >= 16 * threads
+        splitChannels = ParallelSplit.winogradSplitsOutputChannels(outChannels: cout, outHeight: geometry.outHeight, outWidth: geometry.outWidth,
+                                                                   threads: threads)
         blockCount = splitChannels ? 1 : Swift.min(count, tilesY)
         blockRows = (tilesY + blockCount - 1) / blockCount
         blockColumns = blockRows * tilesX + 8

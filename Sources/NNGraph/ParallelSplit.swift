@@ -32,6 +32,12 @@ public enum ParallelSplit {
         threads > 1 && !convRunsSerial(outChannelsPerGroup: m, depth: k, outPlane: p) && p < 128 * threads && m >= 16 * threads && m > p
     }
 
+    /// A Winograd F(2×2,3×3) conv with few tiles under many output channels (deep layers) splits its
+    /// output channels (each thread transforms the whole input); otherwise blocks of tile rows.
+    public static func winogradSplitsOutputChannels(outChannels: Int, outHeight: Int, outWidth: Int, threads: Int) -> Bool {
+        threads > 1 && outChannels >= ((outWidth + 1) / 2) * ((outHeight + 1) / 2) && outChannels >= 16 * threads
+    }
+
     /// The direct stem kernel's shapes (`ck_conv_stem_direct`, on CPUs with AVX-512F): ≤ 4 input
     /// channels, 3×3, stride 2, no dilation or groups.
     public static func isDirectStem(_ a: ConvAttributes) -> Bool {
@@ -158,7 +164,7 @@ extension Graph {
     /// How KernelRunner's kernel anchored at `node` shares its operands among a pool of `threads`
     /// (`ParallelSplit.Partition`): per input of `node` (in order) how its threads read it, and how
     /// they write the output. Mirrors the steps' splits on a CPU with AVX-512F (the runner's C kernels):
-    /// - dense convs: pixel tiles (`inner`), contiguous per thread; output-channel blocks on small maps
+    /// - dense convs: pixel tiles (`inner`), contiguous per thread (Winograd: tile-row blocks); output-channel blocks on small maps
     ///   (`ParallelSplit.convSplitsOutputChannels`: each thread reads the whole map); one thread below
     ///   `serialConvMACs`; the stem kernel splits output rows;
     /// - depthwise convs, global pools, element-wise ops, normalizations: contiguous blocks of planes,
@@ -189,6 +195,13 @@ extension Graph {
             if o[0] == 1 && a.isMatrixVector(outputPixels: p) { return matrixVector(inFeatures: a.inChannels, outFeatures: a.outChannels) }
             let m = a.outChannels / Swift.max(1, a.groups), k = a.inChannels / Swift.max(1, a.groups) * a.kernel.reduce(1, *)
             if ParallelSplit.isDirectStem(a) { return uniform(ParallelSplit.ranges(o[2], grain: 2, threads: threads) > 1 ? .inner : .one) }
+            if a.isWinogradEligible(outputPixels: p) {
+                // `WinogradConvolutionStep`: output channels, or blocks of tile rows (one band of each plane).
+                if ParallelSplit.winogradSplitsOutputChannels(outChannels: a.outChannels, outHeight: o[2], outWidth: o[3], threads: threads) {
+                    return ([.all], .blocks)
+                }
+                return uniform(.inner)
+            }
             if ParallelSplit.convRunsSerial(outChannelsPerGroup: m, depth: k, outPlane: p) { return uniform(.one) }
             if ParallelSplit.convSplitsOutputChannels(outChannelsPerGroup: m, depth: k, outPlane: p, threads: threads) { return ([.all], .blocks) }
             return uniform(.inner)

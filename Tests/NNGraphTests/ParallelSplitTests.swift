@@ -149,5 +149,24 @@ struct ParallelSplitTests {
         // The expansion's pixel split crosses the depthwise conv's channel blocks: a quarter remote.
         #expect(ParallelSplit.remoteShare(written: try parts("expand").write, read: try parts("dw").reads[0], threads: 2) == 0.25)
     }
-}
 
+    /// Winograd 3×3 convs split as `WinogradConvolutionStep` does: tile-row blocks (`inner`) on large maps,
+    /// output channels (each thread reading the whole map) when the channels outnumber the tiles.
+    @Test func winogradConvsSplitTileRowsOrOutputChannels() throws {
+        var b = GraphBuilder(name: "winograd")
+        let x = b.input("x", shape: [1, 64, 56, 56])
+        b.markOutput(try b.add1("large", .conv(ConvAttributes(inChannels: 64, outChannels: 64, kernel: [3, 3], pads: [1, 1, 1, 1])), inputs: [x],
+                                params: [ParamInfo(name: "large.w", shape: [64, 64, 3, 3])]))
+        let y = b.input("y", shape: [1, 256, 14, 14])
+        b.markOutput(try b.add1("deep", .conv(ConvAttributes(inChannels: 256, outChannels: 256, kernel: [3, 3], pads: [1, 1, 1, 1])), inputs: [y],
+                                params: [ParamInfo(name: "deep.w", shape: [256, 256, 3, 3])]))
+        let g = try b.finish()
+        let large = g.partitions(try #require(g.nodes.first { $0.name == "large" }), threads: 2)
+        let deep = g.partitions(try #require(g.nodes.first { $0.name == "deep" }), threads: 2)
+        #expect(large.reads == [.inner] && large.write == .inner)
+        #expect(deep.reads == [.all] && deep.write == .blocks)
+        #expect(!ParallelSplit.winogradSplitsOutputChannels(outChannels: 64, outHeight: 56, outWidth: 56, threads: 2))
+        #expect(ParallelSplit.winogradSplitsOutputChannels(outChannels: 256, outHeight: 14, outWidth: 14, threads: 2))   // 49 tiles
+        #expect(!ParallelSplit.winogradSplitsOutputChannels(outChannels: 256, outHeight: 14, outWidth: 14, threads: 1))
+    }
+}
