@@ -147,6 +147,10 @@ public enum CalibrateWorkflow {
         let record: CalibrationRecord
         if let path = r.refit {
             record = try loadRecord(path)
+            if let odd = record.samples.first(where: { $0.levelBytes.count != levels.count }) {
+                throw .usage("\(path): measured through \(odd.levelBytes.count) memory levels (\(odd.name)), but \(r.template)'s unit '\(unit.name)' "
+                    + "has \(levels.count) (\(levels.map(\.name).joined(separator: ", "))): refit with the template it was measured with")
+            }
             r.progress("refitting \(record.samples.count) benchmarks measured \(record.date) (\(path)); nothing is measured")
         } else {
             record = try measure(r, template: template, unit: unit, levels: levels, started: started)

@@ -141,6 +141,11 @@ import Testing
         #expect(bad.status != 0)
         #expect(bad.stderr.contains("\(template): not a calibration record"), "\(bad.stderr)")
         #expect(!FileManager.default.fileExists(atPath: out))
+        // A template with another memory path (a Raspberry Pi 4: l1, l2, dram) does not fit a record of four levels.
+        let pi = CLI.packageRoot.appendingPathComponent("devices/raspberry-pi-4.yaml").path
+        let mismatch = try CLI.run(["calibrate", "--refit", recordFile.path, "--template", pi, "--output", out])
+        #expect(mismatch.status != 0 && mismatch.stderr.contains("measured through 4 memory levels"), "\(mismatch.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
         let both = try CLI.run(["calibrate", "--refit", recordFile.path, "--quick", "--output", out])
         #expect(both.status != 0 && both.stderr.contains("--refit measures nothing"), "\(both.stderr)")
     }
