@@ -89,7 +89,8 @@ public enum AnalyticalModel {
         let peakMemory = storedWeights + storedActivations
         let weightLevel = coldWeights ? last : (levels.indices.first { capacities[$0] >= 2 * peakMemory.value } ?? last)
         // Cross-core reads: per anchor node, how its kernel's threads share its operands.
-        // (The bytes are counted on every multi-core unit: calibration fits the rate from them.)
+        // (The bytes are counted on every multi-core unit with `per_core` levels, with or without the rate:
+        // calibration fits the rate from them.)
         let crossCore = unit.crossCoreBandwidth?.value.value
         let countsCrossCore = threads > 1 && levels.contains { $0.perCore }
         var partitionMemo: [Int: (reads: [ParallelSplit.Partition], write: ParallelSplit.Partition)] = [:]

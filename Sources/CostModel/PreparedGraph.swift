@@ -133,7 +133,8 @@ public struct PreparedGraph: Sendable {
             let anchor = members[0]
             let outs = index.externalOutputs(of: group, in: g)
             // Inputs read only by views inside the group are not read by the kernel.
-            var inIDs = index.externalInputs(of: group, in: g).filter { t in members.contains { !isView($0) && $0.inputs.contains(t) } }
+            let external = index.externalInputs(of: group, in: g)
+            var inIDs = external.filter { t in members.contains { !isView($0) && $0.inputs.contains(t) } }
             var outOperands = outs.map(operand)
             // A concat copies only the inputs its producers did not write into their slices; none left: a view.
             // A concat whose one reader, a copy, reads its inputs moves nothing itself (the copy reads the same bytes).
@@ -147,7 +148,7 @@ public struct PreparedGraph: Sendable {
             }
             let ins = inIDs.map(operand)
             inputIDs.append(inIDs)
-            viewedIDs.append(index.externalInputs(of: group, in: g))
+            viewedIDs.append(external)
             // A group of zero-copy views (reshapes; contiguous splits/slices unless the style copies them) moves no data.
             let opClass: OpClass = concatView || members.allSatisfy(isView) ? .view : anchor.op.opClass
             let anchorClass = opClass == .view ? OpClass.view : g.efficiencyClass(anchor)

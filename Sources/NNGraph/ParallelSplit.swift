@@ -193,7 +193,6 @@ extension Graph {
             let p = o[2] * o[3]
             if a.isDepthwise { return uniform(chunks(o[0] * o[1], grain: 8, perThread: 4)) }
             if o[0] == 1 && a.isMatrixVector(outputPixels: p) { return matrixVector(inFeatures: a.inChannels, outFeatures: a.outChannels) }
-            let m = a.outChannels / Swift.max(1, a.groups), k = a.inChannels / Swift.max(1, a.groups) * a.kernel.reduce(1, *)
             if ParallelSplit.isDirectStem(a) { return uniform(ParallelSplit.ranges(o[2], grain: 2, threads: threads) > 1 ? .inner : .one) }
             if a.isWinogradEligible(outputPixels: p) {
                 // `WinogradConvolutionStep`: output channels, or blocks of tile rows (one band of each plane).
@@ -202,6 +201,7 @@ extension Graph {
                 }
                 return uniform(.inner)
             }
+            let m = a.outChannels / Swift.max(1, a.groups), k = a.inChannels / Swift.max(1, a.groups) * a.kernel.reduce(1, *)
             if ParallelSplit.convRunsSerial(outChannelsPerGroup: m, depth: k, outPlane: p) { return uniform(.one) }
             if ParallelSplit.convSplitsOutputChannels(outChannelsPerGroup: m, depth: k, outPlane: p, threads: threads) { return ([.all], .blocks) }
             return uniform(.inner)
