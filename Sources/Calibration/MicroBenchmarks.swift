@@ -586,6 +586,31 @@ public enum MicroBenchmarkRunner {
         let middle = timedLayers(bench, estimate)
         let times = middle.map { m.layers[$0].scored }.sorted()
         let measured = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+        var sample = count(bench, estimate: estimate, graph: graph, measured: measured, threads: m.threads)
+        sample.farApart = m.ranFarApart
+        return sample
+    }
+
+    /// `recorded` (a sample `run` measured, kept by `calibrate --save-measurements`) with the cost
+    /// model's side counted again by this build on `template`: FLOPs per class, bytes per level,
+    /// output rows, access latency, the split and cross-core bytes. Nothing runs; the benchmark is
+    /// fused as the runner fuses it and split at the recorded thread count, as the runner split it.
+    /// So a record measured before a change to the cost model's counting refits with the new counts.
+    public static func recount(_ recorded: CalibrationSample, bench: MicroBenchmark, template: DeviceProfile, unit: String?, threads: Int) throws -> CalibrationSample {
+        // The graph the runner compiles (`CompiledModel` fuses an unfused graph the same way); no weights are made.
+        var graph = bench.graph
+        if graph.fusionGroups.isEmpty { graph.fuse() }
+        let estimate = try AnalyticalModel.estimate(PreparedGraph(graph, style: .edgeprofCopyingConcats), on: template, unit: unit, coldWeights: bench.cold)
+        guard !estimate.layers.isEmpty else { throw CostModelError(message: "\(bench.name): the cost model found no kernels") }
+        var sample = count(bench, estimate: estimate, graph: graph, measured: recorded.measured, threads: Swift.max(1, threads))
+        sample.farApart = recorded.farApart
+        return sample
+    }
+
+    /// The sample of a benchmark measured at `measured` seconds: the cost model's counts of its
+    /// scored kernel (`estimate` of the fused `graph` the runner ran with `threads` threads).
+    static func count(_ bench: MicroBenchmark, estimate: DeviceEstimate, graph: Graph, measured: Double, threads: Int) -> CalibrationSample {
+        let middle = timedLayers(bench, estimate)
         let layer = estimate.layers[middle[middle.count / 2]]
         let bytes = layer.traffic.map { $0.totalBytes.value }
         let role = bench.role ?? .bandwidth(level: bytes.lastIndex { $0 > 0 } ?? 0)
@@ -602,7 +627,6 @@ public enum MicroBenchmarkRunner {
                                        outputs: Double(layer.outputShape.elementCount),
                                        channels: Double(bench.graph.nodes.first { $0.name == layer.name }.map(bench.graph.channelOverheadUnits) ?? layer.outputShape.channelPlanes),
                                        streamGain: inPlace ? AnalyticalModel.inPlaceStreamGain : nil)
-        sample.farApart = m.ranFarApart
         sample.accessLatency = layer.accessLatency.value
         let anchor = graph.nodes.first { $0.name == layer.name }
         // A part fitted inside another class's kernel (a fused SiLU in a 1×1 conv): the anchor's class.
@@ -610,9 +634,9 @@ public enum MicroBenchmarkRunner {
             sample.anchorClass = graph.efficiencyClass(anchor)
         }
         // Whether the runner split the kernel, at the threads it ran with (the template may have more cores).
-        sample.forks = anchor.flatMap { graph.threadsUsed($0, threads: m.threads) }.map { $0 > 1 } ?? false
+        sample.forks = anchor.flatMap { graph.threadsUsed($0, threads: threads) }.map { $0 > 1 } ?? false
         // Bytes read from another core's cache, counted at the template's cores (none when the run used one thread).
-        sample.crossCoreBytes = m.threads > 1 ? layer.crossCoreBytes.value : 0
+        sample.crossCoreBytes = threads > 1 ? layer.crossCoreBytes.value : 0
         return sample
     }
 }

@@ -144,7 +144,7 @@ public enum CalibrateWorkflow {
             throw .usage("\(r.template): the default unit needs a peak for its precision")
         }
         let levels = template.levels(for: unit)
-        let record: CalibrationRecord
+        var record: CalibrationRecord
         if let path = r.refit {
             record = try loadRecord(path)
             if let odd = record.samples.first(where: { $0.levelBytes.count != levels.count }) {
@@ -152,6 +152,7 @@ public enum CalibrateWorkflow {
                     + "has \(levels.count) (\(levels.map(\.name).joined(separator: ", "))): refit with the template it was measured with")
             }
             r.progress("refitting \(record.samples.count) benchmarks measured \(record.date) (\(path)); nothing is measured")
+            record = try recount(record, template: template, unit: unit, levels: levels, progress: r.progress)
         } else {
             record = try measure(r, template: template, unit: unit, levels: levels, started: started)
             if let path = r.saveMeasurements {
@@ -375,6 +376,35 @@ public enum CalibrateWorkflow {
         return Result(output: r.output, date: date, threads: threads, seconds: Date().timeIntervalSince(started), passes: passes, loadAverage: load.text,
                       values: values, samples: rows, latencySweep: chase, latencyEdges: PointerChase.edges(chase),
                       farApartRerun: rerun, farApartKept: stillFar)
+    }
+
+    /// A record's samples with the cost model's side counted again by this build
+    /// (`MicroBenchmarkRunner.recount`): the measured times stay, the FLOPs, bytes, rows, splits and
+    /// cross-core bytes are what the current model counts for each benchmark, so a record kept from
+    /// before a change to the model refits as if it had been measured with it. A sample whose
+    /// benchmark the suite no longer has keeps its recorded counts (said in the progress output).
+    static func recount(_ record: CalibrationRecord, template: DeviceProfile, unit: ComputeUnit, levels: [MemoryLevel],
+                        progress: (String) -> Void) throws(EdgeProfError) -> CalibrationRecord {
+        var template = template
+        if let t = record.coldStartup, let last = levels.last, let mi = template.memory.firstIndex(where: { $0.name == last.name }) {
+            template.memory[mi].streamStartup = Sourced(Seconds(t), source: "measured")
+        }
+        let suite: [MicroBenchmark]
+        do { suite = try MicroBenchmarkSuite.suite(quick: record.quick) } catch { throw .graph(model: "micro-benchmarks", error) }
+        let byName = Dictionary(suite.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        var out = record
+        var kept: [String] = []
+        for (i, s) in record.samples.enumerated() {
+            guard let bench = byName[s.name] else { kept.append(s.name); continue }
+            do { out.samples[i] = try MicroBenchmarkRunner.recount(s, bench: bench, template: template, unit: unit.name, threads: record.threads) } catch {
+                throw .importFailed("micro-benchmark \(s.name): counting it again failed: \(error)")
+            }
+        }
+        if !kept.isEmpty {
+            progress("warning: \(kept.count) recorded benchmark(s) are no longer in the suite and keep their recorded counts: "
+                + kept.prefix(5).joined(separator: ", ") + (kept.count > 5 ? ", …" : ""))
+        }
+        return out
     }
 
     /// Runs the micro-benchmarks, the latency sweep and the cold-stream probe: what `run` fits.

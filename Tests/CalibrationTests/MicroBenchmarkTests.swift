@@ -279,6 +279,36 @@ struct MicroBenchmarkTests {
         }
     }
 
+    /// `recount` (what `calibrate --refit` does to a saved sample) counts the cost model's side again
+    /// without running: on the template the sample was measured with it gives back exactly the sample
+    /// `run` made (measured time and placement kept); on a template whose private caches are shared
+    /// it drops the cross-core bytes, and at one thread the split.
+    @Test func recountGivesTheRunsCountsAndFollowsTheTemplate() throws {
+        let intel = try DeviceLoader.load(file: Self.host.replacingOccurrences(of: "host.yaml", with: "host-intel-xeon.yaml"))
+        let suite = try MicroBenchmarkSuite.suite(quick: true)
+        let timing = TimingOptions(warmup: 0, iterations: 2)
+        for name in ["globalavgpool-c96-56²-after-conv1x1", "dwconv3x3-c144-28²", "conv1x1-c64-28²"] {
+            let bench = try #require(suite.first { $0.name == name })
+            let measured = try MicroBenchmarkRunner.run(bench, template: intel, unit: nil, options: .init(threads: 2, timing: timing))
+            var recorded = measured
+            recorded.measured = 42e-6
+            recorded.farApart = true
+            var again = try MicroBenchmarkRunner.recount(recorded, bench: bench, template: intel, unit: nil, threads: 2)
+            #expect(again.measured == 42e-6 && again.farApart)
+            again.measured = measured.measured
+            again.farApart = measured.farApart
+            #expect(again == measured, "\(name)")
+        }
+        let probe = try #require(suite.first { $0.role == .crossCore })
+        let sample = try MicroBenchmarkRunner.run(probe, template: intel, unit: nil, options: .init(threads: 2, timing: timing))
+        #expect(sample.crossCoreBytes > 0)
+        var shared = intel
+        for i in shared.memory.indices { shared.memory[i].perCore = false }
+        #expect(try MicroBenchmarkRunner.recount(sample, bench: probe, template: shared, unit: nil, threads: 2).crossCoreBytes == 0)
+        let alone = try MicroBenchmarkRunner.recount(sample, bench: probe, template: intel, unit: nil, threads: 1)
+        #expect(alone.crossCoreBytes == 0 && !alone.forks && alone.measured == sample.measured)
+    }
+
     /// Every timed kernel of an in-context benchmark anchors its own fused kernel (so the runner and
     /// the cost model report it by that name), in both suites.
     @Test func timedKernelsAnchorTheirOwnFusedKernels() throws {
