@@ -134,15 +134,16 @@ public enum AnalyticalModel {
                 outputBytes.append(b)
                 outputResidence.append(residence(t, bytes: b))
             }
-            let weightBytes = k.weights.storedBytes(precision) + k.extraWeightBytes
-            let totalIn = inputBytes.reduce(0, +)
-            let totalOut = outputBytes.reduce(0, +)
-            let flops = Double(k.counts.flops)
-
             // A Winograd F(2×2,3×3) kernel multiplies 16 transformed values per 2×2 output tile
             // where the direct conv multiplies 36: its tiled products re-fetch operands for
             // 16/36 of the counted (direct) MACs.
             let winograd = k.winogradTransformFlops > 0 && unit.efficiency[.convWinograd] != nil
+            // It streams the transformed weights (U = G·g·Gᵀ, transformed once at load): 16 values
+            // per 3×3 filter, 16/9 of the stored weights.
+            let weightBytes = (k.weights.storedBytes(precision) + k.extraWeightBytes) * (winograd ? 16.0 / 9.0 : 1)
+            let totalIn = inputBytes.reduce(0, +)
+            let totalOut = outputBytes.reduce(0, +)
+            let flops = Double(k.counts.flops)
             let reuseMACs = Double(k.counts.macs) * (winograd ? 16.0 / 36.0 : 1)
             // The class's share of the stream bandwidths (gathers, copies and reductions reach less).
             // An in-place kernel transfers only the bytes it counts; the bandwidths (fitted on an
@@ -193,6 +194,13 @@ public enum AnalyticalModel {
                 if let j = parts.firstIndex(where: { $0.cls == .convWinograd }) { parts[j].flops *= Self.winogradTileFactor(k.outputShape) }
                 if let j = parts.firstIndex(where: { $0.cls == .elementwise }) { parts[j].flops += k.winogradTransformFlops }
                 else { parts.append((.elementwise, k.winogradTransformFlops)) }
+            }
+            // A dense conv's GEMM computes whole weight panels of output channels (`weight_panel_rows`):
+            // its anchor part counts the padded rows of the busiest thread (`ParallelSplit.paddedRowFactor`,
+            // with the runner's output-channel split). Part of the counted FLOPs calibration fits against.
+            if let panel = unit.weightPanelRows?.value, panel > 1, k.efficiencyClass != .convStem, let j = parts.firstIndex(where: { $0.cls == k.efficiencyClass }),
+               let factor = Self.paddedRowFactor(prepared.graph.nodes[k.anchorNode], output: k.outputShape, panel: panel, threads: threads, winograd: winograd) {
+                parts[j].flops *= factor
             }
             // Per-output work of the anchor's class (`per_output_macs`), priced with the anchor's part.
             // Not part of the counted FLOPs (`computeFlopsByClass`, which calibration fits against).
@@ -271,6 +279,22 @@ public enum AnalyticalModel {
                                     fitsInRAM: peakMemory <= device.ram.value, weightsFrom: levelNames[weightLevel], coldWeights: coldWeights)
         return DeviceEstimate(deviceID: device.id, deviceName: device.name, deviceFile: device.file, unit: unit.name, precision: precision,
                               layers: layers, totals: totals, provenance: .predicted, unsupportedLayers: unsupported, runtime: runtime?.name)
+    }
+
+    /// The padded-row factor of a dense conv anchor (im2col/1×1 or Winograd; nil for depthwise convs,
+    /// matrix-vector products and anything else): its output channels per group in `panel`-row weight
+    /// panels, split as the runner splits them at `threads` threads.
+    static func paddedRowFactor(_ node: Node, output: TensorShape, panel: Int, threads: Int, winograd: Bool) -> Double? {
+        guard case .conv(let a) = node.op, !a.isDepthwise, output.rank == 4 else { return nil }
+        let m = a.outChannels / Swift.max(1, a.groups)
+        let p = output[2] * output[3]
+        guard !a.isMatrixVector(outputPixels: p) else { return nil }
+        let depth = a.inChannels / Swift.max(1, a.groups) * a.kernel.reduce(1, *)
+        let serial = !winograd && ParallelSplit.convRunsSerial(outChannelsPerGroup: m, depth: depth, outPlane: p)
+        let splits = winograd
+            ? ParallelSplit.winogradSplitsOutputChannels(outChannels: a.outChannels, outHeight: output[2], outWidth: output[3], threads: threads)
+            : ParallelSplit.convSplitsOutputChannels(outChannelsPerGroup: m, depth: depth, outPlane: p, threads: threads)
+        return ParallelSplit.paddedRowFactor(rows: m, panel: panel, threads: serial ? 1 : threads, splitsOutputChannels: splits)
     }
 
     /// Outputs a Winograd F(2×2,3×3) kernel computes per output it keeps: 4·⌈H/2⌉·⌈W/2⌉ / (H·W)

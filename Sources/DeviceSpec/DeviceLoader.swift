@@ -142,7 +142,7 @@ public enum DeviceLoader {
 
     static func parseComputeUnit(_ node: SpecNode, levels: [String]) throws(SpecError) -> ComputeUnit {
         let m = try node.mapping(allowed: ["name", "kind", "cores", "frequency", "peak", "precision", "efficiency", "layer_overhead",
-                                           "class_overhead", "parallel_overhead", "cross_core_bandwidth", "memory_efficiency", "per_output_macs", "channel_overhead", "bulk_copy", "energy_per_op", "register_bytes", "memory_path", "active_power", "pe_array"])
+                                           "class_overhead", "parallel_overhead", "cross_core_bandwidth", "weight_panel_rows", "memory_efficiency", "per_output_macs", "channel_overhead", "bulk_copy", "energy_per_op", "register_bytes", "memory_path", "active_power", "pe_array"])
         let cores = try sourcedNumber(m.required("cores")) { n throws(SpecError) in
             let v = try n.int()
             guard v > 0 else { throw n.error("must be positive, got \(v)") }
@@ -285,6 +285,13 @@ public enum DeviceLoader {
         unit.classOverhead = classOverhead
         unit.parallelOverhead = try m["parallel_overhead"].map { n throws(SpecError) in try sourced(n, .time, positive: false).map(Seconds.init) }
         unit.crossCoreBandwidth = try m["cross_core_bandwidth"].map { n throws(SpecError) in try sourced(n, .byteRate).map(BytesPerSecond.init) }
+        unit.weightPanelRows = try m["weight_panel_rows"].map { node throws(SpecError) in
+            try sourcedNumber(node) { n throws(SpecError) in
+                let v = try n.int()
+                guard (1...256).contains(v) else { throw n.error("must be an integer from 1 to 256 (output channels per weight panel), got \(v)") }
+                return v
+            }
+        }
         unit.memoryEfficiency = memoryEfficiency
         unit.perOutputMACs = perOutputMACs
         unit.channelOverhead = channelOverhead

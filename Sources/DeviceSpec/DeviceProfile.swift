@@ -113,6 +113,14 @@ public struct ComputeUnit: Sendable, Hashable, Codable {
     /// depthwise conv split by channels leaves each thread a quarter of its input remote on two threads).
     /// Absent: no such term (the unit's efficiencies absorb what crossing costs).
     public var crossCoreBandwidth: Sourced<BytesPerSecond>?
+    /// Optional rows (output channels) of the packed weight panel the runtime's dense-conv GEMM
+    /// micro-kernel computes at once (`weight_panel_rows:`, an integer ≥ 1): a conv's output channels
+    /// run in whole panels, the last one padded, so 116 channels cost 128 rows of work in 16-row
+    /// panels, and on a thread of a split conv its block rounded up the same way
+    /// (`ParallelSplit.paddedRowFactor`). Applies to the dense conv classes (`conv_1x1`, `conv_kxk`,
+    /// `conv_winograd`, `conv`), not depthwise convs, stems or matrix-vector products. Absent: no
+    /// padding (the efficiencies absorb the average).
+    public var weightPanelRows: Sourced<Int>?
     /// Optional fraction of each memory level's bandwidth a class's kernels reach
     /// (`memory_efficiency:`, in (0, 1]): the level bandwidths come from a contiguous stream,
     /// and gathers (transpose, channel shuffle), multi-input copies (concat) and reductions move

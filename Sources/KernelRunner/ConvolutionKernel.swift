@@ -169,12 +169,10 @@ final class ConvolutionStep: Step {
                     // One block per thread: every block repacks all of B. A k×k conv's thread builds
                     // the whole im2col matrix in its own scratch: the other core's share of the input
                     // is read once, not the 9× larger columns a shared matrix would send across.
-                    let unit = packed?.first?.rowUnit ?? 8
-                    let blocks = Swift.min(threads, (m + unit - 1) / unit)
+                    let blocks = ParallelSplit.outputChannelBlocks(rows: m, unit: packed?.first?.rowUnit ?? 8, threads: threads)
                     let own = threadScratchFloats
-                    pool.parallelFor(blocks, affine: true) { b, thread in
-                        let r0 = m * b / blocks / unit * unit
-                        let r1 = b == blocks - 1 ? m : m * (b + 1) / blocks / unit * unit
+                    pool.parallelFor(blocks.count, affine: true) { b, thread in
+                        let r0 = blocks[b].lowerBound, r1 = blocks[b].upperBound
                         guard r1 > r0 else { return }
                         let mine = pool.threadScratch(thread, floats: own).pointer
                         let cols: UnsafeMutablePointer<Float>

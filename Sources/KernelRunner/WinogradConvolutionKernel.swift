@@ -186,12 +186,10 @@ final class WinogradConvolutionStep: Step {
     /// transformed weights are read once in all, not once per thread.
     func runSplitChannels(pool: WorkerPool, xn: UnsafeMutablePointer<Float>, yn: UnsafeMutablePointer<Float>) {
         let tiles = tilesY * tilesX
-        let unit = packedU.first?.rowUnit ?? 8
-        let parts = Swift.min(threads, (g.outChannels + unit - 1) / unit)
+        let parts = ParallelSplit.outputChannelBlocks(rows: g.outChannels, unit: packedU.first?.rowUnit ?? 8, threads: threads)
         let own = threadScratchFloats
-        pool.parallelFor(parts, affine: true) { part, thread in
-            let r0 = g.outChannels * part / parts / unit * unit
-            let r1 = part == parts - 1 ? g.outChannels : g.outChannels * (part + 1) / parts / unit * unit
+        pool.parallelFor(parts.count, affine: true) { part, thread in
+            let r0 = parts[part].lowerBound, r1 = parts[part].upperBound
             guard r1 > r0 else { return }
             let band = pool.threadScratch(thread, floats: own).pointer
             let v = band + bandFloats

@@ -96,6 +96,36 @@ public enum ParallelSplit {
         }
     }
 
+    // MARK: Output-channel blocks of a dense conv (split-cout)
+
+    /// The output-channel rows each thread computes when a dense conv (im2col/1×1 or Winograd)
+    /// splits its output channels: `min(threads, ⌈m/unit⌉)` blocks cut at multiples of `unit` (the
+    /// packed weight panel's rows), the last block taking the rest. 116 rows on 2 threads in 16-row
+    /// panels: 0..<48 and 48..<116.
+    public static func outputChannelBlocks(rows m: Int, unit: Int, threads: Int) -> [Range<Int>] {
+        let u = Swift.max(1, unit)
+        let blocks = Swift.max(1, Swift.min(threads, (m + u - 1) / u))
+        return (0..<blocks).map { b in
+            let r0 = m * b / blocks / u * u
+            let r1 = b == blocks - 1 ? m : m * (b + 1) / blocks / u * u
+            return r0..<Swift.max(r0, r1)
+        }
+    }
+
+    /// Work of a dense conv's GEMM in whole weight panels of `panel` output channels (the micro-
+    /// kernel computes every row of a panel; the last one padded), on its busiest thread, over the
+    /// even share of the `m` rows: ⌈m/panel⌉·panel / m when every thread computes all rows (pixel
+    /// tiles), else the largest `outputChannelBlocks` block in whole panels × blocks / m. 116 rows:
+    /// 128/116 = 1.10 on pixel tiles, 80·2/116 = 1.38 split over 2 threads (48 + 68 rows).
+    public static func paddedRowFactor(rows m: Int, panel: Int, threads: Int, splitsOutputChannels: Bool) -> Double {
+        guard m > 0, panel > 1 else { return 1 }
+        func padded(_ r: Int) -> Int { (r + panel - 1) / panel * panel }
+        guard splitsOutputChannels, threads > 1 else { return Double(padded(m)) / Double(m) }
+        let blocks = outputChannelBlocks(rows: m, unit: panel, threads: threads)
+        let worst = blocks.map { padded($0.count) }.max() ?? m
+        return Double(worst * blocks.count) / Double(m)
+    }
+
     // MARK: Matrix-vector products (16-row weight panels)
 
     /// 16-row weight panels for `outputs` rows (the last one padded).

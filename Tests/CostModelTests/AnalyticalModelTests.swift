@@ -520,6 +520,37 @@ struct EfficiencyClassTests {
         #expect(try AnalyticalModel.estimate(graph, on: shared).layers.allSatisfy { $0.crossCoreBytes == .zero })
     }
 
+    /// `weight_panel_rows`: a dense conv's counted FLOPs are its output channels in whole weight panels
+    /// on the busiest thread (4 threads here): 116 channels on a 28² map (pixel tiles) count 128/116; on
+    /// a 7² map (split by output channels: 16 + 32 + 32 + 36 rows) the last block's 48 rows × 4 / 116.
+    /// Depthwise convs and matrix-vector products are not padded; without the field nothing is.
+    @Test func denseConvsCountWholeWeightPanels() throws {
+        var b = GraphBuilder(name: "panels")
+        let big = b.input("big", shape: [1, 116, 28, 28]), small = b.input("small", shape: [1, 116, 7, 7])
+        let vec = b.input("vec", shape: [1, 116, 1, 1])
+        func conv(_ name: String, _ x: Int, groups: Int = 1, k: Int = 1) throws -> Int {
+            let a = ConvAttributes(inChannels: 116, outChannels: 116, kernel: [k, k], pads: Array(repeating: k / 2, count: 4), groups: groups)
+            return try b.add1(name, .conv(a), inputs: [x], params: [ParamInfo(name: "\(name).w", shape: [116, 116 / groups, k, k])])
+        }
+        b.markOutput(try conv("pixels", big))
+        b.markOutput(try conv("channels", small))
+        b.markOutput(try conv("depthwise", big, groups: 116, k: 3))
+        b.markOutput(try conv("fc", vec))
+        let graph = try b.finish()
+        let plain = try testDevice()
+        var device = plain
+        device.computeUnits[0].weightPanelRows = Sourced(16, source: "test")
+        let before = try AnalyticalModel.estimate(graph, on: plain), after = try AnalyticalModel.estimate(graph, on: device)
+        func flops(_ e: DeviceEstimate, _ name: String) throws -> Double {
+            try #require(e.layers.first { $0.name == name }).computeFlopsByClass.values.reduce(0, +)
+        }
+        #expect(abs(try flops(after, "pixels") / flops(before, "pixels") - 128.0 / 116) < 1e-12)
+        #expect(abs(try flops(after, "channels") / flops(before, "channels") - 48.0 * 4 / 116) < 1e-12)
+        #expect(try flops(after, "depthwise") == flops(before, "depthwise"))
+        #expect(try flops(after, "fc") == flops(before, "fc"))
+        #expect(try flops(before, "pixels") == Double(#require(before.layers.first { $0.name == "pixels" }).counts.flops))
+    }
+
     /// A Winograd conv re-fetches operands for the 16/36 of its counted MACs it performs.
     @Test func winogradRefetchCountsTheProductsItPerforms() throws {
         let g = try convGraph(channels: 64, outChannels: 64, size: 28)

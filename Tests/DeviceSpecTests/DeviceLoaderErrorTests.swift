@@ -176,6 +176,18 @@ struct DeviceLoaderErrorTests {
         #expect(e.description == #"devices/tiny.yaml:17:35: compute_units[0].cross_core_bandwidth: expected a rate like "12.8 GB/s", got "16 ns""#)
     }
 
+    /// `weight_panel_rows` is an optional integer count of output channels (1–256).
+    @Test func weightPanelRowsIsAnOptionalCount() throws {
+        #expect(try DeviceLoader.load(yaml: Self.valid, file: Self.file).computeUnits[0].weightPanelRows == nil)
+        let ok = try DeviceLoader.load(yaml: Self.document(inserting: "    weight_panel_rows: {value: 16, source: \"runner: test\"}", after: 16),
+                                       file: Self.file)
+        #expect(ok.computeUnits[0].weightPanelRows?.value == 16)
+        let zero = try #require(Self.loadError(Self.document(inserting: "    weight_panel_rows: {value: 0, source: \"runner: test\"}", after: 16)))
+        #expect(zero.description == "devices/tiny.yaml:17:32: compute_units[0].weight_panel_rows: must be an integer from 1 to 256 (output channels per weight panel), got 0")
+        let text = try #require(Self.loadError(Self.document(inserting: "    weight_panel_rows: {value: \"16 rows\", source: \"runner: test\"}", after: 16)))
+        #expect(text.keyPath == "compute_units[0].weight_panel_rows" && text.line == 17, "\(text)")
+    }
+
     @Test func bareNumberWithoutUnit() throws {
         let e = try #require(Self.loadError(Self.document(line: 31, "    bandwidth: {value: 12.8, source: \"assumed: test\"}")))
         #expect(e.line == 31 && e.column == 24)

@@ -63,6 +63,24 @@ struct ParallelSplitTests {
         #expect(try used("pool") == nil)
     }
 
+    /// A dense conv split by output channels cuts them at whole panels (the runner's blocks), and the
+    /// padded-row factor is the busiest thread's rows in whole panels over its even share.
+    @Test func outputChannelBlocksAndPaddedRows() {
+        #expect(ParallelSplit.outputChannelBlocks(rows: 116, unit: 16, threads: 2) == [0..<48, 48..<116])
+        #expect(ParallelSplit.outputChannelBlocks(rows: 116, unit: 16, threads: 4) == [0..<16, 16..<48, 48..<80, 80..<116])
+        #expect(ParallelSplit.outputChannelBlocks(rows: 24, unit: 16, threads: 4) == [0..<0, 0..<24])
+        #expect(ParallelSplit.outputChannelBlocks(rows: 64, unit: 16, threads: 1) == [0..<64])
+        // Every thread computes all rows (pixel tiles): the last panel padded.
+        #expect(ParallelSplit.paddedRowFactor(rows: 116, panel: 16, threads: 2, splitsOutputChannels: false) == 128.0 / 116)
+        #expect(ParallelSplit.paddedRowFactor(rows: 24, panel: 16, threads: 2, splitsOutputChannels: false) == 32.0 / 24)
+        #expect(ParallelSplit.paddedRowFactor(rows: 64, panel: 16, threads: 2, splitsOutputChannels: false) == 1)
+        // Split: 48 + 68 rows, the second in 5 panels (80 rows) against an even 58.
+        #expect(ParallelSplit.paddedRowFactor(rows: 116, panel: 16, threads: 2, splitsOutputChannels: true) == 160.0 / 116)
+        #expect(ParallelSplit.paddedRowFactor(rows: 232, panel: 16, threads: 2, splitsOutputChannels: true) == 256.0 / 232)
+        #expect(ParallelSplit.paddedRowFactor(rows: 96, panel: 16, threads: 2, splitsOutputChannels: true) == 1)
+        #expect(ParallelSplit.paddedRowFactor(rows: 116, panel: 1, threads: 2, splitsOutputChannels: true) == 1)
+    }
+
     /// The busiest thread's remote share of a tensor for each writer/reader pair (2 and 4 threads).
     @Test func remoteShareOfEachPairOfSplits() {
         typealias P = ParallelSplit.Partition
