@@ -232,7 +232,6 @@ public enum HostValidateWorkflow {
         var results: [HostModelResult] = []
         var e2e: [PredictionPair] = []
         var allLayers: [PredictionPair] = []
-        var byKind: [String: [PredictionPair]] = [:]
         var threads = 0
         let rounds = Swift.max(1, request.rounds ?? (request.quick ? 1 : 3))
         // Per model, every round's report and the drift read before it.
@@ -317,7 +316,6 @@ public enum HostValidateWorkflow {
                 guard let pair = try? PredictionPair(label: "\(r.model.name)/\(l.name)", predicted: p, measured: measuredLayer, kind: l.kind) else { continue }
                 layerPairs.append(pair)
                 allSpreads.append(roundSpread(layerRounds[i].compactMap { li < $0.count ? $0[li] : nil }))
-                byKind[l.kind, default: []].append(pair)
                 if let d = drift, let adjusted = try? PredictionPair(label: pair.label, predicted: p * d, measured: measuredLayer, kind: l.kind) {
                     layersAdjusted.append(adjusted)
                 }
@@ -337,6 +335,28 @@ public enum HostValidateWorkflow {
             request.progress("      measured \(formatFixed(measured * 1000, decimals: 2)) ms, predicted \(formatFixed(predicted * 1000, decimals: 2)) ms "
                              + "(\(formatPercent(pair.relativeError)))")
         }
+        let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "unknown"
+        let note = "calibration: \(request.deviceFile) (its `source:` fields say how each value was obtained); "
+            + "`edgeprof calibrate` fits from micro-benchmarks only, so no scored model was used for fitting"
+        return assemble(
+            deviceFile: request.deviceFile, deviceID: device.id, calibrationNote: note, threads: threads,
+            machineNote: "kernels \(KernelISA.default.rawValue); load average at the end: \(load) (shared machine; every time is the \(ScoredLatencyNote.statistic) (per layer and end to end); \(rounds) round(s): "
+                + (rounds > 1 ? roundsNote : "one measurement per model") + ")",
+            models: results, endToEnd: e2e, layers: allLayers, spreads: allSpreads,
+            skippedModels: missing.map { "\($0) (fixture not found; run scripts/make-fixtures.sh)" },
+            drift: roundDrift.isEmpty ? nil : HostDriftResult(
+                roundDrift: roundDrift, firstItems: firstItems,
+                endToEnd: ValidationStatistics.summarize(e2eAdjusted, tolerance: HostValidationResult.endToEndTolerance, worstCount: 5),
+                layers: ValidationStatistics.summarize(layersAdjusted, tolerance: HostValidationResult.endToEndTolerance, worstCount: 5)))
+    }
+
+    /// The statistics of a scored model set: end to end and per layer, by kind, by measured layer
+    /// time, and the targets. `spreads` gives each layer's round-to-round spread (nil where unknown).
+    static func assemble(deviceFile: String, deviceID: String, calibrationNote: String, threads: Int, machineNote: String,
+                         models: [HostModelResult], endToEnd e2e: [PredictionPair], layers allLayers: [PredictionPair], spreads allSpreads: [Double?],
+                         skippedModels: [String], drift: HostDriftResult?, layerRoundSpread: Double?? = nil) -> HostValidationResult {
+        var byKind: [String: [PredictionPair]] = [:]
+        for pair in allLayers { byKind[pair.kind ?? "", default: []].append(pair) }
         let totalMeasured = allLayers.reduce(0) { $0 + $1.measured }
         let kinds = byKind.map { k, v in
             HostKindResult(kind: k, summary: ValidationStatistics.summarize(v, tolerance: HostValidationResult.endToEndTolerance, worstCount: 1),
@@ -344,23 +364,77 @@ public enum HostValidateWorkflow {
         }.sorted { $0.timeShare > $1.timeShare }
         let endToEnd = ValidationStatistics.summarize(e2e, tolerance: HostValidationResult.endToEndTolerance, worstCount: 5)
         let layers = ValidationStatistics.summarize(allLayers, tolerance: HostValidationResult.endToEndTolerance, worstCount: 10)
-        let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "unknown"
-        let note = "calibration: \(request.deviceFile) (its `source:` fields say how each value was obtained); "
-            + "`edgeprof calibrate` fits from micro-benchmarks only, so no scored model was used for fitting"
         return HostValidationResult(
-            deviceFile: request.deviceFile, deviceID: device.id, calibrationNote: note, threads: threads,
-            machineNote: "kernels \(KernelISA.default.rawValue); load average at the end: \(load) (shared machine; every time is the \(ScoredLatencyNote.statistic) (per layer and end to end); \(rounds) round(s): "
-                + (rounds > 1 ? roundsNote : "one measurement per model") + ")",
-            models: results, endToEnd: endToEnd, layers: layers, layerPairs: allLayers, kinds: kinds,
-            skippedModels: missing.map { "\($0) (fixture not found; run scripts/make-fixtures.sh)" },
+            deviceFile: deviceFile, deviceID: deviceID, calibrationNote: calibrationNote, threads: threads, machineNote: machineNote,
+            models: models, endToEnd: endToEnd, layers: layers, layerPairs: allLayers, kinds: kinds, skippedModels: skippedModels,
             meetsModelTarget: endToEnd.count > 0 && endToEnd.shareWithinTolerance >= HostValidationResult.targetModelShare,
             meetsLayerTarget: layers.count > 0 && layers.meanAbsoluteError <= HostValidationResult.targetLayerMAPE,
-            drift: roundDrift.isEmpty ? nil : HostDriftResult(
-                roundDrift: roundDrift, firstItems: firstItems,
-                endToEnd: ValidationStatistics.summarize(e2eAdjusted, tolerance: HostValidationResult.endToEndTolerance, worstCount: 5),
-                layers: ValidationStatistics.summarize(layersAdjusted, tolerance: HostValidationResult.endToEndTolerance, worstCount: 5)),
-            sizeBuckets: sizeBuckets(allLayers, spreads: allSpreads),
-            layerRoundSpread: HostSizeBucket.mean(allSpreads.compactMap { $0 }))
+            drift: drift, sizeBuckets: sizeBuckets(allLayers, spreads: allSpreads),
+            layerRoundSpread: layerRoundSpread ?? HostSizeBucket.mean(allSpreads.compactMap { $0 }))
+    }
+
+    /// `validate --rescore FILE`: the measurements of an earlier host validation (`validate --format
+    /// json`'s output) scored against this build's cost model on `deviceFile`, without measuring. Each
+    /// model is loaded and compiled as `measure` compiles it (at the stored run's thread count) and
+    /// predicted; the stored measured times (end to end and per layer) are kept. The drift probe's
+    /// readings are dropped (they were predicted by the stored run's device file), and so are the
+    /// per-layer round spreads (not stored per layer; the run's overall spread is kept).
+    public static func rescore(_ path: String, deviceFile: String, progress: (String) -> Void = { _ in }) throws(EdgeProfError) -> HostValidationResult {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch { throw .io("\(path): \(error.localizedDescription)") }
+        let stored: HostValidationResult
+        do { stored = try JSONDecoder().decode(HostValidationResult.self, from: data) } catch {
+            throw .usage("\(path): not the output of `edgeprof validate --format json` (host mode): \(error)")
+        }
+        guard !stored.models.isEmpty, stored.models.reduce(0, { $0 + $1.layers }) == stored.layerPairs.count else {
+            throw .usage("\(path): its models' layer counts (\(stored.models.reduce(0) { $0 + $1.layers })) do not add up to its \(stored.layerPairs.count) scored layers")
+        }
+        let device = try ProfileWorkflow.loadDevices([deviceFile])[0]
+        let threads = Swift.max(1, stored.threads)
+        let plan = try DeviceEmulation.plan(device: device, unit: nil, hostCores: threads, requestedThreads: threads)
+        let target = plan.unitKind == ComputeKind.cpu.rawValue ? device.activatingCores(plan.deviceThreads, unit: plan.unit) : device
+        var results: [HostModelResult] = []
+        var e2e: [PredictionPair] = []
+        var allLayers: [PredictionPair] = []
+        var offset = 0
+        for (i, m) in stored.models.enumerated() {
+            let storedPairs = Array(stored.layerPairs[offset..<(offset + m.layers)])
+            offset += m.layers
+            let reference = m.source.hasPrefix("onnx:") ? String(m.source.dropFirst(5)) : m.model
+            progress("[\(i + 1)/\(stored.models.count)] predicting \(reference)")
+            let runnable = try RunnableModel.load(reference, options: ModelLoadOptions(), seed: 0)
+            let compiled = try runnable.compile(options: plan.runnerOptions, seed: 0)
+            let estimate: DeviceEstimate
+            do { estimate = try AnalyticalModel.estimate(compiled.graph, on: target, unit: plan.unit) } catch let e as CostModelError { throw .costModel(e) } catch {
+                throw .importFailed("\(reference): \(error)")
+            }
+            let predicted = Dictionary(estimate.layers.map { ("\(runnable.model.name)/\($0.name)", $0.latency.value) }, uniquingKeysWith: { a, _ in a })
+            var pairs: [PredictionPair] = []
+            for old in storedPairs {
+                guard let p = predicted[old.label], p > 0 else {
+                    throw .usage("\(path): layer \(old.label) has no prediction from this build (the model or its fusion changed since it was measured)")
+                }
+                guard let pair = try? PredictionPair(label: old.label, predicted: p, measured: old.measured, kind: old.kind) else { continue }
+                pairs.append(pair)
+            }
+            allLayers += pairs
+            let total = estimate.totals.latency.value
+            guard let pair = try? PredictionPair(label: m.model, predicted: total, measured: m.measuredMs / 1000) else { continue }
+            e2e.append(pair)
+            results.append(HostModelResult(
+                model: m.model, source: m.source, measuredMs: m.measuredMs, measuredCoV: m.measuredCoV, predictedMs: total * 1000,
+                relativeError: pair.relativeError, layers: pairs.count, layerMAPE: ValidationStatistics.meanAbsoluteError(pairs),
+                layerSpearman: ValidationStatistics.spearman(pairs), roundMs: m.roundMs, drift: nil, driftAdjustedError: nil,
+                roundFarApart: m.roundFarApart))
+        }
+        let date = ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC") ?? .current, formatOptions: [.withFullDate])
+        return assemble(
+            deviceFile: deviceFile, deviceID: device.id,
+            calibrationNote: "calibration: \(deviceFile) (its `source:` fields say how each value was obtained); rescored \(date) by `validate --rescore` "
+                + "on the measurements in \(path) (predicted for \(stored.deviceFile) when measured)",
+            threads: threads, machineNote: stored.machineNote + "; measurements from \(path), nothing measured again (drift probe and per-layer round spreads not carried over)",
+            models: results, endToEnd: e2e, layers: allLayers, spreads: Array(repeating: nil, count: allLayers.count),
+            skippedModels: stored.skippedModels, drift: nil, layerRoundSpread: .some(stored.layerRoundSpread))
     }
 }
 

@@ -8,7 +8,8 @@ struct Validate: ParsableCommand {
         discussion: """
         Host mode (default): measures a set of models (zoo + ONNX fixtures) with the real kernels and compares per-layer and
         end-to-end latency with the prediction for --device (default devices/host.yaml, fitted by `edgeprof calibrate` from
-        micro-benchmarks only, so no scored model was used for fitting).
+        micro-benchmarks only, so no scored model was used for fitting). --rescore FILE scores a saved run's measurements
+        (its --format json output) against --device with this build's cost model, measuring nothing.
         Published mode: edgeprof validate --published [FILE.csv] scores the device files in --devices against published
         third-party latencies (default data/published-latency.csv); one efficiency factor per device × runtime is fitted
         on the even-id unflagged rows and error is reported only on odd-id rows. --write-devices stores the fitted factors.
@@ -30,6 +31,8 @@ struct Validate: ParsableCommand {
     @Option(name: .long, help: "Host mode: rounds over the model set; the fastest round of each model is scored (default 3, --quick 1).") var rounds: Int?
     @Flag(name: .long, help: "Host mode: skip the drift probe (calibration micro-benchmarks measured before each round to tell machine-speed drift from cost-model error).")
     var noProbe = false
+    @Option(name: .long, help: "Host mode: score the measurements of an earlier run (FILE: `validate --format json` output) against --device with this build's cost model; nothing is measured or stored.")
+    var rescore: String?
     @Option(name: .long, help: "Output format: table, json or markdown.") var format: OutputFormat = .table
     @Option(name: [.short, .long], help: "Write the output to FILE (atomically) instead of stdout.") var output: String?
     @OptionGroup var recording: RecordingOptions
@@ -46,6 +49,12 @@ struct Validate: ParsableCommand {
         if scaled && !published { throw ValidationError("--scaled needs --published (host mode already compares with measurements)") }
         if published && (quick || !model.isEmpty || threads != nil || rounds != nil || device != MeasureWorkflow.defaultDeviceFile) {
             throw ValidationError("--quick, --model, --threads, --rounds and --device are host-mode flags; --published scores the files in --devices")
+        }
+        if rescore != nil && (published || quick || !model.isEmpty || threads != nil || rounds != nil || noProbe || quiet.waitQuiet != nil) {
+            throw ValidationError("--rescore measures nothing: --published, --quick, --model, --threads, --rounds, --no-probe and --wait-quiet do not apply")
+        }
+        if rescore != nil && (recording.store != nil || !recording.report.isEmpty || recording.trace != nil) {
+            throw ValidationError("--rescore stores nothing and writes only its output (-o FILE): --store, --report and --trace do not apply")
         }
         if let rounds, !(1...20).contains(rounds) {
             throw ValidationError("--rounds must be between 1 and 20 (got \(rounds))")
@@ -84,6 +93,13 @@ struct Validate: ParsableCommand {
     }
 
     func runHost() throws {
+        if let rescore {
+            let result = try runReportingErrors { () throws(EdgeProfError) -> HostValidationResult in
+                try HostValidateWorkflow.rescore(rescore, deviceFile: device) { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+            }
+            try emitResult(json: ValidateRenderer.json(result), text: { ValidateRenderer.render(result, style: $0) })
+            return
+        }
         let result = try runReportingErrors { () throws(EdgeProfError) -> HostValidationResult in
             try HostValidateWorkflow.run(.init(deviceFile: device, models: model, threads: threads, quick: quick, rounds: rounds, probe: !noProbe,
                                                waitQuiet: quiet.seconds, maxDrift: quiet.limit) { line in

@@ -1,4 +1,4 @@
-import EdgeProfKit
+@testable import EdgeProfKit
 import Foundation
 import Testing
 
@@ -150,6 +150,57 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: out))
         let both = try CLI.run(["calibrate", "--refit", recordFile.path, "--quick", "--output", out])
         #expect(both.status != 0 && both.stderr.contains("--refit measures nothing"), "\(both.stderr)")
+    }
+
+    /// `validate --rescore` scores a saved run's measurements with this build's predictions and measures
+    /// nothing: a hand-made run of squeezenet1_1 whose every measured time is 1.25 × what `profile` predicts
+    /// on the Intel guest's file scores −20% on every layer and end to end; rescored against another file,
+    /// the predictions are that file's; a file that is not a run, or measuring flags, fail cleanly.
+    @Test func rescoreScoresSavedMeasurementsWithoutMeasuring() throws {
+        let dir = try CLI.tempDir()
+        let intel = "devices/host-intel-xeon.yaml"
+        let p = try CLI.run(["profile", "squeezenet1_1", "--device", intel, "--format", "json", "--no-store"])
+        #expect(p.status == 0, "\(p.stderr)")
+        let profile = try #require(try JSONSerialization.jsonObject(with: Data(p.stdout.utf8)) as? [String: Any])
+        let device = try #require((profile["devices"] as? [[String: Any]])?.first)
+        let layers = try #require(device["layers"] as? [[String: Any]])
+        let total = try #require((device["totals"] as? [String: Any])?["latency_s"] as? Double)
+        var pairs: [PredictionPair] = []
+        for l in layers {
+            guard let t = l["latency_s"] as? Double, t > 0, let name = l["name"] as? String else { continue }
+            pairs.append(try PredictionPair(label: "squeezenet1_1/\(name)", predicted: 0, measured: 1.25 * t, kind: l["kind"] as? String))
+        }
+        #expect(pairs.count >= 20)
+        let model = HostModelResult(model: "squeezenet1_1", source: "zoo", measuredMs: 1.25 * total * 1000, measuredCoV: 0.01, predictedMs: 0,
+                                    relativeError: 0, layers: pairs.count, layerMAPE: 0, layerSpearman: nil, roundMs: [1.25 * total * 1000],
+                                    drift: 1.1, driftAdjustedError: nil)
+        let e2e = try PredictionPair(label: "squeezenet1_1", predicted: 0, measured: 1.25 * total)
+        let stored = HostValidateWorkflow.assemble(deviceFile: "devices/host.yaml", deviceID: "host", calibrationNote: "hand-made", threads: 2,
+                                                   machineNote: "test", models: [model], endToEnd: [e2e], layers: pairs,
+                                                   spreads: pairs.map { _ in 0.02 }, skippedModels: [], drift: nil)
+        let file = dir.appendingPathComponent("run.json")
+        try JSONEncoder().encode(stored).write(to: file)
+        let out = dir.appendingPathComponent("rescored.json").path
+        let r = try CLI.run(["validate", "--rescore", file.path, "--device", intel, "--format", "json", "-o", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        let result = try JSONDecoder().decode(HostValidationResult.self, from: Data(contentsOf: URL(fileURLWithPath: out)))
+        #expect(result.layers.count == pairs.count && result.models.count == 1)
+        #expect(abs(result.layers.meanAbsoluteError - 0.2) < 1e-9 && abs(result.endToEnd.meanAbsoluteError - 0.2) < 1e-9)
+        #expect(result.layerPairs.allSatisfy { abs($0.relativeError + 0.2) < 1e-9 })
+        #expect(result.models[0].drift == nil && result.drift == nil && result.layerRoundSpread == stored.layerRoundSpread)
+        #expect(result.calibrationNote.contains("rescored") && result.calibrationNote.contains(file.path))
+        // Another device file: its own predictions (the Raspberry Pi 5 is far slower than this host).
+        let pi = try CLI.run(["validate", "--rescore", file.path, "--device", "devices/raspberry-pi-5.yaml", "--format", "json"])
+        #expect(pi.status == 0, "\(pi.stderr)")
+        let piResult = try JSONDecoder().decode(HostValidationResult.self, from: Data(pi.stdout.utf8))
+        #expect(piResult.models[0].predictedMs > 2 * 1.25 * total * 1000)
+        // Not a run: a located message, nothing written; measuring flags are refused.
+        let never = dir.appendingPathComponent("never.json").path
+        let bad = try CLI.run(["validate", "--rescore", intel, "--device", intel, "-o", never])
+        #expect(bad.status != 0 && bad.stderr.contains("\(intel): not the output of `edgeprof validate --format json`"), "\(bad.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: never))
+        let both = try CLI.run(["validate", "--rescore", file.path, "--quick"])
+        #expect(both.status != 0 && both.stderr.contains("--rescore measures nothing"), "\(both.stderr)")
     }
 
     /// The committed Intel guest file is what its committed measurements fit: refitting
