@@ -560,13 +560,18 @@ public enum MicroBenchmarkRunner {
             timing.maxIterations = Swift.min(timing.maxIterations, 400)
         }
         let m = try TimingHarness.measure(compiled, inputs: inputs, options: timing)
-        // A cold benchmark evicts the caches before every run: its weights come from main memory.
-        let estimate = try AnalyticalModel.estimate(PreparedGraph(compiled.graph, style: .edgeprofCopyingConcats), on: device(compiled.threads),
-                                                    unit: unit, coldWeights: bench.cold)
+        let estimate = try Self.estimate(bench, graph: compiled.graph, on: device(compiled.threads), unit: unit)
         guard estimate.layers.count == compiled.layers.count, compiled.layers.count >= 1 else {
             throw CostModelError(message: "\(bench.name): the cost model's kernels do not line up with the runner's")
         }
         return (m, estimate, compiled.graph)
+    }
+
+    /// The cost model's estimate of a benchmark's fused `graph` (concats copy every input, as the
+    /// benchmarks run them). A cold benchmark evicts the caches before every run: its weights come
+    /// from main memory.
+    static func estimate(_ bench: MicroBenchmark, graph: Graph, on device: DeviceProfile, unit: String?) throws -> DeviceEstimate {
+        try AnalyticalModel.estimate(PreparedGraph(graph, style: .edgeprofCopyingConcats), on: device, unit: unit, coldWeights: bench.cold)
     }
 
     /// Indices of the kernels a benchmark is scored on: its `timed` kernels (each the anchor of its
@@ -600,7 +605,7 @@ public enum MicroBenchmarkRunner {
         // The graph the runner compiles (`CompiledModel` fuses an unfused graph the same way); no weights are made.
         var graph = bench.graph
         if graph.fusionGroups.isEmpty { graph.fuse() }
-        let estimate = try AnalyticalModel.estimate(PreparedGraph(graph, style: .edgeprofCopyingConcats), on: template, unit: unit, coldWeights: bench.cold)
+        let estimate = try Self.estimate(bench, graph: graph, on: template, unit: unit)
         guard !estimate.layers.isEmpty else { throw CostModelError(message: "\(bench.name): the cost model found no kernels") }
         var sample = count(bench, estimate: estimate, graph: graph, measured: recorded.measured, threads: Swift.max(1, threads))
         sample.farApart = recorded.farApart

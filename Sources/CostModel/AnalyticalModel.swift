@@ -199,7 +199,8 @@ public enum AnalyticalModel {
             // its anchor part counts the padded rows of the busiest thread (`ParallelSplit.paddedRowFactor`,
             // with the runner's output-channel split). Part of the counted FLOPs calibration fits against.
             if let panel = unit.weightPanelRows?.value, panel > 1, k.efficiencyClass != .convStem, let j = parts.firstIndex(where: { $0.cls == k.efficiencyClass }),
-               let factor = Self.paddedRowFactor(prepared.graph.nodes[k.anchorNode], output: k.outputShape, panel: panel, threads: threads, winograd: winograd) {
+               let factor = Self.paddedRowFactor(prepared.graph.nodes[k.anchorNode], output: k.outputShape, panel: panel, threads: threads,
+                                                 write: partitions(k.anchorNode).write) {
                 parts[j].flops *= factor
             }
             // Per-output work of the anchor's class (`per_output_macs`), priced with the anchor's part.
@@ -283,18 +284,12 @@ public enum AnalyticalModel {
 
     /// The padded-row factor of a dense conv anchor (im2col/1×1 or Winograd; nil for depthwise convs,
     /// matrix-vector products and anything else): its output channels per group in `panel`-row weight
-    /// panels, split as the runner splits them at `threads` threads.
-    static func paddedRowFactor(_ node: Node, output: TensorShape, panel: Int, threads: Int, winograd: Bool) -> Double? {
-        guard case .conv(let a) = node.op, !a.isDepthwise, output.rank == 4 else { return nil }
-        let m = a.outChannels / Swift.max(1, a.groups)
-        let p = output[2] * output[3]
-        guard !a.isMatrixVector(outputPixels: p) else { return nil }
-        let depth = a.inChannels / Swift.max(1, a.groups) * a.kernel.reduce(1, *)
-        let serial = !winograd && ParallelSplit.convRunsSerial(outChannelsPerGroup: m, depth: depth, outPlane: p)
-        let splits = winograd
-            ? ParallelSplit.winogradSplitsOutputChannels(outChannels: a.outChannels, outHeight: output[2], outWidth: output[3], threads: threads)
-            : ParallelSplit.convSplitsOutputChannels(outChannelsPerGroup: m, depth: depth, outPlane: p, threads: threads)
-        return ParallelSplit.paddedRowFactor(rows: m, panel: panel, threads: serial ? 1 : threads, splitsOutputChannels: splits)
+    /// panels, split as the runner splits them at `threads` threads — by output channels where its
+    /// output partition (`Graph.partitions`) is `blocks`, on the calling thread alone where it is `one`.
+    static func paddedRowFactor(_ node: Node, output: TensorShape, panel: Int, threads: Int, write: ParallelSplit.Partition) -> Double? {
+        guard case .conv(let a) = node.op, !a.isDepthwise, output.rank == 4, !a.isMatrixVector(outputPixels: output[2] * output[3]) else { return nil }
+        return ParallelSplit.paddedRowFactor(rows: a.outChannels / Swift.max(1, a.groups), panel: panel, threads: write == .one ? 1 : threads,
+                                             splitsOutputChannels: write == .blocks)
     }
 
     /// Outputs a Winograd F(2×2,3×3) kernel computes per output it keeps: 4·⌈H/2⌉·⌈W/2⌉ / (H·W)

@@ -385,10 +385,7 @@ public enum CalibrateWorkflow {
     /// benchmark the suite no longer has keeps its recorded counts (said in the progress output).
     static func recount(_ record: CalibrationRecord, template: DeviceProfile, unit: ComputeUnit, levels: [MemoryLevel],
                         progress: (String) -> Void) throws(EdgeProfError) -> CalibrationRecord {
-        var template = template
-        if let t = record.coldStartup, let last = levels.last, let mi = template.memory.firstIndex(where: { $0.name == last.name }) {
-            template.memory[mi].streamStartup = Sourced(Seconds(t), source: "measured")
-        }
+        let template = withColdStartup(record.coldStartup, template: template, levels: levels)
         let suite: [MicroBenchmark]
         do { suite = try MicroBenchmarkSuite.suite(quick: record.quick) } catch { throw .graph(model: "micro-benchmarks", error) }
         let byName = Dictionary(suite.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
@@ -405,6 +402,16 @@ public enum CalibrateWorkflow {
                 + kept.prefix(5).joined(separator: ", ") + (kept.count > 5 ? ", …" : ""))
         }
         return out
+    }
+
+    /// `template` with main memory's (the unit's outermost level's) `stream_startup` set to a measured
+    /// cold start-up, so the benchmarks' predictions — the fit's fixed terms — use it.
+    static func withColdStartup(_ seconds: Double?, template: DeviceProfile, levels: [MemoryLevel]) -> DeviceProfile {
+        var template = template
+        if let t = seconds, let last = levels.last, let mi = template.memory.firstIndex(where: { $0.name == last.name }) {
+            template.memory[mi].streamStartup = Sourced(Seconds(t), source: "measured")
+        }
+        return template
     }
 
     /// Runs the micro-benchmarks, the latency sweep and the cold-stream probe: what `run` fits.
@@ -426,9 +433,7 @@ public enum CalibrateWorkflow {
         let coldRepeats = r.quick ? 15 : 41
         r.progress("cold stream start-up: \(coldRepeats) reads of \(ColdStream.bytes) B, each after streaming \(formatBytes(Double(ColdStream.evictBytes)))")
         let coldStartup = ColdStream.measure(repeats: coldRepeats)
-        var template = template
-        let mainMemory = levels.last.flatMap { last in template.memory.firstIndex { $0.name == last.name } }
-        if let t = coldStartup, let mi = mainMemory { template.memory[mi].streamStartup = Sourced(Seconds(t), source: "measured") }
+        let template = withColdStartup(coldStartup, template: template, levels: levels)
         let suite: [MicroBenchmark]
         do { suite = try MicroBenchmarkSuite.suite(quick: r.quick) } catch { throw .graph(model: "micro-benchmarks", error) }
         let passes = Swift.max(1, r.passes ?? (r.quick ? 1 : 3))

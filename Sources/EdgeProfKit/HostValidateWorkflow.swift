@@ -347,14 +347,16 @@ public enum HostValidateWorkflow {
             drift: roundDrift.isEmpty ? nil : HostDriftResult(
                 roundDrift: roundDrift, firstItems: firstItems,
                 endToEnd: ValidationStatistics.summarize(e2eAdjusted, tolerance: HostValidationResult.endToEndTolerance, worstCount: 5),
-                layers: ValidationStatistics.summarize(layersAdjusted, tolerance: HostValidationResult.endToEndTolerance, worstCount: 5)))
+                layers: ValidationStatistics.summarize(layersAdjusted, tolerance: HostValidationResult.endToEndTolerance, worstCount: 5)),
+            layerRoundSpread: HostSizeBucket.mean(allSpreads.compactMap { $0 }))
     }
 
     /// The statistics of a scored model set: end to end and per layer, by kind, by measured layer
-    /// time, and the targets. `spreads` gives each layer's round-to-round spread (nil where unknown).
+    /// time, and the targets. `spreads` gives each layer's round-to-round spread (nil where unknown),
+    /// `layerRoundSpread` the run's overall one.
     static func assemble(deviceFile: String, deviceID: String, calibrationNote: String, threads: Int, machineNote: String,
                          models: [HostModelResult], endToEnd e2e: [PredictionPair], layers allLayers: [PredictionPair], spreads allSpreads: [Double?],
-                         skippedModels: [String], drift: HostDriftResult?, layerRoundSpread: Double?? = nil) -> HostValidationResult {
+                         skippedModels: [String], drift: HostDriftResult?, layerRoundSpread: Double?) -> HostValidationResult {
         var byKind: [String: [PredictionPair]] = [:]
         for pair in allLayers { byKind[pair.kind ?? "", default: []].append(pair) }
         let totalMeasured = allLayers.reduce(0) { $0 + $1.measured }
@@ -370,7 +372,7 @@ public enum HostValidateWorkflow {
             meetsModelTarget: endToEnd.count > 0 && endToEnd.shareWithinTolerance >= HostValidationResult.targetModelShare,
             meetsLayerTarget: layers.count > 0 && layers.meanAbsoluteError <= HostValidationResult.targetLayerMAPE,
             drift: drift, sizeBuckets: sizeBuckets(allLayers, spreads: allSpreads),
-            layerRoundSpread: layerRoundSpread ?? HostSizeBucket.mean(allSpreads.compactMap { $0 }))
+            layerRoundSpread: layerRoundSpread)
     }
 
     /// `validate --rescore FILE`: the measurements of an earlier host validation (`validate --format
@@ -405,9 +407,7 @@ public enum HostValidateWorkflow {
             let runnable = try RunnableModel.load(reference, options: ModelLoadOptions(), seed: 0)
             let compiled = try runnable.compile(options: plan.runnerOptions, seed: 0)
             let estimate: DeviceEstimate
-            do { estimate = try AnalyticalModel.estimate(compiled.graph, on: target, unit: plan.unit) } catch let e as CostModelError { throw .costModel(e) } catch {
-                throw .importFailed("\(reference): \(error)")
-            }
+            do throws(CostModelError) { estimate = try AnalyticalModel.estimate(compiled.graph, on: target, unit: plan.unit) } catch { throw .costModel(error) }
             let predicted = Dictionary(estimate.layers.map { ("\(runnable.model.name)/\($0.name)", $0.latency.value) }, uniquingKeysWith: { a, _ in a })
             var pairs: [PredictionPair] = []
             for old in storedPairs {
@@ -434,7 +434,7 @@ public enum HostValidateWorkflow {
                 + "on the measurements in \(path) (predicted for \(stored.deviceFile) when measured)",
             threads: threads, machineNote: stored.machineNote + "; measurements from \(path), nothing measured again (drift probe and per-layer round spreads not carried over)",
             models: results, endToEnd: e2e, layers: allLayers, spreads: Array(repeating: nil, count: allLayers.count),
-            skippedModels: stored.skippedModels, drift: nil, layerRoundSpread: .some(stored.layerRoundSpread))
+            skippedModels: stored.skippedModels, drift: nil, layerRoundSpread: stored.layerRoundSpread)
     }
 }
 

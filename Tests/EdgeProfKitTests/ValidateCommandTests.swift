@@ -177,7 +177,7 @@ import Testing
         let e2e = try PredictionPair(label: "squeezenet1_1", predicted: 0, measured: 1.25 * total)
         let stored = HostValidateWorkflow.assemble(deviceFile: "devices/host.yaml", deviceID: "host", calibrationNote: "hand-made", threads: 2,
                                                    machineNote: "test", models: [model], endToEnd: [e2e], layers: pairs,
-                                                   spreads: pairs.map { _ in 0.02 }, skippedModels: [], drift: nil)
+                                                   spreads: pairs.map { _ in 0.02 }, skippedModels: [], drift: nil, layerRoundSpread: 0.02)
         let file = dir.appendingPathComponent("run.json")
         try JSONEncoder().encode(stored).write(to: file)
         let out = dir.appendingPathComponent("rescored.json").path
