@@ -146,7 +146,7 @@ public enum CalibrationFitter {
     /// convs (16-512 MACs per output in networks), depthwise convs (9 or 25) and fully connected
     /// layers (192-768 in a vision transformer), whose kernels run a separate bias/activation pass
     /// over their output after the GEMM.
-    public static let perOutputClasses: Set<OpClass> = [.conv1x1, .depthwise, .gemm]
+    public static let perOutputClasses: Set<OpClass> = [.conv1x1, .depthwise, .depthwiseS2, .gemm]
     /// Candidate per-output MACs of the joint fit (0 = the per-MAC model alone).
     static let perOutputGrid: [Double] = [0, 0.5, 1, 1.5, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 64]
     /// Classes whose `channel_overhead` calibration fits with their efficiency and per-output MACs: depthwise convs,
@@ -154,7 +154,13 @@ public enum CalibrationFitter {
     /// them on rows of 112 outputs down to 7). Charged per channel instead (sessions 17–21), the term could
     /// not tell a 7² map's short rows from its channel count: fitted at 20 ns per channel it priced
     /// mobilenet_v2's 960 × 7² layers +55% and its 32 × 112² one +76% (validation, 2026-12-05).
-    public static let perChannelClasses: Set<OpClass> = [.depthwise]
+    /// `depthwise_s2` fits its own (session 36, AVX2 guest: one efficiency with depthwise's terms left
+    /// its five shapes −51…+24%; the 7² outputs of 14² maps ran 2× what it priced).
+    public static let perChannelClasses: Set<OpClass> = [.depthwise, .depthwiseS2]
+    /// A finer class of a class with per-output and per-row terms (`depthwise_s2` of `depthwise`):
+    /// when its own kernels do not separate those terms (too few shapes, `--quick`), it is fitted, and
+    /// written, with its coarse class's values, which is what the cost model would fall back to.
+    public static func inheritsTerms(_ cls: OpClass) -> Bool { cls.coarse != cls && perChannelClasses.contains(cls.coarse) }
     /// Classes whose streaming kernels fit a per-row overhead (`channel_overhead`, charged per
     /// `Graph.channelOverheadUnits`) jointly with their `memory_efficiency`: binary elementwise ops,
     /// whose same-shape streams run as one flat loop while a per-channel broadcast (squeeze-excitation
@@ -520,8 +526,9 @@ public enum CalibrationFitter {
             let direct = compute.filter { $0.opClass == cls }
             return direct.isEmpty ? compute.filter { $0.opClass.coarse == cls } : direct
         }
+        func inheritsTerms(_ cls: OpClass) -> Bool { Self.inheritsTerms(cls) }
         let classes = Self.dependencyOrder(Set(compute.map(\.opClass) + compute.map(\.opClass.coarse))) { cls in
-            Set(members(cls).flatMap(\.otherFlops.keys))
+            Set(members(cls).flatMap(\.otherFlops.keys)).union(inheritsTerms(cls) ? [cls.coarse] : [])
         }
         func otherEfficiency(_ c: OpClass) -> Double { efficiency[c] ?? efficiency[c.coarse] ?? fallbackEfficiency[c] ?? fallbackEfficiency[c.coarse] ?? 1 }
         var perOutput: [OpClass: Double] = [:]
@@ -566,9 +573,10 @@ public enum CalibrationFitter {
                 && spread(s.map { x in x.channels.flatMap { ch in x.outputs.flatMap { ch > 0 ? $0 / ch : nil } } })
             // A class whose per-row overhead came from its streams (global pools) pays it in its compute
             // kernels too (windowed pools), as the cost model charges it.
-            let rowOverhead = perChannel[cls] ?? 0
+            let rowOverhead = perChannel[cls] ?? (inheritsTerms(cls) ? perChannel[cls.coarse] : nil) ?? 0
+            let outputMACs = inheritsTerms(cls) ? perOutput[cls.coarse] ?? 0 : 0
             var points: [(c: Double, o: Double)] = []
-            for c in fitC ? perOutputGrid : [0] { for o in fitO ? perChannelGrid : [rowOverhead] { points.append((c, o)) } }
+            for c in fitC ? perOutputGrid : [outputMACs] { for o in fitO ? perChannelGrid : [rowOverhead] { points.append((c, o)) } }
             let fits = points.map { p in (p: p, fit: bestEfficiency(p.c, p.o)) }
             let pick = firstNearBest(fits, loss: \.fit.loss)
             efficiency[cls] = pick.fit.e

@@ -308,6 +308,23 @@ public enum MicroBenchmarkSuite {
                                   params: [ParamInfo(name: "\(name).w", shape: [d.c, 1, d.k, d.k]), ParamInfo(name: "\(name).b", shape: [d.c])])
             }.coldCaches())
         }
+        // Stride 2 (class depthwise_s2), the networks' down-sampling shapes (mobilenet_v2's 96×112²,
+        // 192×28², 576×14² 3×3; efficientnet_b0's 144×56², 672×14² 5×5), in the same context: four
+        // input pixels per output, which the AVX2 kernels first copy into a phase-split plane.
+        let dw2: [(c: Int, hw: Int, k: Int)] = quick
+            ? [(96, 112, 3), (576, 14, 3)]
+            : [(96, 112, 3), (144, 56, 5), (192, 28, 3), (576, 14, 3), (672, 14, 5)]
+        for d in dw2 {
+            // Each 1×1 conv reads the previous one's output (the stride-2 output is smaller).
+            out.append(try inContext("dwconv\(d.k)x\(d.k)s2-c\(d.c)-\(d.hw)²", opClass: .depthwiseS2, input: [1, d.c, d.hw, d.hw], count: n,
+                                     producer: .conv1x1, passOn: .producer, role: .compute,
+                                     benchmark: "depthwise grid (in context)") { (b: inout GraphBuilder, name: String, p: Int, _: Int) throws(GraphError) -> Int in
+                let a = ConvAttributes(inChannels: d.c, outChannels: d.c, kernel: [d.k, d.k], strides: [2, 2], pads: Array(repeating: d.k / 2, count: 4),
+                                       groups: d.c, hasBias: true)
+                return try b.add1(name, .conv(a), inputs: [p],
+                                  params: [ParamInfo(name: "\(name).w", shape: [d.c, 1, d.k, d.k]), ParamInfo(name: "\(name).b", shape: [d.c])])
+            }.coldCaches())
+        }
         // Activations with real arithmetic: exp-based ones (class transcendental), erf-based ones
         // (class erf: GELU, and the Erf op of GELU as ONNX exports it) and cheap ones (class
         // elementwise). Every map is large enough that the runner splits it over two threads

@@ -205,6 +205,7 @@ public struct ComputeUnit: Sendable, Hashable, Codable {
         let fallback: OpClass
         switch cls {
         case .conv, .depthwise, .elementwise, .pooling: fallback = cls
+        case .depthwiseS2: fallback = .depthwise
         case .attention, .conv1x1, .convWinograd, .convKxK, .convStem, .gemm: fallback = .conv
         case .normalization, .dataMovement, .sparse, .view, .unsupported, .transcendental: fallback = .elementwise
         case .softmax: fallback = efficiency[.normalization] != nil ? .normalization : .elementwise

@@ -283,16 +283,23 @@ public enum CalibrateWorkflow {
         }
         for cls in CalibrationFitter.perOutputClasses.sorted(by: { $0.rawValue < $1.rawValue }) where fit.efficiency[cls] != nil {
             let c = fit.perOutputMACs[cls]
-            let source = jointSource(cls, fitted: c != nil, with: "efficiency.\(cls.rawValue)",
-                                     formula: "overhead + max((FLOPs + 2·c·outputs)/(peak·e), bytes/bandwidth), least squares on log time", spreadIn: "MACs per output")
+            let inherited = c == nil && CalibrationFitter.inheritsTerms(cls) ? fit.perOutputMACs[cls.coarse] : nil
+            let source = inherited != nil
+                ? "measured \(date) (\(mode): per_output_macs.\(cls.coarse.rawValue), with which efficiency.\(cls.rawValue) was fitted; too few shapes to fit its own)"
+                : jointSource(cls, fitted: c != nil, with: "efficiency.\(cls.rawValue)",
+                              formula: "overhead + max((FLOPs + 2·c·outputs)/(peak·e), bytes/bandwidth), least squares on log time", spreadIn: "MACs per output")
             try setInMap("per_output_macs", cls, before: unit.perOutputMACs[cls].map { formatFixed($0.value, decimals: 1) } ?? "(0)",
-                         value: formatFixed(c ?? 0, decimals: 1), source: source)
+                         value: formatFixed(c ?? inherited ?? 0, decimals: 1), source: source)
         }
-        func setChannelOverhead(_ cls: OpClass, source: String) throws(EdgeProfError) {
+        func setChannelOverhead(_ cls: OpClass, value: Double? = nil, source: String) throws(EdgeProfError) {
             try setInMap("channel_overhead", cls, before: unit.channelOverhead[cls].map { "\(formatFixed($0.value.value * 1e9, decimals: 1)) ns" } ?? "(0)",
-                         value: "\"\(formatFixed((fit.channelOverheads[cls] ?? 0) * 1e9, decimals: 1)) ns\"", source: source)
+                         value: "\"\(formatFixed((value ?? fit.channelOverheads[cls] ?? 0) * 1e9, decimals: 1)) ns\"", source: source)
         }
         for cls in CalibrationFitter.perChannelClasses.sorted(by: { $0.rawValue < $1.rawValue }) where fit.efficiency[cls] != nil {
+            if fit.channelOverheads[cls] == nil, CalibrationFitter.inheritsTerms(cls), let o = fit.channelOverheads[cls.coarse] {
+                try setChannelOverhead(cls, value: o, source: "measured \(date) (\(mode): channel_overhead.\(cls.coarse.rawValue), with which efficiency.\(cls.rawValue) was fitted; too few shapes to fit its own)")
+                continue
+            }
             try setChannelOverhead(cls, source: jointSource(cls, fitted: fit.channelOverheads[cls] != nil,
                                                             with: "efficiency.\(cls.rawValue) and per_output_macs.\(cls.rawValue)",
                                                             formula: "overhead + o·rows + max((FLOPs + 2·c·outputs)/(peak·e), bytes/bandwidth), "

@@ -88,7 +88,8 @@ extension ConvAttributes {
 
 extension Graph {
     /// The class whose efficiency a device file applies to `node`: `Op.opClass`, refined for dense
-    /// convolutions and GEMMs into `conv_1x1`, `conv_winograd`, `conv_stem`, `conv_kxk` and `gemm`, for
+    /// convolutions and GEMMs into `conv_1x1`, `conv_winograd`, `conv_stem`, `conv_kxk` and `gemm`, strided
+    /// depthwise convolutions into `depthwise_s2`, for
     /// exp/tanh-based activations and unary ops into `transcendental` (GELU and Erf into `erf`), and for transposes that
     /// move the innermost axis into `permute` (element gathers; row-preserving transposes and channel
     /// shuffles copy whole rows and stay `data_movement`).
@@ -100,6 +101,8 @@ extension Graph {
             if a.isPointwise { return .conv1x1 }
             if a.isStem { return .convStem }
             return a.isWinogradEligible(outputPixels: pixels) ? .convWinograd : .convKxK
+        case .conv(let a) where a.strides.contains { $0 > 1 }:
+            return .depthwiseS2
         case .gemm, .matmul, .convTranspose:
             return .gemm
         case .activation(.gelu), .unary(.erf):

@@ -183,6 +183,45 @@ struct CalibrationFitTests {
         #expect(abs(fit.overhead(for: .depthwise) / fixed - 1) < 0.3, "\(fit.overhead(for: .depthwise))")
     }
 
+    /// Stride-2 depthwise kernels (`depthwise_s2`) next to the stride-1 grid, generated with their own
+    /// efficiency, per-output MACs and per-row cost: with five shapes the fit recovers all three
+    /// without disturbing `depthwise`'s; with two (as `--quick` runs) it fits only the efficiency, with
+    /// `depthwise`'s per-output and per-row terms, which it reports as inherited (not as its own).
+    @Test func strideTwoDepthwiseGetsItsOwnTermsOrInheritsThem() throws {
+        let fixed = 0.3e-6
+        let s1 = (o: 2.0e-9, c: 1.0, e: 0.4), s2 = (o: 6.0e-9, c: 6.0, e: 0.25)
+        func dw(_ cls: OpClass, _ ch: Int, _ hw: Int, _ k: Int, _ t: (o: Double, c: Double, e: Double), _ i: Int) -> CalibrationSample {
+            let out = cls == .depthwiseS2 ? hw / 2 : hw
+            let outputs = Double(ch * out * out)
+            var x = CalibrationSample(name: "dw\(k)-\(ch)-\(cls.rawValue)", benchmark: "synthetic-dw", role: .compute, opClass: cls,
+                                      flops: 2 * Double(k * k) * outputs, levelBytes: [outputs * 8, 0, 0, 0], measured: 0,
+                                      outputs: outputs, channels: Double(ch * out))
+            x.measured = CalibrationFitter.predict(x, peak: Self.peak, overhead: fixed, bandwidths: Self.bandwidths, efficiency: t.e,
+                                                   perOutputMACs: t.c, channelOverhead: t.o) * (1 + 0.01 * sin(Double(i) * 12.9898))
+            return x
+        }
+        let grid = [(32, 112, 3), (96, 56, 3), (144, 28, 3), (384, 14, 3), (960, 7, 3), (240, 28, 5), (672, 14, 5)]
+        let strided = [(96, 112, 3), (144, 56, 5), (192, 28, 3), (576, 14, 3), (672, 14, 5)]
+        let tiny = CalibrationSample(name: "tiny-dw", benchmark: "tiny", role: .overhead, opClass: .depthwise, flops: 0, levelBytes: [0, 0, 0, 0],
+                                     measured: fixed + 32 * 4 * s1.o, outputs: 512, channels: 32 * 4)
+        let base = grid.enumerated().map { dw(.depthwise, $0.element.0, $0.element.1, $0.element.2, s1, $0.offset) } + [tiny]
+        let full = CalibrationFitter.fit(base + strided.enumerated().map { dw(.depthwiseS2, $0.element.0, $0.element.1, $0.element.2, s2, 20 + $0.offset) },
+                                         peak: Self.peak, fallbackBandwidths: Self.bandwidths)
+        #expect(abs(try #require(full.efficiency[.depthwiseS2]) / s2.e - 1) < 0.1, "\(full.efficiency)")
+        #expect(abs((full.perOutputMACs[.depthwiseS2] ?? -9) - s2.c) <= 1, "\(full.perOutputMACs)")
+        #expect(abs((full.channelOverheads[.depthwiseS2] ?? 0) / s2.o - 1) < 0.3, "\(full.channelOverheads)")
+        #expect(abs(try #require(full.efficiency[.depthwise]) / s1.e - 1) < 0.1, "\(full.efficiency)")
+        #expect(abs((full.perOutputMACs[.depthwise] ?? -9) - s1.c) <= 1, "\(full.perOutputMACs)")
+        // Two shapes: not enough to separate the terms. Generated here with depthwise's terms and its
+        // own efficiency, which is recovered; the terms stay depthwise's.
+        let quick = CalibrationFitter.fit(base + strided.prefix(2).enumerated().map {
+            dw(.depthwiseS2, $0.element.0, $0.element.1, $0.element.2, (o: s1.o, c: s1.c, e: s2.e), 30 + $0.offset)
+        }, peak: Self.peak, fallbackBandwidths: Self.bandwidths)
+        #expect(abs(try #require(quick.efficiency[.depthwiseS2]) / s2.e - 1) < 0.1, "\(quick.efficiency)")
+        #expect(quick.perOutputMACs[.depthwiseS2] == nil && quick.channelOverheads[.depthwiseS2] == nil)
+        #expect(CalibrationFitter.inheritsTerms(.depthwiseS2) && !CalibrationFitter.inheritsTerms(.depthwise) && !CalibrationFitter.inheritsTerms(.conv1x1))
+    }
+
     @Test func noiseFreeDataIsRecoveredTightly() throws {
         let clean = Self.samples().map { s -> CalibrationSample in
             var c = s

@@ -17,7 +17,7 @@ struct MicroBenchmarkTests {
         for quick in [true, false] {
             let suite = try MicroBenchmarkSuite.suite(quick: quick)
             let classes = Set(suite.filter { $0.role == .compute }.map(\.opClass))
-            #expect(classes == [.conv1x1, .convWinograd, .convKxK, .convStem, .gemm, .depthwise, .elementwise, .transcendental, .erf, .pooling, .attention, .normalization, .softmax])
+            #expect(classes == [.conv1x1, .convWinograd, .convKxK, .convStem, .gemm, .depthwise, .depthwiseS2, .elementwise, .transcendental, .erf, .pooling, .attention, .normalization, .softmax])
             #expect(Set(classes.map(\.coarse)) == [.conv, .depthwise, .elementwise, .pooling, .attention, .normalization])
             #expect(Set(suite.filter { $0.role == .overhead }.map(\.opClass)) == [.elementwise, .conv, .gemm, .depthwise, .pooling, .dataMovement, .normalization])
             #expect(suite.filter { $0.role == nil }.count >= 5)  // streams: role from the residence level
@@ -26,11 +26,16 @@ struct MicroBenchmarkTests {
             let dw = suite.filter { $0.role == .compute && $0.opClass == .depthwise }
             #expect(dw.contains { $0.name.hasPrefix("dwconv5x5") } && dw.contains { $0.name.hasPrefix("dwconv3x3") })
             #expect(dw.contains { $0.name.hasSuffix("-112²") } && dw.contains { $0.name.hasSuffix("-7²") })
+            // Stride 2 (depthwise_s2): 3×3 and 5×5 in both modes; the full grid has five shapes, enough to
+            // fit its own per-output and per-row terms (outputs per row 56 down to 7).
+            let dw2 = suite.filter { $0.role == .compute && $0.opClass == .depthwiseS2 }
+            #expect(dw2.count == (quick ? 2 : 5))
+            if !quick { #expect(dw2.contains { $0.name.hasPrefix("dwconv5x5s2") } && dw2.contains { $0.name.hasPrefix("dwconv3x3s2") }) }
             // In context: each timed depthwise conv reads a 1×1 conv's output, as in an inverted residual block.
-            for bench in dw {
+            for bench in dw + dw2 {
                 let timed = try #require(bench.timed, "\(bench.name) is not in context")
                 let anchors = bench.graph.nodes.filter { timed.contains($0.name) }
-                #expect(!anchors.isEmpty && anchors.allSatisfy { bench.graph.efficiencyClass($0) == .depthwise }, "\(bench.name)")
+                #expect(!anchors.isEmpty && anchors.allSatisfy { bench.graph.efficiencyClass($0) == bench.opClass }, "\(bench.name)")
                 for node in anchors {
                     let producer = bench.graph.nodes.first { $0.outputs.contains(node.inputs[0]) }
                     #expect(producer.map { bench.graph.efficiencyClass($0) } == .conv1x1, "\(bench.name): \(node.name)")

@@ -551,6 +551,31 @@ struct EfficiencyClassTests {
         #expect(try flops(before, "pixels") == Double(#require(before.layers.first { $0.name == "pixels" }).counts.flops))
     }
 
+    /// A stride-2 depthwise conv is priced at `depthwise_s2` (efficiency, per-output MACs, per-row
+    /// overhead) when the unit lists it, and exactly as a `depthwise` conv when it does not; a stride-1
+    /// one always at `depthwise`.
+    @Test func strideTwoDepthwiseConvsUseTheirFinerClassWhenListed() throws {
+        var b = GraphBuilder(name: "dw2")
+        let x = b.input("x", shape: [1, 96, 56, 56])
+        for (name, s) in [("s1", 1), ("s2", 2)] {
+            let a = ConvAttributes(inChannels: 96, outChannels: 96, kernel: [3, 3], strides: [s, s], pads: [1, 1, 1, 1], groups: 96)
+            b.markOutput(try b.add1(name, .conv(a), inputs: [x], params: [ParamInfo(name: "\(name).w", shape: [96, 1, 3, 3])]))
+        }
+        let graph = try b.finish()
+        #expect(graph.efficiencyClass(try #require(graph.nodes.first { $0.name == "s2" })) == .depthwiseS2)
+        #expect(graph.efficiencyClass(try #require(graph.nodes.first { $0.name == "s1" })) == .depthwise)
+        let plain = try testDevice()
+        var device = plain
+        device.computeUnits[0].efficiency[.depthwiseS2] = Sourced(plain.computeUnits[0].efficiency(for: .depthwise) / 4, source: "test")
+        device.computeUnits[0].channelOverhead[.depthwiseS2] = Sourced(Seconds(1e-6), source: "test")
+        #expect(plain.computeUnits[0].efficiency(for: .depthwiseS2) == plain.computeUnits[0].efficiency(for: .depthwise))
+        let before = try AnalyticalModel.estimate(graph, on: plain), after = try AnalyticalModel.estimate(graph, on: device)
+        func latency(_ e: DeviceEstimate, _ name: String) throws -> Double { try #require(e.layers.first { $0.name == name }).latency.value }
+        #expect(try latency(after, "s1") == latency(before, "s1"))
+        // 96 × 28 output rows at 1 µs each, plus a slower compute term.
+        #expect(try latency(after, "s2") > latency(before, "s2") + 96 * 28 * 1e-6)
+    }
+
     /// A Winograd conv re-fetches operands for the 16/36 of its counted MACs it performs.
     @Test func winogradRefetchCountsTheProductsItPerforms() throws {
         let g = try convGraph(channels: 64, outChannels: 64, size: 28)
