@@ -299,27 +299,19 @@ public enum MicroBenchmarkSuite {
         // input plane sits in the other core's cache. A chain of depthwise convs, each reading the
         // previous one's planes on the thread that wrote them, ran ~30% faster than the same shapes
         // in the networks (validation, 2 threads: 116×14² 8.0 µs in shufflenet vs 5.4 predicted).
-        for d in dw {
-            out.append(try inContext("dwconv\(d.k)x\(d.k)-c\(d.c)-\(d.hw)²", opClass: .depthwise, input: [1, d.c, d.hw, d.hw], count: n,
-                                     producer: .conv1x1, role: .compute,
-                                     benchmark: "depthwise grid (in context)") { (b: inout GraphBuilder, name: String, p: Int, _: Int) throws(GraphError) -> Int in
-                let a = ConvAttributes(inChannels: d.c, outChannels: d.c, kernel: [d.k, d.k], pads: Array(repeating: d.k / 2, count: 4), groups: d.c, hasBias: true)
-                return try b.add1(name, .conv(a), inputs: [p],
-                                  params: [ParamInfo(name: "\(name).w", shape: [d.c, 1, d.k, d.k]), ParamInfo(name: "\(name).b", shape: [d.c])])
-            }.coldCaches())
-        }
-        // Stride 2 (class depthwise_s2), the networks' down-sampling shapes (mobilenet_v2's 96×112²,
-        // 192×28², 576×14² 3×3; efficientnet_b0's 144×56², 672×14² 5×5), in the same context: four
-        // input pixels per output, which the AVX2 kernels first copy into a phase-split plane.
+        // Stride 2 (class depthwise_s2, since session 36), the networks' down-sampling shapes
+        // (mobilenet_v2's 96×112², 192×28², 576×14² 3×3; efficientnet_b0's 144×56², 672×14² 5×5), in the
+        // same context: four input pixels per output, which the AVX2 kernels first copy into a
+        // phase-split plane. Each 1×1 conv then reads the previous one's output (the strided output is
+        // smaller).
         let dw2: [(c: Int, hw: Int, k: Int)] = quick
             ? [(96, 112, 3), (576, 14, 3)]
             : [(96, 112, 3), (144, 56, 5), (192, 28, 3), (576, 14, 3), (672, 14, 5)]
-        for d in dw2 {
-            // Each 1×1 conv reads the previous one's output (the stride-2 output is smaller).
-            out.append(try inContext("dwconv\(d.k)x\(d.k)s2-c\(d.c)-\(d.hw)²", opClass: .depthwiseS2, input: [1, d.c, d.hw, d.hw], count: n,
-                                     producer: .conv1x1, passOn: .producer, role: .compute,
+        for d in dw.map({ (c: $0.c, hw: $0.hw, k: $0.k, s: 1) }) + dw2.map({ (c: $0.c, hw: $0.hw, k: $0.k, s: 2) }) {
+            out.append(try inContext("dwconv\(d.k)x\(d.k)\(d.s == 1 ? "" : "s\(d.s)")-c\(d.c)-\(d.hw)²", opClass: d.s == 1 ? .depthwise : .depthwiseS2,
+                                     input: [1, d.c, d.hw, d.hw], count: n, producer: .conv1x1, passOn: d.s == 1 ? .timed : .producer, role: .compute,
                                      benchmark: "depthwise grid (in context)") { (b: inout GraphBuilder, name: String, p: Int, _: Int) throws(GraphError) -> Int in
-                let a = ConvAttributes(inChannels: d.c, outChannels: d.c, kernel: [d.k, d.k], strides: [2, 2], pads: Array(repeating: d.k / 2, count: 4),
+                let a = ConvAttributes(inChannels: d.c, outChannels: d.c, kernel: [d.k, d.k], strides: [d.s, d.s], pads: Array(repeating: d.k / 2, count: 4),
                                        groups: d.c, hasBias: true)
                 return try b.add1(name, .conv(a), inputs: [p],
                                   params: [ParamInfo(name: "\(name).w", shape: [d.c, 1, d.k, d.k]), ParamInfo(name: "\(name).b", shape: [d.c])])

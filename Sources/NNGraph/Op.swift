@@ -217,8 +217,8 @@ public enum OpClass: String, Hashable, Sendable, Codable, CaseIterable {
     /// whose achieved share of the stream bandwidth differs from the block copies' (concat, split,
     /// slice, pad); a device file without it uses `data_movement`.
     case permute
-    /// Finer class of `depthwise`: a depthwise convolution with stride 2 (either axis). Its kernel
-    /// reads four input pixels per output: where the runner first copies each input plane into a
+    /// Finer class of `depthwise`: a depthwise convolution with a stride above 1 on either axis (2 in
+    /// every zoo network). At stride 2 its kernel reads four input pixels per output: where the runner first copies each input plane into a
     /// bordered, column-phase-split plane (the AVX2 kernels), that copy costs per input pixel, which
     /// the per-output count does not see (session 36, AMD EPYC guest: every stride-2 depthwise layer
     /// of the zoo 15-52% slower than the stride-1 fit priced it). A device file without it uses
