@@ -526,9 +526,8 @@ public enum CalibrationFitter {
             let direct = compute.filter { $0.opClass == cls }
             return direct.isEmpty ? compute.filter { $0.opClass.coarse == cls } : direct
         }
-        func inheritsTerms(_ cls: OpClass) -> Bool { Self.inheritsTerms(cls) }
         let classes = Self.dependencyOrder(Set(compute.map(\.opClass) + compute.map(\.opClass.coarse))) { cls in
-            Set(members(cls).flatMap(\.otherFlops.keys)).union(inheritsTerms(cls) ? [cls.coarse] : [])
+            Set(members(cls).flatMap(\.otherFlops.keys)).union(Self.inheritsTerms(cls) ? [cls.coarse] : [])
         }
         func otherEfficiency(_ c: OpClass) -> Double { efficiency[c] ?? efficiency[c.coarse] ?? fallbackEfficiency[c] ?? fallbackEfficiency[c.coarse] ?? 1 }
         var perOutput: [OpClass: Double] = [:]
@@ -573,8 +572,8 @@ public enum CalibrationFitter {
                 && spread(s.map { x in x.channels.flatMap { ch in x.outputs.flatMap { ch > 0 ? $0 / ch : nil } } })
             // A class whose per-row overhead came from its streams (global pools) pays it in its compute
             // kernels too (windowed pools), as the cost model charges it.
-            let rowOverhead = perChannel[cls] ?? (inheritsTerms(cls) ? perChannel[cls.coarse] : nil) ?? 0
-            let outputMACs = inheritsTerms(cls) ? perOutput[cls.coarse] ?? 0 : 0
+            let rowOverhead = perChannel[cls] ?? (Self.inheritsTerms(cls) ? perChannel[cls.coarse] : nil) ?? 0
+            let outputMACs = Self.inheritsTerms(cls) ? perOutput[cls.coarse] ?? 0 : 0
             var points: [(c: Double, o: Double)] = []
             for c in fitC ? perOutputGrid : [outputMACs] { for o in fitO ? perChannelGrid : [rowOverhead] { points.append((c, o)) } }
             let fits = points.map { p in (p: p, fit: bestEfficiency(p.c, p.o)) }

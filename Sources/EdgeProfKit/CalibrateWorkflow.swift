@@ -281,23 +281,28 @@ public enum CalibrateWorkflow {
                     + "\(with): t = \(formula))"
                 : "measured \(date) (\(mode): not fitted: \(n) shape(s), too few or differing less than 2× in \(spreadIn))"
         }
+        /// A finer class's term taken from its coarse class when its own shapes did not fit it
+        /// (`CalibrationFitter.inheritsTerms`): the value its efficiency was fitted with.
+        func inherited(_ term: String, _ values: [OpClass: Double], _ cls: OpClass) -> (value: Double, source: String)? {
+            guard values[cls] == nil, CalibrationFitter.inheritsTerms(cls), let v = values[cls.coarse] else { return nil }
+            return (v, "measured \(date) (\(mode): \(term).\(cls.coarse.rawValue), with which efficiency.\(cls.rawValue) was fitted; too few shapes to fit its own)")
+        }
         for cls in CalibrationFitter.perOutputClasses.sorted(by: { $0.rawValue < $1.rawValue }) where fit.efficiency[cls] != nil {
             let c = fit.perOutputMACs[cls]
-            let inherited = c == nil && CalibrationFitter.inheritsTerms(cls) ? fit.perOutputMACs[cls.coarse] : nil
-            let source = inherited != nil
-                ? "measured \(date) (\(mode): per_output_macs.\(cls.coarse.rawValue), with which efficiency.\(cls.rawValue) was fitted; too few shapes to fit its own)"
-                : jointSource(cls, fitted: c != nil, with: "efficiency.\(cls.rawValue)",
+            let inheritedMACs = inherited("per_output_macs", fit.perOutputMACs, cls)
+            let source = inheritedMACs?.source
+                ?? jointSource(cls, fitted: c != nil, with: "efficiency.\(cls.rawValue)",
                               formula: "overhead + max((FLOPs + 2·c·outputs)/(peak·e), bytes/bandwidth), least squares on log time", spreadIn: "MACs per output")
             try setInMap("per_output_macs", cls, before: unit.perOutputMACs[cls].map { formatFixed($0.value, decimals: 1) } ?? "(0)",
-                         value: formatFixed(c ?? inherited ?? 0, decimals: 1), source: source)
+                         value: formatFixed(c ?? inheritedMACs?.value ?? 0, decimals: 1), source: source)
         }
         func setChannelOverhead(_ cls: OpClass, value: Double? = nil, source: String) throws(EdgeProfError) {
             try setInMap("channel_overhead", cls, before: unit.channelOverhead[cls].map { "\(formatFixed($0.value.value * 1e9, decimals: 1)) ns" } ?? "(0)",
                          value: "\"\(formatFixed((value ?? fit.channelOverheads[cls] ?? 0) * 1e9, decimals: 1)) ns\"", source: source)
         }
         for cls in CalibrationFitter.perChannelClasses.sorted(by: { $0.rawValue < $1.rawValue }) where fit.efficiency[cls] != nil {
-            if fit.channelOverheads[cls] == nil, CalibrationFitter.inheritsTerms(cls), let o = fit.channelOverheads[cls.coarse] {
-                try setChannelOverhead(cls, value: o, source: "measured \(date) (\(mode): channel_overhead.\(cls.coarse.rawValue), with which efficiency.\(cls.rawValue) was fitted; too few shapes to fit its own)")
+            if let o = inherited("channel_overhead", fit.channelOverheads, cls) {
+                try setChannelOverhead(cls, value: o.value, source: o.source)
                 continue
             }
             try setChannelOverhead(cls, source: jointSource(cls, fitted: fit.channelOverheads[cls] != nil,

@@ -101,7 +101,7 @@ extension Graph {
             if a.isPointwise { return .conv1x1 }
             if a.isStem { return .convStem }
             return a.isWinogradEligible(outputPixels: pixels) ? .convWinograd : .convKxK
-        case .conv(let a) where a.strides.contains { $0 > 1 }:
+        case .conv(let a) where a.isDepthwise && a.strides.contains { $0 > 1 }:
             return .depthwiseS2
         case .gemm, .matmul, .convTranspose:
             return .gemm
